@@ -1,0 +1,63 @@
+// Routes on message headers instead of the routing key. A binding's arguments name the headers to match;
+// x-match says whether all or any must match ('all'/'any' ignore x- headers, 'all-with-x'/'any-with-x'
+// include them), and a void value matches any value of that header, as in RabbitMQ.
+import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js'
+import type { Message } from '../message.js'
+import { Exchange, type Binding, type Destination } from './exchange.js'
+
+interface Matcher {
+  binding: Binding
+  any: boolean
+  keys: [string, FieldValue][]
+}
+
+export class HeadersExchange extends Exchange {
+  readonly type = 'headers'
+  private matchers: Matcher[] = []
+
+  route(message: Message, out: Destination[]): void {
+    const headers = message.headers
+    for (const m of this.matchers) {
+      if (matches(m, headers)) out.push(m.binding.destination)
+    }
+  }
+
+  protected addToIndex(binding: Binding): void {
+    const mode = typeof binding.arguments['x-match'] === 'string' ? binding.arguments['x-match'] : 'all'
+    const withX = mode.endsWith('-with-x')
+    const keys = Object.entries(binding.arguments).filter(([k]) => withX || !k.startsWith('x-'))
+    this.matchers.push({ binding, any: mode.startsWith('any'), keys })
+  }
+
+  protected removeFromIndex(binding: Binding): void {
+    this.matchers = this.matchers.filter((m) => m.binding !== binding)
+  }
+}
+
+function matches(m: Matcher, headers: FieldTable | undefined): boolean {
+  if (m.keys.length === 0) return true
+  for (const [key, expected] of m.keys) {
+    const present = headers !== undefined && key in headers
+    const ok = present && (expected === null || sameValue(expected, headers[key]!))
+    if (m.any && ok) return true
+    if (!m.any && !ok) return false
+  }
+  return !m.any
+}
+
+function plain(v: FieldValue): unknown {
+  return v instanceof TypedValue ? v.value : v
+}
+
+function sameValue(a: FieldValue, b: FieldValue): boolean {
+  const x = plain(a)
+  const y = plain(b)
+  if (Buffer.isBuffer(x) || Buffer.isBuffer(y)) {
+    const bx = Buffer.isBuffer(x) ? x : typeof x === 'string' ? Buffer.from(x) : null
+    const by = Buffer.isBuffer(y) ? y : typeof y === 'string' ? Buffer.from(y) : null
+    return bx !== null && by !== null && bx.equals(by)
+  }
+  if (typeof x === 'bigint' || typeof y === 'bigint') return BigInt(x as number) === BigInt(y as number)
+  if (typeof x === 'object' || typeof y === 'object') return JSON.stringify(x) === JSON.stringify(y)
+  return x === y
+}

@@ -1,0 +1,31 @@
+// A published message, shared by every queue it is routed to. Its properties are kept as the publisher
+// encoded them, so delivering them costs a copy, not an encoding.
+import type { FieldTable } from '../protocol/field-table.js'
+import type { BasicProperties } from '../protocol/generated/properties.js'
+
+export class Message {
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly properties: BasicProperties,
+    /** The content header's property flags and values, as on the wire */
+    readonly propertiesRaw: Buffer,
+    readonly body: Buffer,
+  ) {}
+
+  get persistent(): boolean {
+    return this.properties.deliveryMode === 2
+  }
+
+  get headers(): FieldTable | undefined {
+    return this.properties.headers
+  }
+}
+
+/** A message's place in one queue. */
+export interface QueueEntry {
+  readonly message: Message
+  /** Position in the queue: requeued messages go back to their original place */
+  readonly seq: number
+  redelivered: boolean
+}

@@ -1,0 +1,249 @@
+// A virtual host: its exchanges, queues and bindings, and the rules RabbitMQ applies to declaring,
+// binding and deleting them. Errors are thrown as ChannelError/ConnectionError with RabbitMQ's texts.
+import { randomBytes } from 'node:crypto'
+import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../protocol/errors.js'
+import { fieldString, type FieldTable } from '../protocol/field-table.js'
+import { assertArgumentsEquivalent, assertFlagEquivalent, QUEUE_EQUIVALENCE_ARGS } from './arguments.js'
+import { DefaultExchange } from './exchange/default.js'
+import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
+import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
+import type { Message } from './message.js'
+import { Queue, type QueueOptions } from './queue/queue.js'
+import type { Logger } from '../util/logger.js'
+
+const SYSTEM_EXCHANGES: [string, string][] = [
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+]
+
+/** RabbitMQ's server-generated names: a prefix and 16 random bytes in URL-safe base64. */
+export function generateName(prefix: string): string {
+  return prefix + randomBytes(16).toString('base64url')
+}
+
+export class Vhost {
+  readonly exchanges = new Map<string, Exchange>()
+  readonly queues = new Map<string, Queue>()
+  readonly defaultExchange: DefaultExchange
+
+  constructor(
+    readonly name: string,
+    private readonly log: Logger,
+  ) {
+    this.defaultExchange = new DefaultExchange((q) => this.queues.get(q))
+    this.exchanges.set('', this.defaultExchange)
+    const system: ExchangeOptions = { durable: true, autoDelete: false, internal: false, arguments: {} }
+    for (const [name, type] of SYSTEM_EXCHANGES) this.exchanges.set(name, createExchange(type, name, system)!)
+  }
+
+  private describeQueue(name: string): string {
+    return `queue '${name}' in vhost '${this.name}'`
+  }
+
+  private describeExchange(name: string): string {
+    return `exchange '${name}' in vhost '${this.name}'`
+  }
+
+  getExchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name)
+    if (!exchange) throw notFound(`no ${this.describeExchange(name)}`)
+    return exchange
+  }
+
+  /** A queue the given connection may use: 404 if missing, 405 if another connection's exclusive queue. */
+  getQueue(name: string, owner: object): Queue {
+    const queue = this.queues.get(name)
+    if (!queue) throw notFound(`no ${this.describeQueue(name)}`)
+    this.checkExclusiveAccess(queue, owner)
+    return queue
+  }
+
+  private checkExclusiveAccess(queue: Queue, owner: object): void {
+    if (queue.owner !== null && queue.owner !== owner) this.throwLocked(queue)
+  }
+
+  private throwLocked(queue: Queue): never {
+    throw resourceLocked(
+      `cannot obtain exclusive access to locked ${this.describeQueue(queue.name)}. It could be originally ` +
+        'declared on another connection or the exclusive property value does not match that of the original declaration.',
+    )
+  }
+
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean): Exchange {
+    if (passive) return this.getExchange(name)
+    if (name === '' || name.startsWith('amq.')) {
+      if (name === '') throw accessRefused('operation not permitted on the default exchange')
+      const existing = this.exchanges.get(name)
+      if (!existing) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
+    }
+    if (!EXCHANGE_TYPES.has(type)) throw commandInvalid(`unknown exchange type '${type}'`)
+    const existing = this.exchanges.get(name)
+    if (existing) {
+      const what = this.describeExchange(name)
+      assertFlagEquivalent('type', existing.type, type, what)
+      assertFlagEquivalent('durable', existing.options.durable, options.durable, what)
+      assertFlagEquivalent('auto_delete', existing.options.autoDelete, options.autoDelete, what)
+      assertFlagEquivalent('internal', existing.options.internal, options.internal, what)
+      assertArgumentsEquivalent(existing.options.arguments, options.arguments, ['alternate-exchange'], what)
+      return existing
+    }
+    const exchange = createExchange(type, name, options)!
+    this.exchanges.set(name, exchange)
+    this.log.debug({ vhost: this.name, exchange: name, type }, 'exchange declared')
+    return exchange
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange')
+    if (name.startsWith('amq.') && this.exchanges.has(name)) {
+      throw accessRefused(`deletion of system ${this.describeExchange(name)} not allowed`)
+    }
+    const exchange = this.exchanges.get(name)
+    if (!exchange) return // deleting what is not there succeeds, as in RabbitMQ
+    if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${this.describeExchange(name)} in use`)
+    this.removeExchange(exchange)
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    this.exchanges.delete(exchange.name)
+    // Bindings where it is the destination
+    for (const source of this.exchanges.values()) {
+      if (source.unbindAll(exchange) > 0) this.maybeAutoDeleteExchange(source)
+    }
+    for (const binding of exchange.bindings.values()) {
+      if (binding.destination.kind === 'exchange') exchange.unbindAll(binding.destination)
+    }
+    exchange.bindings.clear()
+  }
+
+  /** An auto-delete exchange goes when its last binding (as a source) is removed. */
+  private maybeAutoDeleteExchange(exchange: Exchange): void {
+    if (exchange.options.autoDelete && exchange.bindings.size === 0 && this.exchanges.get(exchange.name) === exchange) {
+      this.removeExchange(exchange)
+    }
+  }
+
+  declareQueue(
+    requestedName: string,
+    options: QueueOptions,
+    passive: boolean,
+    owner: object,
+  ): { queue: Queue; messageCount: number; consumerCount: number } {
+    if (passive) {
+      const queue = this.getQueue(requestedName, owner)
+      return { queue, messageCount: queue.messageCount, consumerCount: queue.consumerCount }
+    }
+    const name = requestedName === '' ? generateName('amq.gen-') : requestedName
+    if (requestedName.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
+    const queueType = fieldString(options.arguments['x-queue-type']) ?? 'classic'
+    if (queueType !== 'classic' && queueType !== 'quorum') {
+      throw preconditionFailed(
+        `invalid arg 'x-queue-type' for ${this.describeQueue(name)}: queue type '${queueType}' is not supported`,
+      )
+    }
+    const existing = this.queues.get(name)
+    if (existing) {
+      // Strict on redeclare: the exclusive flag must match too (an owner of null means not exclusive)
+      if (existing.owner !== (options.exclusive ? owner : null)) this.throwLocked(existing)
+      const what = this.describeQueue(name)
+      assertFlagEquivalent('durable', existing.options.durable, options.durable, what)
+      assertFlagEquivalent('auto_delete', existing.options.autoDelete, options.autoDelete, what)
+      assertArgumentsEquivalent(existing.options.arguments, options.arguments, QUEUE_EQUIVALENCE_ARGS, what)
+      return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount }
+    }
+    if (queueType === 'quorum') {
+      this.log.info({ vhost: this.name, queue: name }, 'quorum queue declared: Warren runs it as a durable queue')
+    }
+    const queue = new Queue(name, this.name, options, options.exclusive ? owner : null)
+    queue.onUnused = (q) => this.removeQueue(q)
+    this.queues.set(name, queue)
+    return { queue, messageCount: 0, consumerCount: 0 }
+  }
+
+  deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean, owner: object): number {
+    const queue = this.queues.get(name)
+    if (!queue) return 0 // idempotent, as in RabbitMQ
+    this.checkExclusiveAccess(queue, owner)
+    if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`${this.describeQueue(name)} in use`)
+    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`${this.describeQueue(name)} not empty`)
+    return this.removeQueue(queue)
+  }
+
+  /** Removes a queue with its bindings; returns the number of ready messages it held. */
+  removeQueue(queue: Queue): number {
+    if (this.queues.get(queue.name) !== queue) return 0
+    this.queues.delete(queue.name)
+    for (const exchange of this.exchanges.values()) {
+      if (exchange.unbindAll(queue) > 0) this.maybeAutoDeleteExchange(exchange)
+    }
+    return queue.delete()
+  }
+
+  purgeQueue(name: string, owner: object): number {
+    return this.getQueue(name, owner).purge()
+  }
+
+  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchangeName === '') throw accessRefused(`operation not permitted on the default exchange`)
+    const queue = this.getQueue(queueName, owner)
+    const exchange = this.getExchange(exchangeName)
+    exchange.bind(queue, routingKey, args)
+  }
+
+  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchangeName === '') throw accessRefused(`operation not permitted on the default exchange`)
+    const queue = this.getQueue(queueName, owner)
+    const exchange = this.getExchange(exchangeName)
+    if (exchange.unbind(queue, routingKey, args)) this.maybeAutoDeleteExchange(exchange)
+  }
+
+  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    if (destinationName === '' || sourceName === '') {
+      throw accessRefused('operation not permitted on the default exchange')
+    }
+    const destination = this.getExchange(destinationName)
+    const source = this.getExchange(sourceName)
+    source.bind(destination, routingKey, args)
+  }
+
+  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    if (destinationName === '' || sourceName === '') {
+      throw accessRefused('operation not permitted on the default exchange')
+    }
+    const destination = this.getExchange(destinationName)
+    const source = this.getExchange(sourceName)
+    if (source.unbind(destination, routingKey, args)) this.maybeAutoDeleteExchange(source)
+  }
+
+  /**
+   * The queues a message published to an exchange reaches, following exchange-to-exchange bindings
+   * (each exchange visited once, so cycles end) with every queue listed once.
+   */
+  route(exchange: Exchange, message: Message): Queue[] {
+    const found: Destination[] = []
+    exchange.route(message, found)
+    if (found.length === 0) return []
+    if (found.length === 1 && found[0]!.kind === 'queue') return found as Queue[]
+    const queues = new Set<Queue>()
+    const visited = new Set<Exchange>([exchange])
+    for (let i = 0; i < found.length; i++) {
+      const d = found[i]!
+      if (d.kind === 'queue') queues.add(d)
+      else if (!visited.has(d)) {
+        visited.add(d)
+        d.route(message, found)
+      }
+    }
+    return [...queues]
+  }
+
+  /** Deletes the exclusive queues of a connection that has closed. */
+  dropExclusiveQueues(owner: object): void {
+    for (const queue of [...this.queues.values()]) {
+      if (queue.owner === owner) this.removeQueue(queue)
+    }
+  }
+}

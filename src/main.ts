@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Wiring only: configuration → server; SIGTERM/SIGINT shut down cleanly.
+import { parseConfig } from './config/config.js'
+import { startServer } from './server/start.js'
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = parseConfig(process.argv.slice(2), process.env)
+  } catch (err) {
+    console.error(`warren: ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(2)
+  }
+  if ('help' in config) {
+    console.log(config.help)
+    return
+  }
+  const server = await startServer(config)
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    server.broker.log.info({ signal }, 'shutting down')
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+main().catch((err: unknown) => {
+  console.error(`warren: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(1)
+})

@@ -1,0 +1,184 @@
+// Encodes AMQP frames into pooled buffers without a promise or a copy per frame: small frames are packed
+// one after another into a large buffer, large bodies are passed through as the caller's Buffer (zero
+// copy), and the connection takes the whole batch with take() once per turn of the event loop.
+import { encodeTable, type FieldTable } from './field-table.js'
+
+const POOL_SIZE = 64 * 1024
+/** Bodies up to this size are copied next to their frame header; larger ones are sent as they are. */
+const COPY_MAX = 4096
+
+export const FRAME_METHOD = 1
+export const FRAME_HEADER = 2
+export const FRAME_BODY = 3
+export const FRAME_HEARTBEAT = 8
+export const FRAME_END = 0xce
+
+export class Writer {
+  buf: Buffer
+  pos = 0
+  /** Start of the frame being written (its bytes move along when the pool grows); -1 between frames. */
+  private frameStart: number
+  /** First byte not yet handed out by take(). */
+  private regionStart = 0
+  private chunks: Buffer[] = []
+  private chunkBytes = 0
+
+  /** standalone: one growing buffer whose whole content is kept together (for tables, properties). */
+  constructor(
+    size = POOL_SIZE,
+    private readonly standalone = false,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(size)
+    this.frameStart = standalone ? 0 : -1
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n)
+  }
+
+  private grow(n: number): void {
+    const keepFrom = this.frameStart >= 0 ? this.frameStart : this.pos
+    if (keepFrom > this.regionStart) this.handOut(this.buf.subarray(this.regionStart, keepFrom))
+    const carry = this.pos - keepFrom
+    const next = Buffer.allocUnsafeSlow(Math.max(this.standalone ? this.buf.length * 2 : POOL_SIZE, carry + n))
+    this.buf.copy(next, 0, keepFrom, this.pos)
+    this.buf = next
+    this.pos = carry
+    this.regionStart = 0
+    if (this.frameStart >= 0) this.frameStart = 0
+  }
+
+  private handOut(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.chunkBytes += chunk.length
+  }
+
+  u8(v: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = v
+  }
+  u16(v: number): void {
+    this.ensure(2)
+    this.buf.writeUInt16BE(v, this.pos)
+    this.pos += 2
+  }
+  u32(v: number): void {
+    this.ensure(4)
+    this.buf.writeUInt32BE(v, this.pos)
+    this.pos += 4
+  }
+  u64(v: number): void {
+    this.ensure(8)
+    this.buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), this.pos)
+    this.buf.writeUInt32BE(v >>> 0, this.pos + 4)
+    this.pos += 8
+  }
+  shortstr(s: string): void {
+    const len = Buffer.byteLength(s)
+    if (len > 255) throw new RangeError(`shortstr longer than 255 bytes: ${s.slice(0, 40)}…`)
+    this.ensure(1 + len)
+    this.buf[this.pos] = len
+    this.buf.write(s, this.pos + 1, 'utf8')
+    this.pos += 1 + len
+  }
+  longstr(v: Buffer | string): void {
+    const len = typeof v === 'string' ? Buffer.byteLength(v) : v.length
+    this.ensure(4 + len)
+    this.buf.writeUInt32BE(len, this.pos)
+    this.pos += 4
+    if (typeof v === 'string') this.buf.write(v, this.pos, 'utf8')
+    else v.copy(this.buf, this.pos)
+    this.pos += len
+  }
+  raw(b: Buffer): void {
+    this.ensure(b.length)
+    b.copy(this.buf, this.pos)
+    this.pos += b.length
+  }
+  table(t: FieldTable | undefined): void {
+    if (t === undefined) return this.u32(0)
+    this.raw(encodeTable(t))
+  }
+
+  /** Writes a frame header with a size to be filled in by endFrame(). */
+  beginFrame(type: number, channel: number): void {
+    this.ensure(7)
+    this.frameStart = this.pos
+    this.buf[this.pos] = type
+    this.buf.writeUInt16BE(channel, this.pos + 1)
+    this.pos += 7
+  }
+
+  endFrame(): void {
+    this.ensure(1)
+    this.buf.writeUInt32BE(this.pos - this.frameStart - 7, this.frameStart + 3)
+    this.buf[this.pos++] = FRAME_END
+    this.frameStart = -1
+  }
+
+  heartbeat(): void {
+    this.ensure(8)
+    this.buf[this.pos] = FRAME_HEARTBEAT
+    this.buf.writeUInt16BE(0, this.pos + 1)
+    this.buf.writeUInt32BE(0, this.pos + 3)
+    this.buf[this.pos + 7] = FRAME_END
+    this.pos += 8
+  }
+
+  /** A content header frame whose properties are already encoded (as received from the publisher). */
+  contentHeader(channel: number, classId: number, bodySize: number, properties: Buffer): void {
+    this.beginFrame(FRAME_HEADER, channel)
+    this.u16(classId)
+    this.u16(0)
+    this.u64(bodySize)
+    this.raw(properties)
+    this.endFrame()
+  }
+
+  /** Body frames of at most maxPayload bytes each; large slices are queued as they are, not copied. */
+  body(channel: number, body: Buffer, maxPayload: number): void {
+    for (let off = 0; off < body.length; off += maxPayload) {
+      const piece = body.subarray(off, Math.min(off + maxPayload, body.length))
+      const copy = piece.length <= COPY_MAX
+      this.ensure(8 + (copy ? piece.length : 0))
+      const p = this.pos
+      this.buf[p] = FRAME_BODY
+      this.buf.writeUInt16BE(channel, p + 1)
+      this.buf.writeUInt32BE(piece.length, p + 3)
+      this.pos = p + 7
+      if (copy) {
+        piece.copy(this.buf, this.pos)
+        this.pos += piece.length
+      } else {
+        this.handOut(this.buf.subarray(this.regionStart, this.pos))
+        this.regionStart = this.pos
+        this.handOut(piece)
+      }
+      this.buf[this.pos++] = FRAME_END
+    }
+  }
+
+  /** Bytes written and not yet taken. */
+  get pending(): number {
+    return this.chunkBytes + this.pos - this.regionStart
+  }
+
+  /** Everything written since the last take(), as buffers to hand to the socket in order. */
+  take(): Buffer[] {
+    if (this.pos > this.regionStart) this.handOut(this.buf.subarray(this.regionStart, this.pos))
+    this.regionStart = this.pos
+    const out = this.chunks
+    this.chunks = []
+    this.chunkBytes = 0
+    return out
+  }
+
+  /** For a standalone writer: the bytes written so far (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos)
+  }
+
+  reset(): void {
+    this.pos = 0
+  }
+}

@@ -1,0 +1,436 @@
+// A channel: dispatches the methods of the exchange, queue, basic, confirm and tx classes, assembles
+// published content (method, header, body frames), tracks deliveries until they are settled, and closes
+// with an error when a method breaks a rule.
+import type { Message, QueueEntry } from '../broker/message.js'
+import type { Queue } from '../broker/queue/queue.js'
+import { generateName, type Vhost } from '../broker/vhost.js'
+import {
+  accessRefused,
+  notAllowed,
+  notFound,
+  notImplemented,
+  preconditionFailed,
+  commandInvalid,
+  type AmqpError,
+} from '../protocol/errors.js'
+import { ReplyCode } from '../protocol/generated/constants.js'
+import type { Method } from '../protocol/generated/methods.js'
+import { Publisher } from './publisher.js'
+import type { Connection } from './connection.js'
+import { ChannelConsumer } from './consumer.js'
+
+/** A delivery waiting for ack, nack or reject. */
+interface Unacked {
+  readonly queue: Queue
+  readonly entry: QueueEntry
+  /** null for basic.get */
+  readonly consumer: ChannelConsumer | null
+}
+
+type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
+
+export class Channel {
+  private closing = false
+  private released = false
+  private readonly consumers = new Map<string, ChannelConsumer>()
+  private readonly unacked = new Map<number, Unacked>()
+  private nextDeliveryTag = 1
+  unackedCount = 0
+  /** basic.qos prefetch-count for consumers created from now on (global=false) */
+  private consumerPrefetch = 0
+  /** basic.qos prefetch-count shared by all consumers of the channel (global=true) */
+  globalPrefetch = 0
+  /** The last queue declared here, for the empty-name shortcut of bind, consume, purge... */
+  private lastQueue = ''
+  private txOps: TxOp[] | null = null
+  readonly publisher: Publisher
+
+  constructor(
+    readonly id: number,
+    readonly connection: Connection,
+  ) {
+    this.publisher = new Publisher(this)
+  }
+
+  get vhost(): Vhost {
+    return this.connection.vhost!
+  }
+
+  get inTx(): boolean {
+    return this.txOps !== null
+  }
+
+  get isOpen(): boolean {
+    return !this.closing && !this.released
+  }
+
+  /** Whether consumers may receive now: open, not paused by channel.flow, socket not backed up. */
+  get deliveriesFlowing(): boolean {
+    return !this.closing && !this.connection.backedUp
+  }
+
+  send(method: Method): void {
+    this.connection.send(this.id, method)
+  }
+
+  /** Content header and body of a message, after its basic.deliver / get-ok / return method frame. */
+  writeContent(m: Message): void {
+    const conn = this.connection
+    conn.out.contentHeader(this.id, 60, m.body.length, m.propertiesRaw)
+    if (m.body.length > 0) conn.out.body(this.id, m.body, conn.frameMax - 8)
+  }
+
+  onContentHeader(payload: Buffer): void {
+    if (this.closing) return
+    this.publisher.onHeader(payload)
+  }
+
+  onContentBody(payload: Buffer): void {
+    if (this.closing) return
+    this.publisher.onBody(payload)
+  }
+
+  handleMethod(m: Method): void {
+    if (this.closing) {
+      // After our channel.close, everything but the close handshake is discarded
+      if (m.name === 'channel.close-ok') this.finishClose()
+      else if (m.name === 'channel.close') this.send({ name: 'channel.close-ok' })
+      return
+    }
+    this.publisher.expectMethod()
+    const vhost = this.vhost
+    const owner = this.connection
+    switch (m.name) {
+      case 'channel.flow':
+        // Like RabbitMQ, which stopped honouring client-side flow control: only active=true is accepted
+        if (!m.active) throw notImplemented('active=false')
+        this.send({ name: 'channel.flow-ok', active: true })
+        return
+      case 'channel.flow-ok':
+        return
+      case 'channel.close':
+        this.release()
+        this.send({ name: 'channel.close-ok' })
+        this.connection.channelClosed(this.id)
+        return
+      case 'channel.close-ok':
+        return
+      case 'access.request':
+        return this.send({ name: 'access.request-ok', ticket: 1 })
+
+      case 'exchange.declare':
+        vhost.declareExchange(
+          m.exchange,
+          m.type,
+          { durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, arguments: m.arguments },
+          m.passive,
+        )
+        if (!m.noWait) this.send({ name: 'exchange.declare-ok' })
+        return
+      case 'exchange.delete':
+        vhost.deleteExchange(m.exchange, m.ifUnused)
+        if (!m.noWait) this.send({ name: 'exchange.delete-ok' })
+        return
+      case 'exchange.bind':
+        vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments)
+        if (!m.noWait) this.send({ name: 'exchange.bind-ok' })
+        return
+      case 'exchange.unbind':
+        vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments)
+        if (!m.noWait) this.send({ name: 'exchange.unbind-ok' })
+        return
+
+      case 'queue.declare': {
+        const r = vhost.declareQueue(
+          m.queue,
+          { durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
+          m.passive,
+          owner,
+        )
+        this.lastQueue = r.queue.name
+        if (!m.noWait) {
+          this.send({
+            name: 'queue.declare-ok',
+            queue: r.queue.name,
+            messageCount: r.messageCount,
+            consumerCount: r.consumerCount,
+          })
+        }
+        return
+      }
+      case 'queue.bind': {
+        const queue = this.queueName(m.queue)
+        vhost.bindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
+        if (!m.noWait) this.send({ name: 'queue.bind-ok' })
+        return
+      }
+      case 'queue.unbind': {
+        const queue = this.queueName(m.queue)
+        vhost.unbindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
+        return this.send({ name: 'queue.unbind-ok' })
+      }
+      case 'queue.purge': {
+        const messageCount = vhost.purgeQueue(this.queueName(m.queue), owner)
+        if (!m.noWait) this.send({ name: 'queue.purge-ok', messageCount })
+        return
+      }
+      case 'queue.delete': {
+        const messageCount = vhost.deleteQueue(this.queueName(m.queue), m.ifUnused, m.ifEmpty, owner)
+        if (!m.noWait) this.send({ name: 'queue.delete-ok', messageCount })
+        return
+      }
+
+      case 'basic.qos':
+        if (m.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${m.prefetchSize})`)
+        if (m.global) this.globalPrefetch = m.prefetchCount
+        else this.consumerPrefetch = m.prefetchCount
+        this.send({ name: 'basic.qos-ok' })
+        return this.wakeConsumers()
+      case 'basic.consume':
+        return this.consume(this.queueName(m.queue), m.consumerTag, m.noAck, m.exclusive, m.noWait)
+      case 'basic.cancel':
+        return this.cancel(m.consumerTag, m.noWait)
+      case 'basic.publish':
+        if (m.immediate) throw notImplemented('immediate=true')
+        return this.publisher.start(m.exchange, m.routingKey, m.mandatory)
+      case 'basic.get':
+        return this.get(this.queueName(m.queue), m.noAck)
+      case 'basic.ack':
+        return this.settle(m.deliveryTag, m.multiple, null)
+      case 'basic.nack':
+        return this.settle(m.deliveryTag, m.multiple, m.requeue)
+      case 'basic.reject':
+        return this.settle(m.deliveryTag, false, m.requeue)
+      case 'basic.recover-async':
+      case 'basic.recover':
+        if (!m.requeue) throw notImplemented('requeue=false')
+        this.requeueAll()
+        if (m.name === 'basic.recover') this.send({ name: 'basic.recover-ok' })
+        return
+
+      case 'confirm.select':
+        if (this.inTx) throw preconditionFailed('cannot switch from tx to confirm mode')
+        this.publisher.enableConfirms()
+        if (!m.noWait) this.send({ name: 'confirm.select-ok' })
+        return
+      case 'tx.select':
+        if (this.publisher.confirming) throw preconditionFailed('cannot switch from confirm to tx mode')
+        this.txOps ??= []
+        return this.send({ name: 'tx.select-ok' })
+      case 'tx.commit':
+        if (!this.txOps) throw preconditionFailed('channel is not transactional')
+        this.commit()
+        return this.send({ name: 'tx.commit-ok' })
+      case 'tx.rollback':
+        if (!this.txOps) throw preconditionFailed('channel is not transactional')
+        this.rollback()
+        return this.send({ name: 'tx.rollback-ok' })
+
+      default:
+        throw commandInvalid(`unexpected method ${m.name} from a client`)
+    }
+  }
+
+  /** The spec's shortcut: an empty queue name means the last queue declared on this channel. */
+  private queueName(name: string): string {
+    if (name !== '') return name
+    if (this.lastQueue === '') throw notFound('no previously declared queue')
+    return this.lastQueue
+  }
+
+  /** With the empty-name shortcut, an empty routing key means the queue's name too. */
+  private routingKeyFor(queueField: string, routingKey: string): string {
+    return queueField === '' && routingKey === '' ? this.lastQueue : routingKey
+  }
+
+  private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, noWait: boolean): void {
+    const queue = this.vhost.getQueue(queueName, this.connection)
+    const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
+    if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
+    if (queue.hasExclusiveConsumer || (exclusive && queue.consumerCount > 0)) {
+      throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`)
+    }
+    const consumer = new ChannelConsumer(tag, queue, this, noAck, exclusive, this.consumerPrefetch)
+    this.consumers.set(tag, consumer)
+    if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
+    queue.addConsumer(consumer)
+  }
+
+  private cancel(tag: string, noWait: boolean): void {
+    const consumer = this.consumers.get(tag)
+    if (consumer) {
+      this.consumers.delete(tag)
+      consumer.queue.removeConsumer(consumer)
+    }
+    if (!noWait) this.send({ name: 'basic.cancel-ok', consumerTag: tag })
+  }
+
+  /** The queue was deleted: basic.cancel to clients that understand it. */
+  consumerCancelledByServer(consumer: ChannelConsumer): void {
+    if (this.consumers.get(consumer.tag) !== consumer) return
+    this.consumers.delete(consumer.tag)
+    if (this.connection.consumerCancelNotify && !this.closing) {
+      this.send({ name: 'basic.cancel', consumerTag: consumer.tag, noWait: true })
+    }
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const queue = this.vhost.getQueue(queueName, this.connection)
+    const entry = queue.take(noAck)
+    if (!entry) return this.send({ name: 'basic.get-empty' })
+    const m = entry.message
+    this.send({
+      name: 'basic.get-ok',
+      deliveryTag: this.track(entry, queue, noAck ? false : null),
+      redelivered: entry.redelivered,
+      exchange: m.exchange,
+      routingKey: m.routingKey,
+      messageCount: queue.messageCount,
+    })
+    this.writeContent(m)
+  }
+
+  /**
+   * Assigns the next delivery tag; remembers the delivery until it is settled unless noAck.
+   * consumer: the consumer, null for an acked basic.get, false for a no-ack delivery.
+   */
+  track(entry: QueueEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
+    const tag = this.nextDeliveryTag++
+    if (consumer === false) return tag
+    this.unacked.set(tag, { queue, entry, consumer })
+    this.unackedCount++
+    if (consumer) consumer.unacked++
+    return tag
+  }
+
+  /** ack (requeue null), nack or reject. */
+  private settle(deliveryTag: number, multiple: boolean, requeue: boolean | null): void {
+    const deliveries = this.collect(deliveryTag, multiple)
+    if (this.txOps) {
+      this.txOps.push({ kind: 'settle', deliveries, requeue })
+      return
+    }
+    this.apply(deliveries, requeue)
+  }
+
+  /** Removes the deliveries an ack/nack/reject names from the unacked map (406 for unknown tags). */
+  private collect(deliveryTag: number, multiple: boolean): [number, Unacked][] {
+    const out: [number, Unacked][] = []
+    if (multiple) {
+      // RabbitMQ: tag 0 with multiple means everything outstanding; otherwise the tag must be outstanding
+      if (deliveryTag !== 0 && !this.unacked.has(deliveryTag)) {
+        throw preconditionFailed(`unknown delivery tag ${deliveryTag}`)
+      }
+      for (const [tag, d] of this.unacked) {
+        if (deliveryTag !== 0 && tag > deliveryTag) break
+        out.push([tag, d])
+      }
+    } else {
+      const d = this.unacked.get(deliveryTag)
+      if (!d) throw preconditionFailed(`unknown delivery tag ${deliveryTag}`)
+      out.push([deliveryTag, d])
+    }
+    for (const [tag, d] of out) {
+      this.unacked.delete(tag)
+      this.unackedCount--
+      if (d.consumer) d.consumer.unacked--
+    }
+    return out
+  }
+
+  private apply(deliveries: [number, Unacked][], requeue: boolean | null): void {
+    if (requeue) this.requeue(deliveries.map(([, d]) => d))
+    else for (const [, d] of deliveries) d.queue.settle(d.entry)
+    this.wakeConsumers()
+  }
+
+  private requeue(deliveries: Unacked[]): void {
+    if (deliveries.length === 1) return deliveries[0]!.queue.requeue([deliveries[0]!.entry])
+    const byQueue = new Map<Queue, QueueEntry[]>()
+    for (const d of deliveries) {
+      let list = byQueue.get(d.queue)
+      if (!list) byQueue.set(d.queue, (list = []))
+      list.push(d.entry)
+    }
+    for (const [queue, entries] of byQueue) queue.requeue(entries)
+  }
+
+  private requeueAll(): void {
+    const all = [...this.unacked.values()]
+    this.unacked.clear()
+    this.unackedCount = 0
+    for (const c of this.consumers.values()) c.unacked = 0
+    if (all.length > 0) this.requeue(all)
+  }
+
+  private commit(): void {
+    const ops = this.txOps!
+    this.txOps = []
+    this.publisher.commit()
+    for (const op of ops) this.apply(op.deliveries, op.requeue)
+  }
+
+  private rollback(): void {
+    const ops = this.txOps!
+    this.txOps = []
+    this.publisher.rollback()
+    // Rolled-back acks leave their messages unacknowledged, as before the acks
+    const restored: [number, Unacked][] = [...this.unacked]
+    for (const op of ops) {
+      for (const [tag, d] of op.deliveries) {
+        restored.push([tag, d])
+        this.unackedCount++
+        if (d.consumer) d.consumer.unacked++
+      }
+    }
+    restored.sort((a, b) => a[0] - b[0])
+    this.unacked.clear()
+    for (const [tag, d] of restored) this.unacked.set(tag, d)
+  }
+
+  /** Credit may have freed up: let the queues we consume from deliver again. */
+  wakeConsumers(): void {
+    for (const c of this.consumers.values()) c.queue.scheduleDrain()
+  }
+
+  /** A soft error: channel.close to the client, then discard its frames until close-ok. */
+  closeWithError(err: AmqpError): void {
+    if (this.closing) return
+    this.send({
+      name: 'channel.close',
+      replyCode: err.replyCode,
+      replyText: err.replyText.slice(0, 255),
+      classId: err.classId,
+      methodId: err.methodId,
+    })
+    this.release()
+    this.closing = true
+  }
+
+  private finishClose(): void {
+    this.connection.channelClosed(this.id)
+  }
+
+  /** Gives back what the channel holds: consumers are cancelled and unacked messages requeued. */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    for (const c of this.consumers.values()) c.queue.removeConsumer(c)
+    this.consumers.clear()
+    this.txOps = null
+    this.publisher.rollback()
+    this.requeueAll()
+  }
+
+  /** basic.return for a mandatory message that reached no queue. */
+  returnMessage(message: Message): void {
+    this.send({
+      name: 'basic.return',
+      replyCode: ReplyCode.NO_ROUTE,
+      replyText: 'NO_ROUTE',
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+    })
+    this.writeContent(message)
+  }
+}

@@ -1,0 +1,405 @@
+// One client connection: the protocol header, the handshake (start, tune, open), then frames dispatched to
+// channels, heartbeats, and the close handshakes. Protocol errors thrown anywhere below are turned into a
+// channel.close or a connection.close here, in handleFrame, and nowhere else.
+import type { Duplex } from 'node:stream'
+import type { Broker } from '../broker/broker.js'
+import type { Vhost } from '../broker/vhost.js'
+import {
+  AmqpError,
+  ChannelError,
+  ConnectionError,
+  channelError,
+  commandInvalid,
+  frameError,
+  internalError,
+  notAllowed,
+} from '../protocol/errors.js'
+import type { FieldTable } from '../protocol/field-table.js'
+import { FrameParser } from '../protocol/frame-parser.js'
+import { ReplyCode, FRAME_MIN_SIZE } from '../protocol/generated/constants.js'
+import { METHODS, decodeMethod, encodeMethod, type Method } from '../protocol/generated/methods.js'
+import { Reader } from '../protocol/reader.js'
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Writer } from '../protocol/writer.js'
+import type { Logger } from '../util/logger.js'
+import type { User } from '../auth/users.js'
+import { Channel } from './channel.js'
+import { MECHANISMS, parseCredentials } from './sasl.js'
+import { serverProperties } from './server-properties.js'
+
+const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1')
+/** Deliveries pause while more than this many bytes wait to be written to the socket. */
+const OUTPUT_HIGH_WATER = 1024 * 1024
+/** How long we wait for close-ok after sending connection.close. */
+const CLOSE_OK_TIMEOUT_MS = 3000
+/** A client that sends nothing for this long during the handshake is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000
+
+type State = 'header' | 'start' | 'tune' | 'open' | 'running' | 'closing' | 'closed'
+
+export interface ConnectionInfo {
+  remoteAddress: string
+  remotePort: number
+}
+
+export class Connection {
+  private state: State = 'header'
+  private headerBytes = Buffer.alloc(0)
+  private readonly parser: FrameParser
+  readonly out = new Writer()
+  private flushScheduled = false
+  private readonly channels = new Map<number, Channel>()
+  private heartbeatTimer: NodeJS.Timeout | undefined
+  private handshakeTimer: NodeJS.Timeout | undefined
+  private closeTimer: NodeJS.Timeout | undefined
+  private readSinceTick = false
+  private wroteSinceTick = false
+  private silentTicks = 0
+  private cleanedUp = false
+  readonly log: Logger
+
+  user: User | undefined
+  vhost: Vhost | undefined
+  clientProperties: FieldTable = {}
+  channelMax: number
+  frameMax: number
+  heartbeat = 0
+  /** The client handles basic.cancel from the server (capability consumer_cancel_notify) */
+  consumerCancelNotify = false
+
+  constructor(
+    readonly broker: Broker,
+    private readonly socket: Duplex,
+    readonly info: ConnectionInfo,
+    private readonly onClosed: (c: Connection) => void,
+  ) {
+    this.log = broker.log.child({ client: `${info.remoteAddress}:${info.remotePort}` })
+    this.channelMax = broker.config.channelMax
+    this.frameMax = broker.config.frameMax
+    this.parser = new FrameParser((type, channel, payload) => this.handleFrame(type, channel, payload), this.frameMax)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => this.resumeDeliveries())
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'))
+    socket.on('close', () => this.cleanup())
+    this.handshakeTimer = setTimeout(() => {
+      this.log.warn('handshake timed out')
+      this.socket.destroy()
+    }, HANDSHAKE_TIMEOUT_MS)
+  }
+
+  get name(): string {
+    return `${this.info.remoteAddress}:${this.info.remotePort}`
+  }
+
+  /** Too much output is waiting: consumers stop taking messages until the socket drains. */
+  get backedUp(): boolean {
+    return this.socket.writableLength + this.out.pending > OUTPUT_HIGH_WATER
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'running'
+  }
+
+  private onData(chunk: Buffer): void {
+    this.readSinceTick = true
+    try {
+      if (this.state === 'header') {
+        chunk = this.readProtocolHeader(chunk)
+        if (chunk.length === 0) return
+      }
+      if (this.state === 'closed') return
+      this.parser.push(chunk)
+    } catch (err) {
+      this.fail(err, 0)
+    }
+  }
+
+  /** Checks the 8-byte protocol header; returns whatever follows it. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const need = 8 - this.headerBytes.length
+    this.headerBytes = Buffer.concat([this.headerBytes, chunk.subarray(0, need)])
+    if (this.headerBytes.length < 8) return Buffer.alloc(0)
+    if (!this.headerBytes.equals(PROTOCOL_HEADER)) {
+      // The spec's answer to an unsupported protocol: our header, then close
+      this.log.info({ header: this.headerBytes.toString('hex') }, 'unsupported protocol header')
+      this.state = 'closed'
+      this.socket.end(PROTOCOL_HEADER)
+      return Buffer.alloc(0)
+    }
+    this.state = 'start'
+    this.send(0, {
+      name: 'connection.start',
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(),
+      mechanisms: MECHANISMS,
+      locales: 'en_US',
+    })
+    return chunk.subarray(need)
+  }
+
+  private handleFrame(type: number, channelId: number, payload: Buffer): void {
+    if (this.state === 'closed') return
+    let method: Method | undefined
+    try {
+      if (type === FRAME_METHOD) {
+        method = decodeMethod(new Reader(payload))
+        if (this.state === 'closing') return this.whileClosing(channelId, method)
+        if (channelId === 0) return this.connectionMethod(method)
+        if (this.state !== 'running') throw commandInvalid(`channel ${channelId} used before connection.open`)
+        return this.channelMethod(channelId, method)
+      }
+      if (this.state === 'closing') return
+      if (type === FRAME_HEARTBEAT) return
+      if (type === FRAME_HEADER || type === FRAME_BODY) {
+        if (this.state !== 'running' || channelId === 0) {
+          throw frameError(`content frame on channel ${channelId} outside an open channel`)
+        }
+        const channel = this.channels.get(channelId)
+        if (!channel) throw channelError(`content frame on channel ${channelId}, which is not open`)
+        if (type === FRAME_HEADER) channel.onContentHeader(payload)
+        else channel.onContentBody(payload)
+        return
+      }
+      throw frameError(`unknown frame type ${type}`)
+    } catch (err) {
+      this.fail(err, channelId, method)
+    }
+  }
+
+  /** The one place where errors become closes: soft errors close the channel, the rest the connection. */
+  private fail(err: unknown, channelId: number, method?: Method): void {
+    if (err instanceof AmqpError && method && err.classId === 0) {
+      const info = METHODS[method.name]
+      err.classId = info.classId
+      err.methodId = info.methodId
+    }
+    if (err instanceof ChannelError && channelId !== 0 && this.channels.has(channelId)) {
+      this.log.info({ channel: channelId, code: err.replyCode, text: err.replyText }, 'channel error')
+      this.channels.get(channelId)!.closeWithError(err)
+      return
+    }
+    if (err instanceof ConnectionError || err instanceof ChannelError) {
+      this.log.warn({ code: err.replyCode, text: err.replyText }, 'connection error')
+      this.closeWithError(err)
+      return
+    }
+    this.log.error({ err }, 'internal error')
+    this.closeWithError(internalError(err instanceof Error ? err.message : String(err)))
+  }
+
+  private whileClosing(channelId: number, method: Method): void {
+    if (channelId !== 0) return
+    if (method.name === 'connection.close-ok') this.socket.end()
+    else if (method.name === 'connection.close') this.send(0, { name: 'connection.close-ok' })
+  }
+
+  private connectionMethod(m: Method): void {
+    switch (m.name) {
+      case 'connection.start-ok':
+        return this.onStartOk(m.mechanism, Buffer.from(m.response), m.clientProperties)
+      case 'connection.tune-ok':
+        return this.onTuneOk(m.channelMax, m.frameMax, m.heartbeat)
+      case 'connection.open':
+        return this.onOpen(m.virtualHost)
+      case 'connection.close':
+        this.send(0, { name: 'connection.close-ok' })
+        this.flush()
+        this.state = 'closed'
+        this.socket.end()
+        return
+      case 'connection.close-ok':
+        return
+      case 'connection.update-secret':
+        this.expectState('running', m.name)
+        return this.send(0, { name: 'connection.update-secret-ok' })
+      case 'connection.blocked':
+      case 'connection.unblocked':
+        return // a client telling us it is blocked changes nothing here
+      default:
+        throw commandInvalid(`unexpected method ${m.name} on channel 0`)
+    }
+  }
+
+  private expectState(state: State, method: string): void {
+    if (this.state !== state) throw commandInvalid(`unexpected method ${method} during connection ${this.state}`)
+  }
+
+  private onStartOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
+    this.expectState('start', 'connection.start-ok')
+    this.clientProperties = clientProperties
+    const caps = clientProperties['capabilities']
+    if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
+      this.consumerCancelNotify = (caps as FieldTable)['consumer_cancel_notify'] === true
+    }
+    const credentials = parseCredentials(mechanism, response)
+    if (!credentials) {
+      if (!MECHANISMS.split(' ').includes(mechanism)) {
+        throw new ConnectionError(
+          ReplyCode.ACCESS_REFUSED,
+          `unsupported authentication mechanism '${mechanism}', use one of ${MECHANISMS}`,
+        )
+      }
+      throw new ConnectionError(ReplyCode.ACCESS_REFUSED, `malformed ${mechanism} response`)
+    }
+    const loopback = isLoopback(this.info.remoteAddress)
+    const result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
+    if (!result.ok) {
+      this.log.warn({ user: credentials.username, reason: result.reason }, 'login refused')
+      throw new ConnectionError(
+        ReplyCode.ACCESS_REFUSED,
+        `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
+      )
+    }
+    this.user = result.user
+    this.state = 'tune'
+    this.send(0, {
+      name: 'connection.tune',
+      channelMax: this.channelMax,
+      frameMax: this.frameMax,
+      heartbeat: this.broker.config.heartbeat,
+    })
+  }
+
+  private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
+    this.expectState('tune', 'connection.tune-ok')
+    const serverFrameMax = this.broker.config.frameMax
+    if (channelMax > this.channelMax) throw notAllowed(`channel_max=${channelMax} > ${this.channelMax} max size`)
+    if (frameMax !== 0 && frameMax < FRAME_MIN_SIZE)
+      throw notAllowed(`frame_max=${frameMax} < ${FRAME_MIN_SIZE} min size`)
+    if (frameMax > serverFrameMax) throw notAllowed(`frame_max=${frameMax} > ${serverFrameMax} max size`)
+    if (channelMax !== 0) this.channelMax = channelMax
+    this.frameMax = frameMax === 0 ? serverFrameMax : frameMax
+    this.parser.maxPayload = this.frameMax - 8
+    this.heartbeat = heartbeat
+    this.state = 'open'
+    this.startHeartbeat()
+  }
+
+  private onOpen(vhostName: string): void {
+    this.expectState('open', 'connection.open')
+    const vhost = this.broker.vhosts.get(vhostName)
+    if (!vhost) throw notAllowed(`vhost ${vhostName} not found`)
+    this.vhost = vhost
+    this.state = 'running'
+    clearTimeout(this.handshakeTimer)
+    this.send(0, { name: 'connection.open-ok' })
+    this.log.info({ user: this.user?.name, vhost: vhostName }, 'connection opened')
+  }
+
+  private channelMethod(id: number, m: Method): void {
+    const channel = this.channels.get(id)
+    if (m.name === 'channel.open') {
+      if (channel) throw channelError("second 'channel.open' seen")
+      if (id > this.channelMax) {
+        throw notAllowed(`channel id ${id} is above the negotiated channel_max (${this.channelMax})`)
+      }
+      this.channels.set(id, new Channel(id, this))
+      this.send(id, { name: 'channel.open-ok' })
+      return
+    }
+    if (!channel) throw channelError(`expected 'channel.open' on channel ${id}, got '${m.name}'`)
+    channel.handleMethod(m)
+  }
+
+  /** Called by a channel once its close handshake is done. */
+  channelClosed(id: number): void {
+    this.channels.delete(id)
+  }
+
+  send(channel: number, method: Method): void {
+    encodeMethod(this.out, channel, method)
+    this.scheduleFlush()
+  }
+
+  scheduleFlush(): void {
+    this.wroteSinceTick = true
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => this.flush())
+  }
+
+  /** Hands everything written since the last flush to the socket in one corked batch (one writev). */
+  flush(): void {
+    this.flushScheduled = false
+    const chunks = this.out.take()
+    if (chunks.length === 0 || this.socket.destroyed || !this.socket.writable) return
+    this.socket.cork()
+    for (const chunk of chunks) this.socket.write(chunk)
+    this.socket.uncork()
+  }
+
+  private resumeDeliveries(): void {
+    for (const channel of this.channels.values()) channel.wakeConsumers()
+  }
+
+  /** Closes the connection with an error: connection.close, then discard frames until close-ok. */
+  closeWithError(err: AmqpError): void {
+    if (this.state === 'closing' || this.state === 'closed') return
+    const beforeOpen = this.state !== 'running'
+    this.state = 'closing'
+    this.send(0, {
+      name: 'connection.close',
+      replyCode: err.replyCode,
+      replyText: err.replyText.slice(0, 255),
+      classId: err.classId,
+      methodId: err.methodId,
+    })
+    this.flush()
+    // A client that never finished the handshake may not answer; don't wait long for it
+    this.closeTimer = setTimeout(() => this.socket.destroy(), beforeOpen ? 1000 : CLOSE_OK_TIMEOUT_MS)
+    this.releaseChannels()
+  }
+
+  /** Broker shutdown: connection.close 320 CONNECTION_FORCED, as RabbitMQ does. */
+  forceClose(reason: string): void {
+    if (this.state === 'running') {
+      this.closeWithError(
+        new ConnectionError(ReplyCode.CONNECTION_FORCED, `broker forced connection closure with reason '${reason}'`),
+      )
+    } else this.socket.destroy()
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat === 0) return
+    // Tick at half the interval: send a heartbeat if we wrote nothing, give up after two silent intervals
+    const tickMs = (this.heartbeat * 1000) / 2
+    this.heartbeatTimer = setInterval(() => this.heartbeatTick(), tickMs)
+    this.heartbeatTimer.unref()
+  }
+
+  private heartbeatTick(): void {
+    if (!this.wroteSinceTick) {
+      this.out.heartbeat()
+      this.flush()
+    }
+    this.wroteSinceTick = false
+    if (this.readSinceTick) this.silentTicks = 0
+    else if (++this.silentTicks >= 4) {
+      this.log.warn({ timeout: this.heartbeat }, `missed heartbeats from client, timeout: ${this.heartbeat}s`)
+      this.socket.destroy()
+    }
+    this.readSinceTick = false
+  }
+
+  private releaseChannels(): void {
+    for (const channel of this.channels.values()) channel.release()
+    this.channels.clear()
+    this.vhost?.dropExclusiveQueues(this)
+  }
+
+  private cleanup(): void {
+    if (this.cleanedUp) return
+    this.cleanedUp = true
+    this.state = 'closed'
+    clearInterval(this.heartbeatTimer)
+    clearTimeout(this.handshakeTimer)
+    clearTimeout(this.closeTimer)
+    this.releaseChannels()
+    this.log.debug('connection closed')
+    this.onClosed(this)
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+}

@@ -1,0 +1,49 @@
+// A basic.consume subscription: the queue hands it messages while it has credit, and it writes them to
+// the client as basic.deliver + content header + body, straight into the connection's output buffer.
+import type { QueueEntry } from '../broker/message.js'
+import type { Consumer } from '../broker/queue/consumer.js'
+import type { Queue } from '../broker/queue/queue.js'
+import type { Channel } from './channel.js'
+
+export class ChannelConsumer implements Consumer {
+  /** Messages delivered to this consumer and not yet settled */
+  unacked = 0
+
+  constructor(
+    readonly tag: string,
+    readonly queue: Queue,
+    readonly channel: Channel,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited */
+    readonly prefetch: number,
+  ) {}
+
+  canTake(): boolean {
+    const ch = this.channel
+    if (!ch.deliveriesFlowing) return false
+    if (this.noAck) return true
+    if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
+    return ch.globalPrefetch === 0 || ch.unackedCount < ch.globalPrefetch
+  }
+
+  deliver(entry: QueueEntry, queue: Queue): void {
+    const ch = this.channel
+    const tag = ch.track(entry, queue, this.noAck ? null : this)
+    const m = entry.message
+    const conn = ch.connection
+    conn.send(ch.id, {
+      name: 'basic.deliver',
+      consumerTag: this.tag,
+      deliveryTag: tag,
+      redelivered: entry.redelivered,
+      exchange: m.exchange,
+      routingKey: m.routingKey,
+    })
+    ch.writeContent(m)
+  }
+
+  cancelledByQueue(): void {
+    this.channel.consumerCancelledByServer(this)
+  }
+}

@@ -1,0 +1,153 @@
+// The publishing side of a channel: assembles basic.publish + content header + body frames into a
+// Message, routes it, sends basic.return for unroutable mandatory messages and publisher confirms.
+// Confirms are coalesced: one basic.ack with multiple=true per tick covers every publish in it.
+import { Message } from '../broker/message.js'
+import type { Exchange } from '../broker/exchange/exchange.js'
+import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
+import { decodeBasicProperties } from '../protocol/generated/properties.js'
+import { Reader } from '../protocol/reader.js'
+import type { Channel } from './channel.js'
+
+/** RabbitMQ's default max_message_size (128 MiB). */
+export const MAX_MESSAGE_SIZE = 128 * 1024 * 1024
+/** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
+const COPY_BODY_BELOW = 8192
+
+interface PendingPublish {
+  exchange: Exchange
+  message: Message
+  mandatory: boolean
+}
+
+export class Publisher {
+  private state: 'idle' | 'header' | 'body' = 'idle'
+  private exchangeName = ''
+  private routingKey = ''
+  private mandatory = false
+  private propertiesRaw: Buffer = Buffer.alloc(0)
+  private properties = {}
+  private bodySize = 0
+  private bodyParts: Buffer[] = []
+  private bodyReceived = 0
+
+  confirming = false
+  private publishSeq = 0
+  private confirmedUpTo = 0
+  private ackedUpTo = 0
+  private confirmScheduled = false
+  private txPublishes: PendingPublish[] = []
+
+  constructor(private readonly channel: Channel) {}
+
+  /** A method frame arrived: it must not interrupt a message's content. */
+  expectMethod(): void {
+    if (this.state === 'header') {
+      throw unexpectedFrame('expected content header for class 60, got non content header frame instead')
+    }
+    if (this.state === 'body') throw unexpectedFrame('expected content body, got non content body frame instead')
+  }
+
+  start(exchange: string, routingKey: string, mandatory: boolean): void {
+    this.exchangeName = exchange
+    this.routingKey = routingKey
+    this.mandatory = mandatory
+    this.state = 'header'
+  }
+
+  onHeader(payload: Buffer): void {
+    if (this.state !== 'header') throw unexpectedFrame('expected method frame, got non method frame instead')
+    const r = new Reader(payload)
+    const classId = r.u16()
+    r.u16() // weight, unused
+    const bodySize = r.u64()
+    if (classId !== 60) throw frameError(`content header for class ${classId}, expected 60`)
+    this.properties = decodeBasicProperties(r)
+    this.propertiesRaw = Buffer.from(payload.subarray(12))
+    if (bodySize > MAX_MESSAGE_SIZE) {
+      this.state = 'idle'
+      throw preconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`)
+    }
+    this.bodySize = bodySize
+    if (bodySize === 0) return this.complete(Buffer.alloc(0))
+    this.state = 'body'
+    this.bodyReceived = 0
+  }
+
+  onBody(payload: Buffer): void {
+    if (this.state !== 'body') throw unexpectedFrame('expected method frame, got non method frame instead')
+    this.bodyReceived += payload.length
+    if (this.bodyReceived > this.bodySize) {
+      throw frameError(`content body exceeds the ${this.bodySize} bytes its header declared`)
+    }
+    if (this.bodyReceived < this.bodySize) {
+      this.bodyParts.push(payload.length < COPY_BODY_BELOW ? Buffer.from(payload) : payload)
+      return
+    }
+    let body: Buffer
+    if (this.bodyParts.length === 0) body = payload.length < COPY_BODY_BELOW ? Buffer.from(payload) : payload
+    else {
+      this.bodyParts.push(payload)
+      body = Buffer.concat(this.bodyParts, this.bodySize)
+      this.bodyParts = []
+    }
+    this.complete(body)
+  }
+
+  private complete(body: Buffer): void {
+    this.state = 'idle'
+    const ch = this.channel
+    const exchange = ch.vhost.getExchange(this.exchangeName)
+    if (exchange.options.internal) {
+      throw accessRefused(`cannot publish to internal exchange '${exchange.name}' in vhost '${ch.vhost.name}'`)
+    }
+    const message = new Message(this.exchangeName, this.routingKey, this.properties, this.propertiesRaw, body)
+    const userId = message.properties.userId
+    const user = ch.connection.user!.name
+    if (userId !== undefined && userId !== user) {
+      throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${user}'`)
+    }
+    if (ch.inTx) {
+      this.txPublishes.push({ exchange, message, mandatory: this.mandatory })
+      return
+    }
+    this.route(exchange, message, this.mandatory)
+  }
+
+  private route(exchange: Exchange, message: Message, mandatory: boolean): void {
+    const queues = this.channel.vhost.route(exchange, message)
+    for (let i = 0; i < queues.length; i++) queues[i]!.enqueue(message)
+    if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
+    if (this.confirming) this.confirm(++this.publishSeq)
+  }
+
+  enableConfirms(): void {
+    this.confirming = true
+  }
+
+  private confirm(seq: number): void {
+    this.confirmedUpTo = seq
+    if (this.confirmScheduled) return
+    this.confirmScheduled = true
+    process.nextTick(() => this.flushConfirms())
+  }
+
+  private flushConfirms(): void {
+    this.confirmScheduled = false
+    const upTo = this.confirmedUpTo
+    if (upTo <= this.ackedUpTo || !this.channel.isOpen) return
+    this.channel.send({ name: 'basic.ack', deliveryTag: upTo, multiple: upTo - this.ackedUpTo > 1 })
+    this.ackedUpTo = upTo
+  }
+
+  commit(): void {
+    const publishes = this.txPublishes
+    this.txPublishes = []
+    for (const p of publishes) this.route(p.exchange, p.message, p.mandatory)
+  }
+
+  rollback(): void {
+    this.txPublishes = []
+    this.state = 'idle'
+    this.bodyParts = []
+  }
+}
