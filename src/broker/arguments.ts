@@ -115,3 +115,69 @@ export function assertFlagEquivalent(
     )
   }
 }
+
+type ArgCheck = (value: FieldValue, args: FieldTable) => string | undefined
+
+const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l'])
+
+function integerArg(value: FieldValue): number | string {
+  const type = typeOf(value)
+  if (!INTEGER_TYPES.has(type)) return `"expected integer, got ${TYPE_NAMES[type]}"`
+  return Number(plain(value))
+}
+
+const nonNegativeInteger: ArgCheck = (value) => {
+  const n = integerArg(value)
+  if (typeof n === 'string') return n
+  return n < 0 ? `{value_negative,${n}}` : undefined
+}
+
+const positiveInteger: ArgCheck = (value) => {
+  const n = integerArg(value)
+  if (typeof n === 'string') return n
+  if (n === 0) return '{value_zero,0}'
+  return n < 0 ? `{value_negative,${n}}` : undefined
+}
+
+const stringArg: ArgCheck = (value) => {
+  const type = typeOf(value)
+  return type === 'S' || type === 'x' ? undefined : `{unacceptable_type,${TYPE_NAMES[type]}}`
+}
+
+/** The queue arguments RabbitMQ validates on declare, and how. */
+const QUEUE_ARGUMENT_CHECKS: Record<string, ArgCheck> = {
+  'x-expires': positiveInteger,
+  'x-message-ttl': nonNegativeInteger,
+  'x-max-length': nonNegativeInteger,
+  'x-max-length-bytes': nonNegativeInteger,
+  'x-max-priority': (value) => {
+    const error = nonNegativeInteger(value, {})
+    if (error) return error
+    const n = Number(plain(value))
+    return n > 255 ? `{value_too_large,${n},255}` : undefined
+  },
+  'x-dead-letter-exchange': stringArg,
+  'x-dead-letter-routing-key': (value, args) =>
+    stringArg(value, args) ??
+    (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined),
+  'x-overflow': (value) => {
+    const v = plain(value)
+    const s = Buffer.isBuffer(v) ? v.toString() : v
+    return s === 'drop-head' || s === 'reject-publish' || s === 'reject-publish-dlx'
+      ? undefined
+      : `{invalid_value,${JSON.stringify(String(s))}}`
+  },
+  'x-single-active-consumer': (value) =>
+    typeOf(value) === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[typeOf(value)]}}`,
+}
+
+/** 406 "invalid arg" for a queue argument of the wrong type or range, as RabbitMQ words it. */
+export function validateQueueArguments(args: FieldTable, what: string): void {
+  for (const key in args) {
+    const check = QUEUE_ARGUMENT_CHECKS[key]
+    const value = args[key]
+    if (!check || value === undefined) continue
+    const error = check(value, args)
+    if (error) throw preconditionFailed(`invalid arg '${key}' for ${what}: ${error}`)
+  }
+}

@@ -3,7 +3,12 @@
 import { randomBytes } from 'node:crypto'
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../protocol/errors.js'
 import { fieldString, type FieldTable } from '../protocol/field-table.js'
-import { assertArgumentsEquivalent, assertFlagEquivalent, QUEUE_EQUIVALENCE_ARGS } from './arguments.js'
+import {
+  assertArgumentsEquivalent,
+  assertFlagEquivalent,
+  QUEUE_EQUIVALENCE_ARGS,
+  validateQueueArguments,
+} from './arguments.js'
 import { DefaultExchange } from './exchange/default.js'
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
@@ -144,6 +149,7 @@ export class Vhost {
         `invalid arg 'x-queue-type' for ${this.describeQueue(name)}: queue type '${queueType}' is not supported`,
       )
     }
+    validateQueueArguments(options.arguments, this.describeQueue(name))
     const existing = this.queues.get(name)
     if (existing) {
       // Strict on redeclare: the exclusive flag must match too (an owner of null means not exclusive)

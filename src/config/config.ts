@@ -1,4 +1,5 @@
 // The broker's settings: command-line flags, then WARREN_* environment variables, then defaults.
+import { totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 
 export interface Config {
@@ -13,6 +14,8 @@ export interface Config {
   heartbeat: number
   frameMax: number
   channelMax: number
+  /** Resident memory (bytes) above which publishers are blocked; default 40% of the machine's memory */
+  memoryHighWatermark: number
 }
 
 export const DEFAULTS: Config = {
@@ -25,6 +28,7 @@ export const DEFAULTS: Config = {
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
+  memoryHighWatermark: Math.floor(totalmem() * 0.4),
 }
 
 const USAGE = `Usage: warren [options]
@@ -35,6 +39,8 @@ const USAGE = `Usage: warren [options]
   --heartbeat S     heartbeat timeout proposed to clients, seconds (default 60)
   --frame-max N     largest frame accepted (default 131072)
   --channel-max N   most channels per connection (default 2047)
+  --memory-high-watermark BYTES
+                    block publishers above this resident memory (default 40% of RAM)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS create the first user instead of guest/guest
 (guest may connect from loopback only, as in RabbitMQ).`
@@ -58,6 +64,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       heartbeat: { type: 'string' },
       'frame-max': { type: 'string' },
       'channel-max': { type: 'string' },
+      'memory-high-watermark': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -73,5 +80,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),
+    memoryHighWatermark: integer(
+      'memory-high-watermark',
+      values['memory-high-watermark'],
+      DEFAULTS.memoryHighWatermark,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
   }
 }

@@ -192,6 +192,7 @@ export class Channel {
         return this.cancel(m.consumerTag, m.noWait)
       case 'basic.publish':
         if (m.immediate) throw notImplemented('immediate=true')
+        this.connection.notePublish()
         return this.publisher.start(m.exchange, m.routingKey, m.mandatory)
       case 'basic.get':
         return this.get(this.queueName(m.queue), m.noAck)

@@ -4,6 +4,7 @@
 import type { Duplex } from 'node:stream'
 import type { Broker } from '../broker/broker.js'
 import type { Vhost } from '../broker/vhost.js'
+import type { AlarmListener } from '../broker/memory-alarm.js'
 import {
   AmqpError,
   ChannelError,
@@ -41,7 +42,7 @@ export interface ConnectionInfo {
   remotePort: number
 }
 
-export class Connection {
+export class Connection implements AlarmListener {
   private state: State = 'header'
   private headerBytes = Buffer.alloc(0)
   private readonly parser: FrameParser
@@ -65,6 +66,12 @@ export class Connection {
   heartbeat = 0
   /** The client handles basic.cancel from the server (capability consumer_cancel_notify) */
   consumerCancelNotify = false
+  /** The client handles connection.blocked/unblocked (capability connection.blocked) */
+  private blockedNotify = false
+  /** Has published: the kind of connection a resource alarm blocks */
+  private isPublisher = false
+  /** Not reading from the socket because of a resource alarm */
+  private blocked = false
 
   constructor(
     readonly broker: Broker,
@@ -230,6 +237,7 @@ export class Connection {
     const caps = clientProperties['capabilities']
     if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       this.consumerCancelNotify = (caps as FieldTable)['consumer_cancel_notify'] === true
+      this.blockedNotify = (caps as FieldTable)['connection.blocked'] === true
     }
     const credentials = parseCredentials(mechanism, response)
     if (!credentials) {
@@ -283,6 +291,7 @@ export class Connection {
     this.state = 'running'
     clearTimeout(this.handshakeTimer)
     this.send(0, { name: 'connection.open-ok' })
+    this.broker.memoryAlarm.subscribe(this)
     this.log.info({ user: this.user?.name, vhost: vhostName }, 'connection opened')
   }
 
@@ -359,6 +368,27 @@ export class Connection {
     } else this.socket.destroy()
   }
 
+  /** A channel saw basic.publish: under an alarm, publishers stop being read. */
+  notePublish(): void {
+    if (this.isPublisher) return
+    this.isPublisher = true
+    if (this.broker.memoryAlarm.active) this.alarmChanged(true)
+  }
+
+  alarmChanged(active: boolean): void {
+    if (active && this.isPublisher && !this.blocked && this.state === 'running') {
+      this.blocked = true
+      this.socket.pause()
+      if (this.blockedNotify) this.send(0, { name: 'connection.blocked', reason: 'low on memory' })
+      this.log.warn('memory alarm: publishing connection blocked')
+    } else if (!active && this.blocked) {
+      this.blocked = false
+      this.socket.resume()
+      if (this.blockedNotify) this.send(0, { name: 'connection.unblocked' })
+      this.log.info('memory alarm cleared: connection unblocked')
+    }
+  }
+
   private startHeartbeat(): void {
     if (this.heartbeat === 0) return
     // Tick at half the interval: send a heartbeat if we wrote nothing, give up after two silent intervals
@@ -373,7 +403,8 @@ export class Connection {
       this.flush()
     }
     this.wroteSinceTick = false
-    if (this.readSinceTick) this.silentTicks = 0
+    // A blocked connection is not read, so its silence proves nothing
+    if (this.readSinceTick || this.blocked) this.silentTicks = 0
     else if (++this.silentTicks >= 4) {
       this.log.warn({ timeout: this.heartbeat }, `missed heartbeats from client, timeout: ${this.heartbeat}s`)
       this.socket.destroy()
@@ -394,6 +425,7 @@ export class Connection {
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.handshakeTimer)
     clearTimeout(this.closeTimer)
+    this.broker.memoryAlarm.unsubscribe(this)
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

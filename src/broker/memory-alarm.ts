@@ -1,0 +1,54 @@
+// RabbitMQ's memory alarm: when the broker's resident memory passes the high watermark, publishing
+// connections are blocked (connection.blocked, then the socket is not read) until it falls back, while
+// consumers carry on draining queues.
+import { totalmem } from 'node:os'
+
+/** RabbitMQ's default vm_memory_high_watermark: 40% of the machine's memory. */
+export const DEFAULT_MEMORY_FRACTION = 0.4
+const CHECK_INTERVAL_MS = 1000
+
+export interface AlarmListener {
+  alarmChanged(active: boolean): void
+}
+
+export class MemoryAlarm {
+  active = false
+  private timer: NodeJS.Timeout | undefined
+  private readonly listeners = new Set<AlarmListener>()
+
+  constructor(
+    /** Bytes of resident memory above which the alarm goes off */
+    private highWatermark: number = totalmem() * DEFAULT_MEMORY_FRACTION,
+    private readonly readMemory: () => number = () => process.memoryUsage.rss(),
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.check(), CHECK_INTERVAL_MS)
+    this.timer.unref()
+    this.check()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  setHighWatermark(bytes: number): void {
+    this.highWatermark = bytes
+    this.check()
+  }
+
+  subscribe(listener: AlarmListener): void {
+    this.listeners.add(listener)
+  }
+
+  unsubscribe(listener: AlarmListener): void {
+    this.listeners.delete(listener)
+  }
+
+  check(): void {
+    const active = this.readMemory() > this.highWatermark
+    if (active === this.active) return
+    this.active = active
+    for (const l of this.listeners) l.alarmChanged(active)
+  }
+}
