@@ -1,0 +1,88 @@
+import type { ProgressSample } from './live-stats.js'
+import type { BenchResult } from './results.js'
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+function count(value: number): string {
+  return integer.format(value)
+}
+
+function millis(value: number): string {
+  return value < 10 ? value.toFixed(3) : value < 100 ? value.toFixed(2) : value.toFixed(1)
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`
+}
+
+function percent(fraction: number | null): string {
+  return fraction === null ? '-' : `${Math.round(fraction * 100)}%`
+}
+
+export function formatProgress(sample: ProgressSample, confirming: boolean): string {
+  const parts = [
+    `${sample.seconds.toFixed(0).padStart(4)}s`,
+    `sent ${count(sample.publishedPerSecond).padStart(9)} msg/s`,
+  ]
+  if (confirming) parts.push(`confirmed ${count(sample.confirmedPerSecond).padStart(9)} msg/s`)
+  parts.push(`received ${count(sample.consumedPerSecond).padStart(9)} msg/s`, `backlog ${count(sample.backlog)}`)
+  if (sample.latencyMillis) {
+    parts.push(`latency p50 ${millis(sample.latencyMillis.p50)} ms p99 ${millis(sample.latencyMillis.p99)} ms`)
+  }
+  if (sample.brokerRssBytes !== null) parts.push(`broker rss ${megabytes(sample.brokerRssBytes)}`)
+  parts.push(`cpu pub ${percent(sample.publisherCpu)} con ${percent(sample.consumerCpu)}`)
+  return parts.join(' | ')
+}
+
+export function formatHeader(s: BenchResult['settings']): string {
+  const load = s.count !== null ? `${count(s.count)} msgs/publisher` : `${s.duration} s`
+  const ack =
+    s.ack === 'auto' ? 'auto-ack' : `manual ack (prefetch ${s.prefetch || 'unlimited'}, multi-ack ${s.multiAck})`
+  return [
+    `warren-bench: ${s.url.replace(/\/\/[^@/]*@/, '//')} queue ${s.queue}${s.exchange ? ` via ${s.exchange}` : ''}`,
+    `  ${s.publishers} publisher(s), ${s.consumers} consumer(s), ${s.size} B bodies, ${load}` +
+      `${s.rate ? `, ${count(s.rate)} msg/s each` : ''}, confirms ${s.confirm || 'off'}, ${ack}` +
+      `${s.persistent ? ', persistent' : ''}${s.durableQueue ? ', durable queue' : ''}`,
+  ].join('\n')
+}
+
+export function formatSummary(result: BenchResult): string {
+  const lines = ['', 'Results']
+  const row = (label: string, text: string): void => {
+    lines.push(`  ${label.padEnd(11)} ${text}`)
+  }
+  const p = result.published
+  if (p) {
+    row(
+      'published',
+      `${count(p.messages)} msgs in ${p.seconds.toFixed(2)} s = ${count(p.messagesPerSecond)} msg/s, ${p.megabytesPerSecond.toFixed(1)} MB/s`,
+    )
+    if (result.settings.confirm > 0) row('confirmed', `${count(p.confirmed)} (nacked ${count(p.nacked)})`)
+  }
+  const c = result.consumed
+  if (c) {
+    row(
+      'consumed',
+      `${count(c.messages)} msgs in ${c.seconds.toFixed(2)} s = ${count(c.messagesPerSecond)} msg/s, ${c.megabytesPerSecond.toFixed(1)} MB/s`,
+    )
+  }
+  const l = result.latencyMillis
+  if (l) {
+    row(
+      'latency',
+      `p50 ${millis(l.p50)} ms, p75 ${millis(l.p75)} ms, p95 ${millis(l.p95)} ms, p99 ${millis(l.p99)} ms, max ${millis(l.max)} ms`,
+    )
+  }
+  const b = result.broker
+  if (b) row('broker', `pid ${b.pid}: peak RSS ${megabytes(b.peakRssBytes)}, CPU ${Math.round(b.cpuPercent)}%`)
+  const t = result.tool
+  row(
+    'tool',
+    `CPU ${Math.round(t.cpuPercent)}% in all; peak per thread: publisher ${percent(t.peakPublisherCpu)}, consumer ${percent(t.peakConsumerCpu)}`,
+  )
+  if (Math.max(t.peakPublisherCpu ?? 0, t.peakConsumerCpu ?? 0) >= 0.9) {
+    lines.push('  note: a worker thread used a whole core; the tool may be the limit (add publishers/consumers)')
+  }
+  if (result.incomplete) lines.push(`  INCOMPLETE: ${result.incomplete}`)
+  return lines.join('\n')
+}
