@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Tutorial 1, "Hello World!": print the messages that arrive on the queue 'hello'."""
+import os
+import sys
+
+import pika
+
+
+def main():
+    url = os.environ.get('AMQP_URL', 'amqp://guest:guest@localhost:5672/')
+    # For tests: stop after this many messages (0, the default, runs until CTRL+C)
+    exit_after = int(os.environ.get('EXAMPLE_EXIT_AFTER', '0'))
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+
+    channel.queue_declare(queue='hello')
+
+    received = 0
+
+    def callback(ch, method, properties, body):
+        nonlocal received
+        print(f" [x] Received '{body.decode()}'")
+        received += 1
+        if received == exit_after:
+            ch.stop_consuming()
+
+    channel.basic_consume(queue='hello', on_message_callback=callback, auto_ack=True)
+
+    print(' [*] Waiting for messages. To exit press CTRL+C')
+    channel.start_consuming()
+    connection.close()
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except KeyboardInterrupt:
+        print('Interrupted')
+        sys.exit(0)

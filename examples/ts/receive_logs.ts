@@ -1,0 +1,32 @@
+// Tutorial 3, "Publish/Subscribe": print every message broadcast on the fanout exchange 'logs'.
+import amqp from 'amqplib'
+
+const url = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/'
+// For tests: stop after this many messages (0, the default, runs until CTRL+C)
+const exitAfter = Number(process.env.EXAMPLE_EXIT_AFTER ?? 0)
+const exchange = 'logs'
+
+const connection = await amqp.connect(url)
+const channel = await connection.createChannel()
+const close = async () => {
+  await channel.close()
+  await connection.close()
+}
+process.once('SIGINT', close)
+
+await channel.assertExchange(exchange, 'fanout', { durable: false })
+// A fresh queue with a server-generated name, deleted when this connection closes
+const { queue } = await channel.assertQueue('', { exclusive: true })
+await channel.bindQueue(queue, exchange, '')
+
+let received = 0
+await channel.consume(
+  queue,
+  async (msg) => {
+    if (!msg) return // the broker cancelled the consumer
+    console.log(" [x] '%s'", msg.content.toString())
+    if (++received === exitAfter) await close()
+  },
+  { noAck: true },
+)
+console.log(' [*] Waiting for logs. To exit press CTRL+C')
