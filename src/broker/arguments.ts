@@ -56,15 +56,19 @@ function equivalent(a: FieldValue, b: FieldValue): boolean {
   return x === y
 }
 
+/** RabbitMQ's name for a value's field type: 'longstr', 'signedint', 'byte'... */
+export function fieldTypeName(v: FieldValue): string {
+  return TYPE_NAMES[typeOf(v)]!
+}
+
+function shown(v: FieldValue): string {
+  const raw = plain(v)
+  return Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'object' ? JSON.stringify(raw) : String(raw)
+}
+
 function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none'
-  const raw = plain(v)
-  const shown = Buffer.isBuffer(raw)
-    ? raw.toString('utf8')
-    : typeof raw === 'object'
-      ? JSON.stringify(raw)
-      : String(raw)
-  return `the value '${shown}' of type '${TYPE_NAMES[typeOf(v)]}'`
+  return `the value '${shown(v)}' of type '${TYPE_NAMES[typeOf(v)]}'`
 }
 
 /** Arguments RabbitMQ compares when a queue is declared again. */
@@ -96,9 +100,12 @@ export function assertArgumentsEquivalent(
     if (a !== undefined && b !== undefined && equivalent(a, b)) continue
     // An omitted x-queue-type means the default, classic
     if (key === 'x-queue-type' && (a ?? 'classic') === (b ?? 'classic')) continue
-    throw preconditionFailed(
-      `inequivalent arg '${key}' for ${what}: received ${describe(b)} but current is ${describe(a)}`,
-    )
+    // With both present RabbitMQ shows the two values; with one missing, the other's value and type
+    const detail =
+      a !== undefined && b !== undefined
+        ? `received '${shown(b)}' but current is '${shown(a)}'`
+        : `received ${describe(b)} but current is ${describe(a)}`
+    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: ${detail}`)
   }
 }
 
@@ -154,7 +161,7 @@ const QUEUE_ARGUMENT_CHECKS: Record<string, ArgCheck> = {
     const error = nonNegativeInteger(value, {})
     if (error) return error
     const n = Number(plain(value))
-    return n > 255 ? `{value_too_large,${n},255}` : undefined
+    return n > 255 ? `{max_value_exceeded,${n}}` : undefined
   },
   'x-dead-letter-exchange': stringArg,
   'x-dead-letter-routing-key': (value, args) =>
@@ -163,9 +170,7 @@ const QUEUE_ARGUMENT_CHECKS: Record<string, ArgCheck> = {
   'x-overflow': (value) => {
     const v = plain(value)
     const s = Buffer.isBuffer(v) ? v.toString() : v
-    return s === 'drop-head' || s === 'reject-publish' || s === 'reject-publish-dlx'
-      ? undefined
-      : `{invalid_value,${JSON.stringify(String(s))}}`
+    return s === 'drop-head' || s === 'reject-publish' || s === 'reject-publish-dlx' ? undefined : 'invalid_overflow'
   },
   'x-single-active-consumer': (value) =>
     typeOf(value) === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[typeOf(value)]}}`,

@@ -78,11 +78,10 @@ export class Vhost {
   }
 
   declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean): Exchange {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange')
     if (passive) return this.getExchange(name)
-    if (name === '' || name.startsWith('amq.')) {
-      if (name === '') throw accessRefused('operation not permitted on the default exchange')
-      const existing = this.exchanges.get(name)
-      if (!existing) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
+    if (name.startsWith('amq.') && !this.exchanges.has(name)) {
+      throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
     }
     if (!EXCHANGE_TYPES.has(type)) throw commandInvalid(`unknown exchange type '${type}'`)
     const existing = this.exchanges.get(name)
@@ -103,7 +102,7 @@ export class Vhost {
 
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
-    if (name.startsWith('amq.') && this.exchanges.has(name)) {
+    if (name.startsWith('amq.')) {
       throw accessRefused(`deletion of system ${this.describeExchange(name)} not allowed`)
     }
     const exchange = this.exchanges.get(name)
@@ -194,15 +193,19 @@ export class Vhost {
 
   bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
     if (exchangeName === '') throw accessRefused(`operation not permitted on the default exchange`)
-    const queue = this.getQueue(queueName, owner)
     const exchange = this.getExchange(exchangeName)
+    const queue = this.getQueue(queueName, owner)
+    exchange.validateBindingArguments(args)
     exchange.bind(queue, routingKey, args)
   }
 
   unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
     if (exchangeName === '') throw accessRefused(`operation not permitted on the default exchange`)
-    const queue = this.getQueue(queueName, owner)
-    const exchange = this.getExchange(exchangeName)
+    // Unbinding what is not there succeeds, as in RabbitMQ
+    const queue = this.queues.get(queueName)
+    const exchange = this.exchanges.get(exchangeName)
+    if (!queue || !exchange) return
+    this.checkExclusiveAccess(queue, owner)
     if (exchange.unbind(queue, routingKey, args)) this.maybeAutoDeleteExchange(exchange)
   }
 
@@ -210,8 +213,9 @@ export class Vhost {
     if (destinationName === '' || sourceName === '') {
       throw accessRefused('operation not permitted on the default exchange')
     }
-    const destination = this.getExchange(destinationName)
     const source = this.getExchange(sourceName)
+    const destination = this.getExchange(destinationName)
+    source.validateBindingArguments(args)
     source.bind(destination, routingKey, args)
   }
 
@@ -219,8 +223,9 @@ export class Vhost {
     if (destinationName === '' || sourceName === '') {
       throw accessRefused('operation not permitted on the default exchange')
     }
-    const destination = this.getExchange(destinationName)
-    const source = this.getExchange(sourceName)
+    const destination = this.exchanges.get(destinationName)
+    const source = this.exchanges.get(sourceName)
+    if (!destination || !source) return
     if (source.unbind(destination, routingKey, args)) this.maybeAutoDeleteExchange(source)
   }
 
@@ -228,9 +233,9 @@ export class Vhost {
    * The queues a message published to an exchange reaches, following exchange-to-exchange bindings
    * (each exchange visited once, so cycles end) with every queue listed once.
    */
-  route(exchange: Exchange, message: Message): Queue[] {
+  route(exchange: Exchange, message: Message, extraKeys?: readonly string[]): Queue[] {
     const found: Destination[] = []
-    exchange.route(message, found)
+    this.routeThrough(exchange, message, extraKeys, found)
     if (found.length === 0) return []
     if (found.length === 1 && found[0]!.kind === 'queue') return found as Queue[]
     const queues = new Set<Queue>()
@@ -240,10 +245,26 @@ export class Vhost {
       if (d.kind === 'queue') queues.add(d)
       else if (!visited.has(d)) {
         visited.add(d)
-        d.route(message, found)
+        this.routeThrough(d, message, extraKeys, found)
       }
     }
     return [...queues]
+  }
+
+  /** One exchange's destinations for the routing key and any CC/BCC keys, or its alternate exchange. */
+  private routeThrough(
+    exchange: Exchange,
+    message: Message,
+    extraKeys: readonly string[] | undefined,
+    found: Destination[],
+  ): void {
+    const before = found.length
+    exchange.route(message, message.routingKey, found)
+    if (extraKeys) for (const key of extraKeys) exchange.route(message, key, found)
+    if (found.length > before) return
+    const alternate = fieldString(exchange.options.arguments['alternate-exchange'])
+    const ae = alternate === undefined ? undefined : this.exchanges.get(alternate)
+    if (ae) found.push(ae)
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

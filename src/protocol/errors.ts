@@ -3,6 +3,9 @@
 import { REPLY_CODE_NAMES, ReplyCode } from './generated/constants.js'
 
 export abstract class AmqpError extends Error {
+  /** Leave class-id and method-id 0 in the close, even though a method caused it */
+  noMethod = false
+
   constructor(
     readonly replyCode: number,
     /** The text after the code name, e.g. "no queue 'q' in vhost '/'" */

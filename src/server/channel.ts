@@ -13,6 +13,7 @@ import {
   commandInvalid,
   type AmqpError,
 } from '../protocol/errors.js'
+import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
 import { ReplyCode } from '../protocol/generated/constants.js'
 import type { Method } from '../protocol/generated/methods.js'
 import { Publisher } from './publisher.js'
@@ -182,12 +183,16 @@ export class Channel {
 
       case 'basic.qos':
         if (m.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${m.prefetchSize})`)
+        // RabbitMQ: global=true limits the channel; global=false limits each new consumer and lifts the channel limit
         if (m.global) this.globalPrefetch = m.prefetchCount
-        else this.consumerPrefetch = m.prefetchCount
+        else {
+          this.consumerPrefetch = m.prefetchCount
+          this.globalPrefetch = 0
+        }
         this.send({ name: 'basic.qos-ok' })
         return this.wakeConsumers()
       case 'basic.consume':
-        return this.consume(this.queueName(m.queue), m.consumerTag, m.noAck, m.exclusive, m.noWait)
+        return this.consume(this.queueName(m.queue), m.consumerTag, m.noAck, m.exclusive, m.noWait, m.arguments)
       case 'basic.cancel':
         return this.cancel(m.consumerTag, m.noWait)
       case 'basic.publish':
@@ -244,14 +249,22 @@ export class Channel {
     return queueField === '' && routingKey === '' ? this.lastQueue : routingKey
   }
 
-  private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, noWait: boolean): void {
+  private consume(
+    queueName: string,
+    requestedTag: string,
+    noAck: boolean,
+    exclusive: boolean,
+    noWait: boolean,
+    args: FieldTable,
+  ): void {
     const queue = this.vhost.getQueue(queueName, this.connection)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
     if (queue.hasExclusiveConsumer || (exclusive && queue.consumerCount > 0)) {
       throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`)
     }
-    const consumer = new ChannelConsumer(tag, queue, this, noAck, exclusive, this.consumerPrefetch)
+    const priority = fieldNumber(args['x-priority']) ?? 0
+    const consumer = new ChannelConsumer(tag, queue, this, noAck, exclusive, this.consumerPrefetch, priority)
     this.consumers.set(tag, consumer)
     if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
     queue.addConsumer(consumer)

@@ -18,7 +18,7 @@ import {
 import type { FieldTable } from '../protocol/field-table.js'
 import { FrameParser } from '../protocol/frame-parser.js'
 import { ReplyCode, FRAME_MIN_SIZE } from '../protocol/generated/constants.js'
-import { METHODS, decodeMethod, encodeMethod, type Method } from '../protocol/generated/methods.js'
+import { METHODS, decodeMethod, encodeMethod, type Method, type MethodName } from '../protocol/generated/methods.js'
 import { Reader } from '../protocol/reader.js'
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Writer } from '../protocol/writer.js'
 import type { Logger } from '../util/logger.js'
@@ -146,14 +146,15 @@ export class Connection implements AlarmListener {
 
   private handleFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.state === 'closed') return
-    let method: Method | undefined
+    let method: MethodName | undefined
     try {
       if (type === FRAME_METHOD) {
-        method = decodeMethod(new Reader(payload))
-        if (this.state === 'closing') return this.whileClosing(channelId, method)
-        if (channelId === 0) return this.connectionMethod(method)
+        const m = decodeMethod(new Reader(payload))
+        method = m.name
+        if (this.state === 'closing') return this.whileClosing(channelId, m)
+        if (channelId === 0) return this.connectionMethod(m)
         if (this.state !== 'running') throw commandInvalid(`channel ${channelId} used before connection.open`)
-        return this.channelMethod(channelId, method)
+        return this.channelMethod(channelId, m)
       }
       if (this.state === 'closing') return
       if (type === FRAME_HEARTBEAT) return
@@ -163,6 +164,8 @@ export class Connection implements AlarmListener {
         }
         const channel = this.channels.get(channelId)
         if (!channel) throw channelError(`content frame on channel ${channelId}, which is not open`)
+        // Errors found while assembling content belong to the basic.publish they complete
+        method = 'basic.publish'
         if (type === FRAME_HEADER) channel.onContentHeader(payload)
         else channel.onContentBody(payload)
         return
@@ -174,9 +177,9 @@ export class Connection implements AlarmListener {
   }
 
   /** The one place where errors become closes: soft errors close the channel, the rest the connection. */
-  private fail(err: unknown, channelId: number, method?: Method): void {
-    if (err instanceof AmqpError && method && err.classId === 0) {
-      const info = METHODS[method.name]
+  private fail(err: unknown, channelId: number, method?: MethodName): void {
+    if (err instanceof AmqpError && method && err.classId === 0 && !err.noMethod) {
+      const info = METHODS[method]
       err.classId = info.classId
       err.methodId = info.methodId
     }
@@ -253,10 +256,12 @@ export class Connection implements AlarmListener {
     const result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
     if (!result.ok) {
       this.log.warn({ user: credentials.username, reason: result.reason }, 'login refused')
-      throw new ConnectionError(
+      const refused = new ConnectionError(
         ReplyCode.ACCESS_REFUSED,
         `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
       )
+      refused.noMethod = true // RabbitMQ names no method (0/0) in a login refusal
+      throw refused
     }
     this.user = result.user
     this.state = 'tune'
@@ -299,8 +304,10 @@ export class Connection implements AlarmListener {
     const channel = this.channels.get(id)
     if (m.name === 'channel.open') {
       if (channel) throw channelError("second 'channel.open' seen")
-      if (id > this.channelMax) {
-        throw notAllowed(`channel id ${id} is above the negotiated channel_max (${this.channelMax})`)
+      if (this.channels.size >= this.channelMax || id > this.channelMax) {
+        throw notAllowed(
+          `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
+        )
       }
       this.channels.set(id, new Channel(id, this))
       this.send(id, { name: 'channel.open-ok' })

@@ -17,6 +17,7 @@ export class ChannelConsumer implements Consumer {
     readonly exclusive: boolean,
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited */
     readonly prefetch: number,
+    readonly priority: number,
   ) {}
 
   canTake(): boolean {
@@ -29,7 +30,7 @@ export class ChannelConsumer implements Consumer {
 
   deliver(entry: QueueEntry, queue: Queue): void {
     const ch = this.channel
-    const tag = ch.track(entry, queue, this.noAck ? null : this)
+    const tag = ch.track(entry, queue, this.noAck ? false : this)
     const m = entry.message
     const conn = ch.connection
     conn.send(ch.id, {

@@ -4,7 +4,9 @@
 import { Message } from '../broker/message.js'
 import type { Exchange } from '../broker/exchange/exchange.js'
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
-import { decodeBasicProperties } from '../protocol/generated/properties.js'
+import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
+import { fieldString, type FieldValue } from '../protocol/field-table.js'
+import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
 import type { Channel } from './channel.js'
 
@@ -17,6 +19,27 @@ interface PendingPublish {
   exchange: Exchange
   message: Message
   mandatory: boolean
+  extraKeys: string[] | undefined
+}
+
+/** RabbitMQ's parse of the expiration property: a non-negative integer of milliseconds, as a string. */
+function expirationError(expiration: string): string | undefined {
+  const m = /^([+-]?\d+)(.*)$/s.exec(expiration)
+  if (!m) return 'no_integer'
+  if (m[2] !== '') return `{leftover_string,${JSON.stringify(m[2])}}`
+  const n = Number(m[1])
+  return n < 0 ? `{value_negative,${n}}` : undefined
+}
+
+/** The string elements of a CC or BCC header (an array of longstr). */
+function routingKeysOf(value: FieldValue | undefined): string[] {
+  if (!Array.isArray(value)) return []
+  const keys: string[] = []
+  for (const v of value) {
+    const s = fieldString(v)
+    if (s !== undefined) keys.push(s)
+  }
+  return keys
 }
 
 export class Publisher {
@@ -25,7 +48,7 @@ export class Publisher {
   private routingKey = ''
   private mandatory = false
   private propertiesRaw: Buffer = Buffer.alloc(0)
-  private properties = {}
+  private properties: BasicProperties = {}
   private bodySize = 0
   private bodyParts: Buffer[] = []
   private bodyReceived = 0
@@ -100,21 +123,38 @@ export class Publisher {
     if (exchange.options.internal) {
       throw accessRefused(`cannot publish to internal exchange '${exchange.name}' in vhost '${ch.vhost.name}'`)
     }
-    const message = new Message(this.exchangeName, this.routingKey, this.properties, this.propertiesRaw, body)
-    const userId = message.properties.userId
+    let properties = this.properties
+    let propertiesRaw = this.propertiesRaw
+    const userId = properties.userId
     const user = ch.connection.user!.name
     if (userId !== undefined && userId !== user) {
       throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${user}'`)
     }
+    if (properties.expiration !== undefined) {
+      const error = expirationError(properties.expiration)
+      if (error) throw preconditionFailed(`invalid expiration '${properties.expiration}': ${error}`)
+    }
+    // Sender-selected distribution: CC and BCC add routing keys; BCC is removed before delivery
+    let extraKeys: string[] | undefined
+    const headers = properties.headers
+    if (headers && (headers['CC'] !== undefined || headers['BCC'] !== undefined)) {
+      extraKeys = [...routingKeysOf(headers['CC']), ...routingKeysOf(headers['BCC'])]
+      if (headers['BCC'] !== undefined) {
+        const { BCC: _bcc, ...rest } = headers
+        properties = { ...properties, headers: rest }
+        propertiesRaw = encodeProperties(properties)
+      }
+    }
+    const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body)
     if (ch.inTx) {
-      this.txPublishes.push({ exchange, message, mandatory: this.mandatory })
+      this.txPublishes.push({ exchange, message, mandatory: this.mandatory, extraKeys })
       return
     }
-    this.route(exchange, message, this.mandatory)
+    this.route(exchange, message, this.mandatory, extraKeys)
   }
 
-  private route(exchange: Exchange, message: Message, mandatory: boolean): void {
-    const queues = this.channel.vhost.route(exchange, message)
+  private route(exchange: Exchange, message: Message, mandatory: boolean, extraKeys: string[] | undefined): void {
+    const queues = this.channel.vhost.route(exchange, message, extraKeys)
     for (let i = 0; i < queues.length; i++) queues[i]!.enqueue(message)
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
     if (this.confirming) this.confirm(++this.publishSeq)
@@ -142,7 +182,7 @@ export class Publisher {
   commit(): void {
     const publishes = this.txPublishes
     this.txPublishes = []
-    for (const p of publishes) this.route(p.exchange, p.message, p.mandatory)
+    for (const p of publishes) this.route(p.exchange, p.message, p.mandatory, p.extraKeys)
   }
 
   rollback(): void {

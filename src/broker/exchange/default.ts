@@ -12,8 +12,8 @@ export class DefaultExchange extends DirectExchange {
     super('', { durable: true, autoDelete: false, internal: false, arguments: {} })
   }
 
-  override route(message: Message, out: Destination[]): void {
-    const queue = this.findQueue(message.routingKey)
+  override route(_message: Message, routingKey: string, out: Destination[]): void {
+    const queue = this.findQueue(routingKey)
     if (queue) out.push(queue)
   }
 }

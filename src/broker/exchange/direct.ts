@@ -6,8 +6,8 @@ export class DirectExchange extends Exchange {
   readonly type = 'direct'
   private readonly byKey = new Map<string, DestinationSet>()
 
-  route(message: Message, out: Destination[]): void {
-    this.byKey.get(message.routingKey)?.appendTo(out)
+  route(_message: Message, routingKey: string, out: Destination[]): void {
+    this.byKey.get(routingKey)?.appendTo(out)
   }
 
   protected addToIndex(b: Binding): void {

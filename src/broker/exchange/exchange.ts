@@ -42,6 +42,9 @@ export abstract class Exchange {
     return this.options.durable
   }
 
+  /** Throws a 406 for binding arguments the type refuses. */
+  validateBindingArguments(_args: FieldTable): void {}
+
   /** Adds a binding; false if it already existed. */
   bind(destination: Destination, routingKey: string, args: FieldTable): boolean {
     const id = bindingId(destination, routingKey, args)
@@ -74,8 +77,8 @@ export abstract class Exchange {
     return n
   }
 
-  /** Appends the destinations a message goes to; duplicates are removed by the caller. */
-  abstract route(message: Message, out: Destination[]): void
+  /** Appends the destinations a message with this routing key goes to; the caller removes duplicates. */
+  abstract route(message: Message, routingKey: string, out: Destination[]): void
   protected abstract addToIndex(binding: Binding): void
   protected abstract removeFromIndex(binding: Binding): void
 }

@@ -6,7 +6,7 @@ export class FanoutExchange extends Exchange {
   readonly type = 'fanout'
   private readonly all = new DestinationSet()
 
-  route(_message: Message, out: Destination[]): void {
+  route(_message: Message, _routingKey: string, out: Destination[]): void {
     this.all.appendTo(out)
   }
 

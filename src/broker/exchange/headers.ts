@@ -3,7 +3,11 @@
 // include them), and a void value matches any value of that header, as in RabbitMQ.
 import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js'
 import type { Message } from '../message.js'
+import { preconditionFailed } from '../../protocol/errors.js'
+import { fieldTypeName } from '../arguments.js'
 import { Exchange, type Binding, type Destination } from './exchange.js'
+
+const X_MATCH_MODES = new Set(['all', 'any', 'all-with-x', 'any-with-x'])
 
 interface Matcher {
   binding: Binding
@@ -15,17 +19,33 @@ export class HeadersExchange extends Exchange {
   readonly type = 'headers'
   private matchers: Matcher[] = []
 
-  route(message: Message, out: Destination[]): void {
+  route(message: Message, _routingKey: string, out: Destination[]): void {
     const headers = message.headers
     for (const m of this.matchers) {
       if (matches(m, headers)) out.push(m.binding.destination)
     }
   }
 
+  override validateBindingArguments(args: FieldTable): void {
+    const mode = args['x-match']
+    if (mode === undefined) return
+    if (typeof mode !== 'string') {
+      const raw = mode instanceof TypedValue ? mode.value : mode
+      throw preconditionFailed(
+        `Invalid x-match field type ${fieldTypeName(mode)} (value ${String(raw)}); expected longstr`,
+      )
+    }
+    if (!X_MATCH_MODES.has(mode)) {
+      throw preconditionFailed(
+        `Invalid x-match field value <<"${mode}">>; expected all, any, all-with-x, or any-with-x`,
+      )
+    }
+  }
+
   protected addToIndex(binding: Binding): void {
     const mode = typeof binding.arguments['x-match'] === 'string' ? binding.arguments['x-match'] : 'all'
     const withX = mode.endsWith('-with-x')
-    const keys = Object.entries(binding.arguments).filter(([k]) => withX || !k.startsWith('x-'))
+    const keys = Object.entries(binding.arguments).filter(([k]) => k !== 'x-match' && (withX || !k.startsWith('x-')))
     this.matchers.push({ binding, any: mode.startsWith('any'), keys })
   }
 
@@ -35,7 +55,7 @@ export class HeadersExchange extends Exchange {
 }
 
 function matches(m: Matcher, headers: FieldTable | undefined): boolean {
-  if (m.keys.length === 0) return true
+  if (m.keys.length === 0) return !m.any
   for (const [key, expected] of m.keys) {
     const present = headers !== undefined && key in headers
     const ok = present && (expected === null || sameValue(expected, headers[key]!))

@@ -6,6 +6,8 @@ export interface Consumer {
   readonly tag: string
   readonly noAck: boolean
   readonly exclusive: boolean
+  /** x-priority: consumers of higher priority get messages first while they have credit */
+  readonly priority: number
   /** True when the consumer can take one more message now: prefetch credit, flow, socket not backed up. */
   canTake(): boolean
   /** Hands a message over; the queue has already removed it from its ready list. */

@@ -13,11 +13,18 @@ export interface QueueOptions {
   arguments: FieldTable
 }
 
+interface ConsumerGroup {
+  readonly priority: number
+  readonly consumers: Consumer[]
+  next: number
+}
+
 export class Queue {
   readonly kind = 'queue' as const
   private readonly ready = new Deque<QueueEntry>()
   private readonly consumerList: Consumer[] = []
-  private nextConsumer = 0
+  /** Consumers by descending priority; round-robin within each group */
+  private groups: ConsumerGroup[] = []
   private nextSeq = 0
   private drainScheduled = false
   private hadConsumer = false
@@ -69,6 +76,13 @@ export class Queue {
 
   addConsumer(consumer: Consumer): void {
     this.consumerList.push(consumer)
+    let group = this.groups.find((g) => g.priority === consumer.priority)
+    if (!group) {
+      group = { priority: consumer.priority, consumers: [], next: 0 }
+      this.groups.push(group)
+      this.groups.sort((a, b) => b.priority - a.priority)
+    }
+    group.consumers.push(consumer)
     this.hadConsumer = true
     this.scheduleDrain()
   }
@@ -77,7 +91,11 @@ export class Queue {
     const i = this.consumerList.indexOf(consumer)
     if (i < 0) return
     this.consumerList.splice(i, 1)
-    if (this.nextConsumer > i) this.nextConsumer--
+    const group = this.groups.find((g) => g.priority === consumer.priority)!
+    const j = group.consumers.indexOf(consumer)
+    group.consumers.splice(j, 1)
+    if (group.next > j) group.next--
+    if (group.consumers.length === 0) this.groups = this.groups.filter((g) => g !== group)
     if (this.consumerList.length === 0 && this.hadConsumer && this.options.autoDelete && !this.deleted) {
       this.onUnused?.(this)
     }
@@ -112,6 +130,7 @@ export class Queue {
     this.deleted = true
     const n = this.purge()
     const consumers = this.consumerList.splice(0)
+    this.groups = []
     for (const c of consumers) c.cancelledByQueue(this)
     return n
   }
@@ -122,22 +141,28 @@ export class Queue {
     process.nextTick(() => this.drain())
   }
 
-  /** Delivers ready messages round-robin until none are left or no consumer can take one. */
+  /** Delivers ready messages until none are left or no consumer can take one. */
   private drain(): void {
     this.drainScheduled = false
-    const consumers = this.consumerList
-    let refused = 0
-    while (this.ready.length > 0 && refused < consumers.length) {
-      if (this.nextConsumer >= consumers.length) this.nextConsumer = 0
-      const consumer = consumers[this.nextConsumer++]!
-      if (!consumer.canTake()) {
-        refused++
-        continue
-      }
-      refused = 0
+    while (this.ready.length > 0) {
+      const consumer = this.nextConsumerWithCredit()
+      if (!consumer) return
       const entry = this.ready.shift()!
       if (!consumer.noAck) this.unackedCount++
       consumer.deliver(entry, this)
     }
+  }
+
+  /** The highest-priority group with a consumer that can take a message; its consumers take turns. */
+  private nextConsumerWithCredit(): Consumer | undefined {
+    for (const group of this.groups) {
+      const list = group.consumers
+      for (let tried = 0; tried < list.length; tried++) {
+        if (group.next >= list.length) group.next = 0
+        const consumer = list[group.next++]!
+        if (consumer.canTake()) return consumer
+      }
+    }
+    return undefined
   }
 }

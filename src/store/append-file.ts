@@ -1,0 +1,226 @@
+// One append-only file (a segment or its acks file) and the bytes buffered for it until the next commit.
+//
+// Small writes are copied into a block of memory that grows with the traffic (4 KiB up to 1 MiB), so a
+// batch of many records is a few large buffers for one writev. Bytes already handed to a commit are never
+// overwritten: the block keeps filling after them, and a new block is taken when it is full. Large bodies
+// are queued by reference instead of copied (the broker never mutates a body once received).
+import type { StoreFileSystem } from './file-io.js'
+
+const MIN_BLOCK = 4 * 1024
+const MAX_BLOCK = 1024 * 1024
+
+/** Receives files that have bytes to write; the message store commits them as one batch. */
+export interface CommitQueue {
+  enqueue(file: AppendFile): void
+}
+
+export class AppendFile {
+  /** Length of the file once everything buffered is written */
+  size: number
+  /** Bytes whose write has completed (readable from the file); the rest is still in memory */
+  private writtenBytes: number
+  private fd: number | null = null
+  private fdWritable = false
+  private opening: Promise<number> | null = null
+  private existsOnDisk: boolean
+  private block: Buffer | null = null
+  private blockUsed = 0
+  /** Start of the block's bytes not yet moved to `pending` */
+  private blockTaken = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** Chunks handed to the commit running now, until their write completes */
+  private inFlight: Buffer[] = []
+  private readsInFlight = 0
+  private closeRequested = false
+  /** In the commit queue already */
+  queued = false
+  /** The file's segment or queue is gone: buffered bytes are dropped instead of written */
+  discarded = false
+
+  constructor(
+    readonly path: string,
+    initialSize: number,
+    existsOnDisk: boolean,
+    private readonly io: StoreFileSystem,
+    private readonly commits: CommitQueue,
+  ) {
+    this.size = initialSize
+    this.writtenBytes = initialSize
+    this.existsOnDisk = existsOnDisk
+  }
+
+  /** Returns a buffer and the index at which `bytes` contiguous bytes may be written; they are queued. */
+  reserve(bytes: number): { buffer: Buffer; at: number } {
+    if (this.block === null || this.block.length - this.blockUsed < bytes) {
+      this.takeBlockBytes()
+      let blockSize = MIN_BLOCK
+      while (blockSize < MAX_BLOCK && blockSize < bytes + this.pendingBytes) blockSize *= 2
+      this.block = Buffer.allocUnsafe(Math.max(blockSize, bytes))
+      this.blockUsed = 0
+      this.blockTaken = 0
+    }
+    const at = this.blockUsed
+    this.blockUsed += bytes
+    this.size += bytes
+    this.markDirty()
+    return { buffer: this.block, at }
+  }
+
+  /** Queues a buffer by reference; it must not be modified afterwards. */
+  appendBuffer(buffer: Buffer): void {
+    this.takeBlockBytes()
+    this.pending.push(buffer)
+    this.pendingBytes += buffer.length
+    this.size += buffer.length
+    this.markDirty()
+  }
+
+  private markDirty(): void {
+    if (!this.queued) {
+      this.queued = true
+      this.commits.enqueue(this)
+    }
+  }
+
+  private takeBlockBytes(): void {
+    if (this.block !== null && this.blockUsed > this.blockTaken) {
+      this.pending.push(this.block.subarray(this.blockTaken, this.blockUsed))
+      this.pendingBytes += this.blockUsed - this.blockTaken
+      this.blockTaken = this.blockUsed
+    }
+  }
+
+  /** Moves everything buffered to the commit starting now; returns the chunks to write. */
+  takeForCommit(): Buffer[] {
+    this.takeBlockBytes()
+    const chunks = this.pending
+    this.inFlight = chunks
+    this.pending = []
+    this.pendingBytes = 0
+    // A mostly used block is let go so an idle file does not pin it
+    if (this.block !== null && this.blockUsed * 2 > this.block.length) this.block = null
+    return chunks
+  }
+
+  /** Writes the chunks and fdatasyncs. Returns true when this created the file (its directory needs a sync). */
+  async writeAndSync(chunks: Buffer[]): Promise<boolean> {
+    const created = !this.existsOnDisk
+    const fd = await this.openForWriting()
+    this.existsOnDisk = true
+    let bytes = 0
+    for (const chunk of chunks) bytes += chunk.length
+    await this.io.appendAll(fd, chunks)
+    this.writtenBytes += bytes
+    this.inFlight = []
+    await this.io.datasync(fd)
+    return created
+  }
+
+  private async openForWriting(): Promise<number> {
+    if (this.fd !== null && this.fdWritable) return this.fd
+    if (this.fd !== null) {
+      // Opened read-only for a synchronous read: replace it
+      const readOnly = this.fd
+      this.fd = null
+      await this.io.close(readOnly)
+    }
+    const fd = await this.openAsync()
+    this.fdWritable = true
+    return fd
+  }
+
+  private openAsync(): Promise<number> {
+    if (this.fd !== null) return Promise.resolve(this.fd)
+    this.opening ??= this.io.openAppend(this.path).then(
+      (fd) => {
+        this.opening = null
+        if (this.fd !== null) {
+          // A synchronous read opened it meanwhile; keep that one
+          void this.io.close(fd)
+          return this.fd
+        }
+        this.fd = fd
+        this.fdWritable = true
+        return fd
+      },
+      (error: unknown) => {
+        this.opening = null
+        throw error
+      },
+    )
+    return this.opening
+  }
+
+  /** Reads `length` bytes at `offset`, from memory if they are not written yet. */
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset + length > this.size) throw new RangeError(`read past the end of ${this.path}`)
+    if (offset >= this.writtenBytes) return this.readFromMemory(offset, length)
+    if (this.closeRequested) throw new Error(`${this.path} is closed`)
+    this.readsInFlight++
+    try {
+      const fd = await this.openAsync()
+      const target = Buffer.allocUnsafe(length)
+      const got = await this.io.read(fd, target, offset)
+      if (got !== length) throw new Error(`short read in ${this.path} at ${offset}: ${got} of ${length} bytes`)
+      return target
+    } finally {
+      this.readsInFlight--
+      if (this.closeRequested && this.readsInFlight === 0) void this.closeNow()
+    }
+  }
+
+  readSync(offset: number, length: number): Buffer {
+    if (offset + length > this.size) throw new RangeError(`read past the end of ${this.path}`)
+    if (offset >= this.writtenBytes) return this.readFromMemory(offset, length)
+    if (this.closeRequested) throw new Error(`${this.path} is closed`)
+    if (this.fd === null) {
+      this.fd = this.io.openReadSync(this.path)
+      this.fdWritable = false
+    }
+    const target = Buffer.allocUnsafe(length)
+    const got = this.io.readSync(this.fd, target, offset)
+    if (got !== length) throw new Error(`short read in ${this.path} at ${offset}: ${got} of ${length} bytes`)
+    return target
+  }
+
+  /** Bytes not yet written are, in order: in flight, pending, then the block's untaken part. */
+  private readFromMemory(offset: number, length: number): Buffer {
+    const chunks = [...this.inFlight, ...this.pending]
+    if (this.block !== null && this.blockUsed > this.blockTaken) {
+      chunks.push(this.block.subarray(this.blockTaken, this.blockUsed))
+    }
+    let chunkStart = this.writtenBytes
+    const parts: Buffer[] = []
+    let wanted = length
+    let from = offset
+    for (const chunk of chunks) {
+      const chunkEnd = chunkStart + chunk.length
+      if (from < chunkEnd) {
+        const part = chunk.subarray(from - chunkStart, Math.min(chunk.length, from - chunkStart + wanted))
+        parts.push(part)
+        wanted -= part.length
+        from += part.length
+        if (wanted === 0) break
+      }
+      chunkStart = chunkEnd
+    }
+    if (wanted !== 0) throw new RangeError(`bytes at ${offset} of ${this.path} not found in memory`)
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, length)
+  }
+
+  /** Closes the descriptor once reads in progress finish. Buffered bytes are dropped. */
+  async close(): Promise<void> {
+    this.closeRequested = true
+    this.pending = []
+    this.block = null
+    if (this.opening !== null) await this.opening.catch(() => undefined)
+    if (this.readsInFlight === 0) await this.closeNow()
+  }
+
+  private async closeNow(): Promise<void> {
+    const fd = this.fd
+    this.fd = null
+    if (fd !== null) await this.io.close(fd)
+  }
+}

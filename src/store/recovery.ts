@@ -1,0 +1,290 @@
+// Startup recovery of one queue directory: finds the complete records of each segment, drops a torn or
+// damaged tail, applies the acks, and returns the live messages in order.
+//
+// Segments are read sequentially in 1 MiB reads; the messages returned are views into those read
+// buffers (no copy per message). Nothing here throws for a damaged file: every problem is logged with
+// the file it concerns, and recovery goes on with what can be read.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../util/logger.js'
+import { AppendFile, type CommitQueue } from './append-file.js'
+import type { StoreFileSystem } from './file-io.js'
+import {
+  MIN_PAYLOAD_SIZE,
+  RECORD_HEADER_SIZE,
+  checksumOf,
+  decodePayload,
+  payloadIsWellFormed,
+  toPosition,
+  type RecoveredMessage,
+} from './record.js'
+import { ACKS_PREFIX, MSGS_PREFIX, RecordIndex, Segment, parseSegmentFileName, segmentFileName } from './segment.js'
+
+const READ_CHUNK = 1024 * 1024
+
+export const NAME_FILE = 'name'
+
+export interface RecoveredQueue {
+  /** Segments with live records, by id */
+  segments: Segment[]
+  /** Higher than any segment id seen on disk, so a new segment never meets an old acks file */
+  nextSegmentId: number
+  messages: RecoveredMessage[]
+}
+
+export interface RecoveryContext {
+  io: StoreFileSystem
+  commits: CommitQueue
+  log: Logger
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+export async function recoverQueue(dir: string, context: RecoveryContext): Promise<RecoveredQueue> {
+  const { log } = context
+  const result: RecoveredQueue = { segments: [], nextSegmentId: 1, messages: [] }
+  let names: string[]
+  try {
+    names = await fsp.readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log.error({ dir, err: errorText(error) }, 'cannot list queue directory; starting it empty')
+    }
+    return result
+  }
+  const msgsIds: number[] = []
+  const acksIds = new Set<number>()
+  for (const name of names) {
+    const msgsId = parseSegmentFileName(name, MSGS_PREFIX)
+    const acksId = parseSegmentFileName(name, ACKS_PREFIX)
+    if (msgsId !== null) msgsIds.push(msgsId)
+    else if (acksId !== null) acksIds.add(acksId)
+    else if (name !== NAME_FILE && !name.startsWith(NAME_FILE + '.')) {
+      log.warn({ file: join(dir, name) }, 'unexpected file in queue directory; ignored')
+    }
+  }
+  msgsIds.sort((a, b) => a - b)
+  let highestId = 0
+  for (const id of msgsIds) highestId = Math.max(highestId, id)
+  for (const id of acksIds) highestId = Math.max(highestId, id)
+  result.nextSegmentId = highestId + 1
+
+  let directoryChanged = false
+  for (const id of msgsIds) {
+    const hasAcks = acksIds.delete(id)
+    const outcome = await recoverSegment(dir, id, hasAcks, context, result.messages)
+    if (outcome.changedDirectory) directoryChanged = true
+    if (outcome.segment !== null) result.segments.push(outcome.segment)
+  }
+  for (const id of acksIds) {
+    // Acks of a segment whose messages file is gone (deleted just before a crash)
+    directoryChanged = (await removeFile(join(dir, segmentFileName(ACKS_PREFIX, id)), log)) || directoryChanged
+  }
+  if (directoryChanged) {
+    await context.io.syncDirectory(dir).catch((error: unknown) => {
+      log.warn({ dir, err: errorText(error) }, 'cannot sync queue directory after recovery changes')
+    })
+  }
+  return result
+}
+
+async function removeFile(path: string, log: Logger): Promise<boolean> {
+  try {
+    await fsp.unlink(path)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    log.warn({ file: path, err: errorText(error) }, 'cannot remove file')
+    return false
+  }
+}
+
+/** Reads an acks file into sorted offsets, cutting a partial entry off its end. */
+async function readAcks(path: string, log: Logger): Promise<{ offsets: Uint32Array; size: number }> {
+  let bytes: Buffer
+  try {
+    bytes = await fsp.readFile(path)
+  } catch (error) {
+    log.error({ file: path, err: errorText(error) }, 'cannot read acks file; its messages count as unacked')
+    return { offsets: new Uint32Array(0), size: 0 }
+  }
+  const whole = bytes.length - (bytes.length % 4)
+  if (whole !== bytes.length) {
+    // Acks are appended to this file later, so a partial entry must go or every later entry is misaligned
+    log.warn({ file: path, droppedBytes: bytes.length - whole }, 'acks file ends with a partial entry; truncated')
+    await truncateDurably(path, whole, log)
+  }
+  const offsets = new Uint32Array(whole / 4)
+  for (let i = 0; i < offsets.length; i++) offsets[i] = bytes.readUInt32BE(i * 4)
+  offsets.sort()
+  return { offsets, size: whole }
+}
+
+async function truncateDurably(path: string, length: number, log: Logger): Promise<void> {
+  try {
+    const handle = await fsp.open(path, 'r+')
+    try {
+      await handle.truncate(length)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    log.error({ file: path, err: errorText(error) }, 'cannot truncate file')
+  }
+}
+
+interface SegmentOutcome {
+  segment: Segment | null
+  changedDirectory: boolean
+}
+
+async function recoverSegment(
+  dir: string,
+  id: number,
+  hasAcks: boolean,
+  context: RecoveryContext,
+  messages: RecoveredMessage[],
+): Promise<SegmentOutcome> {
+  const { log, io, commits } = context
+  const msgsPath = join(dir, segmentFileName(MSGS_PREFIX, id))
+  const acksPath = join(dir, segmentFileName(ACKS_PREFIX, id))
+  const acks = hasAcks ? await readAcks(acksPath, log) : { offsets: new Uint32Array(0), size: 0 }
+  const scan = await scanSegment(msgsPath, id, acks.offsets, messages, log)
+
+  if (scan.problem !== null && !scan.ioError) {
+    log.warn(
+      { file: msgsPath, offset: scan.validEnd, droppedBytes: scan.fileSize - scan.validEnd, reason: scan.problem },
+      'segment has a torn or damaged record; it and everything after it in the segment are dropped',
+    )
+    await truncateDurably(msgsPath, scan.validEnd, log)
+  }
+  const records = scan.records
+  if (records.fullyAcked && !scan.ioError) {
+    // Nothing live: the files are removed (acks last, so a crash in between leaves no unacked record)
+    const removedMsgs = await removeFile(msgsPath, log)
+    const removedAcks = hasAcks && (await removeFile(acksPath, log))
+    return { segment: null, changedDirectory: removedMsgs || removedAcks }
+  }
+  const segment = new Segment(
+    id,
+    new AppendFile(msgsPath, scan.validEnd, true, io, commits),
+    new AppendFile(acksPath, acks.size, hasAcks, io, commits),
+    records,
+  )
+  segment.retainFiles = scan.ioError
+  return { segment, changedDirectory: false }
+}
+
+interface SegmentScan {
+  records: RecordIndex
+  fileSize: number
+  /** End of the last complete, valid record */
+  validEnd: number
+  problem: string | null
+  /** The file could not be read (as opposed to holding bad data): it is left untouched */
+  ioError: boolean
+}
+
+async function scanSegment(
+  path: string,
+  segmentId: number,
+  ackedOffsets: Uint32Array,
+  messages: RecoveredMessage[],
+  log: Logger,
+): Promise<SegmentScan> {
+  const scan: SegmentScan = { records: new RecordIndex(), fileSize: 0, validEnd: 0, problem: null, ioError: false }
+  let handle: fsp.FileHandle | null = null
+  try {
+    handle = await fsp.open(path, 'r')
+    const fileSize = (await handle.stat()).size
+    scan.fileSize = fileSize
+    scan.records = new RecordIndex(Math.min(1 << 20, Math.ceil(fileSize / 128)))
+    const reader = handle
+    let buffer = Buffer.alloc(0)
+    let base = 0 // file offset of buffer[0]
+    let filled = 0
+    let p = 0
+    let nextAck = 0
+
+    // Makes `need` bytes from p available in buffer; false if the file ended first
+    const ensure = async (need: number): Promise<boolean> => {
+      const kept = filled - p
+      const next = Buffer.allocUnsafe(Math.min(Math.max(READ_CHUNK, need), fileSize - base - p))
+      buffer.copy(next, 0, p, filled)
+      base += p
+      p = 0
+      filled = kept
+      buffer = next
+      while (filled < next.length) {
+        const { bytesRead } = await reader.read(next, filled, next.length - filled, base + filled)
+        if (bytesRead === 0) break
+        filled += bytesRead
+      }
+      return filled >= need
+    }
+
+    for (;;) {
+      const recordOffset = base + p
+      if (recordOffset === fileSize) break
+      if (fileSize - recordOffset < RECORD_HEADER_SIZE) {
+        scan.problem = 'incomplete record header at the end of the file'
+        break
+      }
+      if (filled - p < RECORD_HEADER_SIZE && !(await ensure(RECORD_HEADER_SIZE))) {
+        scan.problem = 'file shorter than its size'
+        break
+      }
+      const length = buffer.readUInt32BE(p)
+      if (length < MIN_PAYLOAD_SIZE) {
+        scan.problem = `impossible record length ${length}`
+        break
+      }
+      if (recordOffset + RECORD_HEADER_SIZE + length > fileSize) {
+        scan.problem = `record of ${length} bytes extends past the end of the file`
+        break
+      }
+      const recordBytes = RECORD_HEADER_SIZE + length
+      if (filled - p < recordBytes && !(await ensure(recordBytes))) {
+        scan.problem = 'file shorter than its size'
+        break
+      }
+      const payloadStart = p + RECORD_HEADER_SIZE
+      if (checksumOf(buffer, payloadStart, length) !== buffer.readUInt32BE(p + 4)) {
+        scan.problem = 'checksum mismatch'
+        break
+      }
+      while (nextAck < ackedOffsets.length && ackedOffsets[nextAck]! < recordOffset) nextAck++
+      const acked = nextAck < ackedOffsets.length && ackedOffsets[nextAck] === recordOffset
+      if (acked) {
+        if (!payloadIsWellFormed(buffer, payloadStart, length)) {
+          scan.problem = 'record fields do not add up to its length'
+          break
+        }
+        scan.records.markAcked(scan.records.add(recordOffset))
+      } else {
+        const message = decodePayload(buffer, payloadStart, length)
+        if (message === null) {
+          scan.problem = 'record fields do not add up to its length'
+          break
+        }
+        scan.records.add(recordOffset)
+        messages.push({ position: toPosition(segmentId, recordOffset), message })
+      }
+      p += recordBytes
+      scan.validEnd = recordOffset + recordBytes
+    }
+  } catch (error) {
+    scan.problem = errorText(error)
+    scan.ioError = true
+    log.error(
+      { file: path, offset: scan.validEnd, err: scan.problem },
+      'cannot read segment; keeping the records read before the error and leaving the file as it is',
+    )
+  } finally {
+    await handle?.close().catch(() => undefined)
+  }
+  return scan
+}
