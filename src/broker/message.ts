@@ -28,4 +28,8 @@ export interface QueueEntry {
   /** Position in the queue: requeued messages go back to their original place */
   readonly seq: number
   redelivered: boolean
+  /** When it expires (ms since the epoch), 0 for never */
+  readonly expiresAt: number
+  /** Where the message store keeps it for this queue, -1 when not stored */
+  position: number
 }

@@ -2,7 +2,7 @@
 // binding and deleting them. Errors are thrown as ChannelError/ConnectionError with RabbitMQ's texts.
 import { randomBytes } from 'node:crypto'
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../protocol/errors.js'
-import { fieldString, type FieldTable } from '../protocol/field-table.js'
+import { fieldString, routingKeysOf, type FieldTable } from '../protocol/field-table.js'
 import {
   assertArgumentsEquivalent,
   assertFlagEquivalent,
@@ -13,7 +13,8 @@ import { DefaultExchange } from './exchange/default.js'
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
-import { Queue, type QueueOptions } from './queue/queue.js'
+import { Queue, type QueueHooks, type QueueOptions } from './queue/queue.js'
+import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
 import type { Logger } from '../util/logger.js'
 
 const SYSTEM_EXCHANGES: [string, string][] = [
@@ -29,7 +30,18 @@ export function generateName(prefix: string): string {
   return prefix + randomBytes(16).toString('base64url')
 }
 
+/** The pseudo-queue of direct reply-to, and the prefix of the reply addresses made from it. */
+export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to'
+export const DIRECT_REPLY_PREFIX = 'amq.rabbitmq.reply-to.'
+
+/** A channel consuming from amq.rabbitmq.reply-to: replies published to its address go straight to it. */
+export interface ReplyTarget {
+  deliverReply(message: Message): void
+}
+
 export class Vhost {
+  /** Direct reply-to consumers by the opaque part of their reply address */
+  readonly replyTargets = new Map<string, ReplyTarget>()
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
   readonly defaultExchange: DefaultExchange
@@ -138,6 +150,7 @@ export class Vhost {
   ): { queue: Queue; messageCount: number; consumerCount: number } {
     if (passive) {
       const queue = this.getQueue(requestedName, owner)
+      queue.touch()
       return { queue, messageCount: queue.messageCount, consumerCount: queue.consumerCount }
     }
     const name = requestedName === '' ? generateName('amq.gen-') : requestedName
@@ -157,14 +170,16 @@ export class Vhost {
       assertFlagEquivalent('durable', existing.options.durable, options.durable, what)
       assertFlagEquivalent('auto_delete', existing.options.autoDelete, options.autoDelete, what)
       assertArgumentsEquivalent(existing.options.arguments, options.arguments, QUEUE_EQUIVALENCE_ARGS, what)
+      existing.touch()
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount }
     }
     if (queueType === 'quorum') {
       this.log.info({ vhost: this.name, queue: name }, 'quorum queue declared: Warren runs it as a durable queue')
     }
     const queue = new Queue(name, this.name, options, options.exclusive ? owner : null)
-    queue.onUnused = (q) => this.removeQueue(q)
+    queue.hooks = this.queueHooks
     this.queues.set(name, queue)
+    queue.start()
     return { queue, messageCount: 0, consumerCount: 0 }
   }
 
@@ -265,6 +280,46 @@ export class Vhost {
     const alternate = fieldString(exchange.options.arguments['alternate-exchange'])
     const ae = alternate === undefined ? undefined : this.exchanges.get(alternate)
     if (ae) found.push(ae)
+  }
+
+  /**
+   * Puts a routed message into its queues; returns false if a queue refused it (x-overflow
+   * reject-publish), which the publisher hears as a basic.nack.
+   */
+  enqueue(queues: readonly Queue[], message: Message): boolean {
+    let accepted = true
+    for (let i = 0; i < queues.length; i++) {
+      if (!queues[i]!.enqueue(message)) accepted = false
+    }
+    return accepted
+  }
+
+  private readonly queueHooks: QueueHooks = {
+    remove: (queue) => this.removeQueue(queue),
+    forget: () => {},
+    deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
+  }
+
+  /** Republishes a message that died in a queue to the queue's dead-letter exchange. */
+  private deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings
+    const exchange = this.exchanges.get(deadLetterExchange!)
+    if (!exchange) {
+      this.log.debug(
+        { queue: queue.name, exchange: deadLetterExchange },
+        'dead-letter exchange missing: message dropped',
+      )
+      return
+    }
+    const dead = deadLetteredMessage(message, reason, queue.name, exchange.name, deadLetterRoutingKey)
+    const cc = deadLetterRoutingKey === undefined ? routingKeysOf(dead.headers?.['CC']) : undefined
+    const deaths = deathQueues(dead)
+    // A cycle (back into a queue the message already died in) is broken unless a client rejected it on the way
+    const clientRejected = deaths.some((d) => d.reason === 'rejected')
+    const targets = this.route(exchange, dead, cc).filter(
+      (q) => clientRejected || !deaths.some((d) => d.queue === q.name),
+    )
+    this.enqueue(targets, dead)
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

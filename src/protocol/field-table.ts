@@ -225,6 +225,17 @@ export function fieldNumber(v: FieldValue | undefined): number | undefined {
   return undefined
 }
 
+/** The string elements of an array value, such as the CC and BCC headers; [] when not an array. */
+export function routingKeysOf(value: FieldValue | undefined): string[] {
+  if (!Array.isArray(value)) return []
+  const keys: string[] = []
+  for (const v of value) {
+    const s = fieldString(v)
+    if (s !== undefined) keys.push(s)
+  }
+  return keys
+}
+
 /** A table value as a string (longstr values may arrive as byte arrays); undefined when not a string. */
 export function fieldString(v: FieldValue | undefined): string | undefined {
   if (typeof v === 'string') return v

@@ -3,7 +3,7 @@
 // with an error when a method breaks a rule.
 import type { Message, QueueEntry } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
-import { generateName, type Vhost } from '../broker/vhost.js'
+import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, generateName, type ReplyTarget, type Vhost } from '../broker/vhost.js'
 import {
   accessRefused,
   notAllowed,
@@ -30,7 +30,9 @@ interface Unacked {
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
-export class Channel {
+export class Channel implements ReplyTarget {
+  /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
+  private directReply: { tag: string; id: string } | undefined
   private closing = false
   private released = false
   private readonly consumers = new Map<string, ChannelConsumer>()
@@ -257,6 +259,7 @@ export class Channel {
     noWait: boolean,
     args: FieldTable,
   ): void {
+    if (queueName === DIRECT_REPLY_QUEUE) return this.consumeReplies(requestedTag, noAck, noWait)
     const queue = this.vhost.getQueue(queueName, this.connection)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
@@ -270,7 +273,42 @@ export class Channel {
     queue.addConsumer(consumer)
   }
 
+  /** Direct reply-to: no queue; replies to this channel's address are delivered to this consumer. */
+  private consumeReplies(requestedTag: string, noAck: boolean, noWait: boolean): void {
+    if (!noAck) throw preconditionFailed('reply consumer cannot acknowledge')
+    if (this.directReply) throw preconditionFailed('reply consumer already set')
+    const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
+    if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
+    this.directReply = { tag, id: generateName('') }
+    this.vhost.replyTargets.set(this.directReply.id, this)
+    if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
+  }
+
+  get directReplyAddress(): string | undefined {
+    return this.directReply ? DIRECT_REPLY_PREFIX + this.directReply.id : undefined
+  }
+
+  deliverReply(message: Message): void {
+    if (!this.directReply || this.closing) return
+    this.send({
+      name: 'basic.deliver',
+      consumerTag: this.directReply.tag,
+      deliveryTag: this.nextDeliveryTag++,
+      redelivered: false,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+    })
+    this.writeContent(message)
+  }
+
+  private stopReplies(): void {
+    if (!this.directReply) return
+    this.vhost.replyTargets.delete(this.directReply.id)
+    this.directReply = undefined
+  }
+
   private cancel(tag: string, noWait: boolean): void {
+    if (this.directReply?.tag === tag) this.stopReplies()
     const consumer = this.consumers.get(tag)
     if (consumer) {
       this.consumers.delete(tag)
@@ -354,7 +392,8 @@ export class Channel {
 
   private apply(deliveries: [number, Unacked][], requeue: boolean | null): void {
     if (requeue) this.requeue(deliveries.map(([, d]) => d))
-    else for (const [, d] of deliveries) d.queue.settle(d.entry)
+    else if (requeue === null) for (const [, d] of deliveries) d.queue.ack(d.entry)
+    else for (const [, d] of deliveries) d.queue.reject(d.entry)
     this.wakeConsumers()
   }
 
@@ -429,6 +468,7 @@ export class Channel {
   release(): void {
     if (this.released) return
     this.released = true
+    this.stopReplies()
     for (const c of this.consumers.values()) c.queue.removeConsumer(c)
     this.consumers.clear()
     this.txOps = null

@@ -3,9 +3,10 @@
 // Confirms are coalesced: one basic.ack with multiple=true per tick covers every publish in it.
 import { Message } from '../broker/message.js'
 import type { Exchange } from '../broker/exchange/exchange.js'
+import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE } from '../broker/vhost.js'
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
-import { fieldString, type FieldValue } from '../protocol/field-table.js'
+import { routingKeysOf } from '../protocol/field-table.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
 import type { Channel } from './channel.js'
@@ -29,17 +30,6 @@ function expirationError(expiration: string): string | undefined {
   if (m[2] !== '') return `{leftover_string,${JSON.stringify(m[2])}}`
   const n = Number(m[1])
   return n < 0 ? `{value_negative,${n}}` : undefined
-}
-
-/** The string elements of a CC or BCC header (an array of longstr). */
-function routingKeysOf(value: FieldValue | undefined): string[] {
-  if (!Array.isArray(value)) return []
-  const keys: string[] = []
-  for (const v of value) {
-    const s = fieldString(v)
-    if (s !== undefined) keys.push(s)
-  }
-  return keys
 }
 
 export class Publisher {
@@ -145,6 +135,13 @@ export class Publisher {
         propertiesRaw = encodeProperties(properties)
       }
     }
+    if (properties.replyTo === DIRECT_REPLY_QUEUE) {
+      // RPC over direct reply-to: the request carries this channel's private reply address
+      const address = ch.directReplyAddress
+      if (address === undefined) throw preconditionFailed('fast reply consumer does not exist')
+      properties = { ...properties, replyTo: address }
+      propertiesRaw = encodeProperties(properties)
+    }
     const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body)
     if (ch.inTx) {
       this.txPublishes.push({ exchange, message, mandatory: this.mandatory, extraKeys })
@@ -154,9 +151,24 @@ export class Publisher {
   }
 
   private route(exchange: Exchange, message: Message, mandatory: boolean, extraKeys: string[] | undefined): void {
-    const queues = this.channel.vhost.route(exchange, message, extraKeys)
-    for (let i = 0; i < queues.length; i++) queues[i]!.enqueue(message)
+    const vhost = this.channel.vhost
+    if (exchange.name === '' && message.routingKey.startsWith(DIRECT_REPLY_PREFIX)) {
+      return this.routeReply(message, mandatory)
+    }
+    const queues = vhost.route(exchange, message, extraKeys)
+    const accepted = vhost.enqueue(queues, message)
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
+    if (this.confirming) {
+      if (accepted) this.confirm(++this.publishSeq)
+      else this.nack(++this.publishSeq)
+    }
+  }
+
+  /** A reply to a direct reply-to address goes to the requesting channel, if it is still there. */
+  private routeReply(message: Message, mandatory: boolean): void {
+    const target = this.channel.vhost.replyTargets.get(message.routingKey.slice(DIRECT_REPLY_PREFIX.length))
+    if (target) target.deliverReply(message)
+    else if (mandatory) this.channel.returnMessage(message)
     if (this.confirming) this.confirm(++this.publishSeq)
   }
 
@@ -169,6 +181,15 @@ export class Publisher {
     if (this.confirmScheduled) return
     this.confirmScheduled = true
     process.nextTick(() => this.flushConfirms())
+  }
+
+  /** A queue refused the message: confirms before it go out first, then the nack. */
+  private nack(seq: number): void {
+    this.flushConfirms()
+    // As RabbitMQ: multiple is set since nothing below it is outstanding; requeue keeps its default, true
+    this.channel.send({ name: 'basic.nack', deliveryTag: seq, multiple: true, requeue: true })
+    this.confirmedUpTo = seq
+    this.ackedUpTo = seq
   }
 
   private flushConfirms(): void {

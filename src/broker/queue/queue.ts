@@ -1,10 +1,14 @@
-// A queue: ready messages in publish order, the consumers that take them in turn, and the count of
-// messages delivered but not yet settled. Delivery runs in a loop scheduled once per tick, however
-// many messages arrive in it, and stops as soon as no consumer can take more.
+// A queue: ready messages in publish order (or by priority), the consumers that take them in turn, and
+// the count of messages delivered but not yet settled. Delivery runs in a loop scheduled once per tick,
+// however many messages arrive in it, and stops as soon as no consumer can take more. Messages leave by
+// ack, or die: rejected, expired (TTL) or pushed out by a length limit, and go to the dead-letter exchange
+// when there is one.
 import type { FieldTable } from '../../protocol/field-table.js'
+import type { DeathReason } from '../dead-letter.js'
 import type { Message, QueueEntry } from '../message.js'
 import type { Consumer } from './consumer.js'
-import { Deque } from './deque.js'
+import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
+import { queueSettings, type QueueSettings } from './queue-settings.js'
 
 export interface QueueOptions {
   durable: boolean
@@ -19,20 +23,34 @@ interface ConsumerGroup {
   next: number
 }
 
+/** What a queue asks of its vhost. */
+export interface QueueHooks {
+  /** An auto-delete queue lost its last consumer, or an x-expires queue went unused */
+  remove(queue: Queue): void
+  /** A message died here and the queue has a dead-letter exchange */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void
+  /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it */
+  forget(queue: Queue, entry: QueueEntry): void
+}
+
 export class Queue {
   readonly kind = 'queue' as const
-  private readonly ready = new Deque<QueueEntry>()
+  private ready: ReadyList
+  private readyBytes = 0
   private readonly consumerList: Consumer[] = []
   /** Consumers by descending priority; round-robin within each group */
   private groups: ConsumerGroup[] = []
   private nextSeq = 0
   private drainScheduled = false
   private hadConsumer = false
+  private expiryTimer: NodeJS.Timeout | undefined
+  private expiryAt = 0
+  private unusedTimer: NodeJS.Timeout | undefined
+  settings: QueueSettings
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
   deleted = false
-  /** Called when an auto-delete queue loses its last consumer */
-  onUnused: ((queue: Queue) => void) | undefined
+  hooks: QueueHooks | undefined
 
   constructor(
     readonly name: string,
@@ -40,7 +58,12 @@ export class Queue {
     readonly options: QueueOptions,
     /** The connection an exclusive queue belongs to */
     readonly owner: object | null,
-  ) {}
+    policy: FieldTable = {},
+  ) {
+    this.settings = queueSettings(options.arguments, policy)
+    const max = this.settings.maxPriority
+    this.ready = max !== undefined && max > 0 ? new PriorityReadyList(max) : new FifoReadyList()
+  }
 
   get durable(): boolean {
     return this.options.durable
@@ -62,15 +85,77 @@ export class Queue {
     return this.consumerList.length > 0 && this.consumerList[0]!.exclusive
   }
 
-  enqueue(message: Message): void {
-    this.ready.push({ message, seq: this.nextSeq++, redelivered: false })
+  /** Starts the x-expires countdown; called when the queue is declared. */
+  start(): void {
+    this.touch()
+  }
+
+  /**
+   * Adds a published message. Returns false when a length limit with overflow reject-publish refused
+   * it (the publisher gets a basic.nack under confirms).
+   */
+  enqueue(message: Message, position = -1): boolean {
+    const s = this.settings
+    if (this.wouldOverflow(message)) {
+      if (s.overflow === 'reject-publish' || s.overflow === 'reject-publish-dlx') {
+        if (s.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen')
+        return false
+      }
+    }
+    const ttl = expiryOf(message, s.messageTtl)
+    const entry: QueueEntry = {
+      message,
+      seq: this.nextSeq++,
+      redelivered: false,
+      expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
+      position,
+    }
+    if (ttl === 0) {
+      // TTL 0: delivered only if a consumer can take it right now, otherwise it expires at once
+      const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
+      if (consumer) this.deliverTo(consumer, entry)
+      else this.die(entry, 'expired')
+      return true
+    }
+    this.ready.push(entry)
+    this.readyBytes += message.body.length
+    if (s.overflow === 'drop-head') this.dropHeadsOverLimit()
+    if (entry.expiresAt !== 0) this.scheduleExpiry()
     if (this.consumerList.length > 0) this.scheduleDrain()
+    return true
+  }
+
+  private wouldOverflow(message: Message): boolean {
+    const { maxLength, maxLengthBytes } = this.settings
+    if (maxLength !== undefined && this.ready.length + 1 > maxLength) return true
+    return maxLengthBytes !== undefined && this.readyBytes + message.body.length > maxLengthBytes
+  }
+
+  private dropHeadsOverLimit(): void {
+    const { maxLength, maxLengthBytes } = this.settings
+    while (
+      this.ready.length > 0 &&
+      ((maxLength !== undefined && this.ready.length > maxLength) ||
+        (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes))
+    ) {
+      this.die(this.shiftReady()!, 'maxlen')
+    }
+  }
+
+  private shiftReady(): QueueEntry | undefined {
+    const entry = this.ready.shift()
+    if (entry) this.readyBytes -= entry.message.body.length
+    return entry
   }
 
   /** Takes the next ready message for basic.get. */
   take(noAck: boolean): QueueEntry | undefined {
-    const entry = this.ready.shift()
-    if (entry && !noAck) this.unackedCount++
+    this.touch()
+    this.expireHeads()
+    const entry = this.shiftReady()
+    if (!entry) return undefined
+    if (noAck) this.hooks?.forget(this, entry)
+    else this.unackedCount++
     return entry
   }
 
@@ -84,6 +169,7 @@ export class Queue {
     }
     group.consumers.push(consumer)
     this.hadConsumer = true
+    clearTimeout(this.unusedTimer)
     this.scheduleDrain()
   }
 
@@ -96,14 +182,25 @@ export class Queue {
     group.consumers.splice(j, 1)
     if (group.next > j) group.next--
     if (group.consumers.length === 0) this.groups = this.groups.filter((g) => g !== group)
-    if (this.consumerList.length === 0 && this.hadConsumer && this.options.autoDelete && !this.deleted) {
-      this.onUnused?.(this)
+    if (this.consumerList.length > 0) {
+      // With a single active consumer, the next one in line may now take over
+      if (this.settings.singleActiveConsumer) this.scheduleDrain()
+      return
     }
+    if (this.hadConsumer && this.options.autoDelete && !this.deleted) this.hooks?.remove(this)
+    else this.touch()
   }
 
-  /** A delivered message was acked (or rejected without requeue). */
-  settle(_entry: QueueEntry): void {
+  /** A delivered message was acked. */
+  ack(entry: QueueEntry): void {
     if (this.unackedCount > 0) this.unackedCount--
+    this.hooks?.forget(this, entry)
+  }
+
+  /** A delivered message was rejected or nacked without requeue: it dies (dead-lettered if configured). */
+  reject(entry: QueueEntry): void {
+    if (this.unackedCount > 0) this.unackedCount--
+    this.die(entry, 'rejected')
   }
 
   /** Delivered messages go back, each to its original position, marked redelivered. */
@@ -114,25 +211,82 @@ export class Queue {
     for (const entry of entries) {
       if (this.unackedCount > 0) this.unackedCount--
       entry.redelivered = true
-      this.ready.insertSorted(entry, (e) => e.seq)
+      this.ready.requeue(entry)
+      this.readyBytes += entry.message.body.length
     }
+    this.expireHeads()
+    if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
     if (this.consumerList.length > 0) this.scheduleDrain()
   }
 
   purge(): number {
-    const n = this.ready.length
-    this.ready.clear()
-    return n
+    const all = this.ready.takeAll()
+    this.readyBytes = 0
+    for (const entry of all) this.hooks?.forget(this, entry)
+    return all.length
   }
 
   /** Marks the queue deleted and cancels its consumers; returns the number of ready messages dropped. */
   delete(): number {
     this.deleted = true
-    const n = this.purge()
+    clearTimeout(this.expiryTimer)
+    clearTimeout(this.unusedTimer)
+    const n = this.ready.length
+    this.ready.takeAll()
+    this.readyBytes = 0
     const consumers = this.consumerList.splice(0)
     this.groups = []
     for (const c of consumers) c.cancelledByQueue(this)
     return n
+  }
+
+  /** Marks the queue used: restarts the x-expires countdown while it has no consumers. */
+  touch(): void {
+    const expires = this.settings.expires
+    if (expires === undefined || this.deleted || this.consumerList.length > 0) return
+    clearTimeout(this.unusedTimer)
+    this.unusedTimer = setTimeout(() => {
+      if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
+    }, expires)
+    this.unusedTimer.unref()
+  }
+
+  private die(entry: QueueEntry, reason: DeathReason): void {
+    this.hooks?.forget(this, entry)
+    this.deadLetter(entry.message, reason)
+  }
+
+  private deadLetter(message: Message, reason: DeathReason): void {
+    if (this.settings.deadLetterExchange !== undefined) this.hooks?.deadLetter(this, message, reason)
+  }
+
+  /** Removes expired messages from the head; RabbitMQ only expires messages that reach the head. */
+  private expireHeads(): void {
+    let head = this.ready.peek()
+    if (!head || head.expiresAt === 0) return
+    const now = Date.now()
+    while (head && head.expiresAt !== 0 && head.expiresAt <= now) {
+      this.die(this.shiftReady()!, 'expired')
+      head = this.ready.peek()
+    }
+  }
+
+  /** A timer for the head message's expiry, so messages expire even when nobody consumes. */
+  private scheduleExpiry(): void {
+    const head = this.ready.peek()
+    if (!head || head.expiresAt === 0 || this.deleted) return
+    if (this.expiryTimer && this.expiryAt <= head.expiresAt) return
+    clearTimeout(this.expiryTimer)
+    this.expiryAt = head.expiresAt
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = undefined
+        this.expireHeads()
+        this.scheduleExpiry()
+      },
+      Math.max(0, head.expiresAt - Date.now()),
+    )
+    this.expiryTimer.unref()
   }
 
   scheduleDrain(): void {
@@ -144,17 +298,32 @@ export class Queue {
   /** Delivers ready messages until none are left or no consumer can take one. */
   private drain(): void {
     this.drainScheduled = false
+    this.expireHeads()
     while (this.ready.length > 0) {
       const consumer = this.nextConsumerWithCredit()
-      if (!consumer) return
-      const entry = this.ready.shift()!
-      if (!consumer.noAck) this.unackedCount++
-      consumer.deliver(entry, this)
+      if (!consumer) break
+      const entry = this.shiftReady()!
+      if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+        this.die(entry, 'expired')
+        continue
+      }
+      this.deliverTo(consumer, entry)
     }
+    if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
+  }
+
+  private deliverTo(consumer: Consumer, entry: QueueEntry): void {
+    if (consumer.noAck) this.hooks?.forget(this, entry)
+    else this.unackedCount++
+    consumer.deliver(entry, this)
   }
 
   /** The highest-priority group with a consumer that can take a message; its consumers take turns. */
   private nextConsumerWithCredit(): Consumer | undefined {
+    if (this.settings.singleActiveConsumer) {
+      const active = this.consumerList[0]
+      return active?.canTake() ? active : undefined
+    }
     for (const group of this.groups) {
       const list = group.consumers
       for (let tried = 0; tried < list.length; tried++) {
@@ -165,4 +334,12 @@ export class Queue {
     }
     return undefined
   }
+}
+
+/** The message's time to live: the lower of its expiration property and the queue's x-message-ttl. */
+function expiryOf(message: Message, queueTtl: number | undefined): number | undefined {
+  const expiration = message.properties.expiration
+  const own = expiration === undefined ? undefined : Number(expiration)
+  if (own === undefined) return queueTtl
+  return queueTtl === undefined ? own : Math.min(own, queueTtl)
 }

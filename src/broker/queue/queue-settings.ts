@@ -1,0 +1,35 @@
+// What a queue's arguments (x-message-ttl, x-max-length, ...) ask of it, read once at declare time.
+import { fieldNumber, fieldString, type FieldTable } from '../../protocol/field-table.js'
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+
+export interface QueueSettings {
+  /** x-message-ttl, milliseconds */
+  messageTtl: number | undefined
+  /** x-expires: delete the queue after this many milliseconds unused */
+  expires: number | undefined
+  deadLetterExchange: string | undefined
+  deadLetterRoutingKey: string | undefined
+  maxLength: number | undefined
+  maxLengthBytes: number | undefined
+  overflow: Overflow
+  maxPriority: number | undefined
+  singleActiveConsumer: boolean
+}
+
+/** Settings from a queue's arguments, with the policy's definition filling in what the arguments leave out. */
+export function queueSettings(args: FieldTable, policy: FieldTable = {}): QueueSettings {
+  const num = (arg: string, key: string) => fieldNumber(args[arg]) ?? fieldNumber(policy[key])
+  const str = (arg: string, key: string) => fieldString(args[arg]) ?? fieldString(policy[key])
+  return {
+    messageTtl: num('x-message-ttl', 'message-ttl'),
+    expires: num('x-expires', 'expires'),
+    deadLetterExchange: str('x-dead-letter-exchange', 'dead-letter-exchange'),
+    deadLetterRoutingKey: str('x-dead-letter-routing-key', 'dead-letter-routing-key'),
+    maxLength: num('x-max-length', 'max-length'),
+    maxLengthBytes: num('x-max-length-bytes', 'max-length-bytes'),
+    overflow: (str('x-overflow', 'overflow') as Overflow | undefined) ?? 'drop-head',
+    maxPriority: num('x-max-priority', 'max-priority'),
+    singleActiveConsumer: args['x-single-active-consumer'] === true,
+  }
+}
