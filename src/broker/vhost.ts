@@ -10,11 +10,21 @@ import {
   validateQueueArguments,
 } from './arguments.js'
 import { DefaultExchange } from './exchange/default.js'
-import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
+import type { Binding, Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
 import { Queue, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
+import {
+  bindingDefinition,
+  exchangeDefinition,
+  isDurableBinding,
+  queueDefinition,
+  tableFromText,
+  type RecordChange,
+} from './definitions.js'
+import type { Definitions, PolicyDefinition } from '../store/definitions-log.js'
+import { Policy, effectivePolicy, policyError } from './policy.js'
 import type { Logger } from '../util/logger.js'
 
 const SYSTEM_EXCHANGES: [string, string][] = [
@@ -44,7 +54,10 @@ export class Vhost {
   readonly replyTargets = new Map<string, ReplyTarget>()
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
+  readonly policies = new Map<string, Policy>()
   readonly defaultExchange: DefaultExchange
+  /** Logs changes to durable definitions (set by the broker when it has a data directory) */
+  record: RecordChange | undefined
 
   constructor(
     readonly name: string,
@@ -108,6 +121,7 @@ export class Vhost {
     }
     const exchange = createExchange(type, name, options)!
     this.exchanges.set(name, exchange)
+    if (exchange.durable) this.record?.({ op: 'exchange.add', exchange: exchangeDefinition(this.name, exchange) })
     this.log.debug({ vhost: this.name, exchange: name, type }, 'exchange declared')
     return exchange
   }
@@ -125,6 +139,7 @@ export class Vhost {
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name)
+    if (exchange.durable) this.record?.({ op: 'exchange.remove', vhost: this.name, name: exchange.name })
     // Bindings where it is the destination
     for (const source of this.exchanges.values()) {
       if (source.unbindAll(exchange) > 0) this.maybeAutoDeleteExchange(source)
@@ -176,9 +191,10 @@ export class Vhost {
     if (queueType === 'quorum') {
       this.log.info({ vhost: this.name, queue: name }, 'quorum queue declared: Warren runs it as a durable queue')
     }
-    const queue = new Queue(name, this.name, options, options.exclusive ? owner : null)
+    const queue = new Queue(name, this.name, options, options.exclusive ? owner : null, this.queuePolicy(name))
     queue.hooks = this.queueHooks
     this.queues.set(name, queue)
+    if (queue.durable && queue.owner === null) this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
     queue.start()
     return { queue, messageCount: 0, consumerCount: 0 }
   }
@@ -196,6 +212,7 @@ export class Vhost {
   removeQueue(queue: Queue): number {
     if (this.queues.get(queue.name) !== queue) return 0
     this.queues.delete(queue.name)
+    if (queue.durable && queue.owner === null) this.record?.({ op: 'queue.remove', vhost: this.name, name: queue.name })
     for (const exchange of this.exchanges.values()) {
       if (exchange.unbindAll(queue) > 0) this.maybeAutoDeleteExchange(exchange)
     }
@@ -211,7 +228,7 @@ export class Vhost {
     const exchange = this.getExchange(exchangeName)
     const queue = this.getQueue(queueName, owner)
     exchange.validateBindingArguments(args)
-    exchange.bind(queue, routingKey, args)
+    this.recordBinding('binding.add', exchange.bind(queue, routingKey, args))
   }
 
   unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
@@ -221,7 +238,9 @@ export class Vhost {
     const exchange = this.exchanges.get(exchangeName)
     if (!queue || !exchange) return
     this.checkExclusiveAccess(queue, owner)
-    if (exchange.unbind(queue, routingKey, args)) this.maybeAutoDeleteExchange(exchange)
+    const removed = exchange.unbind(queue, routingKey, args)
+    this.recordBinding('binding.remove', removed)
+    if (removed) this.maybeAutoDeleteExchange(exchange)
   }
 
   bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
@@ -231,7 +250,7 @@ export class Vhost {
     const source = this.getExchange(sourceName)
     const destination = this.getExchange(destinationName)
     source.validateBindingArguments(args)
-    source.bind(destination, routingKey, args)
+    this.recordBinding('binding.add', source.bind(destination, routingKey, args))
   }
 
   unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
@@ -241,7 +260,9 @@ export class Vhost {
     const destination = this.exchanges.get(destinationName)
     const source = this.exchanges.get(sourceName)
     if (!destination || !source) return
-    if (source.unbind(destination, routingKey, args)) this.maybeAutoDeleteExchange(source)
+    const removed = source.unbind(destination, routingKey, args)
+    this.recordBinding('binding.remove', removed)
+    if (removed) this.maybeAutoDeleteExchange(source)
   }
 
   /**
@@ -277,9 +298,74 @@ export class Vhost {
     exchange.route(message, message.routingKey, found)
     if (extraKeys) for (const key of extraKeys) exchange.route(message, key, found)
     if (found.length > before) return
-    const alternate = fieldString(exchange.options.arguments['alternate-exchange'])
+    const alternate =
+      fieldString(exchange.options.arguments['alternate-exchange']) ??
+      fieldString(effectivePolicy(this.policies.values(), 'exchanges', exchange.name)?.def.definition['alternate-exchange'])
     const ae = alternate === undefined ? undefined : this.exchanges.get(alternate)
     if (ae) found.push(ae)
+  }
+
+  private recordBinding(op: 'binding.add' | 'binding.remove', binding: Binding | undefined): void {
+    if (binding && isDurableBinding(binding)) this.record?.({ op, binding: bindingDefinition(this.name, binding) })
+  }
+
+  private queuePolicy(name: string): FieldTable {
+    return effectivePolicy(this.policies.values(), 'queues', name)?.def.definition ?? {}
+  }
+
+  /** Adds or replaces a policy and applies it to the queues it matches. */
+  setPolicy(def: PolicyDefinition): void {
+    const error = policyError(def)
+    if (error) throw new Error(`policy '${def.name}': ${error}`)
+    this.policies.set(def.name, new Policy(def))
+    this.record?.({ op: 'policy.add', policy: def })
+    this.reapplyPolicies()
+  }
+
+  clearPolicy(name: string): boolean {
+    if (!this.policies.delete(name)) return false
+    this.record?.({ op: 'policy.remove', vhost: this.name, name })
+    this.reapplyPolicies()
+    return true
+  }
+
+  private reapplyPolicies(): void {
+    for (const queue of this.queues.values()) queue.applyPolicy(this.queuePolicy(queue.name))
+  }
+
+  /** Recreates durable exchanges, queues and bindings from the store at start, without logging them again. */
+  restore(defs: Definitions): Queue[] {
+    const record = this.record
+    this.record = undefined
+    const restored: Queue[] = []
+    try {
+      for (const p of defs.policies) if (p.vhost === this.name) this.policies.set(p.name, new Policy(p))
+      for (const e of defs.exchanges) {
+        if (e.vhost !== this.name || this.exchanges.has(e.name)) continue
+        const options = { durable: true, autoDelete: e.autoDelete, internal: e.internal, arguments: tableFromText(e.arguments) }
+        const exchange = createExchange(e.type, e.name, options)
+        if (exchange) this.exchanges.set(e.name, exchange)
+        else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
+      }
+      for (const q of defs.queues) {
+        if (q.vhost !== this.name) continue
+        const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: tableFromText(q.arguments) }
+        const queue = new Queue(q.name, this.name, options, null, this.queuePolicy(q.name))
+        queue.hooks = this.queueHooks
+        this.queues.set(q.name, queue)
+        restored.push(queue)
+      }
+      for (const b of defs.bindings) {
+        if (b.vhost !== this.name) continue
+        const source = this.exchanges.get(b.source)
+        const destination = b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination)
+        if (source && destination) source.bind(destination, b.routingKey, tableFromText(b.arguments))
+      }
+    } finally {
+      this.record = record
+    }
+    for (const queue of restored) queue.start()
+    return restored
   }
 
   /**

@@ -16,6 +16,8 @@ export interface Config {
   channelMax: number
   /** Resident memory (bytes) above which publishers are blocked; default 40% of the machine's memory */
   memoryHighWatermark: number
+  /** A definitions file (RabbitMQ's JSON format) imported at start */
+  definitionsFile: string | undefined
 }
 
 export const DEFAULTS: Config = {
@@ -29,6 +31,7 @@ export const DEFAULTS: Config = {
   frameMax: 131072,
   channelMax: 2047,
   memoryHighWatermark: Math.floor(totalmem() * 0.4),
+  definitionsFile: undefined,
 }
 
 const USAGE = `Usage: warren [options]
@@ -41,6 +44,8 @@ const USAGE = `Usage: warren [options]
   --channel-max N   most channels per connection (default 2047)
   --memory-high-watermark BYTES
                     block publishers above this resident memory (default 40% of RAM)
+  --definitions F   import exchanges, queues, bindings and policies from a RabbitMQ-format
+                    JSON definitions file at start (env WARREN_DEFINITIONS)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS create the first user instead of guest/guest
 (guest may connect from loopback only, as in RabbitMQ).`
@@ -65,6 +70,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       'frame-max': { type: 'string' },
       'channel-max': { type: 'string' },
       'memory-high-watermark': { type: 'string' },
+      definitions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -80,6 +86,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),
+    definitionsFile: values.definitions ?? env['WARREN_DEFINITIONS'] ?? undefined,
     memoryHighWatermark: integer(
       'memory-high-watermark',
       values['memory-high-watermark'],

@@ -45,24 +45,24 @@ export abstract class Exchange {
   /** Throws a 406 for binding arguments the type refuses. */
   validateBindingArguments(_args: FieldTable): void {}
 
-  /** Adds a binding; false if it already existed. */
-  bind(destination: Destination, routingKey: string, args: FieldTable): boolean {
+  /** Adds a binding; returns it, or undefined if it already existed. */
+  bind(destination: Destination, routingKey: string, args: FieldTable): Binding | undefined {
     const id = bindingId(destination, routingKey, args)
-    if (this.bindings.has(id)) return false
+    if (this.bindings.has(id)) return undefined
     const binding: Binding = { source: this, destination, routingKey, arguments: args }
     this.bindings.set(id, binding)
     this.addToIndex(binding)
-    return true
+    return binding
   }
 
-  /** Removes a binding; false if there was none. */
-  unbind(destination: Destination, routingKey: string, args: FieldTable): boolean {
+  /** Removes a binding; returns it, or undefined if there was none. */
+  unbind(destination: Destination, routingKey: string, args: FieldTable): Binding | undefined {
     const id = bindingId(destination, routingKey, args)
     const binding = this.bindings.get(id)
-    if (!binding) return false
+    if (!binding) return undefined
     this.bindings.delete(id)
     this.removeFromIndex(binding)
-    return true
+    return binding
   }
 
   /** Removes every binding to a destination (when it is deleted); returns how many. */

@@ -85,6 +85,14 @@ export class Queue {
     return this.consumerList.length > 0 && this.consumerList[0]!.exclusive
   }
 
+  /** A policy was set or cleared: the queue's own arguments still win. */
+  applyPolicy(policy: FieldTable): void {
+    const before = this.settings.expires
+    this.settings = queueSettings(this.options.arguments, policy)
+    if (this.settings.expires !== before) this.touch()
+    if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
+  }
+
   /** Starts the x-expires countdown; called when the queue is declared. */
   start(): void {
     this.touch()
@@ -243,8 +251,8 @@ export class Queue {
   /** Marks the queue used: restarts the x-expires countdown while it has no consumers. */
   touch(): void {
     const expires = this.settings.expires
-    if (expires === undefined || this.deleted || this.consumerList.length > 0) return
     clearTimeout(this.unusedTimer)
+    if (expires === undefined || this.deleted || this.consumerList.length > 0) return
     this.unusedTimer = setTimeout(() => {
       if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
     }, expires)

@@ -1,0 +1,66 @@
+// Policies: named settings applied to the queues or exchanges whose names match a pattern. The policy with
+// the highest priority among those that match applies; a queue's own x- arguments win over it, as in
+// RabbitMQ.
+import type { PolicyDefinition } from '../store/definitions-log.js'
+
+/** The policy keys Warren understands, and the type each takes. */
+export const POLICY_KEYS: Record<string, 'number' | 'string'> = {
+  'message-ttl': 'number',
+  expires: 'number',
+  'dead-letter-exchange': 'string',
+  'dead-letter-routing-key': 'string',
+  'max-length': 'number',
+  'max-length-bytes': 'number',
+  overflow: 'string',
+  'alternate-exchange': 'string',
+  'max-priority': 'number',
+}
+
+export class Policy {
+  readonly regex: RegExp
+
+  constructor(readonly def: PolicyDefinition) {
+    this.regex = new RegExp(def.pattern)
+  }
+
+  get name(): string {
+    return this.def.name
+  }
+
+  appliesTo(kind: 'queues' | 'exchanges', name: string): boolean {
+    return (this.def.applyTo === 'all' || this.def.applyTo === kind) && this.regex.test(name)
+  }
+}
+
+/** Checks a policy before it is stored; returns what is wrong, or undefined. */
+export function policyError(def: PolicyDefinition): string | undefined {
+  try {
+    new RegExp(def.pattern)
+  } catch {
+    return `invalid pattern '${def.pattern}'`
+  }
+  if (!['queues', 'exchanges', 'all'].includes(def.applyTo)) return `invalid apply-to '${def.applyTo}'`
+  if (!Number.isInteger(def.priority)) return `invalid priority '${def.priority}'`
+  for (const [key, value] of Object.entries(def.definition)) {
+    const type = POLICY_KEYS[key]
+    if (!type) return `unknown policy key '${key}'`
+    if (typeof value !== type) return `policy key '${key}' takes a ${type}`
+    if (type === 'number' && (!Number.isInteger(value) || (value as number) < 0)) {
+      return `policy key '${key}' takes a non-negative integer`
+    }
+  }
+  return undefined
+}
+
+/** The policy in force for an entity: the highest priority among those that match. */
+export function effectivePolicy(
+  policies: Iterable<Policy>,
+  kind: 'queues' | 'exchanges',
+  name: string,
+): Policy | undefined {
+  let best: Policy | undefined
+  for (const p of policies) {
+    if (p.appliesTo(kind, name) && (!best || p.def.priority > best.def.priority)) best = p
+  }
+  return best
+}
