@@ -2,6 +2,20 @@ import { parseArgs } from 'node:util'
 
 export type AckMode = 'auto' | 'manual'
 
+/** How RPC clients receive replies: their own server-named queue, or RabbitMQ's direct reply-to. */
+export type ReplyStyle = 'reply-queue' | 'direct-reply-to'
+
+/** The request/reply round-trip mode (--rpc). */
+export interface RpcOptions {
+  /** server connections: consume requests, publish replies */
+  servers: number
+  /** client connections: publish requests, consume replies */
+  clients: number
+  /** requests each client keeps in flight */
+  inflight: number
+  replyStyle: ReplyStyle
+}
+
 export interface BenchOptions {
   url: string
   publishers: number
@@ -29,8 +43,10 @@ export interface BenchOptions {
   rate: number
   json: boolean
   brokerPid: number | null
-  /** seconds to wait for consumers once publishing has stopped */
+  /** seconds to wait for consumers once publishing has stopped (RPC: for a reply) */
   drainTimeout: number
+  /** RPC round-trip mode, or null for the publish/consume mode */
+  rpc: RpcOptions | null
 }
 
 export const DEFAULT_DURATION_SECONDS = 10
@@ -62,6 +78,21 @@ Load
   --prefetch N           manual ack: basic.qos prefetch count, 0 = unlimited (default 0)
   --drain-timeout SECS   once publishing stops, wait at most this long for
                          consumers (count mode: without progress) (default 5)
+
+RPC round trips
+  --rpc                  measure request/reply round trips instead: clients
+                         publish requests with reply_to and correlation_id to
+                         the queue, servers consume them (--ack and --prefetch
+                         apply) and publish each body back to its reply_to.
+                         --count is requests per client; --size, --persistent
+                         and the queue and exchange options apply to requests;
+                         a client waits --drain-timeout at most for a reply
+  --rpc-servers N        server connections, one worker thread each (default 1)
+  --rpc-clients N        client connections, one worker thread each (default 1)
+  --rpc-inflight N       requests each client keeps in flight (default 1)
+  --reply-queue          each client consumes replies from its own exclusive
+                         server-named queue (the default)
+  --direct-reply-to      clients consume replies from amq.rabbitmq.reply-to
 
 Output
   --json                 print one JSON object with all results on stdout
@@ -113,6 +144,12 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       json: { type: 'boolean', default: false },
       'broker-pid': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      rpc: { type: 'boolean', default: false },
+      'rpc-servers': { type: 'string' },
+      'rpc-clients': { type: 'string' },
+      'rpc-inflight': { type: 'string' },
+      'reply-queue': { type: 'boolean', default: false },
+      'direct-reply-to': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -148,6 +185,30 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     json: values.json,
     brokerPid: values['broker-pid'] === undefined ? null : integer('broker-pid', values['broker-pid'], 0, 1),
     drainTimeout: positiveNumber('drain-timeout', values['drain-timeout']) ?? 5,
+    rpc: null,
+  }
+  if (values.rpc) {
+    // Options of the publish/consume mode that mean nothing for round trips
+    for (const name of ['publishers', 'consumers', 'confirm', 'rate', 'multi-ack'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} does not apply to --rpc`)
+    }
+    if (values['reply-queue'] && values['direct-reply-to']) {
+      throw new UsageError('give either --reply-queue or --direct-reply-to, not both')
+    }
+    options.publishers = 0
+    options.consumers = 0
+    options.rpc = {
+      servers: integer('rpc-servers', values['rpc-servers'], 1, 1),
+      clients: integer('rpc-clients', values['rpc-clients'], 1, 1),
+      inflight: integer('rpc-inflight', values['rpc-inflight'], 1, 1),
+      replyStyle: values['direct-reply-to'] ? 'direct-reply-to' : 'reply-queue',
+    }
+    if (options.prefetch > 65535) throw new UsageError('--prefetch must be <= 65535')
+    return options
+  }
+  for (const name of ['rpc-servers', 'rpc-clients', 'rpc-inflight', 'reply-queue', 'direct-reply-to'] as const) {
+    const given = values[name]
+    if (given !== undefined && given !== false) throw new UsageError(`--${name} needs --rpc`)
   }
   if (options.publishers === 0 && options.consumers === 0)
     throw new UsageError('nothing to do: no publishers, no consumers')

@@ -7,11 +7,11 @@ import type { BenchOptions } from './options.js'
 import { rateFigures, type BenchResult } from './results.js'
 import { prepareTopology, removeTopology, type Topology } from './topology.js'
 import { BenchWorker, type WorkerSpec } from './worker-pool.js'
-import type { WorkerEvent } from './worker-protocol.js'
+import type { ControlMessage, WorkerEvent } from './worker-protocol.js'
 
 /** How often the main thread checks whether the run is over; bounds the error in its end time. */
-const POLL_MILLIS = 20
-const PROGRESS_MILLIS = 1000
+export const POLL_MILLIS = 20
+export const PROGRESS_MILLIS = 1000
 const WORKER_EXIT_TIMEOUT_MILLIS = 5000
 
 export interface RunHooks {
@@ -229,8 +229,12 @@ async function superviseRun(
   }
 }
 
-async function shutDown(workers: readonly BenchWorker[]): Promise<void> {
-  for (const worker of workers) worker.send({ type: 'stop' })
+/** Tells the workers to stop (or `message`) and waits for them to exit, terminating stragglers. */
+export async function shutDown(
+  workers: readonly BenchWorker[],
+  message: ControlMessage = { type: 'stop' },
+): Promise<void> {
+  for (const worker of workers) worker.send(message)
   let timer: NodeJS.Timeout | undefined
   const timedOut = await Promise.race([
     Promise.all(workers.map((worker) => worker.exited)).then(() => false),
@@ -240,7 +244,8 @@ async function shutDown(workers: readonly BenchWorker[]): Promise<void> {
   if (timedOut) await Promise.all(workers.filter((worker) => !worker.isExited).map((worker) => worker.terminate()))
 }
 
-async function cleanUp(setup: ChannelModel, topology: Topology, hooks: RunHooks): Promise<void> {
+/** Deletes what the run declared and closes the setup connection; failures are only a notice. */
+export async function cleanUp(setup: ChannelModel, topology: Topology, hooks: Pick<RunHooks, 'notice'>): Promise<void> {
   try {
     await removeTopology(setup, topology)
     await setup.close()

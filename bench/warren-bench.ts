@@ -1,9 +1,18 @@
 /**
  * warren-bench: a load generator for AMQP 0-9-1 brokers, in the spirit of
- * RabbitMQ's PerfTest and lavinmqperf. See docs/bench-tool.md.
+ * RabbitMQ's PerfTest and lavinmqperf, with an RPC round-trip mode (--rpc).
+ * See docs/bench-tool.md.
  */
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js'
-import { formatHeader, formatProgress, formatSummary } from './report.js'
+import {
+  formatHeader,
+  formatProgress,
+  formatRpcHeader,
+  formatRpcProgress,
+  formatRpcSummary,
+  formatSummary,
+} from './report.js'
+import { runRpcBench } from './rpc-run.js'
 import { runBench } from './run.js'
 
 function parseOrExit(): BenchOptions {
@@ -37,16 +46,30 @@ process.on('SIGINT', () => {
 })
 
 try {
-  const result = await runBench(options, {
-    started: (settings) => log(formatHeader(settings)),
-    progress: (sample) => log(formatProgress(sample, options.confirm > 0)),
-    notice: (text) => process.stderr.write(`warren-bench: ${text}\n`),
-    signal: interrupt.signal,
-  })
-  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-  else log(formatSummary(result))
-  // In duration mode a backlog left at the end is a finding, not a failure
-  if (result.incomplete && options.count !== null) process.exitCode = 1
+  if (options.rpc !== null) {
+    const result = await runRpcBench(options, {
+      started: (settings) => log(formatRpcHeader(settings)),
+      progress: (sample) => log(formatRpcProgress(sample)),
+      notice: (text) => process.stderr.write(`warren-bench: ${text}\n`),
+      signal: interrupt.signal,
+    })
+    if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    else log(formatRpcSummary(result))
+    // In flight is bounded, so requests left unanswered were lost, not queued
+    const wrong = result.wrongReplies.unexpected + result.wrongReplies.mismatched
+    if (result.incomplete || wrong > 0) process.exitCode = 1
+  } else {
+    const result = await runBench(options, {
+      started: (settings) => log(formatHeader(settings)),
+      progress: (sample) => log(formatProgress(sample, options.confirm > 0)),
+      notice: (text) => process.stderr.write(`warren-bench: ${text}\n`),
+      signal: interrupt.signal,
+    })
+    if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    else log(formatSummary(result))
+    // In duration mode a backlog left at the end is a finding, not a failure
+    if (result.incomplete && options.count !== null) process.exitCode = 1
+  }
 } catch (error) {
   process.stderr.write(`warren-bench: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exitCode = 1

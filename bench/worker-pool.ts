@@ -11,15 +11,17 @@ const WORKER_SCRIPT = new URL('./worker.js', import.meta.url)
 export type WorkerSpec =
   | Omit<Extract<WorkerConfig, { role: 'publisher' }>, 'counters'>
   | Omit<Extract<WorkerConfig, { role: 'consumer' }>, 'counters' | 'histogram'>
+  | Omit<Extract<WorkerConfig, { role: 'rpc-server' }>, 'counters'>
+  | Omit<Extract<WorkerConfig, { role: 'rpc-client' }>, 'counters' | 'histogram'>
 
-/** The main thread's handle on one publisher or consumer thread. */
+/** The main thread's handle on one publisher, consumer, RPC server or RPC client thread. */
 export class BenchWorker {
   readonly label: string
   readonly counters: Float64Array
-  /** consumers only */
+  /** consumers and RPC clients only */
   readonly histogram: Float64Array | null
   readonly ready: Promise<void>
-  /** publishers only: resolves once done publishing and confirmed */
+  /** publishers: resolves once done publishing and confirmed; RPC clients: once every request is answered */
   readonly finished: Promise<void>
   readonly exited: Promise<void>
   isFinished = false
@@ -36,11 +38,13 @@ export class BenchWorker {
   ) {
     this.label = `${spec.role} ${spec.index}`
     const counters = createCounterBuffer()
-    const histogram = spec.role === 'consumer' ? createHistogramBuffer() : null
+    const histogram = spec.role === 'consumer' || spec.role === 'rpc-client' ? createHistogramBuffer() : null
     this.counters = new Float64Array(counters)
     this.histogram = histogram && new Float64Array(histogram)
     const config: WorkerConfig =
-      spec.role === 'publisher' ? { ...spec, counters } : { ...spec, counters, histogram: histogram! }
+      spec.role === 'publisher' || spec.role === 'rpc-server'
+        ? { ...spec, counters }
+        : { ...spec, counters, histogram: histogram! }
     this.thread = new Worker(WORKER_SCRIPT, { workerData: config })
 
     let markReady = (): void => {}

@@ -1,4 +1,5 @@
 /** What the main thread hands each worker, and the messages they exchange. */
+import type { ReplyStyle } from './options.js'
 
 export interface PublisherConfig {
   role: 'publisher'
@@ -33,16 +34,49 @@ export interface ConsumerConfig {
   histogram: SharedArrayBuffer
 }
 
-export type WorkerConfig = PublisherConfig | ConsumerConfig
+/** RPC server: consumes requests and publishes each body back to its reply_to. */
+export interface RpcServerConfig {
+  role: 'rpc-server'
+  index: number
+  url: string
+  queue: string
+  noAck: boolean
+  /** basic.qos prefetch count; 0 = unlimited */
+  prefetch: number
+  counters: SharedArrayBuffer
+}
 
-/** main → worker */
-export type ControlMessage = { type: 'start' } | { type: 'stop' }
+/** RPC client: keeps `inflight` requests outstanding and times each round trip. */
+export interface RpcClientConfig {
+  role: 'rpc-client'
+  index: number
+  url: string
+  exchange: string
+  routingKey: string
+  bodySize: number
+  /** requests to make, or null to go on until told to stop */
+  requestLimit: number | null
+  inflight: number
+  persistent: boolean
+  replyStyle: ReplyStyle
+  counters: SharedArrayBuffer
+  histogram: SharedArrayBuffer
+}
+
+export type WorkerConfig = PublisherConfig | ConsumerConfig | RpcServerConfig | RpcClientConfig
+
+/**
+ * main → worker. An RPC client takes 'stop' as "send no more requests,
+ * finish once the outstanding ones are answered" and 'close' as "disconnect
+ * now"; every other worker closes on either.
+ */
+export type ControlMessage = { type: 'start' } | { type: 'stop' } | { type: 'close' }
 
 /** worker → main */
 export type WorkerEvent =
   /** osThreadId lets the main thread read the worker's CPU time from /proc */
   | { type: 'ready'; osThreadId: number | null }
-  /** publisher: done publishing and every confirm is in */
+  /** publisher: done publishing and every confirm is in; RPC client: every request answered */
   | { type: 'finished' }
   | { type: 'blocked'; reason: string }
   | { type: 'error'; message: string }

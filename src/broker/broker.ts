@@ -5,6 +5,10 @@ import type { Logger } from '../util/logger.js'
 import { DefinitionsLog } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { MemoryAlarm } from './memory-alarm.js'
+import { MessageStore } from '../store/message-store.js'
+import { Durability } from './durability.js'
+import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
+import { performance } from 'node:perf_hooks'
 import { Vhost } from './vhost.js'
 
 export class Broker {
@@ -12,6 +16,7 @@ export class Broker {
   readonly vhosts = new Map<string, Vhost>()
   readonly memoryAlarm: MemoryAlarm
   private definitions: DefinitionsLog | undefined
+  private messageStore: MessageStore | undefined
 
   constructor(
     readonly config: Config,
@@ -23,24 +28,53 @@ export class Broker {
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
   }
 
-  /** Restores durable definitions from the data directory, then imports the definitions file if any. */
-  open(): void {
+  /**
+   * Restores durable definitions and the messages of durable queues from the data directory, then imports
+   * the definitions file if any.
+   */
+  async open(): Promise<void> {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
+    this.messageStore = new MessageStore(this.config.dataDir, this.log)
+    const durability = new Durability(this.messageStore)
+    const started = performance.now()
+    let messages = 0
+    const restored = new Set<string>()
     for (const vhost of this.vhosts.values()) {
       const queues = vhost.restore(stored)
       vhost.record = (change) => definitions.record(change)
-      if (queues.length > 0) this.log.info({ vhost: vhost.name, queues: queues.length }, 'durable queues restored')
+      vhost.durability = durability
+      for (const queue of queues) {
+        const { store, messages: recovered } = await this.messageStore.openQueue(vhost.name, queue.name)
+        queue.store = store
+        queue.recover(recovered, await redeliveredAfterRestart(store.dir))
+        messages += recovered.length
+        restored.add(JSON.stringify([vhost.name, queue.name]))
+      }
     }
+    // Stores left by queues whose deletion was not recorded before a crash
+    for (const { vhost, queue } of await this.messageStore.listQueues()) {
+      if (!restored.has(JSON.stringify([vhost, queue]))) await this.messageStore.deleteQueue(vhost, queue)
+    }
+    const ms = Math.round(performance.now() - started)
+    this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
     if (this.config.definitionsFile) {
       const { applied } = importDefinitions(this, this.config.definitionsFile)
       this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
     }
   }
 
-  close(): void {
+  /** After the connections are closed: syncs the store and records which messages were delivered. */
+  async close(): Promise<void> {
     this.memoryAlarm.stop()
+    if (this.messageStore) {
+      await this.messageStore.flush().catch(() => {})
+      for (const vhost of this.vhosts.values()) {
+        for (const queue of vhost.queues.values()) if (queue.store) await recordCleanShutdown(queue)
+      }
+      await this.messageStore.close()
+    }
     this.definitions?.close()
   }
 }

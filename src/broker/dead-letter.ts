@@ -21,6 +21,12 @@ export function deathQueues(message: Message): { queue: string; reason: string }
     .map((d) => ({ queue: fieldString(d['queue']) ?? '', reason: fieldString(d['reason']) ?? '' }))
 }
 
+function sortedTable(t: FieldTable): FieldTable {
+  const sorted = Object.create(null) as FieldTable
+  for (const key of Object.keys(t).sort()) sorted[key] = t[key]!
+  return sorted
+}
+
 export function deadLetteredMessage(
   message: Message,
   reason: DeathReason,
@@ -42,7 +48,7 @@ export function deadLetteredMessage(
     const count = Number(entry['count'] instanceof TypedValue ? entry['count'].value : (entry['count'] ?? 0))
     entry['count'] = new TypedValue('l', count + 1)
     entry['time'] = new TypedValue('T', Math.floor(Date.now() / 1000))
-    deaths = [entry, ...previous.filter((_, i) => i !== same)]
+    deaths = [sortedTable(entry), ...previous.filter((_, i) => i !== same)]
   } else {
     const entry: FieldTable = {
       count: new TypedValue('l', 1),
@@ -53,15 +59,19 @@ export function deadLetteredMessage(
       'routing-keys': routingKeys,
     }
     if (message.properties.expiration !== undefined) entry['original-expiration'] = message.properties.expiration
-    deaths = [entry, ...previous]
+    // RabbitMQ writes a message's first x-death entry in build order, later ones with sorted keys
+    deaths = previous.length === 0 ? [entry] : [sortedTable(entry), ...previous]
   }
   headers['x-death'] = deaths
   headers['x-first-death-queue'] ??= queueName
   headers['x-first-death-reason'] ??= reason
   headers['x-first-death-exchange'] ??= message.exchange
+  // With a dead-letter routing key, the CC keys no longer apply
+  if (deadLetterRoutingKey !== undefined) delete headers['CC']
 
   const { expiration: _expiration, ...rest } = message.properties
-  const properties: BasicProperties = { ...rest, headers }
+  // RabbitMQ re-encodes the headers of a dead letter sorted by key
+  const properties: BasicProperties = { ...rest, headers: sortedTable(headers) }
   return new Message(
     deadLetterExchange,
     deadLetterRoutingKey ?? message.routingKey,

@@ -35,7 +35,13 @@ export function exchangeDefinition(vhost: string, e: Exchange): ExchangeDefiniti
 
 export function queueDefinition(q: Queue): QueueDefinition {
   const o = q.options
-  return { vhost: q.vhost, name: q.name, durable: o.durable, autoDelete: o.autoDelete, arguments: tableToText(o.arguments) }
+  return {
+    vhost: q.vhost,
+    name: q.name,
+    durable: o.durable,
+    autoDelete: o.autoDelete,
+    arguments: tableToText(o.arguments),
+  }
 }
 
 export function bindingDefinition(vhost: string, b: Binding): BindingDefinition {

@@ -11,6 +11,8 @@ export class Message {
     /** The content header's property flags and values, as on the wire */
     readonly propertiesRaw: Buffer,
     readonly body: Buffer,
+    /** BCC routing keys: removed from the headers before delivery, still used to route a dead letter */
+    readonly bccKeys?: readonly string[],
   ) {}
 
   get persistent(): boolean {

@@ -13,7 +13,10 @@ import { DefaultExchange } from './exchange/default.js'
 import type { Binding, Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
-import { Queue, type QueueHooks, type QueueOptions } from './queue/queue.js'
+import { Queue, REFUSED, STORED, type QueueHooks, type QueueOptions } from './queue/queue.js'
+import type { Durability } from './durability.js'
+
+export const SOME_REFUSED = 4
 import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
 import {
   bindingDefinition,
@@ -58,6 +61,8 @@ export class Vhost {
   readonly defaultExchange: DefaultExchange
   /** Logs changes to durable definitions (set by the broker when it has a data directory) */
   record: RecordChange | undefined
+  /** Keeps the persistent messages of durable queues, and tells publishers when they are synced */
+  durability: Durability | undefined
 
   constructor(
     readonly name: string,
@@ -194,7 +199,10 @@ export class Vhost {
     const queue = new Queue(name, this.name, options, options.exclusive ? owner : null, this.queuePolicy(name))
     queue.hooks = this.queueHooks
     this.queues.set(name, queue)
-    if (queue.durable && queue.owner === null) this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
+    if (queue.durable && queue.owner === null) {
+      this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
+      if (this.durability) queue.store = this.durability.store.createQueue(this.name, name)
+    }
     queue.start()
     return { queue, messageCount: 0, consumerCount: 0 }
   }
@@ -212,7 +220,15 @@ export class Vhost {
   removeQueue(queue: Queue): number {
     if (this.queues.get(queue.name) !== queue) return 0
     this.queues.delete(queue.name)
-    if (queue.durable && queue.owner === null) this.record?.({ op: 'queue.remove', vhost: this.name, name: queue.name })
+    if (queue.durable && queue.owner === null) {
+      this.record?.({ op: 'queue.remove', vhost: this.name, name: queue.name })
+      if (queue.store) {
+        queue.store = null
+        this.durability?.store.deleteQueue(this.name, queue.name).catch((err: unknown) => {
+          this.log.error({ queue: queue.name, err }, 'could not remove the store of a deleted queue')
+        })
+      }
+    }
     for (const exchange of this.exchanges.values()) {
       if (exchange.unbindAll(queue) > 0) this.maybeAutoDeleteExchange(exchange)
     }
@@ -300,7 +316,9 @@ export class Vhost {
     if (found.length > before) return
     const alternate =
       fieldString(exchange.options.arguments['alternate-exchange']) ??
-      fieldString(effectivePolicy(this.policies.values(), 'exchanges', exchange.name)?.def.definition['alternate-exchange'])
+      fieldString(
+        effectivePolicy(this.policies.values(), 'exchanges', exchange.name)?.def.definition['alternate-exchange'],
+      )
     const ae = alternate === undefined ? undefined : this.exchanges.get(alternate)
     if (ae) found.push(ae)
   }
@@ -342,14 +360,24 @@ export class Vhost {
       for (const p of defs.policies) if (p.vhost === this.name) this.policies.set(p.name, new Policy(p))
       for (const e of defs.exchanges) {
         if (e.vhost !== this.name || this.exchanges.has(e.name)) continue
-        const options = { durable: true, autoDelete: e.autoDelete, internal: e.internal, arguments: tableFromText(e.arguments) }
+        const options = {
+          durable: true,
+          autoDelete: e.autoDelete,
+          internal: e.internal,
+          arguments: tableFromText(e.arguments),
+        }
         const exchange = createExchange(e.type, e.name, options)
         if (exchange) this.exchanges.set(e.name, exchange)
         else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
       }
       for (const q of defs.queues) {
         if (q.vhost !== this.name) continue
-        const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: tableFromText(q.arguments) }
+        const options = {
+          durable: true,
+          exclusive: false,
+          autoDelete: q.autoDelete,
+          arguments: tableFromText(q.arguments),
+        }
         const queue = new Queue(q.name, this.name, options, null, this.queuePolicy(q.name))
         queue.hooks = this.queueHooks
         this.queues.set(q.name, queue)
@@ -358,7 +386,8 @@ export class Vhost {
       for (const b of defs.bindings) {
         if (b.vhost !== this.name) continue
         const source = this.exchanges.get(b.source)
-        const destination = b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination)
+        const destination =
+          b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination)
         if (source && destination) source.bind(destination, b.routingKey, tableFromText(b.arguments))
       }
     } finally {
@@ -369,20 +398,21 @@ export class Vhost {
   }
 
   /**
-   * Puts a routed message into its queues; returns false if a queue refused it (x-overflow
+   * Puts a routed message into its queues. The outcome has STORED set when a queue wrote it to the store
+   * (its confirm waits for the sync) and SOME_REFUSED when a queue refused it (x-overflow
    * reject-publish), which the publisher hears as a basic.nack.
    */
-  enqueue(queues: readonly Queue[], message: Message): boolean {
-    let accepted = true
+  enqueue(queues: readonly Queue[], message: Message): number {
+    let outcome = 0
     for (let i = 0; i < queues.length; i++) {
-      if (!queues[i]!.enqueue(message)) accepted = false
+      const r = queues[i]!.enqueue(message)
+      outcome |= r === REFUSED ? SOME_REFUSED : r & STORED
     }
-    return accepted
+    return outcome
   }
 
   private readonly queueHooks: QueueHooks = {
     remove: (queue) => this.removeQueue(queue),
-    forget: () => {},
     deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
   }
 
@@ -398,7 +428,11 @@ export class Vhost {
       return
     }
     const dead = deadLetteredMessage(message, reason, queue.name, exchange.name, deadLetterRoutingKey)
-    const cc = deadLetterRoutingKey === undefined ? routingKeysOf(dead.headers?.['CC']) : undefined
+    // Without a dead-letter routing key the message goes by its original keys, BCC ones included
+    const cc =
+      deadLetterRoutingKey === undefined
+        ? [...routingKeysOf(message.headers?.['CC']), ...(message.bccKeys ?? [])]
+        : undefined
     const deaths = deathQueues(dead)
     // A cycle (back into a queue the message already died in) is broken unless a client rejected it on the way
     const clientRejected = deaths.some((d) => d.reason === 'rejected')

@@ -11,6 +11,7 @@ import {
   notImplemented,
   preconditionFailed,
   commandInvalid,
+  ChannelError,
   type AmqpError,
 } from '../protocol/errors.js'
 import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
@@ -144,6 +145,11 @@ export class Channel implements ReplyTarget {
         return
 
       case 'queue.declare': {
+        if (m.passive && this.isReplyAddress(m.queue)) {
+          // RabbitMQ answers for the direct reply-to pseudo-queue as if it had one consumer
+          if (!m.noWait) this.send({ name: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 })
+          return
+        }
         const r = vhost.declareQueue(
           m.queue,
           { durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
@@ -225,10 +231,24 @@ export class Channel implements ReplyTarget {
         if (this.publisher.confirming) throw preconditionFailed('cannot switch from confirm to tx mode')
         this.txOps ??= []
         return this.send({ name: 'tx.select-ok' })
-      case 'tx.commit':
+      case 'tx.commit': {
         if (!this.txOps) throw preconditionFailed('channel is not transactional')
-        this.commit()
+        const durability = this.vhost.durability
+        // commit-ok only once the transaction's persistent messages are on disk
+        if (this.commit() && durability) {
+          const batch = durability.currentBatch
+          durability.afterBatch(
+            batch,
+            () => this.isOpen && this.send({ name: 'tx.commit-ok' }),
+            () =>
+              this.closeWithError(
+                new ChannelError(ReplyCode.RESOURCE_ERROR, 'the message store failed; the transaction is not durable'),
+              ),
+          )
+          return
+        }
         return this.send({ name: 'tx.commit-ok' })
+      }
       case 'tx.rollback':
         if (!this.txOps) throw preconditionFailed('channel is not transactional')
         this.rollback()
@@ -284,6 +304,11 @@ export class Channel implements ReplyTarget {
     if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
   }
 
+  private isReplyAddress(name: string): boolean {
+    if (name === DIRECT_REPLY_QUEUE) return true
+    return name.startsWith(DIRECT_REPLY_PREFIX) && this.vhost.replyTargets.has(name.slice(DIRECT_REPLY_PREFIX.length))
+  }
+
   get directReplyAddress(): string | undefined {
     return this.directReply ? DIRECT_REPLY_PREFIX + this.directReply.id : undefined
   }
@@ -293,7 +318,8 @@ export class Channel implements ReplyTarget {
     this.send({
       name: 'basic.deliver',
       consumerTag: this.directReply.tag,
-      deliveryTag: this.nextDeliveryTag++,
+      // RabbitMQ does not count replies in the channel's delivery tags: each arrives with tag 1
+      deliveryTag: 1,
       redelivered: false,
       exchange: message.exchange,
       routingKey: message.routingKey,
@@ -416,11 +442,13 @@ export class Channel implements ReplyTarget {
     if (all.length > 0) this.requeue(all)
   }
 
-  private commit(): void {
+  /** Applies the transaction; returns true if a message was written to the store. */
+  private commit(): boolean {
     const ops = this.txOps!
     this.txOps = []
-    this.publisher.commit()
+    const stored = this.publisher.commit()
     for (const op of ops) this.apply(op.deliveries, op.requeue)
+    return stored
   }
 
   private rollback(): void {

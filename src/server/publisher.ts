@@ -3,10 +3,21 @@
 // Confirms are coalesced: one basic.ack with multiple=true per tick covers every publish in it.
 import { Message } from '../broker/message.js'
 import type { Exchange } from '../broker/exchange/exchange.js'
-import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE } from '../broker/vhost.js'
+import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, SOME_REFUSED } from '../broker/vhost.js'
+import { ENQUEUED, STORED } from '../broker/queue/queue.js'
+import { Deque } from '../broker/queue/deque.js'
+import type { DurableWaiter } from '../broker/durability.js'
+
+interface PendingConfirm {
+  seq: number
+  /** The store batch it waits for (0: none, it only waits behind earlier ones) */
+  batch: number
+  nack: boolean
+}
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
 import { routingKeysOf } from '../protocol/field-table.js'
+import { fieldTypeName } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
 import type { Channel } from './channel.js'
@@ -32,7 +43,7 @@ function expirationError(expiration: string): string | undefined {
   return n < 0 ? `{value_negative,${n}}` : undefined
 }
 
-export class Publisher {
+export class Publisher implements DurableWaiter {
   private state: 'idle' | 'header' | 'body' = 'idle'
   private exchangeName = ''
   private routingKey = ''
@@ -49,6 +60,8 @@ export class Publisher {
   private ackedUpTo = 0
   private confirmScheduled = false
   private txPublishes: PendingPublish[] = []
+  /** Confirms waiting for a store sync, in publish order */
+  private readonly waiting = new Deque<PendingConfirm>()
 
   constructor(private readonly channel: Channel) {}
 
@@ -127,8 +140,16 @@ export class Publisher {
     // Sender-selected distribution: CC and BCC add routing keys; BCC is removed before delivery
     let extraKeys: string[] | undefined
     const headers = properties.headers
+    let bccKeys: string[] | undefined
     if (headers && (headers['CC'] !== undefined || headers['BCC'] !== undefined)) {
-      extraKeys = [...routingKeysOf(headers['CC']), ...routingKeysOf(headers['BCC'])]
+      for (const key of ['CC', 'BCC']) {
+        const v = headers[key]
+        if (v !== undefined && !Array.isArray(v)) {
+          throw preconditionFailed(`invalid message: {unacceptable_type_in_header,"${key}",${fieldTypeName(v)}}`)
+        }
+      }
+      bccKeys = routingKeysOf(headers['BCC'])
+      extraKeys = [...routingKeysOf(headers['CC']), ...bccKeys]
       if (headers['BCC'] !== undefined) {
         const { BCC: _bcc, ...rest } = headers
         properties = { ...properties, headers: rest }
@@ -142,7 +163,7 @@ export class Publisher {
       properties = { ...properties, replyTo: address }
       propertiesRaw = encodeProperties(properties)
     }
-    const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body)
+    const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body, bccKeys)
     if (ch.inTx) {
       this.txPublishes.push({ exchange, message, mandatory: this.mandatory, extraKeys })
       return
@@ -150,18 +171,22 @@ export class Publisher {
     this.route(exchange, message, this.mandatory, extraKeys)
   }
 
-  private route(exchange: Exchange, message: Message, mandatory: boolean, extraKeys: string[] | undefined): void {
+  private route(exchange: Exchange, message: Message, mandatory: boolean, extraKeys: string[] | undefined): number {
     const vhost = this.channel.vhost
     if (exchange.name === '' && message.routingKey.startsWith(DIRECT_REPLY_PREFIX)) {
-      return this.routeReply(message, mandatory)
+      this.routeReply(message, mandatory)
+      return ENQUEUED
     }
     const queues = vhost.route(exchange, message, extraKeys)
-    const accepted = vhost.enqueue(queues, message)
+    const outcome = vhost.enqueue(queues, message)
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
     if (this.confirming) {
-      if (accepted) this.confirm(++this.publishSeq)
-      else this.nack(++this.publishSeq)
+      const seq = ++this.publishSeq
+      if (outcome & SOME_REFUSED) this.nack(seq)
+      else if (outcome & STORED || this.waiting.length > 0) this.confirmWhenDurable(seq, outcome & STORED)
+      else this.confirm(seq)
     }
+    return outcome
   }
 
   /** A reply to a direct reply-to address goes to the requesting channel, if it is still there. */
@@ -185,11 +210,50 @@ export class Publisher {
 
   /** A queue refused the message: confirms before it go out first, then the nack. */
   private nack(seq: number): void {
+    if (this.waiting.length > 0) {
+      this.waiting.push({ seq, batch: 0, nack: true })
+      return
+    }
     this.flushConfirms()
     // As RabbitMQ: multiple is set since nothing below it is outstanding; requeue keeps its default, true
     this.channel.send({ name: 'basic.nack', deliveryTag: seq, multiple: true, requeue: true })
     this.confirmedUpTo = seq
     this.ackedUpTo = seq
+  }
+
+  /**
+   * The message was written to the store: its confirm waits for the sync of the current batch. Later
+   * confirms queue up behind it, so that confirms leave in order and multiple=true stays truthful.
+   */
+  private confirmWhenDurable(seq: number, stored: number): void {
+    const durability = this.channel.vhost.durability!
+    if (this.waiting.length === 0) durability.wait(this)
+    this.waiting.push({ seq, batch: stored ? durability.currentBatch : 0, nack: false })
+  }
+
+  onDurable(durableBatch: number): boolean {
+    if (!this.channel.isOpen) {
+      this.waiting.clear()
+      return false
+    }
+    for (let head = this.waiting.peek(); head && head.batch <= durableBatch; head = this.waiting.peek()) {
+      this.waiting.shift()
+      if (head.nack) this.nack(head.seq)
+      else this.confirm(head.seq)
+    }
+    return this.waiting.length > 0
+  }
+
+  /** The store cannot write: what waits for it is nacked, so the publisher knows to publish again. */
+  onStoreFailed(): void {
+    const pending = [...this.waiting]
+    this.waiting.clear()
+    if (!this.channel.isOpen) return
+    this.flushConfirms()
+    for (const p of pending) {
+      this.channel.send({ name: 'basic.nack', deliveryTag: p.seq, multiple: false, requeue: true })
+      this.confirmedUpTo = this.ackedUpTo = p.seq
+    }
   }
 
   private flushConfirms(): void {
@@ -200,10 +264,15 @@ export class Publisher {
     this.ackedUpTo = upTo
   }
 
-  commit(): void {
+  /** Publishes the transaction's messages; returns true if any was written to the store. */
+  commit(): boolean {
     const publishes = this.txPublishes
     this.txPublishes = []
-    for (const p of publishes) this.route(p.exchange, p.message, p.mandatory, p.extraKeys)
+    let stored = false
+    for (const p of publishes) {
+      if (this.route(p.exchange, p.message, p.mandatory, p.extraKeys) & STORED) stored = true
+    }
+    return stored
   }
 
   rollback(): void {

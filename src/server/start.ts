@@ -18,7 +18,7 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
   const log = createLogger(config.logLevel)
   await mkdir(config.dataDir, { recursive: true })
   const broker = new Broker(config, log)
-  broker.open()
+  await broker.open()
   broker.memoryAlarm.start()
   const connections = new Set<Connection>()
   const sockets = new Set<Socket>()
@@ -52,7 +52,7 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
       for (const s of sockets) s.destroy()
       await closed
-      broker.close()
+      await broker.close()
       log.info('Warren stopped')
     },
   }

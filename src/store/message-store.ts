@@ -6,13 +6,13 @@
 // next batch. So the cost of a sync is shared by every message of every queue in the batch, and a
 // publisher confirm waits for at most one commit in progress plus its own.
 import { createHash } from 'node:crypto'
-import { promises as fsp } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from '../util/logger.js'
 import type { AppendFile, CommitQueue } from './append-file.js'
 import { nodeFileSystem, type StoreFileSystem } from './file-io.js'
-import type { RecoveredMessage, StoredMessage } from './record.js'
+import { MAX_SEGMENT_BYTES, type RecoveredMessage } from './record.js'
 import { NAME_FILE, recoverQueue } from './recovery.js'
 import { QueueStore, type QueueStoreHost } from './queue-store.js'
 import type { Segment } from './segment.js'
@@ -30,6 +30,15 @@ export interface MessageStoreOptions {
   fileSystem?: StoreFileSystem
 }
 
+function syncPathSync(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 function sha1(text: string): string {
   return createHash('sha1').update(text, 'utf8').digest('hex')
 }
@@ -44,10 +53,10 @@ interface FlushWaiter {
   reject: (error: Error) => void
 }
 
-export class MessageStore implements CommitQueue, QueueStoreHost {
-  readonly io: StoreFileSystem
-  readonly segmentSize: number
-  readonly commits: CommitQueue = this
+export class MessageStore {
+  private readonly io: StoreFileSystem
+  /** What queue stores and files see of this store */
+  private readonly host: QueueStoreHost
   private readonly queues = new Map<string, QueueStore>()
   private readonly opening = new Set<string>()
   private dirtyFiles: AppendFile[] = []
@@ -68,7 +77,17 @@ export class MessageStore implements CommitQueue, QueueStoreHost {
     options: MessageStoreOptions = {},
   ) {
     this.io = options.fileSystem ?? nodeFileSystem
-    this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE
+    const commits: CommitQueue = { enqueue: (file) => this.enqueue(file) }
+    this.host = {
+      io: this.io,
+      commits,
+      // Offsets in a position are u32: a segment must stay below 4 GiB
+      segmentSize: Math.min(options.segmentSize ?? DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_BYTES),
+      log,
+      writable: () => this.failure === null && !this.closed,
+      assertWritable: () => this.assertWritable(),
+      removeSegment: (segment) => this.removeSegment(segment),
+    }
   }
 
   /** The batch number that writes made now will be durable in. */
@@ -109,17 +128,44 @@ export class MessageStore implements CommitQueue, QueueStoreHost {
     try {
       await this.createQueueDir(dir, vhost, queue)
       const started = performance.now()
-      const recovered = await recoverQueue(dir, { io: this.io, commits: this, log: this.log })
+      const recovered = await recoverQueue(dir, { io: this.io, commits: this.host.commits, log: this.log })
       if (recovered.messages.length > 0) {
         const ms = Math.round(performance.now() - started)
         this.log.info({ vhost, queue, messages: recovered.messages.length, ms }, 'recovered durable messages')
       }
-      const store = new QueueStore(vhost, queue, dir, this, recovered)
+      const store = new QueueStore(vhost, queue, dir, this.host, recovered)
       this.queues.set(dir, store)
       return { store, messages: recovered.messages }
     } finally {
       this.opening.delete(dir)
     }
+  }
+
+  /**
+   * The store of a queue declared just now: nothing to recover, so it is made synchronously and declare-ok
+   * can follow at once. Declarations are rare; the few blocking syscalls (and syncs of the new directory
+   * entries) cost less than making every declare wait on a promise.
+   */
+  createQueue(vhost: string, queue: string): QueueStore {
+    this.assertWritable()
+    const dir = this.queueDir(vhost, queue)
+    if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
+    // Left over from a queue deleted just before a crash: a new queue starts empty
+    rmSync(dir, { recursive: true, force: true })
+    const firstCreated = mkdirSync(dir, { recursive: true })
+    const nameFile = join(dir, NAME_FILE)
+    writeFileSync(nameFile + '.tmp', JSON.stringify({ vhost, queue }) + '\n')
+    syncPathSync(nameFile + '.tmp')
+    renameSync(nameFile + '.tmp', nameFile)
+    syncPathSync(dir)
+    const top = firstCreated === undefined ? dir : dirname(firstCreated)
+    for (let parent = dirname(dir); ; parent = dirname(parent)) {
+      syncPathSync(parent)
+      if (parent === top || parent === dirname(parent)) break
+    }
+    const store = new QueueStore(vhost, queue, dir, this.host, { segments: [], nextSegmentId: 1, messages: [] })
+    this.queues.set(dir, store)
+    return store
   }
 
   /** Creates the queue's directory and name file, syncing each new directory entry up to the data dir. */
@@ -188,26 +234,27 @@ export class MessageStore implements CommitQueue, QueueStoreHost {
     const store = this.queues.get(dir)
     this.queues.delete(dir)
     store?.discard()
-    // A commit running now may still be writing this queue's files
-    await this.waitUntilIdle()
+    // A commit running now may still be writing this queue's files; later ones skip them. (Waiting for
+    // the store to be idle instead could wait forever under steady traffic.)
+    if (this.running !== null) await this.running
     await store?.closeFiles()
     await fsp.rm(dir, { recursive: true, force: true })
     await this.io.syncDirectory(dirname(dir)).catch(() => undefined)
   }
 
-  assertWritable(): void {
+  private assertWritable(): void {
     if (this.failure !== null) throw new Error(`message store failed: ${this.failure.message}`)
     if (this.closed) throw new Error('message store is closed')
   }
 
-  /** Part of CommitQueue: a file has bytes for the next commit. */
-  enqueue(file: AppendFile): void {
+  /** A file has bytes for the next commit. */
+  private enqueue(file: AppendFile): void {
     this.dirtyFiles.push(file)
     this.scheduleCommit()
   }
 
-  /** Part of QueueStoreHost: a segment is fully acked. */
-  removeSegment(segment: Segment): void {
+  /** A segment is fully acked: its files go in the next commit. */
+  private removeSegment(segment: Segment): void {
     this.segmentsToRemove.push(segment)
     this.scheduleCommit()
   }
@@ -330,12 +377,12 @@ export class MessageStore implements CommitQueue, QueueStoreHost {
     }
   }
 
-  /** Flushes, then closes every file. Writes after this throw. */
+  /** Refuses new writes, writes and syncs what is pending, then closes every file. */
   async close(): Promise<void> {
     if (this.closed) return
+    this.closed = true
     await this.flush().catch(() => undefined)
     await this.waitUntilIdle()
-    this.closed = true
     await Promise.all([...this.queues.values()].map((store) => store.closeFiles()))
     this.queues.clear()
   }

@@ -13,7 +13,8 @@ import {
   encodeRecord,
   layoutOf,
   offsetOf,
-  segmentOf,
+  slotOf,
+  slotOfSegment,
   toPosition,
   type StoredMessage,
 } from './record.js'
@@ -29,6 +30,8 @@ export interface QueueStoreHost {
   readonly commits: CommitQueue
   readonly segmentSize: number
   readonly log: Logger
+  /** False once the message store is closed or a commit failed */
+  writable(): boolean
   /** Throws if the message store can no longer accept writes (closed, or a commit failed). */
   assertWritable(): void
   /** Removes the segment's files in the next commit. */
@@ -36,6 +39,7 @@ export interface QueueStoreHost {
 }
 
 export class QueueStore {
+  /** Live segments by slot (see SEGMENT_SLOTS), in id order */
   private readonly segments = new Map<number, Segment>()
   private writeSegment: Segment
   private nextSegmentId: number
@@ -51,7 +55,7 @@ export class QueueStore {
     recovered: RecoveredQueue,
   ) {
     for (const segment of recovered.segments) {
-      this.segments.set(segment.id, segment)
+      this.segments.set(slotOfSegment(segment.id), segment)
       this.liveCount += segment.records.liveCount
     }
     this.nextSegmentId = recovered.nextSegmentId
@@ -65,6 +69,8 @@ export class QueueStore {
   }
 
   private createSegment(): Segment {
+    // Skips the ids whose slot a live segment still holds (one 2^21 segments old)
+    while (this.segments.has(slotOfSegment(this.nextSegmentId))) this.nextSegmentId++
     const id = this.nextSegmentId++
     const { io, commits } = this.host
     const segment = new Segment(
@@ -72,7 +78,7 @@ export class QueueStore {
       new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits),
       new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits),
     )
-    this.segments.set(id, segment)
+    this.segments.set(slotOfSegment(id), segment)
     return segment
   }
 
@@ -84,11 +90,11 @@ export class QueueStore {
     this.host.assertWritable()
     if (this.discarded) throw new Error(`queue store of ${this.queue} was deleted`)
     const layout = layoutOf(message)
+    if (layout.totalBytes > MAX_SEGMENT_BYTES) throw new RangeError('message too large for a segment')
     let segment = this.writeSegment
     if (segment.msgs.size > 0 && segment.msgs.size + layout.totalBytes > this.host.segmentSize) {
       segment = this.rotate()
     }
-    if (layout.totalBytes > MAX_SEGMENT_BYTES) throw new RangeError('message too large for a segment')
     const offset = segment.msgs.size
     if (message.body.length >= REFERENCE_BODY_FROM) {
       const { buffer, at } = segment.msgs.reserve(layout.totalBytes - message.body.length)
@@ -117,7 +123,7 @@ export class QueueStore {
    */
   ack(position: number): void {
     if (this.discarded) return
-    const segment = this.segments.get(segmentOf(position))
+    const segment = this.segments.get(slotOf(position))
     const offset = offsetOf(position)
     const index = segment === undefined ? -1 : segment.records.indexOf(offset)
     if (segment === undefined || index < 0) {
@@ -127,6 +133,8 @@ export class QueueStore {
     }
     if (!segment.records.markAcked(index)) return
     this.liveCount--
+    // Closed or failed: the ack is kept in memory only, and the message comes back at restart
+    if (!this.host.writable()) return
     if (segment.records.fullyAcked && segment !== this.writeSegment && !segment.retainFiles) {
       this.retire(segment)
       return
@@ -135,12 +143,6 @@ export class QueueStore {
   }
 
   private writeAck(segment: Segment, offset: number): void {
-    try {
-      this.host.assertWritable()
-    } catch {
-      // The store failed or closed: acks are kept in memory only; the messages come back at restart
-      return
-    }
     const { buffer, at } = segment.acks.reserve(4)
     buffer.writeUInt32BE(offset, at)
   }
@@ -148,6 +150,11 @@ export class QueueStore {
   /** Acks every message (queue.purge). Segments are deleted rather than filled with acks. */
   purge(): void {
     if (this.discarded || this.liveCount === 0) return
+    if (!this.host.writable()) {
+      for (const segment of this.segments.values()) segment.records.markAllAcked()
+      this.liveCount = 0
+      return
+    }
     if (this.writeSegment.records.count > 0) this.writeSegment = this.createSegment()
     for (const segment of [...this.segments.values()]) {
       if (segment === this.writeSegment) continue
@@ -165,7 +172,7 @@ export class QueueStore {
 
   /** Drops the segment from the queue; its files are removed by the next commit. */
   private retire(segment: Segment): void {
-    this.segments.delete(segment.id)
+    this.segments.delete(slotOfSegment(segment.id))
     segment.deleted = true
     segment.msgs.discarded = true
     segment.acks.discarded = true
@@ -184,7 +191,7 @@ export class QueueStore {
   }
 
   private locate(position: number): { segment: Segment; offset: number; length: number } {
-    const segment = this.segments.get(segmentOf(position))
+    const segment = this.segments.get(slotOf(position))
     const offset = offsetOf(position)
     const index = segment === undefined ? -1 : segment.records.indexOf(offset)
     if (segment === undefined || index < 0) throw new Error(`no message at position ${position} in ${this.queue}`)

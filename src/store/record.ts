@@ -8,7 +8,7 @@
 //   | u32 BE body length | body
 // The checksum lets recovery tell a complete record from a torn or damaged one; the inner lengths must
 // add up to the payload length, which catches a damaged length that happens to pass the checksum.
-import { crc32 } from 'node:zlib'
+import { crc32 } from './crc32.js'
 
 export interface StoredMessage {
   exchange: string
@@ -31,13 +31,24 @@ export const MIN_PAYLOAD_SIZE = 1 + 1 + 4 + 4
 export const MAX_SEGMENT_BYTES = 0xffff_ffff
 
 const SEGMENT_MULTIPLIER = 2 ** 32
+/**
+ * A position has 53 - 32 = 21 bits left for the segment, but segment ids only grow (a busy queue can
+ * go through 2^21 segments of 16 MiB in days), so a position holds the id modulo 2^21: its slot. A queue
+ * never has two live segments in one slot (it skips an id whose slot is taken).
+ */
+export const SEGMENT_SLOTS = 2 ** 21
 
-/** A record's place as one JS number: segment * 2^32 + byte offset (exact up to segment 2^21). */
-export function toPosition(segment: number, offset: number): number {
-  return segment * SEGMENT_MULTIPLIER + offset
+/** The slot of a segment id: which segment a position refers to, among the queue's live segments. */
+export function slotOfSegment(segmentId: number): number {
+  return segmentId % SEGMENT_SLOTS
 }
 
-export function segmentOf(position: number): number {
+/** A record's place as one exact JS number: slot * 2^32 + byte offset. */
+export function toPosition(segmentId: number, offset: number): number {
+  return slotOfSegment(segmentId) * SEGMENT_MULTIPLIER + offset
+}
+
+export function slotOf(position: number): number {
   return Math.floor(position / SEGMENT_MULTIPLIER)
 }
 
@@ -62,6 +73,13 @@ export function layoutOf(message: StoredMessage): RecordLayout {
   return { exchangeBytes, routingKeyBytes, totalBytes: RECORD_HEADER_SIZE + payload + message.body.length }
 }
 
+/** Writes an ASCII string with a JS loop (cheaper than a native call for a short name), else as utf8. */
+function writeShortString(target: Buffer, at: number, text: string, byteLength: number): number {
+  if (byteLength !== text.length) return at + target.write(text, at, 'utf8')
+  for (let i = 0; i < byteLength; i++) target[at + i] = text.charCodeAt(i)
+  return at + byteLength
+}
+
 /**
  * Writes the record into `target` at `at`. With `includeBody` false, the body bytes are left out (the
  * caller writes the body buffer itself, right after) but still counted in the length and checksum.
@@ -77,39 +95,100 @@ export function encodeRecord(
   const payloadBytes = layout.totalBytes - RECORD_HEADER_SIZE
   let p = at + RECORD_HEADER_SIZE
   target[p++] = layout.exchangeBytes
-  p += target.write(message.exchange, p, 'utf8')
+  p = writeShortString(target, p, message.exchange, layout.exchangeBytes)
   target[p++] = layout.routingKeyBytes
-  p += target.write(message.routingKey, p, 'utf8')
+  p = writeShortString(target, p, message.routingKey, layout.routingKeyBytes)
   p = target.writeUInt32BE(message.propertiesRaw.length, p)
-  p += message.propertiesRaw.copy(target, p)
+  // TypedArray.set rather than Buffer.copy: same copy without the argument checks, which dominate here
+  target.set(message.propertiesRaw, p)
+  p += message.propertiesRaw.length
   p = target.writeUInt32BE(message.body.length, p)
-  let crc = crc32(target.subarray(at + RECORD_HEADER_SIZE, p))
-  if (includeBody) p += message.body.copy(target, p)
-  // zlib returns 0 for a buffer without memory behind it (some empty Buffers): skip empty bodies
-  if (message.body.length > 0) crc = crc32(message.body, crc)
+  let crc = crc32(target, at + RECORD_HEADER_SIZE, p)
+  if (includeBody) {
+    target.set(message.body, p)
+    p += message.body.length
+  }
+  crc = crc32(message.body, 0, message.body.length, crc)
   target.writeUInt32BE(payloadBytes, at)
   target.writeUInt32BE(crc, at + 4)
   return p
 }
 
 /**
+ * Decodes a short string, returning the previous string when the bytes are the same. Recovery reads
+ * millions of records whose exchange and routing key mostly repeat: this spares a string per field.
+ */
+export class RepeatedStringDecoder {
+  private readonly bytes = Buffer.alloc(255)
+  private length = -1
+  private value = ''
+
+  decode(source: Buffer, start: number, end: number): string {
+    const length = end - start
+    if (length === this.length) {
+      let i = 0
+      while (i < length && source[start + i] === this.bytes[i]) i++
+      if (i === length) return this.value
+    }
+    this.value = source.toString('utf8', start, end)
+    this.length = length
+    source.copy(this.bytes, 0, start, end)
+    return this.value
+  }
+}
+
+/** Like RepeatedStringDecoder, for the properties: one Buffer shared by consecutive identical values. */
+export class RepeatedBytesDecoder {
+  private previous: Buffer = Buffer.alloc(0)
+
+  decode(source: Buffer, start: number, end: number): Buffer {
+    const previous = this.previous
+    const length = end - start
+    if (length === previous.length) {
+      let i = 0
+      while (i < length && source[start + i] === previous[i]) i++
+      if (i === length) return previous
+    }
+    this.previous = source.subarray(start, end)
+    return this.previous
+  }
+}
+
+export interface PayloadDecoders {
+  exchange: RepeatedStringDecoder
+  routingKey: RepeatedStringDecoder
+  properties: RepeatedBytesDecoder
+}
+
+/**
  * Decodes the payload found at `start` (after the 8-byte header) of length `length`, or returns null if
  * its inner lengths do not add up. The buffers returned are views into `source`, not copies.
  */
-export function decodePayload(source: Buffer, start: number, length: number): StoredMessage | null {
+export function decodePayload(
+  source: Buffer,
+  start: number,
+  length: number,
+  decoders?: PayloadDecoders,
+): StoredMessage | null {
   const end = start + length
   let p = start
   const exchangeEnd = p + 1 + source[p]!
   if (exchangeEnd + 1 > end) return null
-  const exchange = source.toString('utf8', p + 1, exchangeEnd)
+  const exchange = decoders
+    ? decoders.exchange.decode(source, p + 1, exchangeEnd)
+    : source.toString('utf8', p + 1, exchangeEnd)
   p = exchangeEnd
   const routingKeyEnd = p + 1 + source[p]!
   if (routingKeyEnd + 4 > end) return null
-  const routingKey = source.toString('utf8', p + 1, routingKeyEnd)
+  const routingKey = decoders
+    ? decoders.routingKey.decode(source, p + 1, routingKeyEnd)
+    : source.toString('utf8', p + 1, routingKeyEnd)
   p = routingKeyEnd
   const propertiesEnd = p + 4 + source.readUInt32BE(p)
   if (propertiesEnd + 4 > end) return null
-  const propertiesRaw = source.subarray(p + 4, propertiesEnd)
+  const propertiesRaw = decoders
+    ? decoders.properties.decode(source, p + 4, propertiesEnd)
+    : source.subarray(p + 4, propertiesEnd)
   p = propertiesEnd
   const bodyEnd = p + 4 + source.readUInt32BE(p)
   if (bodyEnd !== end) return null
@@ -130,5 +209,5 @@ export function payloadIsWellFormed(source: Buffer, start: number, length: numbe
 }
 
 export function checksumOf(source: Buffer, start: number, length: number): number {
-  return crc32(source.subarray(start, start + length))
+  return crc32(source, start, start + length)
 }

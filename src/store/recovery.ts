@@ -12,9 +12,12 @@ import type { StoreFileSystem } from './file-io.js'
 import {
   MIN_PAYLOAD_SIZE,
   RECORD_HEADER_SIZE,
+  RepeatedBytesDecoder,
+  RepeatedStringDecoder,
   checksumOf,
   decodePayload,
   payloadIsWellFormed,
+  slotOfSegment,
   toPosition,
   type RecoveredMessage,
 } from './record.js'
@@ -23,6 +26,8 @@ import { ACKS_PREFIX, MSGS_PREFIX, RecordIndex, Segment, parseSegmentFileName, s
 const READ_CHUNK = 1024 * 1024
 
 export const NAME_FILE = 'name'
+/** Written by the broker at a clean shutdown: which ready messages had been delivered */
+export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown.json'
 
 export interface RecoveredQueue {
   /** Segments with live records, by id */
@@ -61,7 +66,7 @@ export async function recoverQueue(dir: string, context: RecoveryContext): Promi
     const acksId = parseSegmentFileName(name, ACKS_PREFIX)
     if (msgsId !== null) msgsIds.push(msgsId)
     else if (acksId !== null) acksIds.add(acksId)
-    else if (name !== NAME_FILE && !name.startsWith(NAME_FILE + '.')) {
+    else if (name !== NAME_FILE && name !== CLEAN_SHUTDOWN_FILE && !name.startsWith(NAME_FILE + '.')) {
       log.warn({ file: join(dir, name) }, 'unexpected file in queue directory; ignored')
     }
   }
@@ -72,11 +77,23 @@ export async function recoverQueue(dir: string, context: RecoveryContext): Promi
   result.nextSegmentId = highestId + 1
 
   let directoryChanged = false
+  const slots = new Set<number>()
   for (const id of msgsIds) {
     const hasAcks = acksIds.delete(id)
+    if (slots.has(slotOfSegment(id))) {
+      // Never written by the store (it skips taken slots): positions of this segment would be ambiguous
+      log.error(
+        { file: join(dir, segmentFileName(MSGS_PREFIX, id)) },
+        'segment id clashes with a live segment; skipped',
+      )
+      continue
+    }
     const outcome = await recoverSegment(dir, id, hasAcks, context, result.messages)
     if (outcome.changedDirectory) directoryChanged = true
-    if (outcome.segment !== null) result.segments.push(outcome.segment)
+    if (outcome.segment !== null) {
+      result.segments.push(outcome.segment)
+      slots.add(slotOfSegment(id))
+    }
   }
   for (const id of acksIds) {
     // Acks of a segment whose messages file is gone (deleted just before a crash)
@@ -162,6 +179,7 @@ async function recoverSegment(
     await truncateDurably(msgsPath, scan.validEnd, log)
   }
   const records = scan.records
+  records.trim()
   if (records.fullyAcked && !scan.ioError) {
     // Nothing live: the files are removed (acks last, so a crash in between leaves no unacked record)
     const removedMsgs = await removeFile(msgsPath, log)
@@ -201,13 +219,18 @@ async function scanSegment(
     handle = await fsp.open(path, 'r')
     const fileSize = (await handle.stat()).size
     scan.fileSize = fileSize
-    scan.records = new RecordIndex(Math.min(1 << 20, Math.ceil(fileSize / 128)))
+    scan.records = new RecordIndex(Math.min(1 << 16, Math.ceil(fileSize / 256)))
     const reader = handle
     let buffer = Buffer.alloc(0)
     let base = 0 // file offset of buffer[0]
     let filled = 0
     let p = 0
     let nextAck = 0
+    const decoders = {
+      exchange: new RepeatedStringDecoder(),
+      routingKey: new RepeatedStringDecoder(),
+      properties: new RepeatedBytesDecoder(),
+    }
 
     // Makes `need` bytes from p available in buffer; false if the file ended first
     const ensure = async (need: number): Promise<boolean> => {
@@ -265,7 +288,7 @@ async function scanSegment(
         }
         scan.records.markAcked(scan.records.add(recordOffset))
       } else {
-        const message = decodePayload(buffer, payloadStart, length)
+        const message = decodePayload(buffer, payloadStart, length, decoders)
         if (message === null) {
           scan.problem = 'record fields do not add up to its length'
           break

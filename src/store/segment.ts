@@ -32,7 +32,7 @@ export class RecordIndex {
 
   constructor(expectedRecords = 64) {
     this.offsets = new Uint32Array(Math.max(expectedRecords, 16))
-    this.acked = new Uint8Array(this.offsets.length >> 3)
+    this.acked = new Uint8Array((this.offsets.length + 7) >> 3)
   }
 
   get liveCount(): number {
@@ -46,15 +46,21 @@ export class RecordIndex {
   /** Records a new record at `offset` (offsets only grow). Returns its index. */
   add(offset: number): number {
     if (this.count === this.offsets.length) {
-      const offsets = new Uint32Array(this.offsets.length * 2)
+      const offsets = new Uint32Array(Math.max(16, this.offsets.length * 2))
       offsets.set(this.offsets)
       this.offsets = offsets
-      const acked = new Uint8Array(offsets.length >> 3)
+      const acked = new Uint8Array((offsets.length + 7) >> 3)
       acked.set(this.acked)
       this.acked = acked
     }
     this.offsets[this.count] = offset
     return this.count++
+  }
+
+  /** Drops spare capacity (recovered segments take no more records). */
+  trim(): void {
+    this.offsets = this.offsets.slice(0, this.count)
+    this.acked = this.acked.slice(0, (this.count + 7) >> 3)
   }
 
   /** The index of the record starting at `offset`, or -1. */

@@ -10,7 +10,7 @@ test('docs/errors.md lists every reply code with its name and kind', () => {
   const doc = readFileSync(new URL('docs/errors.md', root), 'utf8')
   const rows = new Map<number, { name: string; kind: string }>()
   for (const line of doc.split('\n')) {
-    const m = /^\| (\d{3}) \| ([A-Z_]+) \| (\w+) \|/.exec(line)
+    const m = /^\|\s*(\d{3})\s*\|\s*([A-Z_]+)\s*\|\s*(\w+)\s*\|/.exec(line)
     if (m) rows.set(Number(m[1]), { name: m[2]!, kind: m[3]! })
   }
   assert.equal(rows.size, REPLY_CODE_NAMES.size)

@@ -5,10 +5,18 @@
 // when there is one.
 import type { FieldTable } from '../../protocol/field-table.js'
 import type { DeathReason } from '../dead-letter.js'
-import type { Message, QueueEntry } from '../message.js'
+import type { QueueEntry } from '../message.js'
 import type { Consumer } from './consumer.js'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
 import { queueSettings, type QueueSettings } from './queue-settings.js'
+import type { QueueStore, RecoveredMessage } from '../../store/message-store.js'
+import { decodeBasicProperties } from '../../protocol/generated/properties.js'
+import { Reader } from '../../protocol/reader.js'
+import { Message as Message } from '../message.js'
+
+export const ENQUEUED = 1
+export const STORED = 2
+export const REFUSED = 0
 
 export interface QueueOptions {
   durable: boolean
@@ -29,8 +37,6 @@ export interface QueueHooks {
   remove(queue: Queue): void
   /** A message died here and the queue has a dead-letter exchange */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void
-  /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it */
-  forget(queue: Queue, entry: QueueEntry): void
 }
 
 export class Queue {
@@ -51,6 +57,8 @@ export class Queue {
   unackedCount = 0
   deleted = false
   hooks: QueueHooks | undefined
+  /** Where a durable queue writes its persistent messages; null for transient and exclusive queues */
+  store: QueueStore | null = null
 
   constructor(
     readonly name: string,
@@ -98,19 +106,59 @@ export class Queue {
     this.touch()
   }
 
+  /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it too. */
+  private forget(entry: QueueEntry): void {
+    if (entry.position >= 0) this.store?.ack(entry.position)
+  }
+
+  /** Messages recovered from the store at start, in their order. */
+  recover(messages: readonly RecoveredMessage[], redelivered: (position: number) => boolean): void {
+    for (const { position, message: m } of messages) {
+      const properties = decodeBasicProperties(new Reader(m.propertiesRaw))
+      const message = new Message(m.exchange, m.routingKey, properties, m.propertiesRaw, m.body)
+      const ttl = expiryOf(message, this.settings.messageTtl)
+      this.ready.push({
+        message,
+        seq: this.nextSeq++,
+        redelivered: redelivered(position),
+        // The publish time is not stored: a TTL counts again from the restart
+        expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
+        position,
+      })
+      this.readyBytes += m.body.length
+    }
+    this.scheduleExpiry()
+  }
+
+  /** Ready messages with their redelivered flag, for the clean-shutdown record. */
+  *readyEntries(): IterableIterator<QueueEntry> {
+    yield* this.ready.entries()
+  }
+
   /**
-   * Adds a published message. Returns false when a length limit with overflow reject-publish refused
-   * it (the publisher gets a basic.nack under confirms).
+   * Adds a published message: ENQUEUED, ENQUEUED | STORED when it was also written to the store (its
+   * confirm waits for the sync), or REFUSED when a length limit with overflow reject-publish refused it
+   * (the publisher gets a basic.nack under confirms).
    */
-  enqueue(message: Message, position = -1): boolean {
+  enqueue(message: Message): number {
     const s = this.settings
     if (this.wouldOverflow(message)) {
       if (s.overflow === 'reject-publish' || s.overflow === 'reject-publish-dlx') {
         if (s.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen')
-        return false
+        return REFUSED
       }
     }
     const ttl = expiryOf(message, s.messageTtl)
+    const stored = this.store !== null && message.persistent && ttl !== 0
+    let position = -1
+    if (stored) {
+      try {
+        position = this.store!.append(message)
+      } catch {
+        // The store has failed (disk full, I/O error) or closed: refused, so the publisher gets a nack
+        return REFUSED
+      }
+    }
     const entry: QueueEntry = {
       message,
       seq: this.nextSeq++,
@@ -123,14 +171,18 @@ export class Queue {
       const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
       if (consumer) this.deliverTo(consumer, entry)
       else this.die(entry, 'expired')
-      return true
+      return ENQUEUED
     }
     this.ready.push(entry)
     this.readyBytes += message.body.length
-    if (s.overflow === 'drop-head') this.dropHeadsOverLimit()
+    if (s.overflow === 'drop-head' && this.overLimit()) {
+      // Consumers waiting for messages get them before the limit drops any, as in RabbitMQ
+      if (this.consumerList.length > 0) this.drain()
+      this.dropHeadsOverLimit()
+    }
     if (entry.expiresAt !== 0) this.scheduleExpiry()
     if (this.consumerList.length > 0) this.scheduleDrain()
-    return true
+    return stored ? ENQUEUED | STORED : ENQUEUED
   }
 
   private wouldOverflow(message: Message): boolean {
@@ -139,15 +191,16 @@ export class Queue {
     return maxLengthBytes !== undefined && this.readyBytes + message.body.length > maxLengthBytes
   }
 
-  private dropHeadsOverLimit(): void {
+  private overLimit(): boolean {
     const { maxLength, maxLengthBytes } = this.settings
-    while (
-      this.ready.length > 0 &&
-      ((maxLength !== undefined && this.ready.length > maxLength) ||
-        (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes))
-    ) {
-      this.die(this.shiftReady()!, 'maxlen')
-    }
+    return (
+      (maxLength !== undefined && this.ready.length > maxLength) ||
+      (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)
+    )
+  }
+
+  private dropHeadsOverLimit(): void {
+    while (this.ready.length > 0 && this.overLimit()) this.die(this.shiftReady()!, 'maxlen')
   }
 
   private shiftReady(): QueueEntry | undefined {
@@ -162,7 +215,7 @@ export class Queue {
     this.expireHeads()
     const entry = this.shiftReady()
     if (!entry) return undefined
-    if (noAck) this.hooks?.forget(this, entry)
+    if (noAck) this.forget(entry)
     else this.unackedCount++
     return entry
   }
@@ -202,7 +255,7 @@ export class Queue {
   /** A delivered message was acked. */
   ack(entry: QueueEntry): void {
     if (this.unackedCount > 0) this.unackedCount--
-    this.hooks?.forget(this, entry)
+    this.forget(entry)
   }
 
   /** A delivered message was rejected or nacked without requeue: it dies (dead-lettered if configured). */
@@ -230,7 +283,7 @@ export class Queue {
   purge(): number {
     const all = this.ready.takeAll()
     this.readyBytes = 0
-    for (const entry of all) this.hooks?.forget(this, entry)
+    for (const entry of all) this.forget(entry)
     return all.length
   }
 
@@ -260,7 +313,7 @@ export class Queue {
   }
 
   private die(entry: QueueEntry, reason: DeathReason): void {
-    this.hooks?.forget(this, entry)
+    this.forget(entry)
     this.deadLetter(entry.message, reason)
   }
 
@@ -321,7 +374,7 @@ export class Queue {
   }
 
   private deliverTo(consumer: Consumer, entry: QueueEntry): void {
-    if (consumer.noAck) this.hooks?.forget(this, entry)
+    if (consumer.noAck) this.forget(entry)
     else this.unackedCount++
     consumer.deliver(entry, this)
   }

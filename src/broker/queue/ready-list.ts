@@ -12,6 +12,7 @@ export interface ReadyList {
   requeue(entry: QueueEntry): void
   /** Removes and returns everything. */
   takeAll(): QueueEntry[]
+  entries(): IterableIterator<QueueEntry>
 }
 
 const bySeq = (e: QueueEntry): number => e.seq
@@ -38,6 +39,9 @@ export class FifoReadyList implements ReadyList {
     const all = [...this.items]
     this.items.clear()
     return all
+  }
+  entries(): IterableIterator<QueueEntry> {
+    return this.items[Symbol.iterator]()
   }
 }
 
@@ -91,5 +95,8 @@ export class PriorityReadyList implements ReadyList {
     }
     this.count = 0
     return all
+  }
+  *entries(): IterableIterator<QueueEntry> {
+    for (let p = this.maxPriority; p >= 0; p--) yield* this.levels[p]!
   }
 }
