@@ -5,6 +5,7 @@ import type { Logger } from '../util/logger.js'
 import { DefinitionsLog } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { MemoryAlarm } from './memory-alarm.js'
+import { MessageMemory } from './message-memory.js'
 import { MessageStore } from '../store/message-store.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
@@ -23,7 +24,7 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark)
-    this.vhosts.set('/', new Vhost('/', log))
+    this.vhosts.set('/', new Vhost('/', log, new MessageMemory(config.messageMemoryBudget)))
     // RabbitMQ's loopback_users: guest may only log in from the machine itself
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
   }

@@ -24,9 +24,18 @@ export class Message {
   }
 }
 
+/** An entry whose message is in memory: what a queue hands to consumers. */
+export type LoadedEntry = QueueEntry & { message: Message }
+
 /** A message's place in one queue. */
 export interface QueueEntry {
-  readonly message: Message
+  /**
+   * The message; null while it is paged out (kept only in the message store, read back when it
+   * leaves the queue), so that a long queue costs memory per message, not per byte.
+   */
+  message: Message | null
+  /** Body size in bytes, known even while paged out */
+  readonly size: number
   /** Position in the queue: requeued messages go back to their original place */
   readonly seq: number
   redelivered: boolean

@@ -15,6 +15,7 @@ import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
 import { Queue, REFUSED, STORED, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import type { Durability } from './durability.js'
+import { MessageMemory } from './message-memory.js'
 
 export const SOME_REFUSED = 4
 import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
@@ -59,6 +60,7 @@ export class Vhost {
   readonly queues = new Map<string, Queue>()
   readonly policies = new Map<string, Policy>()
   readonly defaultExchange: DefaultExchange
+  private readonly queueHooks: QueueHooks
   /** Logs changes to durable definitions (set by the broker when it has a data directory) */
   record: RecordChange | undefined
   /** Keeps the persistent messages of durable queues, and tells publishers when they are synced */
@@ -67,7 +69,14 @@ export class Vhost {
   constructor(
     readonly name: string,
     private readonly log: Logger,
+    /** The broker's budget of message bytes in memory, shared by all vhosts */
+    readonly memory: MessageMemory = new MessageMemory(),
   ) {
+    this.queueHooks = {
+      memory,
+      remove: (queue) => this.removeQueue(queue),
+      deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
+    }
     this.defaultExchange = new DefaultExchange((q) => this.queues.get(q))
     this.exchanges.set('', this.defaultExchange)
     const system: ExchangeOptions = { durable: true, autoDelete: false, internal: false, arguments: {} }
@@ -409,11 +418,6 @@ export class Vhost {
       outcome |= r === REFUSED ? SOME_REFUSED : r & STORED
     }
     return outcome
-  }
-
-  private readonly queueHooks: QueueHooks = {
-    remove: (queue) => this.removeQueue(queue),
-    deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
   }
 
   /** Republishes a message that died in a queue to the queue's dead-letter exchange. */

@@ -16,6 +16,8 @@ export interface Config {
   channelMax: number
   /** Resident memory (bytes) above which publishers are blocked; default 40% of the machine's memory */
   memoryHighWatermark: number
+  /** Bytes of ready message bodies kept in memory; beyond it persistent messages are paged out */
+  messageMemoryBudget: number
   /** A definitions file (RabbitMQ's JSON format) imported at start */
   definitionsFile: string | undefined
 }
@@ -32,6 +34,7 @@ export const DEFAULTS: Config = {
   channelMax: 2047,
   memoryHighWatermark: Math.floor(totalmem() * 0.4),
   definitionsFile: undefined,
+  messageMemoryBudget: Math.floor(totalmem() * 0.2),
 }
 
 const USAGE = `Usage: warren [options]
@@ -44,6 +47,9 @@ const USAGE = `Usage: warren [options]
   --channel-max N   most channels per connection (default 2047)
   --memory-high-watermark BYTES
                     block publishers above this resident memory (default 40% of RAM)
+  --message-memory-budget BYTES
+                    message bodies kept in memory; beyond it persistent messages of
+                    durable queues are paged out to disk (default 20% of RAM)
   --definitions F   import exchanges, queues, bindings and policies from a RabbitMQ-format
                     JSON definitions file at start (env WARREN_DEFINITIONS)
   -h, --help        this text
@@ -71,6 +77,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       'channel-max': { type: 'string' },
       'memory-high-watermark': { type: 'string' },
       definitions: { type: 'string' },
+      'message-memory-budget': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -87,6 +94,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),
     definitionsFile: values.definitions ?? env['WARREN_DEFINITIONS'] ?? undefined,
+    messageMemoryBudget: integer(
+      'message-memory-budget',
+      values['message-memory-budget'],
+      DEFAULTS.messageMemoryBudget,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
     memoryHighWatermark: integer(
       'memory-high-watermark',
       values['memory-high-watermark'],

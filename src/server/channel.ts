@@ -1,7 +1,7 @@
 // A channel: dispatches the methods of the exchange, queue, basic, confirm and tx classes, assembles
 // published content (method, header, body frames), tracks deliveries until they are settled, and closes
 // with an error when a method breaks a rule.
-import type { Message, QueueEntry } from '../broker/message.js'
+import type { LoadedEntry, Message, QueueEntry } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, generateName, type ReplyTarget, type Vhost } from '../broker/vhost.js'
 import {
@@ -24,7 +24,7 @@ import { ChannelConsumer } from './consumer.js'
 /** A delivery waiting for ack, nack or reject. */
 interface Unacked {
   readonly queue: Queue
-  readonly entry: QueueEntry
+  readonly entry: LoadedEntry
   /** null for basic.get */
   readonly consumer: ChannelConsumer | null
 }
@@ -372,7 +372,7 @@ export class Channel implements ReplyTarget {
    * Assigns the next delivery tag; remembers the delivery until it is settled unless noAck.
    * consumer: the consumer, null for an acked basic.get, false for a no-ack delivery.
    */
-  track(entry: QueueEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
+  track(entry: LoadedEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
     this.unacked.set(tag, { queue, entry, consumer })

@@ -1,6 +1,6 @@
 // A basic.consume subscription: the queue hands it messages while it has credit, and it writes them to
 // the client as basic.deliver + content header + body, straight into the connection's output buffer.
-import type { QueueEntry } from '../broker/message.js'
+import type { LoadedEntry } from '../broker/message.js'
 import type { Consumer } from '../broker/queue/consumer.js'
 import type { Queue } from '../broker/queue/queue.js'
 import type { Channel } from './channel.js'
@@ -28,7 +28,7 @@ export class ChannelConsumer implements Consumer {
     return ch.globalPrefetch === 0 || ch.unackedCount < ch.globalPrefetch
   }
 
-  deliver(entry: QueueEntry, queue: Queue): void {
+  deliver(entry: LoadedEntry, queue: Queue): void {
     const ch = this.channel
     const tag = ch.track(entry, queue, this.noAck ? false : this)
     const m = entry.message

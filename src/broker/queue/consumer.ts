@@ -1,4 +1,4 @@
-import type { QueueEntry } from '../message.js'
+import type { LoadedEntry } from '../message.js'
 import type { Queue } from './queue.js'
 
 /** What a queue needs from a consumer; the server's channel implements it. */
@@ -11,7 +11,7 @@ export interface Consumer {
   /** True when the consumer can take one more message now: prefetch credit, flow, socket not backed up. */
   canTake(): boolean
   /** Hands a message over; the queue has already removed it from its ready list. */
-  deliver(entry: QueueEntry, queue: Queue): void
+  deliver(entry: LoadedEntry, queue: Queue): void
   /** The queue is going away: tell the client (basic.cancel) where it supports that. */
   cancelledByQueue(queue: Queue): void
 }

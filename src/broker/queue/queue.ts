@@ -5,11 +5,12 @@
 // when there is one.
 import type { FieldTable } from '../../protocol/field-table.js'
 import type { DeathReason } from '../dead-letter.js'
-import type { QueueEntry } from '../message.js'
+import type { LoadedEntry, QueueEntry } from '../message.js'
+import type { MessageMemory } from '../message-memory.js'
 import type { Consumer } from './consumer.js'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
 import { queueSettings, type QueueSettings } from './queue-settings.js'
-import type { QueueStore, RecoveredMessage } from '../../store/message-store.js'
+import type { QueueStore, RecoveredMessage, StoredMessage } from '../../store/message-store.js'
 import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
@@ -37,6 +38,8 @@ export interface QueueHooks {
   remove(queue: Queue): void
   /** A message died here and the queue has a dead-letter exchange */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void
+  /** The broker's budget of message bytes kept in memory */
+  readonly memory: MessageMemory
 }
 
 export class Queue {
@@ -114,20 +117,52 @@ export class Queue {
   /** Messages recovered from the store at start, in their order. */
   recover(messages: readonly RecoveredMessage[], redelivered: (position: number) => boolean): void {
     for (const { position, message: m } of messages) {
-      const properties = decodeBasicProperties(new Reader(m.propertiesRaw))
-      const message = new Message(m.exchange, m.routingKey, properties, m.propertiesRaw, m.body)
+      const message = messageFromStore(m)
       const ttl = expiryOf(message, this.settings.messageTtl)
-      this.ready.push({
-        message,
+      const page = this.pageable && this.hooks!.memory.full(m.body.length)
+      this.pushReady({
+        message: page ? null : message,
+        size: m.body.length,
         seq: this.nextSeq++,
         redelivered: redelivered(position),
         // The publish time is not stored: a TTL counts again from the restart
         expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
         position,
       })
-      this.readyBytes += m.body.length
     }
     this.scheduleExpiry()
+  }
+
+  /** Only a FIFO queue with a store pages messages out (a priority queue needs each one's priority). */
+  private get pageable(): boolean {
+    return this.store !== null && this.hooks !== undefined && this.ready instanceof FifoReadyList
+  }
+
+  /** Ready messages now paged out to the store. */
+  pagedOut = 0
+
+  private pushReady(entry: QueueEntry): void {
+    this.ready.push(entry)
+    this.readyBytes += entry.size
+    if (!entry.message) this.pagedOut++
+    else if (this.hooks) this.hooks.memory.used += entry.size
+  }
+
+  /**
+   * Removes the head of the ready list. A paged-out message is read back from the store unless the caller
+   * only drops it (load = false, when there is no dead-letter exchange to send it to).
+   */
+  private shiftReady(load = true): QueueEntry | undefined {
+    const entry = this.ready.shift()
+    if (!entry) return undefined
+    this.readyBytes -= entry.size
+    if (entry.message) {
+      if (this.hooks) this.hooks.memory.used -= entry.size
+    } else {
+      this.pagedOut--
+      if (load) entry.message = messageFromStore(this.store!.readSync(entry.position))
+    }
+    return entry
   }
 
   /** Ready messages with their redelivered flag, for the clean-shutdown record. */
@@ -159,8 +194,10 @@ export class Queue {
         return REFUSED
       }
     }
+    const page = stored && this.pageable && this.hooks!.memory.full(message.body.length)
     const entry: QueueEntry = {
-      message,
+      message: page ? null : message,
+      size: message.body.length,
       seq: this.nextSeq++,
       redelivered: false,
       expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
@@ -169,12 +206,12 @@ export class Queue {
     if (ttl === 0) {
       // TTL 0: delivered only if a consumer can take it right now, otherwise it expires at once
       const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
-      if (consumer) this.deliverTo(consumer, entry)
+      entry.message = message
+      if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
       else this.die(entry, 'expired')
       return ENQUEUED
     }
-    this.ready.push(entry)
-    this.readyBytes += message.body.length
+    this.pushReady(entry)
     if (s.overflow === 'drop-head' && this.overLimit()) {
       // Consumers waiting for messages get them before the limit drops any, as in RabbitMQ
       if (this.consumerList.length > 0) this.drain()
@@ -200,20 +237,15 @@ export class Queue {
   }
 
   private dropHeadsOverLimit(): void {
-    while (this.ready.length > 0 && this.overLimit()) this.die(this.shiftReady()!, 'maxlen')
-  }
-
-  private shiftReady(): QueueEntry | undefined {
-    const entry = this.ready.shift()
-    if (entry) this.readyBytes -= entry.message.body.length
-    return entry
+    const load = this.settings.deadLetterExchange !== undefined
+    while (this.ready.length > 0 && this.overLimit()) this.die(this.shiftReady(load)!, 'maxlen')
   }
 
   /** Takes the next ready message for basic.get. */
-  take(noAck: boolean): QueueEntry | undefined {
+  take(noAck: boolean): LoadedEntry | undefined {
     this.touch()
     this.expireHeads()
-    const entry = this.shiftReady()
+    const entry = this.shiftReady() as LoadedEntry | undefined
     if (!entry) return undefined
     if (noAck) this.forget(entry)
     else this.unackedCount++
@@ -273,7 +305,8 @@ export class Queue {
       if (this.unackedCount > 0) this.unackedCount--
       entry.redelivered = true
       this.ready.requeue(entry)
-      this.readyBytes += entry.message.body.length
+      this.readyBytes += entry.size
+      if (this.hooks) this.hooks.memory.used += entry.size
     }
     this.expireHeads()
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
@@ -281,10 +314,17 @@ export class Queue {
   }
 
   purge(): number {
-    const all = this.ready.takeAll()
-    this.readyBytes = 0
+    const all = this.takeAllReady()
     for (const entry of all) this.forget(entry)
     return all.length
+  }
+
+  private takeAllReady(): QueueEntry[] {
+    const all = this.ready.takeAll()
+    this.readyBytes = 0
+    this.pagedOut = 0
+    if (this.hooks) for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
+    return all
   }
 
   /** Marks the queue deleted and cancels its consumers; returns the number of ready messages dropped. */
@@ -292,9 +332,7 @@ export class Queue {
     this.deleted = true
     clearTimeout(this.expiryTimer)
     clearTimeout(this.unusedTimer)
-    const n = this.ready.length
-    this.ready.takeAll()
-    this.readyBytes = 0
+    const n = this.takeAllReady().length
     const consumers = this.consumerList.splice(0)
     this.groups = []
     for (const c of consumers) c.cancelledByQueue(this)
@@ -314,7 +352,7 @@ export class Queue {
 
   private die(entry: QueueEntry, reason: DeathReason): void {
     this.forget(entry)
-    this.deadLetter(entry.message, reason)
+    if (entry.message) this.deadLetter(entry.message, reason)
   }
 
   private deadLetter(message: Message, reason: DeathReason): void {
@@ -326,8 +364,9 @@ export class Queue {
     let head = this.ready.peek()
     if (!head || head.expiresAt === 0) return
     const now = Date.now()
+    const load = this.settings.deadLetterExchange !== undefined
     while (head && head.expiresAt !== 0 && head.expiresAt <= now) {
-      this.die(this.shiftReady()!, 'expired')
+      this.die(this.shiftReady(load)!, 'expired')
       head = this.ready.peek()
     }
   }
@@ -363,7 +402,7 @@ export class Queue {
     while (this.ready.length > 0) {
       const consumer = this.nextConsumerWithCredit()
       if (!consumer) break
-      const entry = this.shiftReady()!
+      const entry = this.shiftReady()! as LoadedEntry
       if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
         this.die(entry, 'expired')
         continue
@@ -373,7 +412,7 @@ export class Queue {
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
   }
 
-  private deliverTo(consumer: Consumer, entry: QueueEntry): void {
+  private deliverTo(consumer: Consumer, entry: LoadedEntry): void {
     if (consumer.noAck) this.forget(entry)
     else this.unackedCount++
     consumer.deliver(entry, this)
@@ -403,4 +442,9 @@ function expiryOf(message: Message, queueTtl: number | undefined): number | unde
   const own = expiration === undefined ? undefined : Number(expiration)
   if (own === undefined) return queueTtl
   return queueTtl === undefined ? own : Math.min(own, queueTtl)
+}
+
+function messageFromStore(m: StoredMessage): Message {
+  const properties = decodeBasicProperties(new Reader(m.propertiesRaw))
+  return new Message(m.exchange, m.routingKey, properties, m.propertiesRaw, m.body)
 }

@@ -55,7 +55,8 @@ export class PriorityReadyList implements ReadyList {
 
   /** Messages above the maximum count as the maximum; no priority counts as 0. */
   private levelOf(entry: QueueEntry): Deque<QueueEntry> {
-    const p = entry.message.properties.priority ?? 0
+    // Priority queues never page messages out, so the message is always there
+    const p = entry.message?.properties.priority ?? 0
     return this.levels[Math.min(p, this.maxPriority)]!
   }
 
