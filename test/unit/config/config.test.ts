@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEFAULTS, parseConfig, type Config } from '../../../src/config/config.js'
+
+function parse(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const c = parseConfig(argv, env)
+  assert.ok(!('help' in c))
+  return c
+}
+
+test('defaults: port 5672, data in ./data, guest/guest', () => {
+  const c = parse([])
+  assert.equal(c.port, 5672)
+  assert.equal(c.dataDir, './data')
+  assert.equal(c.defaultUser, 'guest')
+  assert.equal(c.defaultPass, 'guest')
+  assert.equal(c.heartbeat, 60)
+  assert.equal(c.frameMax, 131072)
+  assert.equal(c.channelMax, 2047)
+  assert.equal(c.messageMemoryBudget, DEFAULTS.messageMemoryBudget)
+})
+
+test('flags: --port, --bind, --data-dir, --log-level, --definitions, budgets', () => {
+  const c = parse([
+    '--port',
+    '5673',
+    '--bind',
+    '127.0.0.1',
+    '--data-dir',
+    './w',
+    '--log-level',
+    'debug',
+    '--definitions',
+    'defs.json',
+    '--message-memory-budget',
+    '1048576',
+    '--memory-high-watermark',
+    '2000000000',
+  ])
+  assert.equal(c.port, 5673)
+  assert.equal(c.bind, '127.0.0.1')
+  assert.equal(c.dataDir, './w')
+  assert.equal(c.logLevel, 'debug')
+  assert.equal(c.definitionsFile, 'defs.json')
+  assert.equal(c.messageMemoryBudget, 1048576)
+  assert.equal(c.memoryHighWatermark, 2000000000)
+})
+
+test('WARREN_DEFAULT_USER and WARREN_DEFAULT_PASS replace guest, like RABBITMQ_DEFAULT_USER', () => {
+  const c = parse([], { WARREN_DEFAULT_USER: 'admin', WARREN_DEFAULT_PASS: '123456', WARREN_PORT: '5999' })
+  assert.equal(c.defaultUser, 'admin')
+  assert.equal(c.defaultPass, '123456')
+  assert.equal(c.port, 5999)
+})
+
+test('flags win over the environment', () => {
+  assert.equal(parse(['--port', '6000'], { WARREN_PORT: '5999' }).port, 6000)
+})
+
+test('bad values are refused with a clear message', () => {
+  assert.throws(() => parseConfig(['--port', 'x'], {}), /--port must be an integer from 0 to 65535, got 'x'/)
+  assert.throws(() => parseConfig(['--frame-max', '100'], {}), /--frame-max must be an integer from 4096/)
+  assert.throws(() => parseConfig(['--nope'], {}), /Unknown option '--nope'/)
+})
+
+test('--help prints the usage', () => {
+  const c = parseConfig(['--help'], {})
+  assert.ok('help' in c)
+  assert.match(c.help, /--data-dir DIR/)
+})
