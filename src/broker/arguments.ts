@@ -1,6 +1,6 @@
 // Declare arguments: RabbitMQ's equivalence check on redeclare, with its wording of the 406 error.
 import { preconditionFailed } from '../protocol/errors.js'
-import { TypedValue, type FieldTable, type FieldValue } from '../protocol/field-table.js'
+import { TypedValue, fieldType as typeOf, type FieldTable, type FieldValue } from '../protocol/field-table.js'
 
 const TYPE_NAMES: Record<string, string> = {
   t: 'bool',
@@ -22,23 +22,6 @@ const TYPE_NAMES: Record<string, string> = {
   x: 'binary',
 }
 const NUMERIC = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l', 'f', 'd'])
-
-function typeOf(v: FieldValue): string {
-  if (v instanceof TypedValue) return v.type
-  switch (typeof v) {
-    case 'string':
-      return 'S'
-    case 'boolean':
-      return 't'
-    case 'bigint':
-      return 'l'
-    case 'number':
-      return Number.isInteger(v) ? (Math.abs(v) <= 0x7fff_ffff ? 'I' : 'l') : 'd'
-  }
-  if (v === null) return 'V'
-  if (Buffer.isBuffer(v)) return 'x'
-  return Array.isArray(v) ? 'A' : 'F'
-}
 
 function plain(v: FieldValue): unknown {
   const raw = v instanceof TypedValue ? v.value : v

@@ -27,8 +27,8 @@ export type FieldValue =
   string | number | bigint | boolean | null | Buffer | TypedValue | FieldValue[] | { [key: string]: FieldValue }
 export type FieldTable = { [key: string]: FieldValue }
 
-/** The type a plain value is written as. */
-function defaultType(v: FieldValue): FieldType {
+/** The wire type of a value: its TypedValue's, or the type a plain value is written as. */
+export function fieldType(v: FieldValue): FieldType {
   switch (typeof v) {
     case 'string':
       return 'S'
@@ -50,7 +50,7 @@ function defaultType(v: FieldValue): FieldType {
 
 function plainOrTyped(type: FieldType, v: number | bigint | string | Buffer | Decimal): FieldValue {
   if (typeof v === 'object' && !Buffer.isBuffer(v)) return new TypedValue(type, v)
-  return defaultType(v) === type ? v : new TypedValue(type, v)
+  return fieldType(v) === type ? v : new TypedValue(type, v)
 }
 
 export function decodeFieldValue(r: Reader): FieldValue {
@@ -126,7 +126,7 @@ function nested<T>(decode: () => T): T {
 }
 
 function writeValue(w: Writer, v: FieldValue): void {
-  const type = defaultType(v)
+  const type = fieldType(v)
   const raw = v instanceof TypedValue ? v.value : v
   w.u8(type.charCodeAt(0))
   switch (type) {
