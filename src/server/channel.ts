@@ -68,7 +68,7 @@ export class Channel implements ReplyTarget {
     return !this.closing && !this.released
   }
 
-  /** Whether consumers may receive now: open, not paused by channel.flow, socket not backed up. */
+  /** Whether consumers may receive now: the channel is open and the socket is not backed up. */
   get deliveriesFlowing(): boolean {
     return !this.closing && !this.connection.backedUp
   }
