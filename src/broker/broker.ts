@@ -47,10 +47,12 @@ export class Broker {
       vhost.record = (change) => definitions.record(change)
       vhost.durability = durability
       for (const queue of queues) {
-        const { store, messages: recovered } = await this.messageStore.openQueue(vhost.name, queue.name)
+        const redelivered = await redeliveredAfterRestart(this.messageStore.queueDir(vhost.name, queue.name))
+        const { store } = await this.messageStore.openQueue(vhost.name, queue.name, (m) => {
+          queue.recoverMessage(m, redelivered(m.position))
+          messages++
+        })
         queue.store = store
-        queue.recover(recovered, await redeliveredAfterRestart(store.dir))
-        messages += recovered.length
         restored.add(JSON.stringify([vhost.name, queue.name]))
       }
     }

@@ -115,12 +115,20 @@ export class MessageStore {
     this.errorListeners.push(listener)
   }
 
-  private queueDir(vhost: string, queue: string): string {
+  /** The directory of a queue's store. */
+  queueDir(vhost: string, queue: string): string {
     return join(this.dataDir, 'vhosts', sha1(vhost), 'queues', sha1(queue))
   }
 
-  /** Opens (creating if needed) a durable queue's store and returns its unacked messages in order. */
-  async openQueue(vhost: string, queue: string): Promise<{ store: QueueStore; messages: RecoveredMessage[] }> {
+  /**
+   * Opens (creating if needed) a durable queue's store and returns its unacked messages in order, or hands
+   * them to onMessage one by one as they are read (then messages is empty).
+   */
+  async openQueue(
+    vhost: string,
+    queue: string,
+    onMessage?: (message: RecoveredMessage) => void,
+  ): Promise<{ store: QueueStore; messages: RecoveredMessage[] }> {
     this.assertWritable()
     const dir = this.queueDir(vhost, queue)
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
@@ -128,7 +136,8 @@ export class MessageStore {
     try {
       await this.createQueueDir(dir, vhost, queue)
       const started = performance.now()
-      const recovered = await recoverQueue(dir, { io: this.io, commits: this.host.commits, log: this.log })
+      const sink = onMessage && { push: onMessage }
+      const recovered = await recoverQueue(dir, { io: this.io, commits: this.host.commits, log: this.log }, sink)
       if (recovered.messages.length > 0) {
         const ms = Math.round(performance.now() - started)
         this.log.info({ vhost, queue, messages: recovered.messages.length, ms }, 'recovered durable messages')

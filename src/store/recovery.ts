@@ -37,6 +37,11 @@ export interface RecoveredQueue {
   messages: RecoveredMessage[]
 }
 
+/** Where recovered messages go: an array, or a callback that takes each one as it is read. */
+export interface MessageSink {
+  push(message: RecoveredMessage): unknown
+}
+
 export interface RecoveryContext {
   io: StoreFileSystem
   commits: CommitQueue
@@ -47,7 +52,11 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-export async function recoverQueue(dir: string, context: RecoveryContext): Promise<RecoveredQueue> {
+/**
+ * Recovers a queue directory. Messages go to the sink in order when one is given (so the caller can drop
+ * what it does not keep in memory while reading), otherwise into result.messages.
+ */
+export async function recoverQueue(dir: string, context: RecoveryContext, sink?: MessageSink): Promise<RecoveredQueue> {
   const { log } = context
   const result: RecoveredQueue = { segments: [], nextSegmentId: 1, messages: [] }
   let names: string[]
@@ -88,7 +97,7 @@ export async function recoverQueue(dir: string, context: RecoveryContext): Promi
       )
       continue
     }
-    const outcome = await recoverSegment(dir, id, hasAcks, context, result.messages)
+    const outcome = await recoverSegment(dir, id, hasAcks, context, sink ?? result.messages)
     if (outcome.changedDirectory) directoryChanged = true
     if (outcome.segment !== null) {
       result.segments.push(outcome.segment)
@@ -163,7 +172,7 @@ async function recoverSegment(
   id: number,
   hasAcks: boolean,
   context: RecoveryContext,
-  messages: RecoveredMessage[],
+  messages: MessageSink,
 ): Promise<SegmentOutcome> {
   const { log, io, commits } = context
   const msgsPath = join(dir, segmentFileName(MSGS_PREFIX, id))
@@ -210,7 +219,7 @@ async function scanSegment(
   path: string,
   segmentId: number,
   ackedOffsets: Uint32Array,
-  messages: RecoveredMessage[],
+  messages: MessageSink,
   log: Logger,
 ): Promise<SegmentScan> {
   const scan: SegmentScan = { records: new RecordIndex(), fileSize: 0, validEnd: 0, problem: null, ioError: false }

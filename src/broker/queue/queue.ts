@@ -114,28 +114,33 @@ export class Queue {
     if (entry.position >= 0) this.store?.ack(entry.position)
   }
 
-  /** Messages recovered from the store at start, in their order. */
-  recover(messages: readonly RecoveredMessage[], redelivered: (position: number) => boolean): void {
-    for (const { position, message: m } of messages) {
-      const message = messageFromStore(m)
-      const ttl = expiryOf(message, this.settings.messageTtl)
-      const page = this.pageable && this.hooks!.memory.full(m.body.length)
-      this.pushReady({
-        message: page ? null : message,
-        size: m.body.length,
-        seq: this.nextSeq++,
-        redelivered: redelivered(position),
-        // The publish time is not stored: a TTL counts again from the restart
-        expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
-        position,
-      })
-    }
-    this.scheduleExpiry()
+  /**
+   * A message recovered from the store at start, in order; beyond the memory budget only its position is
+   * kept, so recovering a long queue does not hold every body in memory.
+   */
+  recoverMessage({ position, message: m }: RecoveredMessage, redelivered: boolean): void {
+    const message = messageFromStore(m)
+    const ttl = expiryOf(message, this.settings.messageTtl)
+    const page = this.canPage && this.hooks!.memory.full(m.body.length)
+    this.pushReady({
+      message: page ? null : message,
+      size: m.body.length,
+      seq: this.nextSeq++,
+      redelivered,
+      // The publish time is not stored: a TTL counts again from the restart
+      expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
+      position,
+    })
+    if (this.ready.length === 1) this.scheduleExpiry()
   }
 
-  /** Only a FIFO queue with a store pages messages out (a priority queue needs each one's priority). */
+  /** A FIFO queue can page messages out (a priority queue needs each one's priority at hand). */
+  private get canPage(): boolean {
+    return this.hooks !== undefined && this.ready instanceof FifoReadyList
+  }
+
   private get pageable(): boolean {
-    return this.store !== null && this.hooks !== undefined && this.ready instanceof FifoReadyList
+    return this.store !== null && this.canPage
   }
 
   /** Ready messages now paged out to the store. */
