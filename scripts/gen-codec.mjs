@@ -151,6 +151,7 @@ function genMethods() {
   L.push('/** Writes a whole method frame. */')
   L.push('export function encodeMethod(w: Writer, channel: number, m: Method): void {')
   L.push('  w.beginFrame(FRAME_METHOD, channel)')
+  L.push('  try {')
   L.push('  switch (m.name) {')
   for (const { cls, m, full } of methods) {
     L.push(`    case '${full}':`)
@@ -167,6 +168,11 @@ function genMethods() {
     }
     L.push('      break')
   }
+  L.push('  }')
+  L.push('  } catch (err) {')
+  L.push('    // A value that does not fit (a shortstr over 255 bytes): no half-written frame is left behind')
+  L.push('    w.abortFrame()')
+  L.push('    throw err')
   L.push('  }')
   L.push('  w.endFrame()')
   L.push('}')

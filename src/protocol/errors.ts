@@ -17,9 +17,12 @@ export abstract class AmqpError extends Error {
     super(`${REPLY_CODE_NAMES.get(replyCode) ?? 'UNKNOWN'} - ${detail}`)
   }
 
-  /** The reply text as RabbitMQ formats it: "NOT_FOUND - no queue 'q' in vhost '/'" */
+  /**
+   * The reply text as RabbitMQ formats it, "NOT_FOUND - no queue 'q' in vhost '/'", made to fit a shortstr:
+   * past 255 bytes RabbitMQ keeps 252 and adds "...".
+   */
   get replyText(): string {
-    return this.message
+    return fitShortstr(this.message)
   }
 }
 
@@ -45,3 +48,12 @@ export const unexpectedFrame = (detail: string) => new ConnectionError(ReplyCode
 export const notAllowed = (detail: string) => new ConnectionError(ReplyCode.NOT_ALLOWED, detail)
 export const notImplemented = (detail: string) => new ConnectionError(ReplyCode.NOT_IMPLEMENTED, detail)
 export const internalError = (detail: string) => new ConnectionError(ReplyCode.INTERNAL_ERROR, detail)
+
+/** Cuts a text to at most 255 UTF-8 bytes, as RabbitMQ does (252 bytes and "..."), never inside a character. */
+export function fitShortstr(text: string): string {
+  const bytes = Buffer.from(text, 'utf8')
+  if (bytes.length <= 255) return text
+  let end = 252
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end-- // back to the start of a character
+  return bytes.toString('utf8', 0, end) + '...'
+}

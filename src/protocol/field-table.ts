@@ -37,7 +37,11 @@ export function fieldType(v: FieldValue): FieldType {
     case 'bigint':
       return 'l'
     case 'number':
-      if (Number.isInteger(v)) return v >= -0x8000_0000 && v <= 0x7fff_ffff ? 'I' : 'l'
+      if (Number.isInteger(v)) {
+        if (v >= -0x8000_0000 && v <= 0x7fff_ffff) return 'I'
+        // Beyond a signed 64-bit integer only a double can carry it
+        if (v >= -(2 ** 63) && v < 2 ** 63) return 'l'
+      }
       return 'd'
     default:
       if (v === null) return 'V'
@@ -208,10 +212,12 @@ function writeTableBody(w: Writer, t: FieldTable): void {
   w.buf.writeUInt32BE(w.pos - lenAt - 4, lenAt)
 }
 
-const scratch = new Writer(4096, true)
+/** Made on first use: writer.ts and this module import each other, so nothing runs at load time. */
+let scratch: Writer | undefined
 
 /** The wire bytes of a table, length prefix included: a view that is valid until the next call. */
 export function encodeTable(t: FieldTable): Buffer {
+  scratch ??= new Writer(4096, true)
   scratch.reset()
   writeTableBody(scratch, t)
   return scratch.view()

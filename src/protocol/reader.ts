@@ -1,4 +1,5 @@
 // Reads AMQP primitives from a frame payload. Running past the end is a malformed frame (501).
+import { isUtf8 } from 'node:buffer'
 import { frameError } from './errors.js'
 import { decodeFieldValue, type FieldTable } from './field-table.js'
 
@@ -33,10 +34,18 @@ export class Reader {
     const p = this.need(8)
     return this.buf.readUInt32BE(p) * 0x1_0000_0000 + this.buf.readUInt32BE(p + 4)
   }
+  /** Short strings name queues, exchanges and tags: like RabbitMQ, malformed UTF-8 is a frame error. */
   shortstr(): string {
     const len = this.u8()
     const p = this.need(len)
-    return this.buf.toString('utf8', p, p + len)
+    const buf = this.buf
+    for (let i = p; i < p + len; i++) {
+      if (buf[i]! >= 0x80) {
+        if (!isUtf8(buf.subarray(p, p + len))) throw frameError('malformed UTF-8 in a short string')
+        break
+      }
+    }
+    return buf.toString('utf8', p, p + len)
   }
   longstr(): Buffer {
     const len = this.u32()

@@ -116,6 +116,13 @@ export class Writer {
     this.frameStart = -1
   }
 
+  /** Drops a frame whose encoding failed, so that no half-written frame ever reaches the wire. */
+  abortFrame(): void {
+    if (this.frameStart < 0) return
+    this.pos = this.frameStart
+    this.frameStart = -1
+  }
+
   heartbeat(): void {
     this.ensure(8)
     this.buf[this.pos] = FRAME_HEARTBEAT

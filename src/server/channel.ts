@@ -480,7 +480,7 @@ export class Channel implements ReplyTarget {
     this.send({
       name: 'channel.close',
       replyCode: err.replyCode,
-      replyText: err.replyText.slice(0, 255),
+      replyText: err.replyText,
       classId: err.classId,
       methodId: err.methodId,
     })

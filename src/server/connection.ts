@@ -13,6 +13,7 @@ import {
   commandInvalid,
   frameError,
   internalError,
+  unexpectedFrame,
   notAllowed,
 } from '../protocol/errors.js'
 import type { FieldTable } from '../protocol/field-table.js'
@@ -149,21 +150,26 @@ export class Connection implements AlarmListener {
     let method: MethodName | undefined
     try {
       if (type === FRAME_METHOD) {
-        const m = decodeMethod(new Reader(payload))
+        const reader = new Reader(payload)
+        const m = decodeMethod(reader)
         method = m.name
+        if (reader.pos !== payload.length) {
+          throw frameError(`cannot decode ${m.name}: ${payload.length - reader.pos} bytes after its last argument`)
+        }
         if (this.state === 'closing') return this.whileClosing(channelId, m)
         if (channelId === 0) return this.connectionMethod(m)
         if (this.state !== 'running') throw commandInvalid(`channel ${channelId} used before connection.open`)
         return this.channelMethod(channelId, m)
       }
       if (this.state === 'closing') return
-      if (type === FRAME_HEARTBEAT) return
+      if (type === FRAME_HEARTBEAT) {
+        if (channelId !== 0) throw unexpectedFrame(`heartbeat frame on channel ${channelId}`)
+        if (payload.length !== 0) throw frameError(`heartbeat frame with a ${payload.length}-byte payload`)
+        return
+      }
       if (type === FRAME_HEADER || type === FRAME_BODY) {
-        if (this.state !== 'running' || channelId === 0) {
-          throw frameError(`content frame on channel ${channelId} outside an open channel`)
-        }
-        const channel = this.channels.get(channelId)
-        if (!channel) throw channelError(`content frame on channel ${channelId}, which is not open`)
+        const channel = this.state === 'running' ? this.channels.get(channelId) : undefined
+        if (!channel) throw unexpectedFrame(`content frame on channel ${channelId}, where no content is expected`)
         // Errors found while assembling content belong to the basic.publish they complete
         method = 'basic.publish'
         if (type === FRAME_HEADER) channel.onContentHeader(payload)
@@ -226,12 +232,18 @@ export class Connection implements AlarmListener {
       case 'connection.unblocked':
         return // a client telling us it is blocked changes nothing here
       default:
-        throw commandInvalid(`unexpected method ${m.name} on channel 0`)
+        throw this.unexpectedOnChannel0(m.name)
     }
   }
 
   private expectState(state: State, method: string): void {
-    if (this.state !== state) throw commandInvalid(`unexpected method ${method} during connection ${this.state}`)
+    if (this.state !== state) throw this.unexpectedOnChannel0(method)
+  }
+
+  /** RabbitMQ: a 504 once the connection runs (a method of another class, or a handshake method again). */
+  private unexpectedOnChannel0(method: string): ConnectionError {
+    const detail = `unexpected method ${method} in connection state ${this.state}`
+    return this.state === 'running' ? channelError(detail) : commandInvalid(detail)
   }
 
   private onStartOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
@@ -282,7 +294,8 @@ export class Connection implements AlarmListener {
     if (frameMax > serverFrameMax) throw notAllowed(`frame_max=${frameMax} > ${serverFrameMax} max size`)
     if (channelMax !== 0) this.channelMax = channelMax
     this.frameMax = frameMax === 0 ? serverFrameMax : frameMax
-    this.parser.maxPayload = this.frameMax - 8
+    // Like RabbitMQ, a frame may be 8 bytes over frame_max (clients that count only the payload)
+    this.parser.maxPayload = this.frameMax
     this.heartbeat = heartbeat
     this.state = 'open'
     this.startHeartbeat()
@@ -304,7 +317,8 @@ export class Connection implements AlarmListener {
     const channel = this.channels.get(id)
     if (m.name === 'channel.open') {
       if (channel) throw channelError("second 'channel.open' seen")
-      if (this.channels.size >= this.channelMax || id > this.channelMax) {
+      // RabbitMQ limits how many channels are open, not their numbers
+      if (this.channels.size >= this.channelMax) {
         throw notAllowed(
           `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
         )
@@ -356,7 +370,7 @@ export class Connection implements AlarmListener {
     this.send(0, {
       name: 'connection.close',
       replyCode: err.replyCode,
-      replyText: err.replyText.slice(0, 255),
+      replyText: err.replyText,
       classId: err.classId,
       methodId: err.methodId,
     })

@@ -67,10 +67,15 @@ export class Publisher implements DurableWaiter {
 
   /** A method frame arrived: it must not interrupt a message's content. */
   expectMethod(): void {
-    if (this.state === 'header') {
-      throw unexpectedFrame('expected content header for class 60, got non content header frame instead')
-    }
-    if (this.state === 'body') throw unexpectedFrame('expected content body, got non content body frame instead')
+    if (this.state === 'idle') return
+    const err =
+      this.state === 'header'
+        ? unexpectedFrame('expected content header for class 60, got non content header frame instead')
+        : unexpectedFrame('expected content body, got non content body frame instead')
+    // RabbitMQ blames the basic.publish whose content was interrupted
+    err.classId = 60
+    err.methodId = 40
+    throw err
   }
 
   start(exchange: string, routingKey: string, mandatory: boolean): void {
@@ -86,7 +91,7 @@ export class Publisher implements DurableWaiter {
     const classId = r.u16()
     r.u16() // weight, unused
     const bodySize = r.u64()
-    if (classId !== 60) throw frameError(`content header for class ${classId}, expected 60`)
+    if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
     this.properties = decodeBasicProperties(r)
     this.propertiesRaw = Buffer.from(payload.subarray(12))
     if (bodySize > MAX_MESSAGE_SIZE) {

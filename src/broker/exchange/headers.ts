@@ -30,9 +30,8 @@ export class HeadersExchange extends Exchange {
     const mode = args['x-match']
     if (mode === undefined) return
     if (typeof mode !== 'string') {
-      const raw = mode instanceof TypedValue ? mode.value : mode
       throw preconditionFailed(
-        `Invalid x-match field type ${fieldTypeName(mode)} (value ${String(raw)}); expected longstr`,
+        `Invalid x-match field type ${fieldTypeName(mode)} (value ${erlangTerm(mode)}); expected longstr`,
       )
     }
     if (!X_MATCH_MODES.has(mode)) {
@@ -57,7 +56,7 @@ export class HeadersExchange extends Exchange {
 function matches(m: Matcher, headers: FieldTable | undefined): boolean {
   if (m.keys.length === 0) return !m.any
   for (const [key, expected] of m.keys) {
-    const present = headers !== undefined && key in headers
+    const present = headers !== undefined && Object.hasOwn(headers, key)
     const ok = present && (expected === null || sameValue(expected, headers[key]!))
     if (m.any && ok) return true
     if (!m.any && !ok) return false
@@ -77,7 +76,29 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
     const by = Buffer.isBuffer(y) ? y : typeof y === 'string' ? Buffer.from(y) : null
     return bx !== null && by !== null && bx.equals(by)
   }
-  if (typeof x === 'bigint' || typeof y === 'bigint') return BigInt(x as number) === BigInt(y as number)
-  if (typeof x === 'object' || typeof y === 'object') return JSON.stringify(x) === JSON.stringify(y)
+  if (typeof x === 'bigint' || typeof y === 'bigint') {
+    // Only integers compare with a 64-bit value; BigInt() of a string or a fraction would throw
+    const ix = typeof x === 'bigint' ? x : Number.isInteger(x) ? BigInt(x as number) : undefined
+    const iy = typeof y === 'bigint' ? y : Number.isInteger(y) ? BigInt(y as number) : undefined
+    return ix !== undefined && ix === iy
+  }
+  if (typeof x === 'object' || typeof y === 'object') return stableJson(x) === stableJson(y)
   return x === y
+}
+
+/** JSON of nested tables and arrays, with 64-bit integers written as numbers instead of throwing. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value instanceof TypedValue ? value.value : value,
+  )
+}
+
+/** A value as RabbitMQ prints it in error texts (an Erlang term): <<"all">>, 1, [..]. */
+function erlangTerm(v: FieldValue): string {
+  const raw = plain(v)
+  if (typeof raw === 'string') return `<<"${raw}">>`
+  if (Buffer.isBuffer(raw)) return `<<"${raw.toString('utf8')}">>`
+  if (raw === null) return 'undefined'
+  if (typeof raw === 'object') return stableJson(raw)
+  return String(raw)
 }

@@ -3,7 +3,10 @@
 // so its cost depends on the key's length and the wildcards on its way, not on the number of bindings.
 import { DestinationSet, type Destination } from './exchange.js'
 
+let nextNodeId = 0
+
 class TrieNode {
+  readonly id = nextNodeId++
   readonly children = new Map<string, TrieNode>()
   star: TrieNode | undefined
   hash: TrieNode | undefined
@@ -21,6 +24,9 @@ export function splitWords(key: string): string[] {
 
 export class TopicTrie {
   private readonly root = new TrieNode()
+  /** (node, word index) pairs already walked from a '#' in this match: without it, keys like
+   * '#.#.#.#.z' make matching exponential in the routing key's length */
+  private seen: Set<number> | undefined
 
   add(bindingKey: string, destination: Destination): void {
     let node = this.root
@@ -50,6 +56,7 @@ export class TopicTrie {
   }
 
   match(routingKey: string, out: Destination[]): void {
+    this.seen = undefined
     this.walk(this.root, splitWords(routingKey), 0, out)
   }
 
@@ -62,9 +69,16 @@ export class TopicTrie {
   }
 
   private walk(node: TrieNode, words: string[], i: number, out: Destination[]): void {
-    if (node.hash) {
-      // '#' swallows zero or more words: try every split point
-      for (let j = i; j <= words.length; j++) this.walk(node.hash, words, j, out)
+    const hash = node.hash
+    if (hash) {
+      // '#' swallows zero or more words: try every split point, each (node, point) once
+      const seen = (this.seen ??= new Set())
+      for (let j = i; j <= words.length; j++) {
+        const key = hash.id * 4096 + j
+        if (seen.has(key)) continue
+        seen.add(key)
+        this.walk(hash, words, j, out)
+      }
     }
     if (i === words.length) {
       node.destinations.appendTo(out)

@@ -886,6 +886,7 @@ export function decodeMethod(r: Reader): Method {
 /** Writes a whole method frame. */
 export function encodeMethod(w: Writer, channel: number, m: Method): void {
   w.beginFrame(FRAME_METHOD, channel)
+  try {
   switch (m.name) {
     case 'connection.start':
       w.u16(10)
@@ -1279,6 +1280,11 @@ export function encodeMethod(w: Writer, channel: number, m: Method): void {
       w.u16(90)
       w.u16(31)
       break
+  }
+  } catch (err) {
+    // A value that does not fit (a shortstr over 255 bytes): no half-written frame is left behind
+    w.abortFrame()
+    throw err
   }
   w.endFrame()
 }
