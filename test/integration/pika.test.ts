@@ -6,35 +6,14 @@
 // Run against the reference: WARREN_TEST_URL=amqp://guest:guest@127.0.0.1:5682/ node --test dist/test/integration/pika.test.js
 // (the suite always logs in as admin/123456 on the same host and port).
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 
 import { startBroker, type TestBroker } from '../helpers/broker.js'
-import { runPython } from '../helpers/python.js'
+import { ADMIN_PASS, ADMIN_USER, ScenarioRuns, assertChannelError, type Obs } from '../helpers/pika-scenarios.js'
 
-// Observations are free-form JSON written by the Python programs.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obs = Record<string, any>
-
-const ADMIN_USER = 'admin'
-const ADMIN_PASS = '123456'
 const PROGRAMS = ['connection_scenarios', 'tutorials', 'rpc', 'confirms', 'basics', 'errors'] as const
 type Program = (typeof PROGRAMS)[number]
 
-function findScriptDir(): string {
-  // works from test/integration (sources) and dist/test/integration (compiled)
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'test', 'integration', 'pika')
-    if (existsSync(join(candidate, 'common.py'))) return candidate
-    dir = dirname(dir)
-  }
-  throw new Error('cannot locate test/integration/pika/common.py')
-}
-
-const SCRIPT_DIR = findScriptDir()
 const AMQ_GEN = /^amq\.gen-[A-Za-z0-9_-]{22}$/
 const LOCKED = (q: string): string =>
   `RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '${q}' in vhost '/'. It could be originally ` +
@@ -47,42 +26,8 @@ const LOGIN_REFUSED =
 
 let broker: TestBroker
 let adminUrl: string
-const runs = new Map<Program, Promise<Map<string, Obs>>>()
-
-async function runProgram(program: Program): Promise<Map<string, Obs>> {
-  const script = join(SCRIPT_DIR, `${program}.py`)
-  const res = await runPython(script, [adminUrl], {
-    env: { AMQP_URL: adminUrl, PYTHONDONTWRITEBYTECODE: '1' },
-    timeoutMs: 60_000,
-  })
-  const out = new Map<string, Obs>()
-  for (const line of res.stdout.split('\n')) {
-    if (!line.startsWith('{')) continue
-    const obs = JSON.parse(line) as Obs
-    out.set(String(obs['scenario']), obs)
-  }
-  assert.equal(res.code, 0, `${program}.py exited with ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`)
-  return out
-}
-
-/** The observations of one scenario; fails when the program did not report it or it raised unexpectedly. */
-async function scenario(program: Program, name: string): Promise<Obs> {
-  const results = await runs.get(program)!
-  const obs = results.get(name)
-  assert.ok(obs, `${program}.py printed no result for scenario ${name}`)
-  assert.equal(obs['error'], undefined, `${program}.py ${name} raised:\n${obs['traceback'] ?? ''}`)
-  return obs
-}
-
-/** A channel-level error: ChannelClosedByBroker with the exact code and text, connection still open. */
-function assertChannelError(obs: Obs, code: number, text: string): void {
-  assert.deepEqual(
-    { exc: obs['exc'], code: obs['code'], text: obs['text'] },
-    { exc: 'ChannelClosedByBroker', code, text },
-  )
-  if ('connection_open' in obs)
-    assert.equal(obs['connection_open'], true, 'a channel error must not close the connection')
-}
+const runs = new ScenarioRuns<Program>()
+const scenario = (program: Program, name: string): Promise<Obs> => runs.scenario(program, name)
 
 function sorted(values: string[]): string[] {
   return [...values].sort()
@@ -91,15 +36,11 @@ function sorted(values: string[]): string[] {
 before(async () => {
   broker = await startBroker({ defaultUser: ADMIN_USER, defaultPass: ADMIN_PASS })
   adminUrl = broker.external ? `amqp://${ADMIN_USER}:${ADMIN_PASS}@${broker.host}:${broker.port}/` : broker.url
-  for (const program of PROGRAMS) {
-    const run = runProgram(program)
-    run.catch(() => {}) // awaited (and reported) by the tests
-    runs.set(program, run)
-  }
+  runs.start(PROGRAMS, adminUrl, 60_000)
 })
 
 after(async () => {
-  await Promise.allSettled(runs.values())
+  await runs.settled()
   await broker?.stop()
 })
 
