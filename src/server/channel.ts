@@ -60,6 +60,10 @@ export class Channel implements ReplyTarget {
     return this.connection.vhost!
   }
 
+  get hasConsumers(): boolean {
+    return this.consumers.size > 0 || this.directReply !== undefined
+  }
+
   get inTx(): boolean {
     return this.txOps !== null
   }

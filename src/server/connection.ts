@@ -33,6 +33,14 @@ const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1')
 const OUTPUT_HIGH_WATER = 1024 * 1024
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT_MS = 3000
+/** The longest a publisher is left unread by flow control before it is read again (and checked again). */
+const THROTTLE_MAX_MS = 250
+
+/** What flow control needs from a queue. */
+export interface FlowQueue {
+  waitUntilDrained(waiter: { flowResume(): void }): void
+}
+
 /** A client that sends nothing for this long during the handshake is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
@@ -73,6 +81,9 @@ export class Connection implements AlarmListener {
   private isPublisher = false
   /** Not reading from the socket because of a resource alarm */
   private blocked = false
+  /** Not reading from the socket for a moment because a queue it publishes to is backlogged */
+  private throttled = false
+  private throttleTimer: NodeJS.Timeout | undefined
 
   constructor(
     readonly broker: Broker,
@@ -404,10 +415,36 @@ export class Connection implements AlarmListener {
       this.log.warn('memory alarm: publishing connection blocked')
     } else if (!active && this.blocked) {
       this.blocked = false
-      this.socket.resume()
+      if (!this.throttled) this.socket.resume()
       if (this.blockedNotify) this.send(0, { name: 'connection.unblocked' })
       this.log.info('memory alarm cleared: connection unblocked')
     }
+  }
+
+  /**
+   * Flow control: a publisher whose messages pile up in a queue that consumers are draining stops being
+   * read until the queue is back under its low mark, or for at most THROTTLE_MAX_MS, so that publishing
+   * settles at the pace of the consumers instead of growing the queue (and latency) without end.
+   * Connections that consume too are never throttled: their acks must keep flowing.
+   */
+  throttleFor(queue: FlowQueue): void {
+    if (this.throttled || this.state !== 'running' || this.hasConsumers()) return
+    this.throttled = true
+    this.socket.pause()
+    queue.waitUntilDrained(this)
+    this.throttleTimer = setTimeout(() => this.flowResume(), THROTTLE_MAX_MS)
+  }
+
+  flowResume(): void {
+    if (!this.throttled) return
+    this.throttled = false
+    clearTimeout(this.throttleTimer)
+    if (!this.blocked && this.state !== 'closed') this.socket.resume()
+  }
+
+  private hasConsumers(): boolean {
+    for (const channel of this.channels.values()) if (channel.hasConsumers) return true
+    return false
   }
 
   private startHeartbeat(): void {
@@ -425,7 +462,7 @@ export class Connection implements AlarmListener {
     }
     this.wroteSinceTick = false
     // A blocked connection is not read, so its silence proves nothing
-    if (this.readSinceTick || this.blocked) this.silentTicks = 0
+    if (this.readSinceTick || this.blocked || this.throttled) this.silentTicks = 0
     else if (++this.silentTicks >= 4) {
       this.log.warn({ timeout: this.heartbeat }, `missed heartbeats from client, timeout: ${this.heartbeat}s`)
       this.socket.destroy()
@@ -446,6 +483,7 @@ export class Connection implements AlarmListener {
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.handshakeTimer)
     clearTimeout(this.closeTimer)
+    clearTimeout(this.throttleTimer)
     this.broker.memoryAlarm.unsubscribe(this)
     this.releaseChannels()
     this.log.debug('connection closed')

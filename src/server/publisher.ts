@@ -184,6 +184,9 @@ export class Publisher implements DurableWaiter {
     }
     const queues = vhost.route(exchange, message, extraKeys)
     const outcome = vhost.enqueue(queues, message)
+    for (let i = 0; i < queues.length; i++) {
+      if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
+    }
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
     if (this.confirming) {
       const seq = ++this.publishSeq

@@ -15,6 +15,10 @@ import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
 
+/** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
+const FLOW_HIGH = 10_000
+const FLOW_LOW = 5_000
+
 export const ENQUEUED = 1
 export const STORED = 2
 export const REFUSED = 0
@@ -107,6 +111,27 @@ export class Queue {
   /** Starts the x-expires countdown; called when the queue is declared. */
   start(): void {
     this.touch()
+  }
+
+  /** Publishers waiting for this queue's backlog to shrink (flow control) */
+  private flowWaiters: Set<{ flowResume(): void }> | undefined
+
+  /** Consumers are draining it but messages pile up: publishers to it should slow down. */
+  get backlogged(): boolean {
+    return this.ready.length > FLOW_HIGH && this.consumerList.length > 0
+  }
+
+  waitUntilDrained(waiter: { flowResume(): void }): void {
+    ;(this.flowWaiters ??= new Set()).add(waiter)
+  }
+
+  /** Lets waiting publishers go once the backlog is low, or can no longer shrink (no consumers, deleted). */
+  private releaseFlow(): void {
+    const waiters = this.flowWaiters
+    if (!waiters) return
+    if (this.ready.length > FLOW_LOW && this.consumerList.length > 0 && !this.deleted) return
+    this.flowWaiters = undefined
+    for (const w of waiters) w.flowResume()
   }
 
   /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it too. */
@@ -285,6 +310,7 @@ export class Queue {
       if (this.settings.singleActiveConsumer) this.scheduleDrain()
       return
     }
+    this.releaseFlow()
     if (this.hadConsumer && this.options.autoDelete && !this.deleted) this.hooks?.remove(this)
     else this.touch()
   }
@@ -320,6 +346,7 @@ export class Queue {
 
   purge(): number {
     const all = this.takeAllReady()
+    this.releaseFlow()
     for (const entry of all) this.forget(entry)
     return all.length
   }
@@ -341,6 +368,7 @@ export class Queue {
     const consumers = this.consumerList.splice(0)
     this.groups = []
     for (const c of consumers) c.cancelledByQueue(this)
+    this.releaseFlow()
     return n
   }
 
@@ -414,6 +442,7 @@ export class Queue {
       }
       this.deliverTo(consumer, entry)
     }
+    if (this.flowWaiters) this.releaseFlow()
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
   }
 
