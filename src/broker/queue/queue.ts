@@ -16,8 +16,8 @@ import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
 
 /** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
-const FLOW_HIGH = 10_000
-const FLOW_LOW = 5_000
+const FLOW_HIGH = 2_000
+const FLOW_LOW = 1_000
 
 export const ENQUEUED = 1
 export const STORED = 2

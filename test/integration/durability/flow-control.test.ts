@@ -11,7 +11,7 @@ import { startServer } from '../../../src/server/start.js'
 test(
   'a fast publisher is slowed to the pace of a queue’s consumers; nothing is lost',
   { timeout: 60_000, skip: process.env['WARREN_TEST_URL'] ? 'inspects an in-process broker' : false },
-  async () => {
+  async (t) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'warren-flow-'))
     const server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent' })
     const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
@@ -42,8 +42,9 @@ test(
       await allReceived
       clearInterval(sampler)
       assert.equal(received, total)
-      // Unthrottled, the backlog reaches most of the 40,000; throttled it stays near the 10,000 high mark
-      assert.ok(maxBacklog < 25_000, `the backlog stayed bounded (max ${maxBacklog})`)
+      t.diagnostic(`largest backlog seen: ${maxBacklog} messages`)
+      // Unthrottled, the backlog reaches most of the 40,000; throttled it stays near the 2,000 high mark
+      assert.ok(maxBacklog < 15_000, `the backlog stayed bounded (max ${maxBacklog})`)
       await publisher.close()
       await publisherConn.close()
       await consumerConn.close()
