@@ -1,14 +1,12 @@
-import { connect } from 'amqplib'
-import { BrokerProbe } from './broker-probe.js'
+import type { BrokerProbe } from './broker-probe.js'
+import { startRun } from './run-start.js'
 import { nowMillis, sleep } from './clock.js'
 import { BUCKET_COUNT, addCounts, percentile, totalCount } from './latency-histogram.js'
 import type { BenchOptions } from './options.js'
 import type { RpcProgressSample, RpcResult } from './results.js'
 import { POLL_MILLIS, PROGRESS_MILLIS, cleanUp, shutDown, type RunHooks } from './run.js'
-import { prepareTopology } from './topology.js'
 import { Counter, sumCounters, type CounterTotals } from './worker-counters.js'
 import { BenchWorker, type WorkerSpec } from './worker-pool.js'
-import type { WorkerEvent } from './worker-protocol.js'
 
 export interface RpcRunHooks extends Pick<RunHooks, 'notice' | 'signal'> {
   /** the request queue is ready and the workers are about to start */
@@ -24,35 +22,11 @@ export interface RpcRunHooks extends Pick<RunHooks, 'notice' | 'signal'> {
 export async function runRpcBench(options: BenchOptions, hooks: RpcRunHooks): Promise<RpcResult> {
   const rpc = options.rpc
   if (rpc === null) throw new Error('runRpcBench needs RPC options')
-  const probe = options.brokerPid === null ? null : new BrokerProbe(options.brokerPid)
-  const setup = await connect(options.url, { clientProperties: { connection_name: 'warren-bench setup' } })
-  setup.on('error', () => {}) // failures surface as rejected calls
-  const topology = await prepareTopology(setup, options).catch(async (error: unknown) => {
-    await setup.close().catch(() => {})
-    throw error
-  })
-  const settings = { ...options, queue: topology.queue, routingKey: topology.routingKey }
-  hooks.started(settings)
-
-  // The first worker failure ends the run; every wait races against it
-  const failure = new AbortController()
-  let rejectRun: (error: Error) => void = () => {}
-  const runFailed = new Promise<never>((_, reject) => {
-    rejectRun = (error) => {
-      failure.abort()
-      reject(error)
-    }
-  })
-  runFailed.catch(() => {})
-  const untilFailure = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, runFailed])
-
-  const blockedSeen = new Set<string>()
-  const onEvent = (_worker: BenchWorker, event: WorkerEvent): void => {
-    if (event.type === 'blocked' && !blockedSeen.has(event.reason)) {
-      blockedSeen.add(event.reason)
-      hooks.notice(`broker blocked the connection: ${event.reason}`)
-    }
-  }
+  const { probe, setup, topology, settings, failure, rejectRun, untilFailure, onEvent } = await startRun(
+    options,
+    hooks,
+    'broker blocked the connection',
+  )
   const spawn = (spec: WorkerSpec): BenchWorker => new BenchWorker(spec, onEvent, rejectRun)
   const servers: BenchWorker[] = []
   const clients: BenchWorker[] = []

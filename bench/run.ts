@@ -1,13 +1,14 @@
-import { connect, type ChannelModel } from 'amqplib'
-import { BrokerProbe } from './broker-probe.js'
+import type { ChannelModel } from 'amqplib'
+import type { BrokerProbe } from './broker-probe.js'
+import { startRun } from './run-start.js'
 import { TIMESTAMP_BYTES, nowMillis, sleep } from './clock.js'
 import { percentile, totalCount } from './latency-histogram.js'
 import { LiveStats, type ProgressSample } from './live-stats.js'
 import type { BenchOptions } from './options.js'
 import { rateFigures, type BenchResult } from './results.js'
-import { prepareTopology, removeTopology, type Topology } from './topology.js'
+import { removeTopology, type Topology } from './topology.js'
 import { BenchWorker, type WorkerSpec } from './worker-pool.js'
-import type { ControlMessage, WorkerEvent } from './worker-protocol.js'
+import type { ControlMessage } from './worker-protocol.js'
 
 /** How often the main thread checks whether the run is over; bounds the error in its end time. */
 export const POLL_MILLIS = 20
@@ -24,35 +25,11 @@ export interface RunHooks {
 }
 
 export async function runBench(options: BenchOptions, hooks: RunHooks): Promise<BenchResult> {
-  const probe = options.brokerPid === null ? null : new BrokerProbe(options.brokerPid)
-  const setup = await connect(options.url, { clientProperties: { connection_name: 'warren-bench setup' } })
-  setup.on('error', () => {}) // failures surface as rejected calls
-  const topology = await prepareTopology(setup, options).catch(async (error: unknown) => {
-    await setup.close().catch(() => {})
-    throw error
-  })
-  const settings = { ...options, queue: topology.queue, routingKey: topology.routingKey }
-  hooks.started(settings)
-
-  // The first worker failure ends the run; every wait races against it
-  const failure = new AbortController()
-  let rejectRun: (error: Error) => void = () => {}
-  const runFailed = new Promise<never>((_, reject) => {
-    rejectRun = (error) => {
-      failure.abort()
-      reject(error)
-    }
-  })
-  runFailed.catch(() => {})
-  const untilFailure = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, runFailed])
-
-  const blockedSeen = new Set<string>()
-  const onEvent = (_worker: BenchWorker, event: WorkerEvent): void => {
-    if (event.type === 'blocked' && !blockedSeen.has(event.reason)) {
-      blockedSeen.add(event.reason)
-      hooks.notice(`broker blocked publishers: ${event.reason}`)
-    }
-  }
+  const { probe, setup, topology, settings, failure, rejectRun, untilFailure, onEvent } = await startRun(
+    options,
+    hooks,
+    'broker blocked publishers',
+  )
   const spawn = (spec: WorkerSpec): BenchWorker => new BenchWorker(spec, onEvent, rejectRun)
   const consumers: BenchWorker[] = []
   const publishers: BenchWorker[] = []
