@@ -5,23 +5,12 @@
 // exchange names, so the tests run one at a time.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
 import amqp, { type Channel, type ChannelModel } from 'amqplib'
 import { startBroker, type TestBroker } from '../helpers/broker.js'
-import { PYTHON, runProcess } from '../helpers/python.js'
-import { spawnProcess, type SpawnedProcess } from '../helpers/spawn-wait.js'
+import { ExamplePrograms, LANGUAGE_PAIRS, type Lang } from '../helpers/examples.js'
+import type { SpawnedProcess } from '../helpers/spawn-wait.js'
 
-// The compiled test is dist/test/integration/examples-extensions.test.js
-const root = fileURLToPath(new URL('../../../', import.meta.url))
-
-type Lang = 'ts' | 'py'
-const PAIRS: Array<[producer: Lang, consumer: Lang]> = [
-  ['ts', 'ts'],
-  ['py', 'py'],
-  ['py', 'ts'],
-  ['ts', 'py'],
-]
+const PAIRS = LANGUAGE_PAIRS
 const QUEUES = ['rpc_queue', 'work_queue', 'work_retry_5s', 'work_failed']
 const EXCHANGES = ['work', 'retry']
 // The retry queue's TTL for the tests (the examples default to 5 s)
@@ -30,13 +19,7 @@ const RETRY_DELAY_MS = 200
 let broker: TestBroker
 let connection: ChannelModel
 let channel: Channel
-const running: SpawnedProcess[] = []
-
-function command(lang: Lang, program: string): [string, string[]] {
-  return lang === 'ts'
-    ? [process.execPath, [join(root, 'dist/examples/ts', `${program}.js`)]]
-    : [PYTHON, [join(root, 'examples/python', `${program}.py`)]]
-}
+const programs = new ExamplePrograms((exitAfter) => env(exitAfter))
 
 function env(exitAfter?: number): Record<string, string> {
   return {
@@ -46,33 +29,10 @@ function env(exitAfter?: number): Record<string, string> {
   }
 }
 
-/** Starts a long-running program and waits until it is ready (prints its "Waiting"/"Awaiting" line). */
-async function start(lang: Lang, program: string, exitAfter: number): Promise<SpawnedProcess> {
-  const [cmd, args] = command(lang, program)
-  const proc = spawnProcess(cmd, args, { env: env(exitAfter), cwd: root })
-  running.push(proc)
-  await proc.waitForLine(/ \[\*\] Waiting for|Awaiting RPC requests/)
-  return proc
-}
-
-/** Runs a program to completion; asserts it exits 0 and returns its output lines. */
-async function run(lang: Lang, program: string, args: string[] = []): Promise<string[]> {
-  const [cmd, baseArgs] = command(lang, program)
-  const result = await runProcess(cmd, [...baseArgs, ...args], { env: env(), timeoutMs: 15_000 })
-  assert.equal(result.code, 0, `${program} (${lang}) failed\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
-  return lines(result.stdout)
-}
-
-/** Waits for a started program to exit 0 by itself (EXAMPLE_EXIT_AFTER) and returns its output lines. */
-async function finish(proc: SpawnedProcess): Promise<string[]> {
-  const result = await proc.exited()
-  assert.equal(result.code, 0, `consumer failed\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
-  return lines(result.stdout)
-}
-
-function lines(output: string): string[] {
-  return output.split('\n').filter((line) => line !== '')
-}
+const start = (lang: Lang, program: string, exitAfter: number): Promise<SpawnedProcess> =>
+  programs.start(lang, program, [], exitAfter)
+const run = (lang: Lang, program: string, args: string[] = []): Promise<string[]> => programs.run(lang, program, args)
+const finish = (proc: SpawnedProcess): Promise<string[]> => programs.finish(proc)
 
 async function deleteAll(): Promise<void> {
   for (const queue of QUEUES) await channel.deleteQueue(queue)
@@ -92,7 +52,7 @@ before(async () => {
 beforeEach(deleteAll)
 
 afterEach(async () => {
-  for (const proc of running.splice(0)) proc.kill()
+  programs.killAll()
   await deleteAll()
 })
 
