@@ -3,7 +3,8 @@
 // A segment file is a sequence of records:
 //   u32 BE payload length | u32 BE crc32 of the payload | payload
 // and the payload is:
-//   u8 exchange length | exchange (utf8) | u8 routing key length | routing key (utf8)
+//   f64 BE expiry (ms since the epoch, 0 for none) | u8 exchange length | exchange (utf8)
+//   | u8 routing key length | routing key (utf8)
 //   | u32 BE properties length | properties (content-header flags + values, as received)
 //   | u32 BE body length | body
 // The checksum lets recovery tell a complete record from a torn or damaged one; the inner lengths must
@@ -16,6 +17,9 @@ export interface StoredMessage {
   /** The content header's property flags and values, exactly as received */
   propertiesRaw: Buffer
   body: Buffer
+  /** When the message expires in this queue (ms since the epoch), 0 or absent for never: a TTL keeps
+   * counting from the publish across a restart, as in RabbitMQ */
+  expiresAt?: number
 }
 
 export interface RecoveredMessage {
@@ -26,7 +30,7 @@ export interface RecoveredMessage {
 
 export const RECORD_HEADER_SIZE = 8
 /** Payload of a message with empty exchange, routing key, properties and body */
-export const MIN_PAYLOAD_SIZE = 1 + 1 + 4 + 4
+export const MIN_PAYLOAD_SIZE = 8 + 1 + 1 + 4 + 4
 /** Offsets are u32, so a segment never grows past 4 GiB */
 export const MAX_SEGMENT_BYTES = 0xffff_ffff
 
@@ -93,7 +97,7 @@ export function encodeRecord(
   includeBody: boolean,
 ): number {
   const payloadBytes = layout.totalBytes - RECORD_HEADER_SIZE
-  let p = at + RECORD_HEADER_SIZE
+  let p = target.writeDoubleBE(message.expiresAt ?? 0, at + RECORD_HEADER_SIZE)
   target[p++] = layout.exchangeBytes
   p = writeShortString(target, p, message.exchange, layout.exchangeBytes)
   target[p++] = layout.routingKeyBytes
@@ -171,7 +175,9 @@ export function decodePayload(
   decoders?: PayloadDecoders,
 ): StoredMessage | null {
   const end = start + length
-  let p = start
+  if (start + 8 + 1 > end) return null
+  const expiresAt = source.readDoubleBE(start)
+  let p = start + 8
   const exchangeEnd = p + 1 + source[p]!
   if (exchangeEnd + 1 > end) return null
   const exchange = decoders
@@ -193,13 +199,14 @@ export function decodePayload(
   const bodyEnd = p + 4 + source.readUInt32BE(p)
   if (bodyEnd !== end) return null
   const body = source.subarray(p + 4, bodyEnd)
-  return { exchange, routingKey, propertiesRaw, body }
+  return { exchange, routingKey, propertiesRaw, body, expiresAt }
 }
 
 /** Checks a payload's inner lengths without decoding it (for records that are acked and not returned). */
 export function payloadIsWellFormed(source: Buffer, start: number, length: number): boolean {
   const end = start + length
-  let p = start + 1 + source[start]!
+  if (start + 8 + 1 > end) return false
+  let p = start + 8 + 1 + source[start + 8]!
   if (p + 1 > end) return false
   p += 1 + source[p]!
   if (p + 4 > end) return false

@@ -145,15 +145,14 @@ export class Queue {
    */
   recoverMessage({ position, message: m }: RecoveredMessage, redelivered: boolean): void {
     const message = messageFromStore(m)
-    const ttl = expiryOf(message, this.settings.messageTtl)
     const page = this.canPage && this.hooks!.memory.full(m.body.length)
     this.pushReady({
       message: page ? null : message,
       size: m.body.length,
       seq: this.nextSeq++,
       redelivered,
-      // The publish time is not stored: a TTL counts again from the restart
-      expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
+      // The expiry was stored with the message: its TTL goes on counting from the publish
+      expiresAt: m.expiresAt ?? 0,
       position,
     })
     if (this.ready.length === 1) this.scheduleExpiry()
@@ -214,11 +213,13 @@ export class Queue {
       }
     }
     const ttl = expiryOf(message, s.messageTtl)
+    const expiresAt = ttl === undefined ? 0 : Date.now() + ttl
     const stored = this.store !== null && message.persistent && ttl !== 0
     let position = -1
     if (stored) {
       try {
-        position = this.store!.append(message)
+        const { exchange, routingKey, propertiesRaw, body } = message
+        position = this.store!.append({ exchange, routingKey, propertiesRaw, body, expiresAt })
       } catch {
         // The store has failed (disk full, I/O error) or closed: refused, so the publisher gets a nack
         return REFUSED
@@ -230,7 +231,7 @@ export class Queue {
       size: message.body.length,
       seq: this.nextSeq++,
       redelivered: false,
-      expiresAt: ttl === undefined ? 0 : Date.now() + ttl,
+      expiresAt,
       position,
     }
     if (ttl === 0) {

@@ -90,6 +90,28 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     await conn.close()
   })
 
+  test('a message TTL keeps counting from the publish across a restart', TEST_TIMEOUT, async () => {
+    await server?.stop()
+    server = await start(dataDir)
+    let conn = await amqp.connect(url(server))
+    const ch = await openConfirmChannel(conn)
+    await ch.assertQueue('ttl', { durable: true })
+    ch.sendToQueue('ttl', Buffer.from('short'), { persistent: true, expiration: '800' })
+    ch.sendToQueue('ttl', Buffer.from('long'), { persistent: true, expiration: '60000' })
+    await ch.waitForConfirms()
+    await conn.close()
+    await server.stop()
+    await new Promise((r) => setTimeout(r, 1000)) // 'short' expires while the broker is down
+    server = await start(dataDir)
+    conn = await amqp.connect(url(server))
+    const check = await openChannel(conn)
+    const m = await check.get('ttl', { noAck: true })
+    assert.ok(m)
+    assert.equal(m.content.toString(), 'long', 'the expired message is not delivered after the restart')
+    assert.equal(await check.get('ttl', { noAck: true }), false)
+    await conn.close()
+  })
+
   test('a queue beyond the memory budget pages out and delivers everything in order', TEST_TIMEOUT, async () => {
     await server?.stop()
     // A 64 KiB budget: most of 2000 one-kilobyte messages live only in the store

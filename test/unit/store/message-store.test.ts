@@ -256,7 +256,7 @@ test('a large body is stored from the caller buffer and reads back intact', asyn
     assert.equal(messages.length, 2)
     assert.equal(messages[0]!.position, position)
     assert.ok(messages[0]!.message.body.equals(body))
-    assert.equal(offsetOf(messages[1]!.position), 8 + 1 + 1 + 1 + 1 + 4 + 4 + body.length)
+    assert.equal(offsetOf(messages[1]!.position), 8 + 8 + 1 + 1 + 1 + 1 + 4 + 4 + body.length)
     await reopened.close()
   })
 })
