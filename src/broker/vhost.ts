@@ -76,6 +76,7 @@ export class Vhost {
       memory,
       remove: (queue) => this.removeQueue(queue),
       deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
+      failed: (queue, err) => this.log.error({ queue: queue.name, err }, 'queue delivery or expiry failed'),
     }
     this.defaultExchange = new DefaultExchange((q) => this.queues.get(q))
     this.exchanges.set('', this.defaultExchange)

@@ -44,6 +44,8 @@ export interface QueueHooks {
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void
   /** The broker's budget of message bytes kept in memory */
   readonly memory: MessageMemory
+  /** Work the queue runs on its own (delivery, expiry) failed, e.g. a paged-out message could not be read */
+  failed(queue: Queue, err: unknown): void
 }
 
 export class Queue {
@@ -379,7 +381,9 @@ export class Queue {
     clearTimeout(this.unusedTimer)
     if (expires === undefined || this.deleted || this.consumerList.length > 0) return
     this.unusedTimer = setTimeout(() => {
-      if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
+      this.guarded(() => {
+        if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
+      })
     }, expires)
     this.unusedTimer.unref()
   }
@@ -415,8 +419,10 @@ export class Queue {
     this.expiryTimer = setTimeout(
       () => {
         this.expiryTimer = undefined
-        this.expireHeads()
-        this.scheduleExpiry()
+        this.guarded(() => {
+          this.expireHeads()
+          this.scheduleExpiry()
+        })
       },
       Math.max(0, head.expiresAt - Date.now()),
     )
@@ -426,7 +432,20 @@ export class Queue {
   scheduleDrain(): void {
     if (this.drainScheduled || this.deleted) return
     this.drainScheduled = true
-    process.nextTick(() => this.drain())
+    process.nextTick(() => this.guarded(() => this.drain()))
+  }
+
+  /**
+   * Runs work the queue does on its own (not inside a client's method): an exception there must be logged,
+   * not crash the broker, which would end every other client's work too.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work()
+    } catch (err) {
+      this.drainScheduled = false
+      this.hooks?.failed(this, err)
+    }
   }
 
   /** Delivers ready messages until none are left or no consumer can take one. */
