@@ -1,10 +1,6 @@
 // RabbitMQ's memory alarm: when the broker's resident memory passes the high watermark, publishing
 // connections are blocked (connection.blocked, then the socket is not read) until it falls back, while
 // consumers carry on draining queues.
-import { totalmem } from 'node:os'
-
-/** RabbitMQ's default vm_memory_high_watermark: 40% of the machine's memory. */
-export const DEFAULT_MEMORY_FRACTION = 0.4
 const CHECK_INTERVAL_MS = 1000
 
 export interface AlarmListener {
@@ -17,8 +13,8 @@ export class MemoryAlarm {
   private readonly listeners = new Set<AlarmListener>()
 
   constructor(
-    /** Bytes of resident memory above which the alarm goes off */
-    private highWatermark: number = totalmem() * DEFAULT_MEMORY_FRACTION,
+    /** Bytes of resident memory above which the alarm goes off (default in config/config.ts) */
+    private highWatermark: number,
     private readonly readMemory: () => number = () => process.memoryUsage.rss(),
   ) {}
 

@@ -15,7 +15,7 @@ import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
 import { Queue, REFUSED, STORED, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import type { Durability } from './durability.js'
-import { MessageMemory } from './message-memory.js'
+import type { MessageMemory } from './message-memory.js'
 
 export const SOME_REFUSED = 4
 import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
@@ -70,7 +70,7 @@ export class Vhost {
     readonly name: string,
     private readonly log: Logger,
     /** The broker's budget of message bytes in memory, shared by all vhosts */
-    readonly memory: MessageMemory = new MessageMemory(),
+    readonly memory: MessageMemory,
   ) {
     this.queueHooks = {
       memory,

@@ -32,8 +32,10 @@ export const DEFAULTS: Config = {
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
+  // RabbitMQ's vm_memory_high_watermark: 40% of the machine's memory
   memoryHighWatermark: Math.floor(totalmem() * 0.4),
   definitionsFile: undefined,
+  // RabbitMQ starts paging messages out at half its memory watermark
   messageMemoryBudget: Math.floor(totalmem() * 0.2),
 }
 

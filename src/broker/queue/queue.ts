@@ -94,10 +94,6 @@ export class Queue {
     return this.consumerList.length
   }
 
-  get consumers(): readonly Consumer[] {
-    return this.consumerList
-  }
-
   get hasExclusiveConsumer(): boolean {
     return this.consumerList.length > 0 && this.consumerList[0]!.exclusive
   }
