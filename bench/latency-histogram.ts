@@ -52,6 +52,13 @@ export function addCounts(target: Float64Array, source: Float64Array, sign: 1 | 
  * The value at a percentile (0..100) in microseconds: the middle of the
  * bucket that holds it, capped at `maxMicros` when known. NaN if empty.
  */
+/** The sum of several workers' histograms (workers without one are skipped). */
+export function mergeHistograms(workers: Iterable<{ readonly histogram: Float64Array | null }>): Float64Array {
+  const merged = new Float64Array(BUCKET_COUNT)
+  for (const worker of workers) if (worker.histogram) addCounts(merged, worker.histogram)
+  return merged
+}
+
 export function percentile(counts: Float64Array, pct: number, maxMicros = Infinity): number {
   const total = totalCount(counts)
   if (total === 0) return NaN

@@ -1,6 +1,6 @@
 import type { BrokerProbe } from './broker-probe.js'
 import { nowMillis } from './clock.js'
-import { BUCKET_COUNT, addCounts, percentile } from './latency-histogram.js'
+import { BUCKET_COUNT, addCounts, mergeHistograms, percentile } from './latency-histogram.js'
 import { sumCounters, type CounterTotals } from './worker-counters.js'
 import type { BenchWorker } from './worker-pool.js'
 
@@ -54,9 +54,7 @@ export class LiveStats {
   }
 
   mergedHistogram(): Float64Array {
-    const merged = new Float64Array(BUCKET_COUNT)
-    for (const consumer of this.consumers) if (consumer.histogram) addCounts(merged, consumer.histogram)
-    return merged
+    return mergeHistograms(this.consumers)
   }
 
   /** Figures since the previous call. */

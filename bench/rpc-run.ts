@@ -1,7 +1,7 @@
 import type { BrokerProbe } from './broker-probe.js'
 import { startRun } from './run-start.js'
 import { nowMillis, sleep } from './clock.js'
-import { BUCKET_COUNT, addCounts, percentile, totalCount } from './latency-histogram.js'
+import { BUCKET_COUNT, addCounts, mergeHistograms, percentile, totalCount } from './latency-histogram.js'
 import type { BenchOptions } from './options.js'
 import type { RpcProgressSample, RpcResult } from './results.js'
 import { POLL_MILLIS, PROGRESS_MILLIS, cleanUp, shutDown, type RunHooks } from './run.js'
@@ -213,9 +213,7 @@ class RpcStats {
   }
 
   mergedHistogram(): Float64Array {
-    const merged = new Float64Array(BUCKET_COUNT)
-    for (const client of this.clients) if (client.histogram) addCounts(merged, client.histogram)
-    return merged
+    return mergeHistograms(this.clients)
   }
 
   /** Figures since the previous call. */
