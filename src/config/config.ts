@@ -20,6 +20,18 @@ export interface Config {
   messageMemoryBudget: number
   /** A definitions file (RabbitMQ's JSON format) imported at start */
   definitionsFile: string | undefined
+  /** Free bytes on the data directory's file system below which publishers are blocked (disk_free_limit) */
+  diskFreeLimit: number
+  /** Most client connections at once; further ones are refused (0: no limit) */
+  maxConnections: number
+  /** Milliseconds a client may take from connecting to connection.open (RabbitMQ's handshake_timeout) */
+  handshakeTimeout: number
+  /** Milliseconds a delivery may stay unacked before its channel is closed with 406 (0: never) */
+  consumerTimeout: number
+  /** Largest message body accepted, in bytes (RabbitMQ's max_message_size) */
+  maxMessageSize: number
+  /** Bytes of output buffered for one connection above which it gets no more content until it reads */
+  maxOutputBuffer: number
 }
 
 export const DEFAULTS: Config = {
@@ -37,6 +49,16 @@ export const DEFAULTS: Config = {
   definitionsFile: undefined,
   // RabbitMQ starts paging messages out at half its memory watermark
   messageMemoryBudget: Math.floor(totalmem() * 0.2),
+  // RabbitMQ's disk_free_limit default: 50 MB
+  diskFreeLimit: 50_000_000,
+  maxConnections: 0,
+  // RabbitMQ's handshake_timeout
+  handshakeTimeout: 10_000,
+  // RabbitMQ's consumer_timeout: 30 minutes
+  consumerTimeout: 30 * 60 * 1000,
+  // RabbitMQ's max_message_size: 128 MiB
+  maxMessageSize: 128 * 1024 * 1024,
+  maxOutputBuffer: 1024 * 1024,
 }
 
 const USAGE = `Usage: warren [options]
@@ -54,6 +76,21 @@ const USAGE = `Usage: warren [options]
                     durable queues are paged out to disk (default 20% of RAM)
   --definitions F   import exchanges, queues, bindings and policies from a RabbitMQ-format
                     JSON definitions file at start (env WARREN_DEFINITIONS)
+  --disk-free-limit BYTES
+                    block publishers when the data directory's file system has less free
+                    space than this (default 50000000, as RabbitMQ's disk_free_limit)
+  --max-connections N
+                    refuse client connections beyond this many (default 0: no limit)
+  --handshake-timeout MS
+                    drop a client that has not opened its connection by then (default 10000)
+  --consumer-timeout MS
+                    close a channel with 406 when a delivery stays unacked this long
+                    (default 1800000, 30 minutes; 0 = never)
+  --max-message-size BYTES
+                    largest message body accepted (default 134217728, 128 MiB)
+  --max-output-buffer BYTES
+                    output buffered for one connection before it gets no more content
+                    until it reads (default 1048576)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS create the first user instead of guest/guest
 (guest may connect from loopback only, as in RabbitMQ).`
@@ -80,6 +117,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       'memory-high-watermark': { type: 'string' },
       definitions: { type: 'string' },
       'message-memory-budget': { type: 'string' },
+      'disk-free-limit': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'handshake-timeout': { type: 'string' },
+      'consumer-timeout': { type: 'string' },
+      'max-message-size': { type: 'string' },
+      'max-output-buffer': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -108,6 +151,37 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       values['memory-high-watermark'],
       DEFAULTS.memoryHighWatermark,
       0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    diskFreeLimit: integer(
+      'disk-free-limit',
+      values['disk-free-limit'],
+      DEFAULTS.diskFreeLimit,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxConnections: integer('max-connections', values['max-connections'], DEFAULTS.maxConnections, 0, 0x7fff_ffff),
+    handshakeTimeout: integer(
+      'handshake-timeout',
+      values['handshake-timeout'],
+      DEFAULTS.handshakeTimeout,
+      100,
+      0x7fff_ffff,
+    ),
+    consumerTimeout: integer('consumer-timeout', values['consumer-timeout'], DEFAULTS.consumerTimeout, 0, 0x7fff_ffff),
+    // RabbitMQ's ceiling for max_message_size is 512 MiB
+    maxMessageSize: integer(
+      'max-message-size',
+      values['max-message-size'],
+      DEFAULTS.maxMessageSize,
+      1,
+      512 * 1024 * 1024,
+    ),
+    maxOutputBuffer: integer(
+      'max-output-buffer',
+      values['max-output-buffer'],
+      DEFAULTS.maxOutputBuffer,
+      4096,
       Number.MAX_SAFE_INTEGER,
     ),
   }

@@ -68,3 +68,33 @@ test('--help prints the usage', () => {
   assert.ok('help' in c)
   assert.match(c.help, /--data-dir DIR/)
 })
+
+test('limits: RabbitMQ defaults, and each flag sets its own', () => {
+  const d = parse([])
+  assert.equal(d.diskFreeLimit, 50_000_000)
+  assert.equal(d.maxConnections, 0)
+  assert.equal(d.handshakeTimeout, 10_000)
+  assert.equal(d.consumerTimeout, 1_800_000)
+  assert.equal(d.maxMessageSize, 128 * 1024 * 1024)
+  assert.equal(d.maxOutputBuffer, 1024 * 1024)
+  const c = parse([
+    '--disk-free-limit',
+    '1000',
+    '--max-connections',
+    '5',
+    '--handshake-timeout',
+    '500',
+    '--consumer-timeout',
+    '0',
+    '--max-message-size',
+    '65536',
+    '--max-output-buffer',
+    '8192',
+  ])
+  assert.deepEqual(
+    [c.diskFreeLimit, c.maxConnections, c.handshakeTimeout, c.consumerTimeout, c.maxMessageSize, c.maxOutputBuffer],
+    [1000, 5, 500, 0, 65536, 8192],
+  )
+  assert.throws(() => parse(['--max-message-size', String(513 * 1024 * 1024)]), /--max-message-size must be/)
+  assert.throws(() => parse(['--consumer-timeout=-1']), /--consumer-timeout must be/)
+})
