@@ -3,10 +3,13 @@
 import type { MessageStore } from '../store/message-store.js'
 
 export interface DurableWaiter {
-  /** A batch was synced; returns true while the waiter still waits for a later one. */
+  /** Batches up to this one are settled, this one synced; returns true while the waiter waits for a later one. */
   onDurable(durableBatch: number): boolean
-  /** The store failed (a write or sync error): nothing more will become durable. */
-  onStoreFailed(): void
+  /**
+   * The writes made in this batch could not be made durable (batches before it are settled); returns true
+   * while the waiter waits for a later one.
+   */
+  onBatchFailed(failedBatch: number): boolean
 }
 
 export class Durability {
@@ -16,9 +19,8 @@ export class Durability {
     store.onDurable((batch) => {
       for (const w of this.waiters) if (!w.onDurable(batch)) this.waiters.delete(w)
     })
-    store.onError(() => {
-      for (const w of this.waiters) w.onStoreFailed()
-      this.waiters.clear()
+    store.onBatchFailed((batch) => {
+      for (const w of this.waiters) if (!w.onBatchFailed(batch)) this.waiters.delete(w)
     })
   }
 
@@ -35,7 +37,7 @@ export class Durability {
     this.waiters.add(waiter)
   }
 
-  /** Runs done once the given batch is synced (or at once if it already is); failed if the store fails. */
+  /** Runs done once the given batch is synced (or at once if it already is); failed if it cannot be. */
   afterBatch(batch: number, done: () => void, failed: () => void): void {
     if (batch <= this.store.durableBatch) return done()
     this.wait({
@@ -44,7 +46,12 @@ export class Durability {
         done()
         return false
       },
-      onStoreFailed: failed,
+      onBatchFailed: (b) => {
+        if (b < batch) return true
+        if (b === batch) failed()
+        else done()
+        return false
+      },
     })
   }
 }

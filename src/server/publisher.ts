@@ -252,16 +252,21 @@ export class Publisher implements DurableWaiter {
     return this.waiting.length > 0
   }
 
-  /** The store cannot write: what waits for it is nacked, so the publisher knows to publish again. */
-  onStoreFailed(): void {
-    const pending = [...this.waiting]
-    this.waiting.clear()
-    if (!this.channel.isOpen) return
-    this.flushConfirms()
-    for (const p of pending) {
-      this.channel.send({ name: 'basic.nack', deliveryTag: p.seq, multiple: false, requeue: true })
-      this.confirmedUpTo = this.ackedUpTo = p.seq
+  /** The writes of a batch failed: its messages are nacked, so the publisher knows to publish again. */
+  onBatchFailed(failedBatch: number): boolean {
+    if (!this.channel.isOpen) {
+      this.waiting.clear()
+      return false
     }
+    for (let head = this.waiting.peek(); head && head.batch <= failedBatch; head = this.waiting.peek()) {
+      this.waiting.shift()
+      if (head.nack || head.batch === failedBatch) {
+        this.flushConfirms()
+        this.channel.send({ name: 'basic.nack', deliveryTag: head.seq, multiple: false, requeue: true })
+        this.confirmedUpTo = this.ackedUpTo = head.seq
+      } else this.confirm(head.seq)
+    }
+    return this.waiting.length > 0
   }
 
   private flushConfirms(): void {

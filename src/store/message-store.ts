@@ -67,6 +67,7 @@ export class MessageStore {
   private durable = 0
   private readonly durableListeners: ((durableBatch: number) => void)[] = []
   private readonly errorListeners: ((error: Error) => void)[] = []
+  private readonly batchFailedListeners: ((failedBatch: number, error: Error) => void)[] = []
   private flushWaiters: FlushWaiter[] = []
   private failure: Error | null = null
   private closed = false
@@ -95,7 +96,7 @@ export class MessageStore {
     return this.batch
   }
 
-  /** Highest batch number known to be on stable storage. */
+  /** Highest batch number settled: on stable storage, or failed (onBatchFailed). */
   get durableBatch(): number {
     return this.durable
   }
@@ -108,6 +109,14 @@ export class MessageStore {
   /** Called synchronously, once per completed batch, with the new durableBatch. */
   onDurable(listener: (durableBatch: number) => void): void {
     this.durableListeners.push(listener)
+  }
+
+  /**
+   * Called when the writes of a batch could not be made durable. Every batch is settled exactly once and in
+   * order: either onDurable or onBatchFailed listeners hear of it.
+   */
+  onBatchFailed(listener: (failedBatch: number, error: Error) => void): void {
+    this.batchFailedListeners.push(listener)
   }
 
   /** Called once if a commit fails; the store then accepts no more writes (see docs/storage.md). */
@@ -352,6 +361,18 @@ export class MessageStore {
     this.log.error({ file: path, err: error.message }, 'message store write failed; no more writes are accepted')
     for (const waiter of this.flushWaiters) waiter.reject(error)
     this.flushWaiters = []
+    // The failed batch and every batch that writes were made in since will never be durable
+    const lastBatch = this.batch
+    for (let batch = this.durable + 1; batch <= lastBatch; batch++) {
+      this.durable = batch
+      for (const listener of this.batchFailedListeners) {
+        try {
+          listener(batch, error)
+        } catch (listenerError) {
+          this.log.error({ err: errorText(listenerError) }, 'batch-failed listener threw')
+        }
+      }
+    }
     for (const listener of this.errorListeners) {
       try {
         listener(error)

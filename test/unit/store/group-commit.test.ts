@@ -128,7 +128,7 @@ test('flush resolves at once when nothing is pending, and close flushes', async 
   })
 })
 
-test('a failed write stops the store: flush rejects, listeners hear it, no batch is reported', async () => {
+test('a failed write stops the store: flush rejects, listeners hear it, the batch is reported failed', async () => {
   await withTempDir(async (dir) => {
     const { log, warnings } = capturingLogger()
     const fileSystem = countingFileSystem()
@@ -139,14 +139,17 @@ test('a failed write stops the store: flush rejects, listeners hear it, no batch
     const durableBefore = store.durableBatch
     const errors: Error[] = []
     const reported: number[] = []
+    const failedBatches: number[] = []
     store.onError((error) => errors.push(error))
     store.onDurable((batch) => reported.push(batch))
+    store.onBatchFailed((batch) => failedBatches.push(batch))
     fileSystem.failNextWrite = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
     queue.append(message(2))
     await assert.rejects(store.flush(), /ENOSPC/)
     assert.equal(errors.length, 1)
     assert.deepEqual(reported, [])
-    assert.equal(store.durableBatch, durableBefore)
+    assert.deepEqual(failedBatches, [durableBefore + 1])
+    assert.equal(store.durableBatch, durableBefore + 1, 'the failed batch is settled')
     assert.ok(store.failed)
     assert.throws(() => queue.append(message(3)), /message store failed/)
     queue.ack(0)
