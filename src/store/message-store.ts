@@ -362,7 +362,7 @@ export class MessageStore {
     for (const waiter of this.flushWaiters) waiter.reject(error)
     this.flushWaiters = []
     // The failed batch and every batch that writes were made in since will never be durable
-    const lastBatch = this.batch
+    const lastBatch = this.batch++
     for (let batch = this.durable + 1; batch <= lastBatch; batch++) {
       this.durable = batch
       for (const listener of this.batchFailedListeners) {

@@ -148,8 +148,10 @@ test('a failed write stops the store: flush rejects, listeners hear it, the batc
     await assert.rejects(store.flush(), /ENOSPC/)
     assert.equal(errors.length, 1)
     assert.deepEqual(reported, [])
-    assert.deepEqual(failedBatches, [durableBefore + 1])
-    assert.equal(store.durableBatch, durableBefore + 1, 'the failed batch is settled')
+    // The failed batch, and the one that writes made during its commit would have gone to
+    assert.deepEqual(failedBatches, [durableBefore + 1, durableBefore + 2])
+    assert.equal(store.durableBatch, durableBefore + 2, 'the failed batches are settled')
+    assert.equal(store.currentBatch, durableBefore + 3)
     assert.ok(store.failed)
     assert.throws(() => queue.append(message(3)), /message store failed/)
     queue.ack(0)
