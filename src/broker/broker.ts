@@ -4,7 +4,9 @@ import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
 import { DefinitionsLog } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
+import { DiskAlarm } from './disk-alarm.js'
 import { MemoryAlarm } from './memory-alarm.js'
+import { ResourceAlarms } from './resource-alarms.js'
 import { MessageMemory } from './message-memory.js'
 import { MessageStore } from '../store/message-store.js'
 import { Durability } from './durability.js'
@@ -15,7 +17,10 @@ import { Vhost } from './vhost.js'
 export class Broker {
   readonly users = new UserStore()
   readonly vhosts = new Map<string, Vhost>()
+  /** Memory and disk: while any is set, connections that publish are blocked */
+  readonly alarms: ResourceAlarms
   readonly memoryAlarm: MemoryAlarm
+  readonly diskAlarm: DiskAlarm
   private definitions: DefinitionsLog | undefined
   private messageStore: MessageStore | undefined
 
@@ -23,7 +28,9 @@ export class Broker {
     readonly config: Config,
     readonly log: Logger,
   ) {
-    this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark)
+    this.alarms = new ResourceAlarms(log)
+    this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
+    this.diskAlarm = new DiskAlarm(config.dataDir, config.diskFreeLimit, this.alarms, log)
     this.vhosts.set('/', new Vhost('/', log, new MessageMemory(config.messageMemoryBudget)))
     // RabbitMQ's loopback_users: guest may only log in from the machine itself
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
@@ -71,6 +78,7 @@ export class Broker {
   /** After the connections are closed: syncs the store and records which messages were delivered. */
   async close(): Promise<void> {
     this.memoryAlarm.stop()
+    this.diskAlarm.stop()
     if (this.messageStore) {
       await this.messageStore.flush().catch(() => {})
       for (const vhost of this.vhosts.values()) {

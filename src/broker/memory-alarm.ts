@@ -1,20 +1,19 @@
-// RabbitMQ's memory alarm: when the broker's resident memory passes the high watermark, publishing
-// connections are blocked (connection.blocked, then the socket is not read) until it falls back, while
-// consumers carry on draining queues.
-const CHECK_INTERVAL_MS = 1000
+// RabbitMQ's memory alarm: while the broker's resident memory is above the high watermark, the memory
+// resource alarm is set and publishers are blocked (resource-alarms.ts) until it falls back.
+import type { Logger } from '../util/logger.js'
+import type { ResourceAlarms } from './resource-alarms.js'
 
-export interface AlarmListener {
-  alarmChanged(active: boolean): void
-}
+const CHECK_INTERVAL_MS = 1000
 
 export class MemoryAlarm {
   active = false
   private timer: NodeJS.Timeout | undefined
-  private readonly listeners = new Set<AlarmListener>()
 
   constructor(
     /** Bytes of resident memory above which the alarm goes off (default in config/config.ts) */
     private highWatermark: number,
+    private readonly alarms: ResourceAlarms,
+    private readonly log: Logger,
     private readonly readMemory: () => number = () => process.memoryUsage.rss(),
   ) {}
 
@@ -33,18 +32,16 @@ export class MemoryAlarm {
     this.check()
   }
 
-  subscribe(listener: AlarmListener): void {
-    this.listeners.add(listener)
-  }
-
-  unsubscribe(listener: AlarmListener): void {
-    this.listeners.delete(listener)
-  }
-
   check(): void {
-    const active = this.readMemory() > this.highWatermark
+    const used = this.readMemory()
+    const active = used > this.highWatermark
     if (active === this.active) return
     this.active = active
-    for (const l of this.listeners) l.alarmChanged(active)
+    // RabbitMQ's vm_memory_monitor words it so
+    this.log.info(
+      { used, allowed: this.highWatermark },
+      `vm_memory_high_watermark ${active ? 'set' : 'clear'}. Memory used:${used} allowed:${this.highWatermark}`,
+    )
+    this.alarms.update('memory', active)
   }
 }

@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream'
 import type { Broker } from '../broker/broker.js'
 import type { Vhost } from '../broker/vhost.js'
-import type { AlarmListener } from '../broker/memory-alarm.js'
+import type { AlarmListener } from '../broker/resource-alarms.js'
 import {
   AmqpError,
   ChannelError,
@@ -77,8 +77,6 @@ export class Connection implements AlarmListener {
   consumerCancelNotify = false
   /** The client handles connection.blocked/unblocked (capability connection.blocked) */
   private blockedNotify = false
-  /** Has published: the kind of connection a resource alarm blocks */
-  private isPublisher = false
   /** Not reading from the socket because of a resource alarm */
   private blocked = false
   /** Not reading from the socket for a moment because a queue it publishes to is backlogged */
@@ -320,7 +318,7 @@ export class Connection implements AlarmListener {
     this.state = 'running'
     clearTimeout(this.handshakeTimer)
     this.send(0, { name: 'connection.open-ok' })
-    this.broker.memoryAlarm.subscribe(this)
+    this.broker.alarms.subscribe(this)
     this.log.info({ user: this.user?.name, vhost: vhostName }, 'connection opened')
   }
 
@@ -400,25 +398,28 @@ export class Connection implements AlarmListener {
     } else this.socket.destroy()
   }
 
-  /** A channel saw basic.publish: under an alarm, publishers stop being read. */
+  /**
+   * A channel saw basic.publish. Under a resource alarm the connection is blocked, as RabbitMQ blocks a
+   * connection when a publish reaches it while an alarm is set: a connection that only consumes and acks
+   * is never blocked, whatever it published before the alarm.
+   */
   notePublish(): void {
-    if (this.isPublisher) return
-    this.isPublisher = true
-    if (this.broker.memoryAlarm.active) this.alarmChanged(true)
-  }
-
-  alarmChanged(active: boolean): void {
-    if (active && this.isPublisher && !this.blocked && this.state === 'running') {
+    if (this.broker.alarms.active && !this.blocked && this.state === 'running') {
       this.blocked = true
       this.socket.pause()
-      if (this.blockedNotify) this.send(0, { name: 'connection.blocked', reason: 'low on memory' })
-      this.log.warn('memory alarm: publishing connection blocked')
-    } else if (!active && this.blocked) {
-      this.blocked = false
-      if (!this.throttled) this.socket.resume()
-      if (this.blockedNotify) this.send(0, { name: 'connection.unblocked' })
-      this.log.info('memory alarm cleared: connection unblocked')
+      const reason = this.broker.alarms.reason
+      if (this.blockedNotify) this.send(0, { name: 'connection.blocked', reason })
+      this.log.debug({ reason }, 'publishing connection blocked by a resource alarm')
     }
+  }
+
+  /** Every alarm has cleared: a blocked connection is read again. */
+  alarmChanged(active: boolean): void {
+    if (active || !this.blocked) return
+    this.blocked = false
+    if (!this.throttled && this.state !== 'closed') this.socket.resume()
+    if (this.blockedNotify) this.send(0, { name: 'connection.unblocked' })
+    this.log.debug('resource alarms cleared: connection unblocked')
   }
 
   /**
@@ -484,7 +485,7 @@ export class Connection implements AlarmListener {
     clearTimeout(this.handshakeTimer)
     clearTimeout(this.closeTimer)
     clearTimeout(this.throttleTimer)
-    this.broker.memoryAlarm.unsubscribe(this)
+    this.broker.alarms.unsubscribe(this)
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

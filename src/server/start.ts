@@ -20,6 +20,7 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
   const broker = new Broker(config, log)
   await broker.open()
   broker.memoryAlarm.start()
+  broker.diskAlarm.start()
   const connections = new Set<Connection>()
   const sockets = new Set<Socket>()
 

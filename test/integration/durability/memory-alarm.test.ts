@@ -58,3 +58,68 @@ test(
     }
   },
 )
+
+// RabbitMQ blocks a connection when it publishes while an alarm is set (rabbit_reader publish_received), not
+// because it published once before: a connection that also consumes keeps acking until it publishes again.
+test(
+  'a connection that published before the alarm is blocked only when it publishes again; its acks flow until then',
+  { timeout: 20_000, skip: process.env['WARREN_TEST_URL'] ? 'drives an in-process broker' : false },
+  async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'warren-alarm-'))
+    const server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent' })
+    try {
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+      const events: string[] = []
+      conn.on('blocked', (reason: string) => events.push(`blocked: ${reason}`))
+      conn.on('unblocked', () => events.push('unblocked'))
+      const ch = await conn.createChannel()
+      await ch.assertQueue('both-ways', { durable: false })
+      for (let i = 1; i <= 3; i++) ch.sendToQueue('both-ways', Buffer.from(`m${i}`))
+      await ch.prefetch(1)
+      const deliveries: amqp.ConsumeMessage[] = []
+      let delivered: () => void = () => {}
+      await ch.consume('both-ways', (m) => {
+        if (m) deliveries.push(m)
+        delivered()
+      })
+      const nextDelivery = (n: number) =>
+        withTimeout(
+          new Promise<void>((resolve) => {
+            delivered = () => deliveries.length >= n && resolve()
+            delivered()
+          }),
+          3000,
+          `delivery ${n}`,
+        )
+      await nextDelivery(1)
+
+      server.broker.memoryAlarm.setHighWatermark(1)
+      assert.equal(server.broker.memoryAlarm.active, true)
+      // The ack is read and settled: with prefetch 1 the next message only comes after it
+      ch.ack(deliveries[0]!)
+      await nextDelivery(2)
+      ch.ack(deliveries[1]!)
+      await nextDelivery(3)
+      assert.deepEqual(events, [], 'not blocked while it only consumes and acks')
+
+      const blocked = new Promise<void>((resolve) => conn.once('blocked', () => resolve()))
+      ch.sendToQueue('both-ways', Buffer.from('m4'))
+      await withTimeout(blocked, 3000, 'connection.blocked after publishing')
+      ch.ack(deliveries[2]!)
+      // Blocked: the socket is not read, so the ack above does not bring m4
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(deliveries.length, 3)
+
+      const unblocked = new Promise<void>((resolve) => conn.once('unblocked', () => resolve()))
+      server.broker.memoryAlarm.setHighWatermark(Number.MAX_SAFE_INTEGER)
+      await withTimeout(unblocked, 3000, 'connection.unblocked')
+      await nextDelivery(4)
+      assert.equal(deliveries[3]!.content.toString(), 'm4')
+      assert.deepEqual(events, ['blocked: low on memory', 'unblocked'])
+      await conn.close()
+    } finally {
+      await server.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  },
+)
