@@ -70,7 +70,11 @@ test(
       assert.equal(nacked, 0, 'the alarm came before the disk was full')
       t.diagnostic(`blocked after ${sent} messages of 64 KiB (${confirmed} confirmed), ${diskAlarm.free} bytes free`)
       // Publishes read before the block (the rest of the last batch may have been) are confirmed even so
-      await sleep(200)
+      const queue = server.broker.vhosts.get('/')!.queues.get('fill')!
+      await eventually(
+        () => confirmed === queue.messageCount,
+        () => `confirms for the ${queue.messageCount} messages read (got ${confirmed})`,
+      )
       const readBeforeBlock = confirmed
 
       // Sent while blocked: not read, so not confirmed
@@ -111,9 +115,12 @@ test(
       await publisherConn.close()
       await consumerConn.close()
     } finally {
-      await server?.stop()
-      execFileSync('umount', [dataDir])
-      await rm(dataDir, { recursive: true, force: true })
+      try {
+        await server?.stop()
+      } finally {
+        execFileSync('umount', ['--lazy', dataDir])
+        await rm(dataDir, { recursive: true, force: true })
+      }
     }
   },
 )
