@@ -71,10 +71,13 @@ export class DiskAlarm {
 
   /** Reads the free space now and sets or clears the alarm; the timer calls this, tests may too. */
   check(): Promise<void> {
-    this.inFlight ??= this.update().finally(() => {
-      this.inFlight = undefined
-      this.schedule()
-    })
+    this.inFlight ??= this.update()
+      // Never a rejection: the timer does not await this, and an unhandled one would end the process
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'free disk space check failed'))
+      .finally(() => {
+        this.inFlight = undefined
+        this.schedule()
+      })
     return this.inFlight
   }
 
