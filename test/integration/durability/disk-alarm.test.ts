@@ -1,6 +1,6 @@
 // The disk alarm end to end: with the data directory on a small tmpfs, persistent publishes fill it until
 // free space drops under --disk-free-limit; the publishing connection then gets connection.blocked and is not
-// read, while a consumer on another connection keeps receiving and acking. Purging the queue frees the
+// read, while a consumer on another connection keeps receiving and acking. Deleting the queue frees the
 // space: the publisher gets connection.unblocked and what it sent goes through. With the memory alarm set
 // too, publishers stay blocked until both have cleared.
 import assert from 'node:assert/strict'
