@@ -21,6 +21,7 @@ import { Publisher } from './publisher.js'
 import type { Connection } from './connection.js'
 import { ChannelConsumer } from './consumer.js'
 import { LongTimer } from '../util/long-timer.js'
+import { turnNow } from '../util/turn-clock.js'
 
 /** A delivery waiting for ack, nack or reject. */
 interface Unacked {
@@ -28,7 +29,7 @@ interface Unacked {
   readonly entry: LoadedEntry
   /** null for basic.get */
   readonly consumer: ChannelConsumer | null
-  /** Date.now() at delivery, for consumer_timeout (0 when it is off) */
+  /** Date.now() at delivery (the turn's), for consumer_timeout; 0 when it is off */
   readonly deliveredAt: number
 }
 
@@ -385,7 +386,7 @@ export class Channel implements ReplyTarget {
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
     const timeout = this.connection.broker.config.consumerTimeout
-    this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? Date.now() : 0 })
+    this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
     if (consumer) consumer.unacked++
     if (timeout > 0 && !this.ackTimer?.pending) this.armAckTimer(timeout)
