@@ -1,8 +1,14 @@
 // Declare arguments: RabbitMQ's equivalence check on redeclare, with its wording of the 406 error.
 import { preconditionFailed } from '../protocol/errors.js'
-import { TypedValue, fieldType as typeOf, type FieldTable, type FieldValue } from '../protocol/field-table.js'
+import {
+  TypedValue,
+  fieldType as typeOf,
+  type FieldTable,
+  type FieldType,
+  type FieldValue,
+} from '../protocol/field-table.js'
 
-const TYPE_NAMES: Record<string, string> = {
+const TYPE_NAMES: Record<FieldType, string> = {
   t: 'bool',
   b: 'byte',
   B: 'unsignedbyte',
@@ -41,7 +47,7 @@ function equivalent(a: FieldValue, b: FieldValue): boolean {
 
 /** RabbitMQ's name for a value's field type: 'longstr', 'signedint', 'byte'... */
 export function fieldTypeName(v: FieldValue): string {
-  return TYPE_NAMES[typeOf(v)]!
+  return TYPE_NAMES[typeOf(v)]
 }
 
 function shown(v: FieldValue): string {
@@ -116,16 +122,18 @@ function integerArg(value: FieldValue): number | string {
   return Number(plain(value))
 }
 
+/** RabbitMQ's bound on TTLs and expiries (rabbit_misc:check_expiry): ten years, in milliseconds. */
+export const MAX_EXPIRY_MS = 315_360_000_000
+
+/** RabbitMQ's check_expiry, for x-expires, x-message-ttl and the expiration property: why n is refused. */
+export function expiryError(n: number): string | undefined {
+  if (n < 0) return `{value_negative,${n}}`
+  return n > MAX_EXPIRY_MS ? `{value_too_large,${n}}` : undefined
+}
+
 const nonNegativeInteger: ArgCheck = (value) => {
   const n = integerArg(value)
   if (typeof n === 'string') return n
-  return n < 0 ? `{value_negative,${n}}` : undefined
-}
-
-const positiveInteger: ArgCheck = (value) => {
-  const n = integerArg(value)
-  if (typeof n === 'string') return n
-  if (n === 0) return '{value_zero,0}'
   return n < 0 ? `{value_negative,${n}}` : undefined
 }
 
@@ -134,35 +142,59 @@ const stringArg: ArgCheck = (value) => {
   return type === 'S' || type === 'x' ? undefined : `{unacceptable_type,${TYPE_NAMES[type]}}`
 }
 
-/** The queue arguments RabbitMQ validates on declare, and how. */
-const QUEUE_ARGUMENT_CHECKS: Record<string, ArgCheck> = {
-  'x-expires': positiveInteger,
-  'x-message-ttl': nonNegativeInteger,
-  'x-max-length': nonNegativeInteger,
-  'x-max-length-bytes': nonNegativeInteger,
-  'x-max-priority': (value) => {
-    const error = nonNegativeInteger(value, {})
-    if (error) return error
-    const n = Number(plain(value))
-    return n > 255 ? `{max_value_exceeded,${n}}` : undefined
-  },
-  'x-dead-letter-exchange': stringArg,
-  'x-dead-letter-routing-key': (value, args) =>
-    stringArg(value, args) ??
-    (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined),
-  'x-overflow': (value) => {
-    const v = plain(value)
-    const s = Buffer.isBuffer(v) ? v.toString() : v
-    return s === 'drop-head' || s === 'reject-publish' || s === 'reject-publish-dlx' ? undefined : 'invalid_overflow'
-  },
-  'x-single-active-consumer': (value) =>
-    typeOf(value) === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[typeOf(value)]}}`,
-}
+/** An integer TTL or expiry: x-expires must also be positive (value_zero comes before the range check). */
+const expiryArg =
+  (positive: boolean): ArgCheck =>
+  (value) => {
+    const n = integerArg(value)
+    if (typeof n === 'string') return n
+    if (positive && n === 0) return '{value_zero,0}'
+    return expiryError(n)
+  }
+
+/**
+ * The queue arguments RabbitMQ validates on declare, and how. A Map: argument names are the client's, and
+ * one named like an Object.prototype member ('constructor', 'hasOwnProperty') must find nothing here.
+ */
+const QUEUE_ARGUMENT_CHECKS = new Map<string, ArgCheck>([
+  ['x-expires', expiryArg(true)],
+  ['x-message-ttl', expiryArg(false)],
+  ['x-max-length', nonNegativeInteger],
+  ['x-max-length-bytes', nonNegativeInteger],
+  [
+    'x-max-priority',
+    (value) => {
+      const error = nonNegativeInteger(value, {})
+      if (error) return error
+      const n = Number(plain(value))
+      return n > 255 ? `{max_value_exceeded,${n}}` : undefined
+    },
+  ],
+  ['x-dead-letter-exchange', stringArg],
+  [
+    'x-dead-letter-routing-key',
+    (value, args) =>
+      stringArg(value, args) ??
+      (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined),
+  ],
+  [
+    'x-overflow',
+    (value) => {
+      const v = plain(value)
+      const s = Buffer.isBuffer(v) ? v.toString() : v
+      return s === 'drop-head' || s === 'reject-publish' || s === 'reject-publish-dlx' ? undefined : 'invalid_overflow'
+    },
+  ],
+  [
+    'x-single-active-consumer',
+    (value) => (typeOf(value) === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[typeOf(value)]}}`),
+  ],
+])
 
 /** 406 "invalid arg" for a queue argument of the wrong type or range, as RabbitMQ words it. */
 export function validateQueueArguments(args: FieldTable, what: string): void {
-  for (const key in args) {
-    const check = QUEUE_ARGUMENT_CHECKS[key]
+  for (const key of Object.keys(args)) {
+    const check = QUEUE_ARGUMENT_CHECKS.get(key)
     const value = args[key]
     if (!check || value === undefined) continue
     const error = check(value, args)

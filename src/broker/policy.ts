@@ -3,18 +3,21 @@
 // RabbitMQ.
 import type { PolicyDefinition } from '../store/definitions-log.js'
 
-/** The policy keys Warren understands, and the type each takes. */
-export const POLICY_KEYS: Record<string, 'number' | 'string'> = {
-  'message-ttl': 'number',
-  expires: 'number',
-  'dead-letter-exchange': 'string',
-  'dead-letter-routing-key': 'string',
-  'max-length': 'number',
-  'max-length-bytes': 'number',
-  overflow: 'string',
-  'alternate-exchange': 'string',
-  'max-priority': 'number',
-}
+/**
+ * The policy keys Warren understands, and the type each takes. A Map: the keys come from the operator's
+ * definitions, and one named like an Object.prototype member ('constructor') must be unknown, not a function.
+ */
+export const POLICY_KEYS: ReadonlyMap<string, 'number' | 'string'> = new Map([
+  ['message-ttl', 'number'],
+  ['expires', 'number'],
+  ['dead-letter-exchange', 'string'],
+  ['dead-letter-routing-key', 'string'],
+  ['max-length', 'number'],
+  ['max-length-bytes', 'number'],
+  ['overflow', 'string'],
+  ['alternate-exchange', 'string'],
+  ['max-priority', 'number'],
+])
 
 export class Policy {
   readonly regex: RegExp
@@ -42,9 +45,14 @@ export function policyError(def: PolicyDefinition): string | undefined {
   if (!['queues', 'exchanges', 'all'].includes(def.applyTo)) return `invalid apply-to '${def.applyTo}'`
   if (!Number.isInteger(def.priority)) return `invalid priority '${def.priority}'`
   for (const [key, value] of Object.entries(def.definition)) {
-    const type = POLICY_KEYS[key]
+    const type = POLICY_KEYS.get(key)
     if (!type) return `unknown policy key '${key}'`
     if (typeof value !== type) return `policy key '${key}' takes a ${type}`
+    // RabbitMQ: an expiry of 0 is refused (a queue would go at once); the rest may be 0. Any size is fine:
+    // queue timers wait in steps (util/long-timer.ts)
+    if (key === 'expires' && (!Number.isInteger(value) || (value as number) < 1)) {
+      return `policy key '${key}' takes a positive integer`
+    }
     if (type === 'number' && (!Number.isInteger(value) || (value as number) < 0)) {
       return `policy key '${key}' takes a non-negative integer`
     }

@@ -20,6 +20,8 @@ import type { Method } from '../protocol/generated/methods.js'
 import { Publisher } from './publisher.js'
 import type { Connection } from './connection.js'
 import { ChannelConsumer } from './consumer.js'
+import { LongTimer } from '../util/long-timer.js'
+import { turnNow } from '../util/turn-clock.js'
 
 /** A delivery waiting for ack, nack or reject. */
 interface Unacked {
@@ -27,6 +29,8 @@ interface Unacked {
   readonly entry: LoadedEntry
   /** null for basic.get */
   readonly consumer: ChannelConsumer | null
+  /** Date.now() at delivery (the turn's), for consumer_timeout; 0 when it is off */
+  readonly deliveredAt: number
 }
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
@@ -47,6 +51,8 @@ export class Channel implements ReplyTarget {
   /** The last queue declared here, for the empty-name shortcut of bind, consume, purge... */
   private lastQueue = ''
   private txOps: TxOp[] | null = null
+  /** consumer_timeout: one timer per channel, for the oldest unacked delivery, armed only while there is one */
+  private ackTimer: LongTimer | undefined
   readonly publisher: Publisher
 
   constructor(
@@ -379,10 +385,43 @@ export class Channel implements ReplyTarget {
   track(entry: LoadedEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
-    this.unacked.set(tag, { queue, entry, consumer })
+    const timeout = this.connection.broker.config.consumerTimeout
+    this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
     if (consumer) consumer.unacked++
+    if (timeout > 0 && !this.ackTimer?.pending) this.armAckTimer(timeout)
     return tag
+  }
+
+  /** Arms the consumer_timeout timer for the oldest unacked delivery's deadline. */
+  private armAckTimer(timeout: number): void {
+    const oldest = this.unacked.values().next().value
+    if (!oldest) return
+    this.ackTimer ??= new LongTimer(() => this.checkAckTimeout())
+    this.ackTimer.startAt(oldest.deliveredAt + timeout + 1)
+  }
+
+  /**
+   * consumer_timeout, as RabbitMQ: a delivery unacked for longer closes the channel with 406 (its deliveries
+   * go back to their queues). Only the oldest delivery is checked (the map keeps delivery order); the timer
+   * is re-armed for its deadline, so an ack costs nothing here.
+   */
+  private checkAckTimeout(): void {
+    const timeout = this.connection.broker.config.consumerTimeout
+    const oldest = this.unacked.entries().next().value
+    if (!this.isOpen || !oldest) return // the next tracked delivery arms the timer again
+    const [deliveryTag, d] = oldest
+    if (Date.now() - d.deliveredAt <= timeout) return this.armAckTimer(timeout)
+    this.connection.log.warn(
+      { channel: this.id, deliveryTag, consumerTag: d.consumer?.tag, queue: d.queue.name, timeout },
+      'delivery acknowledgement timed out (consumer_timeout): closing the channel',
+    )
+    this.closeWithError(
+      preconditionFailed(
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. ` +
+          'This timeout value can be configured, see consumers doc guide to learn more',
+      ),
+    )
   }
 
   /** ack (requeue null), nack or reject. */
@@ -471,6 +510,9 @@ export class Channel implements ReplyTarget {
     restored.sort((a, b) => a[0] - b[0])
     this.unacked.clear()
     for (const [tag, d] of restored) this.unacked.set(tag, d)
+    // Unacked again, counting from their delivery (the timer may have found none meanwhile and stopped)
+    const timeout = this.connection.broker.config.consumerTimeout
+    if (timeout > 0) this.armAckTimer(timeout)
   }
 
   /** Credit may have freed up: let the queues we consume from deliver again. */
@@ -500,6 +542,7 @@ export class Channel implements ReplyTarget {
   release(): void {
     if (this.released) return
     this.released = true
+    this.ackTimer?.stop()
     this.stopReplies()
     for (const c of this.consumers.values()) c.queue.removeConsumer(c)
     this.consumers.clear()

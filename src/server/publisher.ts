@@ -17,7 +17,7 @@ interface PendingConfirm {
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
 import { routingKeysOf } from '../protocol/field-table.js'
-import { fieldTypeName } from '../broker/arguments.js'
+import { expiryError, fieldTypeName } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
 import type { Channel } from './channel.js'
@@ -39,8 +39,7 @@ function expirationError(expiration: string): string | undefined {
   const m = /^([+-]?\d+)(.*)$/s.exec(expiration)
   if (!m) return 'no_integer'
   if (m[2] !== '') return `{leftover_string,${JSON.stringify(m[2])}}`
-  const n = Number(m[1])
-  return n < 0 ? `{value_negative,${n}}` : undefined
+  return expiryError(Number(m[1]))
 }
 
 export class Publisher implements DurableWaiter {

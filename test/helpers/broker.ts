@@ -23,6 +23,8 @@ export interface StartOptions {
   heartbeat?: number
   frameMax?: number
   channelMax?: number
+  /** consumer_timeout, ms (0 = off); Warren only, an external broker keeps its own */
+  consumerTimeout?: number
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<TestBroker> {
@@ -50,6 +52,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
     ...(options.heartbeat !== undefined ? { heartbeat: options.heartbeat } : {}),
     ...(options.frameMax !== undefined ? { frameMax: options.frameMax } : {}),
     ...(options.channelMax !== undefined ? { channelMax: options.channelMax } : {}),
+    ...(options.consumerTimeout !== undefined ? { consumerTimeout: options.consumerTimeout } : {}),
   })
   const port = server.port
   const user = options.defaultUser ?? 'guest'

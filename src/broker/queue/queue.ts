@@ -14,6 +14,7 @@ import type { QueueStore, RecoveredMessage, StoredMessage } from '../../store/me
 import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
+import { LongTimer } from '../../util/long-timer.js'
 
 /** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
 const FLOW_HIGH = 2_000
@@ -58,9 +59,10 @@ export class Queue {
   private nextSeq = 0
   private drainScheduled = false
   private hadConsumer = false
-  private expiryTimer: NodeJS.Timeout | undefined
-  private expiryAt = 0
-  private unusedTimer: NodeJS.Timeout | undefined
+  /** Fires when the head message's TTL runs out; the delays are the client's, so they may exceed 24.8 days */
+  private expiryTimer: LongTimer | undefined
+  /** Fires when an x-expires queue has gone unused for that long */
+  private unusedTimer: LongTimer | undefined
   settings: QueueSettings
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
@@ -291,7 +293,7 @@ export class Queue {
     }
     group.consumers.push(consumer)
     this.hadConsumer = true
-    clearTimeout(this.unusedTimer)
+    this.unusedTimer?.stop()
     this.scheduleDrain()
   }
 
@@ -361,8 +363,8 @@ export class Queue {
   /** Marks the queue deleted and cancels its consumers; returns the number of ready messages dropped. */
   delete(): number {
     this.deleted = true
-    clearTimeout(this.expiryTimer)
-    clearTimeout(this.unusedTimer)
+    this.expiryTimer?.stop()
+    this.unusedTimer?.stop()
     const n = this.takeAllReady().length
     const consumers = this.consumerList.splice(0)
     this.groups = []
@@ -374,14 +376,14 @@ export class Queue {
   /** Marks the queue used: restarts the x-expires countdown while it has no consumers. */
   touch(): void {
     const expires = this.settings.expires
-    clearTimeout(this.unusedTimer)
+    this.unusedTimer?.stop()
     if (expires === undefined || this.deleted || this.consumerList.length > 0) return
-    this.unusedTimer = setTimeout(() => {
+    this.unusedTimer ??= new LongTimer(() =>
       this.guarded(() => {
         if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
-      })
-    }, expires)
-    this.unusedTimer.unref()
+      }),
+    )
+    this.unusedTimer.start(expires)
   }
 
   private die(entry: QueueEntry, reason: DeathReason): void {
@@ -409,20 +411,14 @@ export class Queue {
   private scheduleExpiry(): void {
     const head = this.ready.peek()
     if (!head || head.expiresAt === 0 || this.deleted) return
-    if (this.expiryTimer && this.expiryAt <= head.expiresAt) return
-    clearTimeout(this.expiryTimer)
-    this.expiryAt = head.expiresAt
-    this.expiryTimer = setTimeout(
-      () => {
-        this.expiryTimer = undefined
-        this.guarded(() => {
-          this.expireHeads()
-          this.scheduleExpiry()
-        })
-      },
-      Math.max(0, head.expiresAt - Date.now()),
+    this.expiryTimer ??= new LongTimer(() =>
+      this.guarded(() => {
+        this.expireHeads()
+        this.scheduleExpiry()
+      }),
     )
-    this.expiryTimer.unref()
+    if (this.expiryTimer.pending && this.expiryTimer.due <= head.expiresAt) return
+    this.expiryTimer.startAt(head.expiresAt)
   }
 
   scheduleDrain(): void {
