@@ -2,6 +2,7 @@
 import { UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
+import { DataDirLock } from '../store/data-dir-lock.js'
 import { DefinitionsLog } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { MemoryAlarm } from './memory-alarm.js'
@@ -18,6 +19,7 @@ export class Broker {
   readonly memoryAlarm: MemoryAlarm
   private definitions: DefinitionsLog | undefined
   private messageStore: MessageStore | undefined
+  private dataDirLock: DataDirLock | undefined
 
   constructor(
     readonly config: Config,
@@ -31,9 +33,22 @@ export class Broker {
 
   /**
    * Restores durable definitions and the messages of durable queues from the data directory, then imports
-   * the definitions file if any.
+   * the definitions file if any. Throws DataDirLockedError, before touching any file, if another broker
+   * uses the data directory.
    */
   async open(): Promise<void> {
+    const lock = DataDirLock.acquire(this.config.dataDir, this.log)
+    this.dataDirLock = lock
+    try {
+      await this.restore()
+    } catch (error) {
+      this.dataDirLock = undefined
+      lock.release()
+      throw error
+    }
+  }
+
+  private async restore(): Promise<void> {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
@@ -79,5 +94,6 @@ export class Broker {
       await this.messageStore.close()
     }
     this.definitions?.close()
+    this.dataDirLock?.release()
   }
 }
