@@ -3,11 +3,12 @@ import { UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
 import { DataDirLock } from '../store/data-dir-lock.js'
-import { DefinitionsLog } from '../store/definitions-log.js'
+import { DefinitionsLog, type StoredDefinitions } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { MemoryAlarm } from './memory-alarm.js'
 import { MessageMemory } from './message-memory.js'
 import { MessageStore } from '../store/message-store.js'
+import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
 import { performance } from 'node:perf_hooks'
@@ -71,15 +72,52 @@ export class Broker {
         restored.add(JSON.stringify([vhost.name, queue.name]))
       }
     }
-    // Stores left by queues whose deletion was not recorded before a crash
-    for (const { vhost, queue } of await this.messageStore.listQueues()) {
-      if (!restored.has(JSON.stringify([vhost, queue]))) await this.messageStore.deleteQueue(vhost, queue)
-    }
+    await this.setAsideUnknownStores(stored, restored)
     const ms = Math.round(performance.now() - started)
     this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
     if (this.config.definitionsFile) {
       const { applied } = importDefinitions(this, this.config.definitionsFile)
       this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
+    }
+  }
+
+  /**
+   * Queue stores on disk that no definition claims. A queue whose deletion the log records (the crash came
+   * before its directory was removed) is removed; any other is moved to the quarantine, never deleted: its
+   * definition may have been lost to a damaged line, and its messages were confirmed.
+   */
+  private async setAsideUnknownStores(stored: StoredDefinitions, restored: Set<string>): Promise<void> {
+    const store = this.messageStore!
+    const removed = new Set(stored.removedQueues.map((q) => JSON.stringify([q.vhost, q.name])))
+    for (const { vhost, queue } of await store.listQueues()) {
+      const key = JSON.stringify([vhost, queue])
+      if (restored.has(key)) continue
+      // With a damaged line in the log, even a recorded deletion may have been followed by a declaration
+      if (removed.has(key) && stored.damagedLines === 0) {
+        await store.deleteQueue(vhost, queue)
+        continue
+      }
+      try {
+        const { movedTo, messages } = await quarantineQueueDir(
+          this.config.dataDir,
+          store.queueDir(vhost, queue),
+          this.log,
+        )
+        this.log.warn(
+          { vhost, queue, messages, movedTo },
+          'queue store without a definition (definitions.log damaged?): moved to the quarantine with its messages',
+        )
+      } catch (error) {
+        this.log.error(
+          {
+            vhost,
+            queue,
+            dir: store.queueDir(vhost, queue),
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'queue store without a definition could not be moved to the quarantine; left in place',
+        )
+      }
     }
   }
 

@@ -125,6 +125,32 @@ export async function recoverQueue(dir: string, context: RecoveryContext, sink?:
   return result
 }
 
+/**
+ * Counts the unacked messages of a queue directory without changing any file: for a store that is kept
+ * aside rather than recovered (see quarantine.ts).
+ */
+export async function countMessages(dir: string, log: Logger): Promise<number> {
+  let names: string[]
+  try {
+    names = await fsp.readdir(dir)
+  } catch (error) {
+    log.error({ dir, err: errorText(error) }, 'cannot list queue directory')
+    return 0
+  }
+  const acksIds = new Set(names.map((name) => parseSegmentFileName(name, ACKS_PREFIX)))
+  let count = 0
+  const counter = { push: () => count++ }
+  for (const name of names) {
+    const id = parseSegmentFileName(name, MSGS_PREFIX)
+    if (id === null) continue
+    const acks = acksIds.has(id)
+      ? await readAcks(join(dir, segmentFileName(ACKS_PREFIX, id)), log, false)
+      : { offsets: new Uint32Array(0) }
+    await scanSegment(join(dir, name), id, acks.offsets, counter, log)
+  }
+  return count
+}
+
 async function removeFile(path: string, log: Logger): Promise<boolean> {
   try {
     await fsp.unlink(path)
@@ -141,7 +167,7 @@ async function removeFile(path: string, log: Logger): Promise<boolean> {
  * as unacked: redelivered, never lost); a partial entry or damaged entries at the end are cut off, so that
  * acks appended later are aligned and read.
  */
-async function readAcks(path: string, log: Logger): Promise<{ offsets: Uint32Array; size: number }> {
+async function readAcks(path: string, log: Logger, repair = true): Promise<{ offsets: Uint32Array; size: number }> {
   let bytes: Buffer
   try {
     bytes = await fsp.readFile(path)
@@ -175,7 +201,7 @@ async function readAcks(path: string, log: Logger): Promise<{ offsets: Uint32Arr
       },
       'acks file has damaged or partial entries; they are ignored (their messages count as unacked)',
     )
-    if (validEnd !== bytes.length) await truncateDurably(path, validEnd, log)
+    if (repair && validEnd !== bytes.length) await truncateDurably(path, validEnd, log)
   }
   const live = offsets.subarray(0, count)
   live.sort()
