@@ -1,5 +1,6 @@
-// Startup recovery of one queue directory: finds the complete records of each segment, drops a torn or
-// damaged tail, applies the acks, and returns the live messages in order.
+// Startup recovery of one queue directory: finds the complete records of each segment, skips a damaged
+// record (resuming at the next valid one), cuts off a torn tail, applies the acks, and returns the live
+// messages in order.
 //
 // Segments are read sequentially in 1 MiB reads; the messages returned are views into those read
 // buffers (no copy per message). Nothing here throws for a damaged file: every problem is logged with

@@ -3,7 +3,7 @@
 // its messages, moved aside to <dataDir>/quarantine with a warning, instead of having them deleted.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises'
+import { appendFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { after, describe, test } from 'node:test'
@@ -114,7 +114,14 @@ describe(
         assert.deepEqual(await drain(again, 'victim'), ['new'])
         assert.ok((await readdir(kept)).includes('msgs.0000000001'))
         assert.ok(!again.logs().some((line) => line.level === 40 && line.queue === 'victim'))
-        await again.stop()
+
+        // Putting the quarantined directory in place of the new queue's brings the messages back
+        assert.equal((await again.stop()).code, 0)
+        await rm(queueDir(broker.dataDir, 'victim'), { recursive: true })
+        await rename(kept, queueDir(broker.dataDir, 'victim'))
+        const restored = await again.restart()
+        assert.deepEqual(await drain(restored, 'victim'), ['v1', 'v2', 'v3'])
+        await restored.stop()
       },
     )
 
