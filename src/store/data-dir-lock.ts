@@ -64,6 +64,8 @@ export function processStartTime(pid: number): string | null {
   if (stat === null) return null
   // The command name (field 2) is in parentheses and may itself hold spaces and parentheses
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // A zombie (Z) or dead (X) process has exited: only its parent has not collected it yet
+  if (fields[0] === 'Z' || fields[0] === 'X') return null
   return fields[19] ?? null // field 22; fields[0] is field 3
 }
 
