@@ -2,13 +2,15 @@
 import { UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
-import { DefinitionsLog } from '../store/definitions-log.js'
+import { DataDirLock } from '../store/data-dir-lock.js'
+import { DefinitionsLog, type StoredDefinitions } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { DiskAlarm } from './disk-alarm.js'
 import { MemoryAlarm } from './memory-alarm.js'
 import { ResourceAlarms } from './resource-alarms.js'
 import { MessageMemory } from './message-memory.js'
 import { MessageStore } from '../store/message-store.js'
+import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
 import { performance } from 'node:perf_hooks'
@@ -23,6 +25,7 @@ export class Broker {
   readonly diskAlarm: DiskAlarm
   private definitions: DefinitionsLog | undefined
   private messageStore: MessageStore | undefined
+  private dataDirLock: DataDirLock | undefined
 
   constructor(
     readonly config: Config,
@@ -38,9 +41,22 @@ export class Broker {
 
   /**
    * Restores durable definitions and the messages of durable queues from the data directory, then imports
-   * the definitions file if any.
+   * the definitions file if any. Throws DataDirLockedError, before touching any file, if another broker
+   * uses the data directory.
    */
   async open(): Promise<void> {
+    const lock = DataDirLock.acquire(this.config.dataDir, this.log)
+    this.dataDirLock = lock
+    try {
+      await this.restore()
+    } catch (error) {
+      this.dataDirLock = undefined
+      lock.release()
+      throw error
+    }
+  }
+
+  private async restore(): Promise<void> {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
@@ -63,15 +79,52 @@ export class Broker {
         restored.add(JSON.stringify([vhost.name, queue.name]))
       }
     }
-    // Stores left by queues whose deletion was not recorded before a crash
-    for (const { vhost, queue } of await this.messageStore.listQueues()) {
-      if (!restored.has(JSON.stringify([vhost, queue]))) await this.messageStore.deleteQueue(vhost, queue)
-    }
+    await this.setAsideUnknownStores(stored, restored)
     const ms = Math.round(performance.now() - started)
     this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
     if (this.config.definitionsFile) {
       const { applied } = importDefinitions(this, this.config.definitionsFile)
       this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
+    }
+  }
+
+  /**
+   * Queue stores on disk that no definition claims. A queue whose deletion the log records (the crash came
+   * before its directory was removed) is removed; any other is moved to the quarantine, never deleted: its
+   * definition may have been lost to a damaged line, and its messages were confirmed.
+   */
+  private async setAsideUnknownStores(stored: StoredDefinitions, restored: Set<string>): Promise<void> {
+    const store = this.messageStore!
+    const removed = new Set(stored.removedQueues.map((q) => JSON.stringify([q.vhost, q.name])))
+    for (const { vhost, queue } of await store.listQueues()) {
+      const key = JSON.stringify([vhost, queue])
+      if (restored.has(key)) continue
+      // With a damaged line in the log, even a recorded deletion may have been followed by a declaration
+      if (removed.has(key) && stored.damagedLines === 0) {
+        await store.deleteQueue(vhost, queue)
+        continue
+      }
+      try {
+        const { movedTo, messages } = await quarantineQueueDir(
+          this.config.dataDir,
+          store.queueDir(vhost, queue),
+          this.log,
+        )
+        this.log.warn(
+          { vhost, queue, messages, movedTo },
+          'queue store without a definition (definitions.log damaged?): moved to the quarantine with its messages',
+        )
+      } catch (error) {
+        this.log.error(
+          {
+            vhost,
+            queue,
+            dir: store.queueDir(vhost, queue),
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'queue store without a definition could not be moved to the quarantine; left in place',
+        )
+      }
     }
   }
 
@@ -87,5 +140,6 @@ export class Broker {
       await this.messageStore.close()
     }
     this.definitions?.close()
+    this.dataDirLock?.release()
   }
 }

@@ -41,3 +41,14 @@ export function crc32(source: Uint8Array, start: number, end: number, initial = 
   for (; i < end; i++) c = t[(c ^ source[i]!) & 0xff]! ^ (c >>> 8)
   return ~c >>> 0
 }
+
+/** The CRC-32 of the four bytes of `value` written big-endian (an acks file entry): no buffer, no loop. */
+export function crc32OfUint32BE(value: number): number {
+  const t = TABLE
+  let c = ~0
+  c = t[(c ^ (value >>> 24)) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ (value >>> 16)) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ (value >>> 8)) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ value) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}

@@ -64,6 +64,14 @@ export interface Definitions {
   policies: PolicyDefinition[]
 }
 
+/** What the log holds at start, and what replaying it found out besides */
+export interface StoredDefinitions extends Definitions {
+  /** Queues whose deletion is the last change the log holds about them */
+  removedQueues: { vhost: string; name: string }[]
+  /** Lines skipped because they were damaged (a torn last line not counted) */
+  damagedLines: number
+}
+
 const FILE = 'definitions.log'
 const bindingKey = (b: BindingDefinition) =>
   JSON.stringify([b.vhost, b.source, b.destinationType, b.destination, b.routingKey, b.arguments])
@@ -136,17 +144,29 @@ export class DefinitionsLog {
   ) {}
 
   /** Reads the log (skipping damaged lines, with a warning), compacts it, and returns what it defines. */
-  open(): Definitions {
+  open(): StoredDefinitions {
     const path = join(this.dataDir, FILE)
+    const removedQueues = new Map<string, { vhost: string; name: string }>()
+    let damagedLines = 0
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8')
       const rows = text.split('\n')
       rows.forEach((row, i) => {
         if (row === '') return
         const change = this.parse(row)
-        if (change) this.snapshot.apply(change)
-        else if (i === rows.length - 1) this.log.warn({ file: path }, 'definitions log: dropped a torn last line')
-        else this.log.warn({ file: path, line: i + 1 }, 'definitions log: skipped a damaged line')
+        if (change) {
+          this.snapshot.apply(change)
+          if (change.op === 'queue.remove') {
+            removedQueues.set(entityKey(change.vhost, change.name), { vhost: change.vhost, name: change.name })
+          } else if (change.op === 'queue.add') {
+            removedQueues.delete(entityKey(change.queue.vhost, change.queue.name))
+          }
+        } else if (i === rows.length - 1) {
+          this.log.warn({ file: path }, 'definitions log: dropped a torn last line')
+        } else {
+          damagedLines++
+          this.log.warn({ file: path, line: i + 1 }, 'definitions log: skipped a damaged line')
+        }
       })
     }
     this.compact()
@@ -155,6 +175,8 @@ export class DefinitionsLog {
       queues: [...this.snapshot.queues.values()],
       bindings: [...this.snapshot.bindings.values()],
       policies: [...this.snapshot.policies.values()],
+      removedQueues: [...removedQueues.values()],
+      damagedLines,
     }
   }
 

@@ -19,7 +19,7 @@ import {
   type StoredMessage,
 } from './record.js'
 import type { RecoveredQueue } from './recovery.js'
-import { ACKS_PREFIX, MSGS_PREFIX, Segment, segmentFileName } from './segment.js'
+import { ACKS_PREFIX, ACK_ENTRY_SIZE, MSGS_PREFIX, Segment, segmentFileName, writeAckEntry } from './segment.js'
 
 /** Bodies this large are written from the caller's buffer instead of being copied into the write buffer */
 const REFERENCE_BODY_FROM = 64 * 1024
@@ -143,8 +143,8 @@ export class QueueStore {
   }
 
   private writeAck(segment: Segment, offset: number): void {
-    const { buffer, at } = segment.acks.reserve(4)
-    buffer.writeUInt32BE(offset, at)
+    const { buffer, at } = segment.acks.reserve(ACK_ENTRY_SIZE)
+    writeAckEntry(buffer, at, offset)
   }
 
   /** Acks every message (queue.purge). Segments are deleted rather than filled with acks. */

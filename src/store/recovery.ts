@@ -1,5 +1,6 @@
-// Startup recovery of one queue directory: finds the complete records of each segment, drops a torn or
-// damaged tail, applies the acks, and returns the live messages in order.
+// Startup recovery of one queue directory: finds the complete records of each segment, skips a damaged
+// record (resuming at the next valid one), cuts off a torn tail, applies the acks, and returns the live
+// messages in order.
 //
 // Segments are read sequentially in 1 MiB reads; the messages returned are views into those read
 // buffers (no copy per message). Nothing here throws for a damaged file: every problem is logged with
@@ -21,7 +22,16 @@ import {
   toPosition,
   type RecoveredMessage,
 } from './record.js'
-import { ACKS_PREFIX, MSGS_PREFIX, RecordIndex, Segment, parseSegmentFileName, segmentFileName } from './segment.js'
+import {
+  ACKS_PREFIX,
+  ACK_ENTRY_SIZE,
+  MSGS_PREFIX,
+  RecordIndex,
+  Segment,
+  parseSegmentFileName,
+  readAckEntry,
+  segmentFileName,
+} from './segment.js'
 
 const READ_CHUNK = 1024 * 1024
 
@@ -116,6 +126,32 @@ export async function recoverQueue(dir: string, context: RecoveryContext, sink?:
   return result
 }
 
+/**
+ * Counts the unacked messages of a queue directory without changing any file: for a store that is kept
+ * aside rather than recovered (see quarantine.ts).
+ */
+export async function countMessages(dir: string, log: Logger): Promise<number> {
+  let names: string[]
+  try {
+    names = await fsp.readdir(dir)
+  } catch (error) {
+    log.error({ dir, err: errorText(error) }, 'cannot list queue directory')
+    return 0
+  }
+  const acksIds = new Set(names.map((name) => parseSegmentFileName(name, ACKS_PREFIX)))
+  let count = 0
+  const counter = { push: () => count++ }
+  for (const name of names) {
+    const id = parseSegmentFileName(name, MSGS_PREFIX)
+    if (id === null) continue
+    const acks = acksIds.has(id)
+      ? await readAcks(join(dir, segmentFileName(ACKS_PREFIX, id)), log, false)
+      : { offsets: new Uint32Array(0) }
+    await scanSegment(join(dir, name), id, acks.offsets, counter, log)
+  }
+  return count
+}
+
 async function removeFile(path: string, log: Logger): Promise<boolean> {
   try {
     await fsp.unlink(path)
@@ -127,8 +163,12 @@ async function removeFile(path: string, log: Logger): Promise<boolean> {
   }
 }
 
-/** Reads an acks file into sorted offsets, cutting a partial entry off its end. */
-async function readAcks(path: string, log: Logger): Promise<{ offsets: Uint32Array; size: number }> {
+/**
+ * Reads an acks file into sorted offsets. Entries that fail their check are ignored (their records count
+ * as unacked: redelivered, never lost); a partial entry or damaged entries at the end are cut off, so that
+ * acks appended later are aligned and read.
+ */
+async function readAcks(path: string, log: Logger, repair = true): Promise<{ offsets: Uint32Array; size: number }> {
   let bytes: Buffer
   try {
     bytes = await fsp.readFile(path)
@@ -136,16 +176,37 @@ async function readAcks(path: string, log: Logger): Promise<{ offsets: Uint32Arr
     log.error({ file: path, err: errorText(error) }, 'cannot read acks file; its messages count as unacked')
     return { offsets: new Uint32Array(0), size: 0 }
   }
-  const whole = bytes.length - (bytes.length % 4)
-  if (whole !== bytes.length) {
-    // Acks are appended to this file later, so a partial entry must go or every later entry is misaligned
-    log.warn({ file: path, droppedBytes: bytes.length - whole }, 'acks file ends with a partial entry; truncated')
-    await truncateDurably(path, whole, log)
+  const whole = bytes.length - (bytes.length % ACK_ENTRY_SIZE)
+  const offsets = new Uint32Array(whole / ACK_ENTRY_SIZE)
+  let count = 0
+  let damaged = 0
+  let firstDamagedAt = -1
+  let validEnd = 0
+  for (let at = 0; at < whole; at += ACK_ENTRY_SIZE) {
+    const offset = readAckEntry(bytes, at)
+    if (offset >= 0) {
+      offsets[count++] = offset
+      validEnd = at + ACK_ENTRY_SIZE
+    } else if (damaged++ === 0) {
+      firstDamagedAt = at
+    }
   }
-  const offsets = new Uint32Array(whole / 4)
-  for (let i = 0; i < offsets.length; i++) offsets[i] = bytes.readUInt32BE(i * 4)
-  offsets.sort()
-  return { offsets, size: whole }
+  if (damaged > 0 || validEnd !== bytes.length) {
+    log.warn(
+      {
+        file: path,
+        damagedEntries: damaged,
+        firstDamagedAt,
+        partialBytes: bytes.length - whole,
+        cutFrom: validEnd === bytes.length ? null : validEnd,
+      },
+      'acks file has damaged or partial entries; they are ignored (their messages count as unacked)',
+    )
+    if (repair && validEnd !== bytes.length) await truncateDurably(path, validEnd, log)
+  }
+  const live = offsets.subarray(0, count)
+  live.sort()
+  return { offsets: live, size: validEnd }
 }
 
 async function truncateDurably(path: string, length: number, log: Logger): Promise<void> {
@@ -205,11 +266,39 @@ async function recoverSegment(
   return { segment, changedDirectory: false }
 }
 
+/** Whether a complete record with a matching checksum and consistent fields starts at `at`. */
+function isRecordAt(buffer: Buffer, at: number, end: number): boolean {
+  if (at + RECORD_HEADER_SIZE + MIN_PAYLOAD_SIZE > end) return false
+  const length = buffer.readUInt32BE(at)
+  if (length < MIN_PAYLOAD_SIZE || at + RECORD_HEADER_SIZE + length > end) return false
+  // The field lengths first: a few reads that reject almost any wrong offset before a checksum is computed
+  if (!payloadIsWellFormed(buffer, at + RECORD_HEADER_SIZE, length)) return false
+  return checksumOf(buffer, at + RECORD_HEADER_SIZE, length) === buffer.readUInt32BE(at + 4)
+}
+
+/**
+ * Where the next valid record starts after a bad one at `start` (buffer indexes; `end` is the end of the
+ * file), or -1 if none does. The bad record's own length, if it is intact, points right at the next record,
+ * so that offset is tried first: scanning forward byte by byte could otherwise stop inside the bad
+ * record's body at bytes that happen to form a record (a message whose body holds a stored record).
+ */
+function findNextRecord(buffer: Buffer, start: number, end: number): number {
+  if (start + 4 <= end) {
+    const claimed = start + RECORD_HEADER_SIZE + buffer.readUInt32BE(start)
+    if (isRecordAt(buffer, claimed, end)) return claimed
+  }
+  for (let at = start + 1; at + RECORD_HEADER_SIZE + MIN_PAYLOAD_SIZE <= end; at++) {
+    if (isRecordAt(buffer, at, end)) return at
+  }
+  return -1
+}
+
 interface SegmentScan {
   records: RecordIndex
   fileSize: number
   /** End of the last complete, valid record */
   validEnd: number
+  /** Why the file ends early: what follows validEnd is cut off */
   problem: string | null
   /** The file could not be read (as opposed to holding bad data): it is left untouched */
   ioError: boolean
@@ -261,52 +350,81 @@ async function scanSegment(
     for (;;) {
       const recordOffset = base + p
       if (recordOffset === fileSize) break
-      if (fileSize - recordOffset < RECORD_HEADER_SIZE) {
-        scan.problem = 'incomplete record header at the end of the file'
-        break
+      let problem: string
+      checks: {
+        if (fileSize - recordOffset < RECORD_HEADER_SIZE) {
+          problem = 'incomplete record header at the end of the file'
+          break checks
+        }
+        if (filled - p < RECORD_HEADER_SIZE && !(await ensure(RECORD_HEADER_SIZE))) {
+          problem = 'file shorter than its size'
+          break checks
+        }
+        const length = buffer.readUInt32BE(p)
+        if (length < MIN_PAYLOAD_SIZE) {
+          problem = `impossible record length ${length}`
+          break checks
+        }
+        if (recordOffset + RECORD_HEADER_SIZE + length > fileSize) {
+          problem = `record of ${length} bytes extends past the end of the file`
+          break checks
+        }
+        const recordBytes = RECORD_HEADER_SIZE + length
+        if (filled - p < recordBytes && !(await ensure(recordBytes))) {
+          problem = 'file shorter than its size'
+          break checks
+        }
+        const payloadStart = p + RECORD_HEADER_SIZE
+        if (checksumOf(buffer, payloadStart, length) !== buffer.readUInt32BE(p + 4)) {
+          problem = 'checksum mismatch'
+          break checks
+        }
+        while (nextAck < ackedOffsets.length && ackedOffsets[nextAck]! < recordOffset) nextAck++
+        const acked = nextAck < ackedOffsets.length && ackedOffsets[nextAck] === recordOffset
+        if (acked) {
+          if (!payloadIsWellFormed(buffer, payloadStart, length)) {
+            problem = 'record fields do not add up to its length'
+            break checks
+          }
+          scan.records.markAcked(scan.records.add(recordOffset))
+        } else {
+          const message = decodePayload(buffer, payloadStart, length, decoders)
+          if (message === null) {
+            problem = 'record fields do not add up to its length'
+            break checks
+          }
+          scan.records.add(recordOffset)
+          messages.push({ position: toPosition(segmentId, recordOffset), message })
+        }
+        p += recordBytes
+        scan.validEnd = recordOffset + recordBytes
+        continue
       }
-      if (filled - p < RECORD_HEADER_SIZE && !(await ensure(RECORD_HEADER_SIZE))) {
+      // A bad record: resume at the next valid one if there is one (damage), else it is the end (a torn tail)
+      if (!(await ensure(fileSize - recordOffset))) {
         scan.problem = 'file shorter than its size'
         break
       }
-      const length = buffer.readUInt32BE(p)
-      if (length < MIN_PAYLOAD_SIZE) {
-        scan.problem = `impossible record length ${length}`
-        break
-      }
-      if (recordOffset + RECORD_HEADER_SIZE + length > fileSize) {
-        scan.problem = `record of ${length} bytes extends past the end of the file`
-        break
-      }
-      const recordBytes = RECORD_HEADER_SIZE + length
-      if (filled - p < recordBytes && !(await ensure(recordBytes))) {
-        scan.problem = 'file shorter than its size'
-        break
-      }
-      const payloadStart = p + RECORD_HEADER_SIZE
-      if (checksumOf(buffer, payloadStart, length) !== buffer.readUInt32BE(p + 4)) {
-        scan.problem = 'checksum mismatch'
+      const next = findNextRecord(buffer, p, filled)
+      if (next < 0) {
+        scan.problem = problem
         break
       }
       while (nextAck < ackedOffsets.length && ackedOffsets[nextAck]! < recordOffset) nextAck++
-      const acked = nextAck < ackedOffsets.length && ackedOffsets[nextAck] === recordOffset
-      if (acked) {
-        if (!payloadIsWellFormed(buffer, payloadStart, length)) {
-          scan.problem = 'record fields do not add up to its length'
-          break
-        }
-        scan.records.markAcked(scan.records.add(recordOffset))
-      } else {
-        const message = decodePayload(buffer, payloadStart, length, decoders)
-        if (message === null) {
-          scan.problem = 'record fields do not add up to its length'
-          break
-        }
-        scan.records.add(recordOffset)
-        messages.push({ position: toPosition(segmentId, recordOffset), message })
-      }
-      p += recordBytes
-      scan.validEnd = recordOffset + recordBytes
+      log.warn(
+        {
+          file: path,
+          offset: recordOffset,
+          skippedBytes: next - p,
+          wasAcked: nextAck < ackedOffsets.length && ackedOffsets[nextAck] === recordOffset,
+          reason: problem,
+        },
+        'damaged record skipped; the records after it are kept',
+      )
+      // The skipped bytes stay in the file as an acked pseudo-record, so that the record before them ends
+      // where they start (reads find a record's end at the next offset) and the segment can still complete
+      scan.records.markAcked(scan.records.add(recordOffset))
+      p = next
     }
   } catch (error) {
     scan.problem = errorText(error)

@@ -4,9 +4,28 @@
 // 100,000 messages costs about 400 KB of bookkeeping, and acking the same position twice (or a position
 // that is not a record) can be detected instead of corrupting the live count.
 import type { AppendFile } from './append-file.js'
+import { crc32OfUint32BE } from './crc32.js'
 
 export const MSGS_PREFIX = 'msgs.'
 export const ACKS_PREFIX = 'acks.'
+
+/**
+ * An acks file entry: the offset of the acked record (u32 BE) and the CRC-32 of those four bytes (u32 BE).
+ * The check tells an entry from what a crash can leave at the end of the file (zeros where the file had
+ * grown, garbage): neither may read as "the record at offset 0 is acked".
+ */
+export const ACK_ENTRY_SIZE = 8
+
+export function writeAckEntry(target: Buffer, at: number, offset: number): void {
+  target.writeUInt32BE(offset, at)
+  target.writeUInt32BE(crc32OfUint32BE(offset), at + 4)
+}
+
+/** The offset recorded by the entry at `at`, or -1 if the entry fails its check. */
+export function readAckEntry(source: Buffer, at: number): number {
+  const offset = source.readUInt32BE(at)
+  return crc32OfUint32BE(offset) === source.readUInt32BE(at + 4) ? offset : -1
+}
 
 /** Segment ids are ten digits so that names sort in id order. */
 export function segmentFileName(prefix: string, id: number): string {
