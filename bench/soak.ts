@@ -7,6 +7,7 @@
 // See --help and soak-traffic.ts for the traffic; soak-ledger.ts for the accounting.
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Channel, ChannelModel } from 'amqplib'
 import { startBrokerProcess, type BrokerProcess } from '../test/helpers/broker-process.js'
@@ -254,6 +255,9 @@ async function main(options: SoakOptions): Promise<number> {
   probe?.restartCpuMeasurement()
 
   const loopProbe = new LoopProbe(soak, soak.topology.durable[0]!)
+  // The soak's own event-loop delay: a round trip is only the broker's when this stays small
+  const clientDelay = monitorEventLoopDelay({ resolution: 10 })
+  clientDelay.enable()
   const consumers = [
     ...Array.from({ length: options.consumers }, (_, i) => runConsumer(soak, i)),
     runDeadLetterConsumer(soak),
@@ -309,8 +313,13 @@ async function main(options: SoakOptions): Promise<number> {
 
   // ---- stop publishing, drain ----
   soak.stopping = true
-  const stopped = await Promise.race([Promise.all(producers).then(() => true), sleep(60_000).then(() => false)])
-  if (!stopped) soak.tally.error('drain', 'publishers or churners did not stop within 60 s')
+  // A stuck or dead broker confirms nothing more: do not wait long for the publishers then
+  const stopWaitSeconds = brokerCrashed === null && brokerHung === null ? 60 : 5
+  const stopped = await Promise.race([
+    Promise.all(producers).then(() => true),
+    sleep(stopWaitSeconds * 1000).then(() => false),
+  ])
+  if (!stopped) soak.tally.error('drain', `publishers or churners did not stop within ${stopWaitSeconds} s`)
   soak.draining = true
   const drainStarted = nowMillis()
   const t = soak.topology
@@ -414,6 +423,10 @@ async function main(options: SoakOptions): Promise<number> {
       max: ms(loopProbe.maxMicros),
       failures: loopProbe.failures,
     },
+    soakEventLoopDelayMs: {
+      p99: Math.round(clientDelay.percentile(99) / 1e3) / 1e3,
+      max: Math.round(clientDelay.max / 1e3) / 1e3,
+    },
     accounting,
     deliveries: soak.ledger.deliveries,
     deadLetterDeliveries: soak.ledger.deadLetters,
@@ -460,6 +473,7 @@ function summariseBrokerLog(broker: BrokerProcess): Record<string, number> {
 function renderMarkdown(
   s: {
     broker: string
+    drained: boolean
     trafficSeconds: number
     drainSeconds: number
     rates: { publishedPerSecond: number; deliveriesPerSecond: number }
@@ -467,6 +481,7 @@ function renderMarkdown(
     rssMB: { start: number; max: number; end: number } | null
     brokerCpuPercent: number | null
     eventLoopRoundTripMs: { p50: number; p99: number; max: number; samples: number }
+    soakEventLoopDelayMs: { p99: number; max: number }
     events: Record<string, number>
     errors: Record<string, number>
     brokerLog: Record<string, number>
@@ -490,7 +505,7 @@ function renderMarkdown(
     `| expired (TTL queue) | ${n(a.expired)} |`,
     `| dropped by a queue.delete of the churn queue | ${n(a.droppedByQueueDelete)} |`,
     `| fanout copies gone with their temporary queues | ${n(a.ephemeralGone)} |`,
-    `| **missing** | **${n(a.missing)}** ${a.missing > 0 ? JSON.stringify(a.missingByRoute) : ''} |`,
+    `| **missing** | **${n(a.missing)}** ${a.missing > 0 ? JSON.stringify(a.missingByRoute) : ''}${s.drained ? '' : ' (not drained: counts those not consumed yet too)'} |`,
     `| repeated without redelivered | ${n(a.duplicatesWithoutRedelivered)} |`,
     `| unexpected dead letters | ${n(a.unexpectedDeadLetters)} |`,
     `| connections / channels opened | ${n(s.churn['connectionsOpened']!)} / ${n(s.churn['channelsOpened']!)} |`,
@@ -498,6 +513,7 @@ function renderMarkdown(
     `| broker RSS start / max / end | ${s.rssMB === null ? 'n/a' : `${s.rssMB.start} / ${s.rssMB.max} / ${s.rssMB.end} MB`} |`,
     `| broker CPU (average, % of one core) | ${s.brokerCpuPercent ?? 'n/a'} |`,
     `| passive declare round trip p50 / p99 / max | ${s.eventLoopRoundTripMs.p50} / ${s.eventLoopRoundTripMs.p99} / ${s.eventLoopRoundTripMs.max} ms (${s.eventLoopRoundTripMs.samples} samples) |`,
+    `| the soak's own event-loop delay p99 / max | ${s.soakEventLoopDelayMs.p99} / ${s.soakEventLoopDelayMs.max} ms |`,
     '',
   ]
   const list = (title: string, counts: Record<string, number>) => {
