@@ -19,7 +19,6 @@ import {
   declareTopology,
   deleteTopology,
   openConnection,
-  runChurner,
   runConsumer,
   runDeadLetterConsumer,
   runPoller,
@@ -28,6 +27,7 @@ import {
   topologyFor,
   type SoakState,
 } from './soak-traffic.js'
+import { runChurner } from './soak-churn.js'
 
 const USAGE = `Usage: node dist/bench/soak.js [options]
 
@@ -51,7 +51,8 @@ Mixed AMQP traffic for --duration seconds, then a drain and an account of every 
                          this long (default 30): it is stuck
   --broker-log FILE      write the Warren child's log (JSON lines) to FILE at the end
   --skip ROUTES          comma-separated kinds of traffic to leave out, e.g. max-length,churn
-                         (of: ${ROUTES.join(', ')})
+                         (of: ${ROUTES.join(', ')}); churn also stops
+                         the churn queue's delete and redeclare
   --json                 print the summary as JSON on stdout (progress and markdown on stderr)
   -h, --help             this text
 
