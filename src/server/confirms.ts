@@ -35,8 +35,8 @@ export class Confirms implements DurableWaiter {
 
   constructor(
     private readonly channel: ConfirmTarget,
-    /** Set whenever a publish can be STORED (the vhost has a message store) */
-    private readonly durability: Durability | undefined,
+    /** Set whenever a publish can be stored (the vhost has a message store) */
+    private readonly durability: Pick<Durability, 'wait'> | undefined,
   ) {}
 
   /** Records the next publish: CONFIRM_ACK, CONFIRM_NACK or the store batch it was written in. */
