@@ -11,7 +11,6 @@ import {
   notImplemented,
   preconditionFailed,
   commandInvalid,
-  ChannelError,
   type AmqpError,
 } from '../protocol/errors.js'
 import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
@@ -245,10 +244,8 @@ export class Channel implements ReplyTarget {
           durability.afterBatch(
             batch,
             () => this.isOpen && this.finishCommit(refused),
-            () =>
-              this.closeWithError(
-                new ChannelError(ReplyCode.RESOURCE_ERROR, 'the message store failed; the transaction is not durable'),
-              ),
+            // Not durable: a refusal, as a nack is for a confirm
+            () => this.isOpen && this.finishCommit(true),
           )
           return
         }
@@ -456,7 +453,7 @@ export class Channel implements ReplyTarget {
     return outcome
   }
 
-  /** As RabbitMQ: a transaction with a publish a queue (or the store) refused fails, the others stand. */
+  /** As RabbitMQ: a transaction with a publish a queue or the store refused fails; the others stand. */
   private finishCommit(refused: boolean): void {
     if (!refused) return this.send({ name: 'tx.commit-ok' })
     const err = preconditionFailed('partial tx completion')

@@ -2,7 +2,7 @@
 // test: no basic.ack may reach the client before the publishes it covers are on disk, whatever was
 // published after them (direct reply-to, transient or refused messages), and a failed batch nacks exactly
 // its own publishes. Also the configured maximum message size. Warren only: it reaches into the store.
-import { describe, test, before, after } from 'node:test'
+import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,8 @@ import {
   openChannel,
   openConfirmChannel,
   roundTrip,
+  txCommit,
+  txSelect,
   withTimeout,
 } from '../../helpers/amqplib.js'
 
@@ -113,19 +115,20 @@ describe('confirms and the store syncs', { skip }, () => {
   let conn: ChannelModel
   const gate = new SyncGate()
 
-  before(async () => {
+  // A broker each: a failed sync may leave the store refusing writes
+  beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'warren-confirm-sync-'))
     server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent', maxMessageSize: 1024 })
+    conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
   })
-  after(async () => {
+  afterEach(async () => {
     gate.restore()
-    await conn?.close().catch(() => {})
+    await conn.close().catch(() => {})
     await server.stop()
     await rm(dataDir, { recursive: true, force: true })
   })
 
   test('a direct reply-to publish is not acked before earlier persistent ones are synced', async () => {
-    conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
     const setup = await openChannel(conn)
     await setup.assertQueue('durable', { durable: true })
     await setup.assertQueue('durable-b', { durable: true })
@@ -165,7 +168,6 @@ describe('confirms and the store syncs', { skip }, () => {
   })
 
   test('a failed batch nacks exactly its publishes; the ones behind it keep their order', async () => {
-    conn ??= await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
     const setup = await openChannel(conn)
     await setup.assertQueue('durable2', { durable: true })
     await setup.assertQueue('transient', { durable: false })
@@ -204,8 +206,34 @@ describe('confirms and the store syncs', { skip }, () => {
     }
   })
 
+  test('a transaction whose sync fails is refused as a whole (406 partial tx completion)', async () => {
+    const setup = await openChannel(conn)
+    await setup.assertQueue('tx-transient', { durable: false })
+    await setup.assertQueue('durable2', { durable: true })
+    const tx = await openChannel(conn)
+    await txSelect(tx)
+    const gate3 = new SyncGate()
+    gate3.install()
+    try {
+      tx.sendToQueue('tx-transient', Buffer.from('in memory'))
+      tx.sendToQueue('durable2', Buffer.from('persistent'), { persistent: true })
+      const commit = txCommit(tx)
+      await gate3.waitForHeld(1)
+      for (const sync of gate3.held.splice(0)) sync.fail(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))
+      gate3.open()
+      await expectChannelError(tx, commit, {
+        code: 406,
+        text: 'PRECONDITION_FAILED - partial tx completion',
+        classId: 90,
+        methodId: 20,
+      })
+    } finally {
+      gate3.open()
+      gate3.restore()
+    }
+  })
+
   test('a message over the configured max size closes the channel with 406', async () => {
-    conn ??= await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
     const setup = await openChannel(conn)
     await setup.assertQueue('sized', { durable: false })
     const ch = await openConfirmChannel(conn)
