@@ -72,8 +72,8 @@ export class Confirms implements DurableWaiter {
     for (let outcome = this.waiting.peek(); outcome !== undefined && outcome <= batch; outcome = this.waiting.peek()) {
       this.waiting.shift()
       const seq = this.firstSeq++
-      // Batches settle in order, so a stored publish here is in `batch` (one before it would have been
-      // settled earlier; were it not, a nack is the answer that cannot lie)
+      // A stored record reached here was written in `batch` itself: batches settle in order, and this
+      // waiter hears each one from the first write it waits for
       if (outcome === CONFIRM_ACK || (outcome > 0 && durable)) this.ack(seq)
       else this.nack(seq)
     }
