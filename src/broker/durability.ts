@@ -48,8 +48,8 @@ export class Durability {
       },
       onBatchFailed: (b) => {
         if (b < batch) return true
-        if (b === batch) failed()
-        else done()
+        // Batches settle in order, so b is this batch (were it a later one, failed is the answer that cannot lie)
+        failed()
         return false
       },
     })

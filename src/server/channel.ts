@@ -11,7 +11,6 @@ import {
   notImplemented,
   preconditionFailed,
   commandInvalid,
-  ChannelError,
   type AmqpError,
 } from '../protocol/errors.js'
 import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
@@ -244,20 +243,19 @@ export class Channel implements ReplyTarget {
       case 'tx.commit': {
         if (!this.txOps) throw preconditionFailed('channel is not transactional')
         const durability = this.vhost.durability
+        const { stored, refused } = this.commit()
         // commit-ok only once the transaction's persistent messages are on disk
-        if (this.commit() && durability) {
+        if (stored && durability) {
           const batch = durability.currentBatch
           durability.afterBatch(
             batch,
-            () => this.isOpen && this.send({ name: 'tx.commit-ok' }),
-            () =>
-              this.closeWithError(
-                new ChannelError(ReplyCode.RESOURCE_ERROR, 'the message store failed; the transaction is not durable'),
-              ),
+            () => this.isOpen && this.finishCommit(refused),
+            // Not durable: a refusal, as a nack is for a confirm
+            () => this.isOpen && this.finishCommit(true),
           )
           return
         }
-        return this.send({ name: 'tx.commit-ok' })
+        return this.finishCommit(refused)
       }
       case 'tx.rollback':
         if (!this.txOps) throw preconditionFailed('channel is not transactional')
@@ -485,13 +483,22 @@ export class Channel implements ReplyTarget {
     if (all.length > 0) this.requeue(all)
   }
 
-  /** Applies the transaction; returns true if a message was written to the store. */
-  private commit(): boolean {
+  /** Applies the transaction; returns whether a message was written to the store, and any was refused. */
+  private commit(): { stored: boolean; refused: boolean } {
     const ops = this.txOps!
     this.txOps = []
-    const stored = this.publisher.commit()
+    const outcome = this.publisher.commit()
     for (const op of ops) this.apply(op.deliveries, op.requeue)
-    return stored
+    return outcome
+  }
+
+  /** As RabbitMQ: a transaction with a publish a queue or the store refused fails; the others stand. */
+  private finishCommit(refused: boolean): void {
+    if (!refused) return this.send({ name: 'tx.commit-ok' })
+    const err = preconditionFailed('partial tx completion')
+    err.classId = 90
+    err.methodId = 20
+    this.closeWithError(err)
   }
 
   private rollback(): void {

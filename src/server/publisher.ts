@@ -1,19 +1,11 @@
 // The publishing side of a channel: assembles basic.publish + content header + body frames into a
 // Message, routes it, sends basic.return for unroutable mandatory messages and publisher confirms.
-// Confirms are coalesced: one basic.ack with multiple=true per tick covers every publish in it.
+// Confirms are decided in one place, Confirms (confirms.ts): each publish reports its outcome there once.
 import { Message } from '../broker/message.js'
 import type { Exchange } from '../broker/exchange/exchange.js'
 import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, SOME_REFUSED } from '../broker/vhost.js'
 import { ENQUEUED, STORED } from '../broker/queue/queue.js'
-import { Deque } from '../broker/queue/deque.js'
-import type { DurableWaiter } from '../broker/durability.js'
-
-interface PendingConfirm {
-  seq: number
-  /** The store batch it waits for (0: none, it only waits behind earlier ones) */
-  batch: number
-  nack: boolean
-}
+import { CONFIRM_ACK, CONFIRM_NACK, Confirms } from './confirms.js'
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
 import { routingKeysOf } from '../protocol/field-table.js'
@@ -22,8 +14,6 @@ import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
 import type { Channel } from './channel.js'
 
-/** RabbitMQ's default max_message_size (128 MiB). */
-export const MAX_MESSAGE_SIZE = 128 * 1024 * 1024
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
 const COPY_BODY_BELOW = 8192
 
@@ -42,7 +32,7 @@ function expirationError(expiration: string): string | undefined {
   return expiryError(Number(m[1]))
 }
 
-export class Publisher implements DurableWaiter {
+export class Publisher {
   private state: 'idle' | 'header' | 'body' = 'idle'
   private exchangeName = ''
   private routingKey = ''
@@ -53,14 +43,9 @@ export class Publisher implements DurableWaiter {
   private bodyParts: Buffer[] = []
   private bodyReceived = 0
 
-  confirming = false
-  private publishSeq = 0
-  private confirmedUpTo = 0
-  private ackedUpTo = 0
-  private confirmScheduled = false
+  /** Set by confirm.select */
+  private confirms: Confirms | null = null
   private txPublishes: PendingPublish[] = []
-  /** Confirms waiting for a store sync, in publish order */
-  private readonly waiting = new Deque<PendingConfirm>()
 
   constructor(private readonly channel: Channel) {}
 
@@ -93,9 +78,10 @@ export class Publisher implements DurableWaiter {
     if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
     this.properties = decodeBasicProperties(r)
     this.propertiesRaw = Buffer.from(payload.subarray(12))
-    if (bodySize > MAX_MESSAGE_SIZE) {
+    const maxSize = this.channel.connection.broker.config.maxMessageSize
+    if (bodySize > maxSize) {
       this.state = 'idle'
-      throw preconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`)
+      throw preconditionFailed(`message size ${bodySize} is larger than configured max size ${maxSize}`)
     }
     this.bodySize = bodySize
     if (bodySize === 0) return this.complete(Buffer.alloc(0))
@@ -187,11 +173,10 @@ export class Publisher implements DurableWaiter {
       if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
     }
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
-    if (this.confirming) {
-      const seq = ++this.publishSeq
-      if (outcome & SOME_REFUSED) this.nack(seq)
-      else if (outcome & STORED || this.waiting.length > 0) this.confirmWhenDurable(seq, outcome & STORED)
-      else this.confirm(seq)
+    if (this.confirms !== null) {
+      this.confirms.record(
+        outcome & SOME_REFUSED ? CONFIRM_NACK : outcome & STORED ? vhost.durability!.currentBatch : CONFIRM_ACK,
+      )
     }
     return outcome
   }
@@ -201,90 +186,25 @@ export class Publisher implements DurableWaiter {
     const target = this.channel.vhost.replyTargets.get(message.routingKey.slice(DIRECT_REPLY_PREFIX.length))
     if (target) target.deliverReply(message)
     else if (mandatory) this.channel.returnMessage(message)
-    if (this.confirming) this.confirm(++this.publishSeq)
+    // Acked in its turn: after every earlier publish, some of which may still wait for a sync
+    this.confirms?.record(CONFIRM_ACK)
+  }
+
+  get confirming(): boolean {
+    return this.confirms !== null
   }
 
   enableConfirms(): void {
-    this.confirming = true
+    this.confirms ??= new Confirms(this.channel, this.channel.vhost.durability)
   }
 
-  private confirm(seq: number): void {
-    this.confirmedUpTo = seq
-    if (this.confirmScheduled) return
-    this.confirmScheduled = true
-    process.nextTick(() => this.flushConfirms())
-  }
-
-  /** A queue refused the message: confirms before it go out first, then the nack. */
-  private nack(seq: number): void {
-    if (this.waiting.length > 0) {
-      this.waiting.push({ seq, batch: 0, nack: true })
-      return
-    }
-    this.flushConfirms()
-    // As RabbitMQ: multiple is set since nothing below it is outstanding; requeue keeps its default, true
-    this.channel.send({ name: 'basic.nack', deliveryTag: seq, multiple: true, requeue: true })
-    this.confirmedUpTo = seq
-    this.ackedUpTo = seq
-  }
-
-  /**
-   * The message was written to the store: its confirm waits for the sync of the current batch. Later
-   * confirms queue up behind it, so that confirms leave in order and multiple=true stays truthful.
-   */
-  private confirmWhenDurable(seq: number, stored: number): void {
-    const durability = this.channel.vhost.durability!
-    if (this.waiting.length === 0) durability.wait(this)
-    this.waiting.push({ seq, batch: stored ? durability.currentBatch : 0, nack: false })
-  }
-
-  onDurable(durableBatch: number): boolean {
-    if (!this.channel.isOpen) {
-      this.waiting.clear()
-      return false
-    }
-    for (let head = this.waiting.peek(); head && head.batch <= durableBatch; head = this.waiting.peek()) {
-      this.waiting.shift()
-      if (head.nack) this.nack(head.seq)
-      else this.confirm(head.seq)
-    }
-    return this.waiting.length > 0
-  }
-
-  /** The writes of a batch failed: its messages are nacked, so the publisher knows to publish again. */
-  onBatchFailed(failedBatch: number): boolean {
-    if (!this.channel.isOpen) {
-      this.waiting.clear()
-      return false
-    }
-    for (let head = this.waiting.peek(); head && head.batch <= failedBatch; head = this.waiting.peek()) {
-      this.waiting.shift()
-      if (head.nack || head.batch === failedBatch) {
-        this.flushConfirms()
-        this.channel.send({ name: 'basic.nack', deliveryTag: head.seq, multiple: false, requeue: true })
-        this.confirmedUpTo = this.ackedUpTo = head.seq
-      } else this.confirm(head.seq)
-    }
-    return this.waiting.length > 0
-  }
-
-  private flushConfirms(): void {
-    this.confirmScheduled = false
-    const upTo = this.confirmedUpTo
-    if (upTo <= this.ackedUpTo || !this.channel.isOpen) return
-    this.channel.send({ name: 'basic.ack', deliveryTag: upTo, multiple: upTo - this.ackedUpTo > 1 })
-    this.ackedUpTo = upTo
-  }
-
-  /** Publishes the transaction's messages; returns true if any was written to the store. */
-  commit(): boolean {
+  /** Publishes the transaction's messages: whether any was written to the store, and any was refused. */
+  commit(): { stored: boolean; refused: boolean } {
     const publishes = this.txPublishes
     this.txPublishes = []
-    let stored = false
-    for (const p of publishes) {
-      if (this.route(p.exchange, p.message, p.mandatory, p.extraKeys) & STORED) stored = true
-    }
-    return stored
+    let outcome = 0
+    for (const p of publishes) outcome |= this.route(p.exchange, p.message, p.mandatory, p.extraKeys)
+    return { stored: (outcome & STORED) !== 0, refused: (outcome & SOME_REFUSED) !== 0 }
   }
 
   rollback(): void {
