@@ -6,7 +6,7 @@ import { DefinitionsLog } from '../store/definitions-log.js'
 import { importDefinitions } from './definitions-file.js'
 import { MemoryAlarm } from './memory-alarm.js'
 import { MessageMemory } from './message-memory.js'
-import { MessageStore } from '../store/message-store.js'
+import { MessageStore, type MessageStoreOptions } from '../store/message-store.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
 import { performance } from 'node:perf_hooks'
@@ -22,6 +22,8 @@ export class Broker {
   constructor(
     readonly config: Config,
     readonly log: Logger,
+    /** Options of the message store (tests inject file system faults through it) */
+    private readonly storeOptions: MessageStoreOptions = {},
   ) {
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark)
     this.vhosts.set('/', new Vhost('/', log, new MessageMemory(config.messageMemoryBudget)))
@@ -37,7 +39,8 @@ export class Broker {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
-    this.messageStore = new MessageStore(this.config.dataDir, this.log)
+    this.messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
+    await this.messageStore.removeTrash()
     const durability = new Durability(this.messageStore)
     const started = performance.now()
     let messages = 0
@@ -74,7 +77,14 @@ export class Broker {
     if (this.messageStore) {
       await this.messageStore.flush().catch(() => {})
       for (const vhost of this.vhosts.values()) {
-        for (const queue of vhost.queues.values()) if (queue.store) await recordCleanShutdown(queue)
+        for (const queue of vhost.queues.values()) {
+          // Without the record every recovered message is flagged redelivered, which is safe: not fatal
+          if (queue.store) {
+            await recordCleanShutdown(queue).catch((err: unknown) => {
+              this.log.warn({ queue: queue.name, err }, 'cannot record which messages were delivered')
+            })
+          }
+        }
       }
       await this.messageStore.close()
     }
