@@ -201,7 +201,13 @@ export class MessageStore {
     const dir = this.queueDir(vhost, queue)
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
     // Left over from a queue deleted just before a crash: a new queue starts empty
-    if (existsSync(dir) && this.moveToTrash(dir) === null) throw new Error(`cannot move the old ${dir} aside`)
+    if (existsSync(dir)) {
+      const leftover = this.moveToTrash(dir)
+      if (leftover === null) throw new Error(`cannot move the old ${dir} aside`)
+      this.removeDeleted(undefined, dir, leftover).catch((error: unknown) => {
+        this.log.warn({ dir: leftover, err: errorText(error) }, 'cannot remove the directory of a deleted queue')
+      })
+    }
     const firstCreated = mkdirSync(dir, { recursive: true })
     const nameFile = join(dir, NAME_FILE)
     writeFileSync(nameFile + '.tmp', JSON.stringify({ vhost, queue }) + '\n')

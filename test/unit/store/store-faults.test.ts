@@ -195,19 +195,20 @@ test('a queue deleted and created again at once: the old store is moved aside an
   await withTempDir(async (dir) => {
     const { log, warnings } = capturingLogger()
     const store = new MessageStore(dir, log, { segmentSize: 1024 })
+    const deletions: Promise<void>[] = []
     for (let round = 0; round < 30; round++) {
       const queue = store.createQueue('/', 'churn')
       // Fully acked segments waiting for removal when the queue is deleted: their paths are the new queue's
       for (let i = 0; i < 30; i++) queue.ack(queue.append(message(i, 100)))
       queue.append(message(round, 100))
       await new Promise((resolve) => setImmediate(resolve))
-      void store.deleteQueue('/', 'churn')
+      deletions.push(store.deleteQueue('/', 'churn'))
     }
     const queue = store.createQueue('/', 'churn')
     const kept = []
     for (let i = 0; i < 30; i++) kept.push(queue.append(message(i, 100)))
     await store.flush()
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await Promise.all(deletions)
     assert.equal(store.failed, null)
     await store.close()
     assert.deepEqual(await readdir(join(dir, TRASH_DIR)), [], 'deleted directories are removed from the trash')
