@@ -243,7 +243,8 @@ export class Vhost {
       return this.durability!.store.createQueue(this.name, name)
     } catch (err) {
       this.log.error({ vhost: this.name, queue: name, err }, 'cannot create the store of a durable queue')
-      const reason = err instanceof Error ? err.message : String(err)
+      // The errno only: the message names server paths
+      const reason = (err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'
       throw new ChannelError(
         ReplyCode.RESOURCE_ERROR,
         `cannot create the store of ${this.describeQueue(name)}: ${reason}`,

@@ -4,14 +4,23 @@
 // (through the store's file system, or a small tmpfs as the data directory).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import type { ConfirmChannel } from 'amqplib'
 import { startServer, type RunningServer } from '../../../src/server/start.js'
 import type { MessageStoreOptions } from '../../../src/store/message-store.js'
-import { connect, eventually, openConfirmChannel, sleep, type AmqpError } from '../../helpers/amqplib.js'
+import {
+  connect,
+  eventually,
+  openChannel,
+  openConfirmChannel,
+  replyText,
+  sleep,
+  whenChannelClosed,
+  type AmqpError,
+} from '../../helpers/amqplib.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../../helpers/broker-process.js'
 import { faultyFileSystem, type FaultyOperation } from '../../helpers/faulty-fs.js'
 
@@ -375,5 +384,39 @@ test(
       await stopAllBrokerProcesses()
       unmount(dataDir)
     }
+  },
+)
+
+test(
+  'a durable queue whose directory cannot be made: channel error 506, no queue left behind, later declares work',
+  { timeout: 30_000, skip: WARREN_ONLY },
+  async () => {
+    const dataDir = await tempDir()
+    // A file where the store's directories go: mkdir fails (ENOTDIR), as it would on a full disk
+    const blocker = join(dataDir, 'vhosts')
+    await writeFile(blocker, 'not a directory')
+    let server = await start(dataDir)
+    const conn = await connect(url(server))
+    const ch = await openConfirmChannel(conn)
+    const closed = whenChannelClosed(ch)
+    await assert.rejects(ch.assertQueue('blocked', { durable: true }))
+    const error = await closed
+    assert.equal(error?.code, 506)
+    assert.equal(replyText(error), "RESOURCE_ERROR - cannot create the store of queue 'blocked' in vhost '/': ENOTDIR")
+    // The connection carries on, and the queue does not exist (no durable queue without a store)
+    const ch2 = await openChannel(conn)
+    const gone = whenChannelClosed(ch2)
+    await assert.rejects(ch2.checkQueue('blocked'))
+    assert.equal((await gone)?.code, 404)
+
+    await rm(blocker)
+    const ch3 = await openConfirmChannel(conn)
+    await ch3.assertQueue('blocked', { durable: true })
+    assert.ok(await publish(ch3, 'blocked', 'stored'))
+    await conn.close()
+    await stop(server)
+    server = await start(dataDir)
+    assert.deepEqual(await drain(server, 'blocked'), ['stored'])
+    await stop(server)
   },
 )
