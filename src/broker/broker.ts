@@ -9,7 +9,7 @@ import { DiskAlarm } from './disk-alarm.js'
 import { MemoryAlarm } from './memory-alarm.js'
 import { ResourceAlarms } from './resource-alarms.js'
 import { MessageMemory } from './message-memory.js'
-import { MessageStore } from '../store/message-store.js'
+import { MessageStore, type MessageStoreOptions } from '../store/message-store.js'
 import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
@@ -30,6 +30,8 @@ export class Broker {
   constructor(
     readonly config: Config,
     readonly log: Logger,
+    /** Options of the message store (tests inject file system faults through it) */
+    private readonly storeOptions: MessageStoreOptions = {},
   ) {
     this.alarms = new ResourceAlarms(log)
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
@@ -60,7 +62,8 @@ export class Broker {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
-    this.messageStore = new MessageStore(this.config.dataDir, this.log)
+    this.messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
+    await this.messageStore.removeTrash()
     const durability = new Durability(this.messageStore)
     const started = performance.now()
     let messages = 0
@@ -135,7 +138,14 @@ export class Broker {
     if (this.messageStore) {
       await this.messageStore.flush().catch(() => {})
       for (const vhost of this.vhosts.values()) {
-        for (const queue of vhost.queues.values()) if (queue.store) await recordCleanShutdown(queue)
+        for (const queue of vhost.queues.values()) {
+          // Without the record every recovered message is flagged redelivered, which is safe: not fatal
+          if (queue.store) {
+            await recordCleanShutdown(queue).catch((err: unknown) => {
+              this.log.warn({ queue: queue.name, err }, 'cannot record which messages were delivered')
+            })
+          }
+        }
       }
       await this.messageStore.close()
     }

@@ -1,7 +1,15 @@
 // A virtual host: its exchanges, queues and bindings, and the rules RabbitMQ applies to declaring,
 // binding and deleting them. Errors are thrown as ChannelError/ConnectionError with RabbitMQ's texts.
 import { randomBytes } from 'node:crypto'
-import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../protocol/errors.js'
+import {
+  accessRefused,
+  ChannelError,
+  commandInvalid,
+  notFound,
+  preconditionFailed,
+  resourceLocked,
+} from '../protocol/errors.js'
+import { ReplyCode } from '../protocol/generated/constants.js'
 import { fieldString, routingKeysOf, type FieldTable } from '../protocol/field-table.js'
 import {
   assertArgumentsEquivalent,
@@ -13,6 +21,7 @@ import { DefaultExchange } from './exchange/default.js'
 import type { Binding, Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
+import type { QueueStore } from '../store/message-store.js'
 import { Queue, REFUSED, STORED, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import type { Durability } from './durability.js'
 import type { MessageMemory } from './message-memory.js'
@@ -208,13 +217,45 @@ export class Vhost {
     }
     const queue = new Queue(name, this.name, options, options.exclusive ? owner : null, this.queuePolicy(name))
     queue.hooks = this.queueHooks
-    this.queues.set(name, queue)
     if (queue.durable && queue.owner === null) {
-      this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
-      if (this.durability) queue.store = this.durability.store.createQueue(this.name, name)
+      // The store first: a durable queue never exists without one (its persistent messages would be
+      // confirmed without being written)
+      if (this.durability) queue.store = this.createQueueStore(name)
+      try {
+        this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
+      } catch (err) {
+        if (queue.store) void this.deleteQueueStore(name)
+        throw err
+      }
     }
+    this.queues.set(name, queue)
     queue.start()
     return { queue, messageCount: 0, consumerCount: 0 }
+  }
+
+  /**
+   * A new durable queue's store. It is made even while the store's writes fail (the queue's persistent
+   * messages are then refused until they succeed again); if its directory cannot be made (disk full, out of
+   * file descriptors), the declare fails with 506 RESOURCE_ERROR, a channel error.
+   */
+  private createQueueStore(name: string): QueueStore {
+    try {
+      return this.durability!.store.createQueue(this.name, name)
+    } catch (err) {
+      this.log.error({ vhost: this.name, queue: name, err }, 'cannot create the store of a durable queue')
+      // The errno only: the message names server paths
+      const reason = (err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'
+      throw new ChannelError(
+        ReplyCode.RESOURCE_ERROR,
+        `cannot create the store of ${this.describeQueue(name)}: ${reason}`,
+      )
+    }
+  }
+
+  private deleteQueueStore(name: string): Promise<void> {
+    return this.durability!.store.deleteQueue(this.name, name).catch((err: unknown) => {
+      this.log.error({ vhost: this.name, queue: name, err }, 'could not remove the store of a deleted queue')
+    })
   }
 
   deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean, owner: object): number {
@@ -234,9 +275,8 @@ export class Vhost {
       this.record?.({ op: 'queue.remove', vhost: this.name, name: queue.name })
       if (queue.store) {
         queue.store = null
-        this.durability?.store.deleteQueue(this.name, queue.name).catch((err: unknown) => {
-          this.log.error({ queue: queue.name, err }, 'could not remove the store of a deleted queue')
-        })
+        // Its directory is moved aside at once: a queue of the same name may be declared right away
+        void this.deleteQueueStore(queue.name)
       }
     }
     for (const exchange of this.exchanges.values()) {

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { Broker } from '../broker/broker.js'
+import type { MessageStoreOptions } from '../store/message-store.js'
 import { DEFAULTS, type Config } from '../config/config.js'
 import { createLogger } from '../util/logger.js'
 import { Connection } from './connection.js'
@@ -13,11 +14,14 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-export async function startServer(options: Partial<Config> = {}): Promise<RunningServer> {
+export async function startServer(
+  options: Partial<Config> = {},
+  storeOptions: MessageStoreOptions = {},
+): Promise<RunningServer> {
   const config: Config = { ...DEFAULTS, ...options }
   const log = createLogger(config.logLevel)
   await mkdir(config.dataDir, { recursive: true })
-  const broker = new Broker(config, log)
+  const broker = new Broker(config, log, storeOptions)
   await broker.open()
   broker.memoryAlarm.start()
   broker.diskAlarm.start()

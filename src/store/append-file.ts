@@ -4,6 +4,9 @@
 // batch of many records is a few large buffers for one writev. Bytes already handed to a commit are never
 // overwritten: the block keeps filling after them, and a new block is taken when it is full. Large bodies
 // are queued by reference instead of copied (the broker never mutates a body once received).
+//
+// A write or sync that fails keeps its bytes here: the next commit cuts the file back to the length last
+// synced and writes them again from memory (see docs/storage.md, "When a write or sync fails").
 import type { StoreFileSystem } from './file-io.js'
 
 const MIN_BLOCK = 4 * 1024
@@ -19,6 +22,10 @@ export class AppendFile {
   size: number
   /** Bytes whose write has completed (readable from the file); the rest is still in memory */
   private writtenBytes: number
+  /** Bytes known to be on stable storage: the file is cut back to this length before a failed write is redone */
+  private syncedBytes: number
+  /** A write or sync failed: bytes past syncedBytes may be on disk, torn, or cached but lost */
+  private needsRepair = false
   private fd: number | null = null
   private fdWritable = false
   private opening: Promise<number> | null = null
@@ -37,6 +44,8 @@ export class AppendFile {
   queued = false
   /** The file's segment or queue is gone: buffered bytes are dropped instead of written */
   discarded = false
+  /** The file's entry in its directory is durable (the store syncs the directory of a new file) */
+  directoryEntrySynced: boolean
 
   constructor(
     readonly path: string,
@@ -47,7 +56,14 @@ export class AppendFile {
   ) {
     this.size = initialSize
     this.writtenBytes = initialSize
+    this.syncedBytes = initialSize
     this.existsOnDisk = existsOnDisk
+    this.directoryEntrySynced = existsOnDisk
+  }
+
+  /** Something is left for a commit to do: bytes to write, a failed write to redo, or a new file's entry to sync. */
+  get needsCommit(): boolean {
+    return this.pendingBytes > 0 || this.blockUsed > this.blockTaken || this.needsRepair || !this.directoryEntrySynced
   }
 
   /** Returns a buffer and the index at which `bytes` contiguous bytes may be written; they are queued. */
@@ -103,27 +119,53 @@ export class AppendFile {
     return chunks
   }
 
-  /** Writes the chunks and fdatasyncs. Returns true when this created the file (its directory needs a sync). */
+  /**
+   * Writes the chunks and fdatasyncs. Returns true when the file's directory entry is not yet known durable
+   * (a new file: the store syncs its directory). On failure the chunks are kept for the next commit.
+   */
   async writeAndSync(chunks: Buffer[]): Promise<boolean> {
-    const created = !this.existsOnDisk
-    const fd = await this.openForWriting()
-    this.existsOnDisk = true
     let bytes = 0
     for (const chunk of chunks) bytes += chunk.length
-    await this.io.appendAll(fd, chunks)
-    this.writtenBytes += bytes
+    try {
+      if (bytes === 0 && !this.needsRepair) return !this.directoryEntrySynced
+      const fd = await this.openForWriting()
+      this.existsOnDisk = true
+      // The queue was deleted while the file was being opened: its bytes are not wanted any more
+      if (this.discarded) return false
+      if (this.needsRepair) {
+        // After a failed write or fdatasync the bytes past the last sync cannot be trusted, even if the page
+        // cache shows them (Linux may have marked unwritten pages clean): cut them off and write them again
+        await this.io.truncate(fd, this.syncedBytes)
+        this.needsRepair = false
+      }
+      await this.io.appendAll(fd, chunks)
+      this.writtenBytes += bytes
+      this.inFlight = []
+      await this.io.datasync(fd)
+      this.syncedBytes = this.writtenBytes
+      return !this.directoryEntrySynced
+    } catch (error) {
+      this.keepUnsynced(chunks, bytes)
+      throw error
+    }
+  }
+
+  /** A write or sync failed: everything past the last sync is written again, from memory, by the next commit. */
+  private keepUnsynced(chunks: Buffer[], bytes: number): void {
+    this.pending = chunks.concat(this.pending)
+    this.pendingBytes += bytes
     this.inFlight = []
-    await this.io.datasync(fd)
-    return created
+    this.writtenBytes = this.syncedBytes
+    this.needsRepair = this.existsOnDisk
   }
 
   private async openForWriting(): Promise<number> {
     if (this.fd !== null && this.fdWritable) return this.fd
     if (this.fd !== null) {
-      // Opened read-only for a synchronous read: replace it
+      // Opened read-only for a synchronous read: replace it (its close cannot lose data: nothing was written)
       const readOnly = this.fd
       this.fd = null
-      await this.io.close(readOnly)
+      await this.io.close(readOnly).catch(() => undefined)
     }
     const fd = await this.openAsync()
     this.fdWritable = true
@@ -137,7 +179,7 @@ export class AppendFile {
         this.opening = null
         if (this.fd !== null) {
           // A synchronous read opened it meanwhile; keep that one
-          void this.io.close(fd)
+          this.io.close(fd).catch(() => undefined)
           return this.fd
         }
         this.fd = fd
@@ -213,14 +255,17 @@ export class AppendFile {
   async close(): Promise<void> {
     this.closeRequested = true
     this.pending = []
+    this.pendingBytes = 0
     this.block = null
+    this.blockUsed = this.blockTaken = 0
     if (this.opening !== null) await this.opening.catch(() => undefined)
     if (this.readsInFlight === 0) await this.closeNow()
   }
 
+  /** Never rejects: Linux releases the descriptor even when close reports an error, and data is synced before. */
   private async closeNow(): Promise<void> {
     const fd = this.fd
     this.fd = null
-    if (fd !== null) await this.io.close(fd)
+    if (fd !== null) await this.io.close(fd).catch(() => undefined)
   }
 }

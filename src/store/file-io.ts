@@ -10,6 +10,8 @@ export interface StoreFileSystem {
   /** Writes all of `buffers` at the end of the file. */
   appendAll(fd: number, buffers: Buffer[]): Promise<void>
   datasync(fd: number): Promise<void>
+  /** Cuts the file back to `length` bytes (to drop bytes whose write or sync failed). */
+  truncate(fd: number, length: number): Promise<void>
   /** Makes a directory's entries (files created or removed in it) durable. */
   syncDirectory(path: string): Promise<void>
   read(fd: number, target: Buffer, position: number): Promise<number>
@@ -42,6 +44,7 @@ export const nodeFileSystem: StoreFileSystem = {
   openReadSync: (path) => fs.openSync(path, 'r'),
   appendAll,
   datasync: (fd) => promised<void>((done) => fs.fdatasync(fd, (error) => done(error, undefined))),
+  truncate: (fd, length) => promised<void>((done) => fs.ftruncate(fd, length, (error) => done(error, undefined))),
   async syncDirectory(path) {
     const fd = await promised<number>((done) => fs.open(path, 'r', done))
     try {

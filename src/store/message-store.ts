@@ -5,9 +5,22 @@
 // of them in parallel, and only then reports the batch durable. Writes made while a commit runs go to the
 // next batch. So the cost of a sync is shared by every message of every queue in the batch, and a
 // publisher confirm waits for at most one commit in progress plus its own.
-import { createHash } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+//
+// A commit that fails (disk full, I/O error, out of descriptors) is reported failed, and the store keeps
+// the bytes and retries with a growing delay; new messages are refused until a retry succeeds. Deleted
+// queues' directories are renamed into a trash directory at once, and removed from there in the background.
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  promises as fsp,
+  renameSync,
+  writeFileSync,
+} from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from '../util/logger.js'
 import type { AppendFile, CommitQueue } from './append-file.js'
@@ -22,6 +35,11 @@ export type { StoreFileSystem } from './file-io.js'
 export { QueueStore } from './queue-store.js'
 
 export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
+/** Where deleted queues' directories go until they are removed (in the data directory: same file system) */
+export const TRASH_DIR = 'trash'
+/** Delays between retries of a failed commit: doubling from the first to the last */
+const FIRST_RETRY_MS = 50
+const MAX_RETRY_MS = 1000
 
 export interface MessageStoreOptions {
   /** A segment file is closed for appends once it would grow past this (default 16 MiB) */
@@ -47,6 +65,10 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code
+}
+
 interface FlushWaiter {
   batch: number
   resolve: () => void
@@ -60,9 +82,13 @@ export class MessageStore {
   private readonly queues = new Map<string, QueueStore>()
   private readonly opening = new Set<string>()
   private dirtyFiles: AppendFile[] = []
-  private segmentsToRemove: Segment[] = []
+  private segmentsToRemove: { segment: Segment; owner: QueueStore }[] = []
   private commitScheduled = false
   private running: Promise<void> | null = null
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelay = FIRST_RETRY_MS
+  /** When the current run of failed commits began (ms since the epoch) */
+  private failingSince = 0
   private batch = 1
   private durable = 0
   private readonly durableListeners: ((durableBatch: number) => void)[] = []
@@ -85,9 +111,10 @@ export class MessageStore {
       // Offsets in a position are u32: a segment must stay below 4 GiB
       segmentSize: Math.min(options.segmentSize ?? DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_BYTES),
       log,
-      writable: () => this.failure === null && !this.closed,
+      isClosed: () => this.closed,
+      isFailing: () => this.failure !== null,
       assertWritable: () => this.assertWritable(),
-      removeSegment: (segment) => this.removeSegment(segment),
+      removeSegment: (segment, owner) => this.removeSegment(segment, owner),
     }
   }
 
@@ -101,7 +128,7 @@ export class MessageStore {
     return this.durable
   }
 
-  /** The error that stopped the store, if a commit failed. */
+  /** The error of the last commit while commits fail (new messages are refused); null once one succeeds. */
   get failed(): Error | null {
     return this.failure
   }
@@ -119,7 +146,10 @@ export class MessageStore {
     this.batchFailedListeners.push(listener)
   }
 
-  /** Called once if a commit fails; the store then accepts no more writes (see docs/storage.md). */
+  /**
+   * Called when a commit fails after one that succeeded. The store refuses new messages and retries until a
+   * commit succeeds again (see docs/storage.md).
+   */
   onError(listener: (error: Error) => void): void {
     this.errorListeners.push(listener)
   }
@@ -138,7 +168,7 @@ export class MessageStore {
     queue: string,
     onMessage?: (message: RecoveredMessage) => void,
   ): Promise<{ store: QueueStore; messages: RecoveredMessage[] }> {
-    this.assertWritable()
+    this.assertOpen()
     const dir = this.queueDir(vhost, queue)
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
     this.opening.add(dir)
@@ -162,14 +192,22 @@ export class MessageStore {
   /**
    * The store of a queue declared just now: nothing to recover, so it is made synchronously and declare-ok
    * can follow at once. Declarations are rare; the few blocking syscalls (and syncs of the new directory
-   * entries) cost less than making every declare wait on a promise.
+   * entries) cost less than making every declare wait on a promise. Works while commits fail (the queue's
+   * messages are refused until they succeed again); throws the file system's error (ENOSPC, EMFILE...) if
+   * the directory cannot be made.
    */
   createQueue(vhost: string, queue: string): QueueStore {
-    this.assertWritable()
+    this.assertOpen()
     const dir = this.queueDir(vhost, queue)
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
     // Left over from a queue deleted just before a crash: a new queue starts empty
-    rmSync(dir, { recursive: true, force: true })
+    if (existsSync(dir)) {
+      const leftover = this.moveToTrash(dir)
+      if (leftover === null) throw new Error(`cannot move the old ${dir} aside`)
+      this.removeDeleted(undefined, dir, leftover).catch((error: unknown) => {
+        this.log.warn({ dir: leftover, err: errorText(error) }, 'cannot remove the directory of a deleted queue')
+      })
+    }
     const firstCreated = mkdirSync(dir, { recursive: true })
     const nameFile = join(dir, NAME_FILE)
     writeFileSync(nameFile + '.tmp', JSON.stringify({ vhost, queue }) + '\n')
@@ -246,22 +284,62 @@ export class MessageStore {
     }
   }
 
-  /** Removes a queue's directory (queue deleted). */
-  async deleteQueue(vhost: string, queue: string): Promise<void> {
+  /**
+   * Deletes a queue's store. Its directory is renamed into the trash at once, so that a queue of the same
+   * name can be declared again right away; the returned promise settles once the trash copy is removed.
+   */
+  deleteQueue(vhost: string, queue: string): Promise<void> {
     const dir = this.queueDir(vhost, queue)
     const store = this.queues.get(dir)
     this.queues.delete(dir)
     store?.discard()
-    // A commit running now may still be writing this queue's files; later ones skip them. (Waiting for
-    // the store to be idle instead could wait forever under steady traffic.)
+    const trash = this.moveToTrash(dir)
+    return this.removeDeleted(store, dir, trash)
+  }
+
+  /** Renames a directory into the trash; returns its new path, or null if it is not there or cannot move. */
+  private moveToTrash(dir: string): string | null {
+    const unique = `${basename(dir)}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`
+    const trash = join(this.dataDir, TRASH_DIR, unique)
+    try {
+      mkdirSync(dirname(trash), { recursive: true })
+      renameSync(dir, trash)
+      return trash
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT' || existsSync(dir)) {
+        this.log.error({ dir, err: errorText(error) }, 'cannot move the directory of a deleted queue aside')
+      }
+      return null
+    }
+  }
+
+  private async removeDeleted(store: QueueStore | undefined, dir: string, trash: string | null): Promise<void> {
+    // A commit running now may still be writing this queue's files (now in the trash); later ones skip them.
+    // (Waiting for the store to be idle instead could wait forever under steady traffic.)
     if (this.running !== null) await this.running
     await store?.closeFiles()
-    await fsp.rm(dir, { recursive: true, force: true })
+    if (trash === null) return
+    // The rename is durable before the files go: a power loss cannot bring the queue back half removed
     await this.io.syncDirectory(dirname(dir)).catch(() => undefined)
+    await fsp.rm(trash, { recursive: true, force: true })
+  }
+
+  /** Removes what deleted queues left in the trash (a crash or a failed removal); called at start. */
+  async removeTrash(): Promise<void> {
+    const trash = join(this.dataDir, TRASH_DIR)
+    try {
+      await fsp.rm(trash, { recursive: true, force: true })
+    } catch (error) {
+      this.log.warn({ dir: trash, err: errorText(error) }, 'cannot remove the trash of deleted queues')
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('message store is closed')
   }
 
   private assertWritable(): void {
-    if (this.failure !== null) throw new Error(`message store failed: ${this.failure.message}`)
+    if (this.failure !== null) throw new Error(`message store cannot write: ${this.failure.message}`)
     if (this.closed) throw new Error('message store is closed')
   }
 
@@ -272,11 +350,12 @@ export class MessageStore {
   }
 
   /** A segment is fully acked: its files go in the next commit. */
-  private removeSegment(segment: Segment): void {
-    this.segmentsToRemove.push(segment)
+  private removeSegment(segment: Segment, owner: QueueStore): void {
+    this.segmentsToRemove.push({ segment, owner })
     this.scheduleCommit()
   }
 
+  /** While commits fail, only the retry timer starts them. */
   private scheduleCommit(): void {
     if (this.commitScheduled || this.running !== null || this.failure !== null) return
     this.commitScheduled = true
@@ -285,14 +364,28 @@ export class MessageStore {
 
   private readonly startCommit = (): void => {
     this.commitScheduled = false
-    this.running = this.commit().finally(() => {
-      this.running = null
-      if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) this.scheduleCommit()
-    })
+    this.running = this.commit()
+      .catch((error: unknown) => this.fail(error, 'commit'))
+      .finally(() => {
+        this.running = null
+        if (this.failure !== null) {
+          if (!this.closed) this.scheduleRetry()
+        } else if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) this.scheduleCommit()
+      })
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      if (!this.closed && this.running === null) this.startCommit()
+    }, this.retryDelay)
+    this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS)
   }
 
   private async commit(): Promise<void> {
     const batch = this.batch++
+    const retrying = this.failure !== null
     const files = this.dirtyFiles
     const segments = this.segmentsToRemove
     this.dirtyFiles = []
@@ -307,14 +400,36 @@ export class MessageStore {
       writes.push(file.writeAndSync(file.takeForCommit()))
     }
     const results = await Promise.allSettled(writes)
-    const newFileDirs = new Set<string>()
+    let failure: { reason: unknown; path: string } | null = null
+    const newFileDirs = new Map<string, AppendFile[]>()
     for (const [i, result] of results.entries()) {
-      if (result.status === 'rejected') return this.fail(result.reason, writing[i]!.path)
-      if (result.value) newFileDirs.add(dirname(writing[i]!.path))
+      const file = writing[i]!
+      if (result.status === 'rejected') failure ??= { reason: result.reason, path: file.path }
+      else if (result.value) {
+        const dir = dirname(file.path)
+        newFileDirs.set(dir, [...(newFileDirs.get(dir) ?? []), file])
+      }
     }
     // A new file's directory entry must be durable too, or a power loss could lose the whole file
-    const dirSyncs = await Promise.allSettled([...newFileDirs].map((dir) => this.io.syncDirectory(dir)))
-    for (const result of dirSyncs) if (result.status === 'rejected') return this.fail(result.reason, 'directory')
+    await Promise.all(
+      [...newFileDirs].map(async ([dir, created]) => {
+        try {
+          await this.io.syncDirectory(dir)
+          for (const file of created) file.directoryEntrySynced = true
+        } catch (error) {
+          failure ??= { reason: error, path: dir }
+        }
+      }),
+    )
+    if (failure !== null) {
+      // What could not be written stays buffered in its file, for the retry
+      for (const file of writing) if (!file.discarded && file.needsCommit) this.enqueueForRetry(file)
+      this.fail(failure.reason, failure.path)
+      // Acked segments go all the same: when the disk is full, that is the space a retry needs
+      await this.removeSegmentFiles(segments)
+      return
+    }
+    if (retrying) this.resumed()
 
     this.durable = batch
     for (const listener of this.durableListeners) {
@@ -330,19 +445,28 @@ export class MessageStore {
     this.settleFlushWaiters()
   }
 
-  private async removeSegmentFiles(segments: Segment[]): Promise<void> {
+  /** A file whose write failed goes in the next commit (started by the retry timer). */
+  private enqueueForRetry(file: AppendFile): void {
+    if (file.queued) return
+    file.queued = true
+    this.dirtyFiles.push(file)
+  }
+
+  private async removeSegmentFiles(segments: { segment: Segment; owner: QueueStore }[]): Promise<void> {
     if (segments.length === 0) return
     const dirs = new Set<string>()
     await Promise.all(
-      segments.map(async (segment) => {
+      segments.map(async ({ segment, owner }) => {
         await Promise.all([segment.msgs.close(), segment.acks.close()])
+        // A deleted queue's directory is removed whole; its path may already be a new queue's of the same name
+        if (owner.deleted) return
         // Messages first: a crash between the two leaves an orphan acks file, which recovery removes
         for (const file of [segment.msgs, segment.acks]) {
           try {
             await fsp.unlink(file.path)
             dirs.add(dirname(file.path))
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+            if (errorCode(error) !== 'ENOENT') {
               this.log.warn({ file: file.path, err: errorText(error) }, 'cannot remove acked segment file')
             }
           }
@@ -355,10 +479,20 @@ export class MessageStore {
 
   private fail(reason: unknown, path: string): void {
     const error = reason instanceof Error ? reason : new Error(String(reason))
+    const first = this.failure === null
     this.failure = error
-    // After a failed write or fdatasync the file's state is unknown (the kernel may have dropped the
-    // dirty pages), so retrying could report data durable that is not: the store stops instead.
-    this.log.error({ file: path, err: error.message }, 'message store write failed; no more writes are accepted')
+    // The batch is not retried as such: its publishers hear it failed. Its bytes are written again by the
+    // retries, after cutting each file back to its last synced length, so that a retry never reports
+    // durable what a failed fdatasync may have lost (see docs/storage.md)
+    if (first) {
+      this.failingSince = Date.now()
+      this.log.error(
+        { file: path, err: error.message, code: errorCode(error) },
+        'message store write failed; new persistent messages are refused until a retry succeeds',
+      )
+    } else {
+      this.log.debug({ file: path, err: error.message, retryInMs: this.retryDelay }, 'message store retry failed')
+    }
     for (const waiter of this.flushWaiters) waiter.reject(error)
     this.flushWaiters = []
     // The failed batch and every batch that writes were made in since will never be durable
@@ -373,6 +507,7 @@ export class MessageStore {
         }
       }
     }
+    if (!first) return
     for (const listener of this.errorListeners) {
       try {
         listener(error)
@@ -380,6 +515,14 @@ export class MessageStore {
         this.log.error({ err: errorText(listenerError) }, 'error listener threw')
       }
     }
+  }
+
+  /** A commit succeeded after failed ones: new messages are accepted again. */
+  private resumed(): void {
+    const failedForMs = Date.now() - this.failingSince
+    this.log.warn({ failedForMs, lastError: this.failure?.message }, 'message store writes resumed')
+    this.failure = null
+    this.retryDelay = FIRST_RETRY_MS
   }
 
   private settleFlushWaiters(): void {
@@ -407,10 +550,16 @@ export class MessageStore {
     }
   }
 
-  /** Refuses new writes, writes and syncs what is pending, then closes every file. */
+  /** Refuses new writes, writes and syncs what is pending (one last try if commits fail), closes every file. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer)
+      this.retryTimer = null
+      this.startCommit()
+    }
+    if (this.running !== null) await this.running
     await this.flush().catch(() => undefined)
     await this.waitUntilIdle()
     await Promise.all([...this.queues.values()].map((store) => store.closeFiles()))

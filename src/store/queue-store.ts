@@ -30,12 +30,17 @@ export interface QueueStoreHost {
   readonly commits: CommitQueue
   readonly segmentSize: number
   readonly log: Logger
-  /** False once the message store is closed or a commit failed */
-  writable(): boolean
-  /** Throws if the message store can no longer accept writes (closed, or a commit failed). */
+  /**
+   * True once the message store is closed: acks are then kept in memory only. (While writes fail, acks are
+   * still buffered: they are written when the store can write again.)
+   */
+  isClosed(): boolean
+  /** True while commits fail (the store retries them) */
+  isFailing(): boolean
+  /** Throws if the message store accepts no new messages now (closed, or writes failing). */
   assertWritable(): void
-  /** Removes the segment's files in the next commit. */
-  removeSegment(segment: Segment): void
+  /** Removes the segment's files in the next commit, unless its queue store is deleted by then. */
+  removeSegment(segment: Segment, owner: QueueStore): void
 }
 
 export class QueueStore {
@@ -61,6 +66,11 @@ export class QueueStore {
     this.nextSegmentId = recovered.nextSegmentId
     // Recovered segments are never appended to: new records always start a fresh segment
     this.writeSegment = this.createSegment()
+  }
+
+  /** The queue was deleted: its directory is removed as a whole, and nothing is written for it any more. */
+  get deleted(): boolean {
+    return this.discarded
   }
 
   /** Messages appended and not acked. */
@@ -133,11 +143,20 @@ export class QueueStore {
     }
     if (!segment.records.markAcked(index)) return
     this.liveCount--
-    // Closed or failed: the ack is kept in memory only, and the message comes back at restart
-    if (!this.host.writable()) return
-    if (segment.records.fullyAcked && segment !== this.writeSegment && !segment.retainFiles) {
-      this.retire(segment)
-      return
+    // Closed: the ack is kept in memory only, and the message comes back at restart
+    if (this.host.isClosed()) return
+    if (segment.records.fullyAcked && !segment.retainFiles) {
+      if (segment !== this.writeSegment) {
+        this.retire(segment)
+        return
+      }
+      // While writes fail (a full disk), a drained queue gives up its write segment, whose unwritten bytes
+      // the retries would otherwise keep trying to write: purging a queue frees space at once
+      if (this.host.isFailing()) {
+        this.writeSegment = this.createSegment()
+        this.retire(segment)
+        return
+      }
     }
     this.writeAck(segment, offset)
   }
@@ -150,7 +169,7 @@ export class QueueStore {
   /** Acks every message (queue.purge). Segments are deleted rather than filled with acks. */
   purge(): void {
     if (this.discarded || this.liveCount === 0) return
-    if (!this.host.writable()) {
+    if (this.host.isClosed()) {
       for (const segment of this.segments.values()) segment.records.markAllAcked()
       this.liveCount = 0
       return
@@ -176,7 +195,7 @@ export class QueueStore {
     segment.deleted = true
     segment.msgs.discarded = true
     segment.acks.discarded = true
-    this.host.removeSegment(segment)
+    this.host.removeSegment(segment, this)
   }
 
   /** Reads a record back, from memory if it is not written yet. Rejects if the bytes are damaged. */

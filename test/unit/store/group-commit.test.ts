@@ -128,38 +128,6 @@ test('flush resolves at once when nothing is pending, and close flushes', async 
   })
 })
 
-test('a failed write stops the store: flush rejects, listeners hear it, the batch is reported failed', async () => {
-  await withTempDir(async (dir) => {
-    const { log, warnings } = capturingLogger()
-    const fileSystem = countingFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(1))
-    await store.flush()
-    const durableBefore = store.durableBatch
-    const errors: Error[] = []
-    const reported: number[] = []
-    const failedBatches: number[] = []
-    store.onError((error) => errors.push(error))
-    store.onDurable((batch) => reported.push(batch))
-    store.onBatchFailed((batch) => failedBatches.push(batch))
-    fileSystem.failNextWrite = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
-    queue.append(message(2))
-    await assert.rejects(store.flush(), /ENOSPC/)
-    assert.equal(errors.length, 1)
-    assert.deepEqual(reported, [])
-    // The failed batch, and the one that writes made during its commit would have gone to
-    assert.deepEqual(failedBatches, [durableBefore + 1, durableBefore + 2])
-    assert.equal(store.durableBatch, durableBefore + 2, 'the failed batches are settled')
-    assert.equal(store.currentBatch, durableBefore + 3)
-    assert.ok(store.failed)
-    assert.throws(() => queue.append(message(3)), /message store failed/)
-    queue.ack(0)
-    assert.ok(warnings().some((line) => line.msg.includes('write failed') && String(line.file).includes('msgs.')))
-    await store.close()
-  })
-})
-
 test('close and deleteQueue finish while other queues keep writing', async () => {
   await withTempDir(async (dir) => {
     const { log } = capturingLogger()
