@@ -34,6 +34,8 @@ type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean 
 export class Channel implements ReplyTarget {
   /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
   private directReply: { tag: string; id: string } | undefined
+  /** Replies dropped because this connection's client stopped reading them */
+  private repliesDropped = 0
   private closing = false
   private released = false
   private readonly consumers = new Map<string, ChannelConsumer>()
@@ -317,8 +319,23 @@ export class Channel implements ReplyTarget {
     return this.directReply ? DIRECT_REPLY_PREFIX + this.directReply.id : undefined
   }
 
-  deliverReply(message: Message): void {
-    if (!this.directReply || this.closing) return
+  /**
+   * A reply for this channel's direct reply-to consumer. A reply that backs up this connection's output
+   * throttles the replier until it drains (Connection.throttleForReply); once the output is twice over the
+   * limit (the client has stopped reading), replies are dropped like replies to a consumer that is gone.
+   */
+  deliverReply(message: Message, replier: Connection): boolean {
+    if (!this.directReply || this.closing) return false
+    const conn = this.connection
+    if (conn.bufferedOutput > 2 * conn.outputLimit) {
+      if (this.repliesDropped++ % 1000 === 0) {
+        conn.log.warn(
+          { dropped: this.repliesDropped },
+          'direct reply-to: the client does not read its replies; reply dropped',
+        )
+      }
+      return false
+    }
     this.send({
       name: 'basic.deliver',
       consumerTag: this.directReply.tag,
@@ -329,6 +346,8 @@ export class Channel implements ReplyTarget {
       routingKey: message.routingKey,
     })
     this.writeContent(message)
+    if (conn.backedUp) replier.throttleForReply(conn)
+    return true
   }
 
   private stopReplies(): void {

@@ -24,6 +24,13 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
   const sockets = new Set<Socket>()
 
   const server: Server = createServer((socket) => {
+    if (config.maxConnections > 0 && sockets.size >= config.maxConnections) {
+      // RabbitMQ's connection_max: the socket is closed at once, before the protocol header
+      log.warn({ limit: config.maxConnections, client: socket.remoteAddress }, 'connection limit reached: refused')
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
     socket.setNoDelay(true)
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -38,6 +45,9 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
       resolve()
     })
   })
+  // After listen, an 'error' is an accept failing (EMFILE, ENFILE, ENOBUFS when descriptors or memory run
+  // out): libuv drops the waiting connection and keeps listening, so this is logged and nothing more
+  server.on('error', (err: NodeJS.ErrnoException) => log.error({ err: err.message, code: err.code }, 'accept failed'))
   const port = (server.address() as AddressInfo).port
   log.info({ port, bind: config.bind, dataDir: config.dataDir }, 'Warren is listening for AMQP 0-9-1')
 
