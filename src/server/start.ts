@@ -9,6 +9,8 @@ import { Connection } from './connection.js'
 export interface RunningServer {
   readonly port: number
   readonly broker: Broker
+  /** The client connections open now (for tests and diagnostics) */
+  readonly connections: ReadonlySet<Connection>
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   stop(): Promise<void>
 }
@@ -54,6 +56,7 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
   return {
     port,
     broker,
+    connections,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const c of connections) c.forceClose('shutdown')
