@@ -42,7 +42,13 @@ export class MemoryAlarm {
   }
 
   check(): void {
-    const active = this.readMemory() > this.highWatermark
+    let used: number
+    try {
+      used = this.readMemory()
+    } catch {
+      return // reading it needs a file descriptor (/proc/self/stat): out of them (EMFILE), try at the next tick
+    }
+    const active = used > this.highWatermark
     if (active === this.active) return
     this.active = active
     for (const l of this.listeners) l.alarmChanged(active)

@@ -49,7 +49,16 @@ export async function startServer(options: Partial<Config> = {}): Promise<Runnin
   })
   // After listen, an 'error' is an accept failing (EMFILE, ENFILE, ENOBUFS when descriptors or memory run
   // out): libuv drops the waiting connection and keeps listening, so this is logged and nothing more
-  server.on('error', (err: NodeJS.ErrnoException) => log.error({ err: err.message, code: err.code }, 'accept failed'))
+  let acceptFailures = 0
+  let acceptLoggedAt = 0
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    acceptFailures++
+    // A flood fails many accepts a second: one line a second, with the count
+    if (Date.now() - acceptLoggedAt < 1000) return
+    acceptLoggedAt = Date.now()
+    log.error({ err: err.message, code: err.code, failures: acceptFailures }, 'accept failed')
+    acceptFailures = 0
+  })
   const port = (server.address() as AddressInfo).port
   log.info({ port, bind: config.bind, dataDir: config.dataDir }, 'Warren is listening for AMQP 0-9-1')
 
