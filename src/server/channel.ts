@@ -42,6 +42,8 @@ export class Channel implements ReplyTarget {
   private readonly unacked = new Map<number, Unacked>()
   private nextDeliveryTag = 1
   unackedCount = 0
+  /** Body bytes of the deliveries waiting for an ack: they stay in memory until settled */
+  unackedBytes = 0
   /** basic.qos prefetch-count for consumers created from now on (global=false) */
   private consumerPrefetch = 0
   /** basic.qos prefetch-count shared by all consumers of the channel (global=true) */
@@ -400,6 +402,7 @@ export class Channel implements ReplyTarget {
     if (consumer === false) return tag
     this.unacked.set(tag, { queue, entry, consumer })
     this.unackedCount++
+    this.unackedBytes += entry.size
     if (consumer) consumer.unacked++
     return tag
   }
@@ -434,6 +437,7 @@ export class Channel implements ReplyTarget {
     for (const [tag, d] of out) {
       this.unacked.delete(tag)
       this.unackedCount--
+      this.unackedBytes -= d.entry.size
       if (d.consumer) d.consumer.unacked--
     }
     return out
@@ -461,6 +465,7 @@ export class Channel implements ReplyTarget {
     const all = [...this.unacked.values()]
     this.unacked.clear()
     this.unackedCount = 0
+    this.unackedBytes = 0
     for (const c of this.consumers.values()) c.unacked = 0
     if (all.length > 0) this.requeue(all)
   }
@@ -484,6 +489,7 @@ export class Channel implements ReplyTarget {
       for (const [tag, d] of op.deliveries) {
         restored.push([tag, d])
         this.unackedCount++
+        this.unackedBytes += d.entry.size
         if (d.consumer) d.consumer.unacked++
       }
     }

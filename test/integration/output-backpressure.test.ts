@@ -225,3 +225,54 @@ describe('output backpressure: a client that does not read', () => {
     requester.destroy()
   })
 })
+
+describe('a consumer without a prefetch limit that never acks', () => {
+  test('a paged-out backlog is not pulled into memory whole: unacked bodies stay within the budget', T, async () => {
+    const budget = 2 * 1024 * 1024
+    const dir = await mkdtemp(join(tmpdir(), 'warren-unacked-'))
+    const small = await startServer({
+      port: 0,
+      bind: '127.0.0.1',
+      dataDir: dir,
+      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
+      messageMemoryBudget: budget,
+    })
+    try {
+      const url = `amqp://guest:guest@127.0.0.1:${small.port}/`
+      const conn = await amqp.connect(url)
+      const pub = await conn.createConfirmChannel()
+      const queue = 'unacked-backlog'
+      await pub.assertQueue(queue, { durable: true })
+      const total = 10_000
+      for (let i = 0; i < total; i++) {
+        if (!pub.sendToQueue(queue, BODY, { persistent: true })) await new Promise((r) => pub.once('drain', r))
+      }
+      await pub.waitForConfirms()
+      const q = small.broker.vhosts.get('/')!.queues.get(queue)!
+      assert.ok(q.pagedOut > 0, 'part of the backlog is paged out')
+
+      const ch = await conn.createChannel()
+      const held: amqp.ConsumeMessage[] = []
+      await ch.consume(queue, (m) => m && held.push(m))
+      await untilSettled(
+        () => held.length,
+        () => 0,
+      )
+      const bound = Math.ceil(budget / BODY.length) + 1
+      assert.ok(held.length <= bound, `${held.length} unacked deliveries; the budget holds ${bound}`)
+      assert.ok(q.messageCount > 0, 'the rest of the backlog waits in the queue')
+      // Acks make room: the rest comes
+      ch.ackAll()
+      const before = held.length
+      await untilSettled(
+        () => held.length,
+        () => 0,
+      )
+      assert.ok(held.length > before, 'deliveries resume after the acks')
+      await conn.close()
+    } finally {
+      await small.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
