@@ -64,7 +64,7 @@ function startOk(response: Buffer, capabilities: Record<string, boolean> | undef
   }
 }
 
-describe('a failed login', () => {
+describe('a failed login', { concurrency: true }, () => {
   for (const [what, capabilities] of [
     ['no capabilities table', undefined],
     ['authentication_failure_close absent', { 'connection.blocked': true }],
@@ -118,7 +118,7 @@ describe('a failed login', () => {
   })
 })
 
-describe('other handshake failures before connection.open: a silent close, as RabbitMQ', () => {
+describe('other handshake failures before connection.open: a silent close, as RabbitMQ', { concurrency: true }, () => {
   test('a malformed PLAIN response, even with authentication_failure_close', T, async () => {
     const c = await RawClient.connect(broker.port, broker.host)
     c.write(AMQP_0_9_1_HEADER)
