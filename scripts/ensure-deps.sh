@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Installs what Warren needs on a fresh machine: the npm packages (when node_modules is missing or older
-# than package-lock.json) and, with --test, Debian's python3-pika for the pika end-to-end tests.
+# than package-lock.json) and, with --test, the Debian packages of the end-to-end tests: python3-pika for
+# the pika tests, golang-go and golang-github-rabbitmq-amqp091-go-dev for the Go client (amqp091-go) tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import pika' 2>/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pika >/dev/null
-  else
-    echo "The pika tests need Debian's python3-pika: sudo apt-get install python3-pika" >&2
-    exit 1
+if [ "${1:-}" = "--test" ]; then
+  missing=()
+  /usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
+  command -v go >/dev/null || missing+=(golang-go)
+  [ -d /usr/share/gocode/src/github.com/rabbitmq/amqp091-go ] || missing+=(golang-github-rabbitmq-amqp091-go-dev)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "The end-to-end tests need Debian packages: sudo apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
   fi
 fi

@@ -33,7 +33,12 @@ export class MemoryAlarm {
   }
 
   check(): void {
-    const used = this.readMemory()
+    let used: number
+    try {
+      used = this.readMemory()
+    } catch {
+      return // reading it needs a file descriptor (/proc/self/stat): out of them (EMFILE), try at the next tick
+    }
     const active = used > this.highWatermark
     if (active === this.active) return
     this.active = active

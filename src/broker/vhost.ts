@@ -59,7 +59,8 @@ export const DIRECT_REPLY_PREFIX = 'amq.rabbitmq.reply-to.'
 
 /** A channel consuming from amq.rabbitmq.reply-to: replies published to its address go straight to it. */
 export interface ReplyTarget {
-  deliverReply(message: Message): void
+  /** False when the reply was not delivered (returned if mandatory); the replier's connection may be throttled */
+  deliverReply(message: Message, replier: { flowResume(): void }): boolean
 }
 
 export class Vhost {

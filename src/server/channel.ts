@@ -37,12 +37,16 @@ type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean 
 export class Channel implements ReplyTarget {
   /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
   private directReply: { tag: string; id: string } | undefined
+  /** Replies dropped because this connection's client stopped reading them */
+  private repliesDropped = 0
   private closing = false
   private released = false
   private readonly consumers = new Map<string, ChannelConsumer>()
   private readonly unacked = new Map<number, Unacked>()
   private nextDeliveryTag = 1
   unackedCount = 0
+  /** Body bytes of the deliveries waiting for an ack: they stay in memory until settled */
+  unackedBytes = 0
   /** basic.qos prefetch-count for consumers created from now on (global=false) */
   private consumerPrefetch = 0
   /** basic.qos prefetch-count shared by all consumers of the channel (global=true) */
@@ -321,8 +325,23 @@ export class Channel implements ReplyTarget {
     return this.directReply ? DIRECT_REPLY_PREFIX + this.directReply.id : undefined
   }
 
-  deliverReply(message: Message): void {
-    if (!this.directReply || this.closing) return
+  /**
+   * A reply for this channel's direct reply-to consumer. A reply that backs up this connection's output
+   * throttles the replier until it drains (Connection.throttleForReply); once the output is twice over the
+   * limit (the client has stopped reading), replies are dropped like replies to a consumer that is gone.
+   */
+  deliverReply(message: Message, replier: Connection): boolean {
+    if (!this.directReply || this.closing) return false
+    const conn = this.connection
+    if (conn.bufferedOutput > 2 * conn.outputLimit) {
+      if (this.repliesDropped++ % 1000 === 0) {
+        conn.log.warn(
+          { dropped: this.repliesDropped },
+          'direct reply-to: the client does not read its replies; reply dropped',
+        )
+      }
+      return false
+    }
     this.send({
       name: 'basic.deliver',
       consumerTag: this.directReply.tag,
@@ -333,6 +352,8 @@ export class Channel implements ReplyTarget {
       routingKey: message.routingKey,
     })
     this.writeContent(message)
+    if (conn.backedUp) replier.throttleForReply(conn)
+    return true
   }
 
   private stopReplies(): void {
@@ -386,6 +407,7 @@ export class Channel implements ReplyTarget {
     const timeout = this.connection.broker.config.consumerTimeout
     this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
+    this.unackedBytes += entry.size
     if (consumer) consumer.unacked++
     if (timeout > 0 && !this.ackTimer?.pending) this.armAckTimer(timeout)
     return tag
@@ -452,6 +474,7 @@ export class Channel implements ReplyTarget {
     for (const [tag, d] of out) {
       this.unacked.delete(tag)
       this.unackedCount--
+      this.unackedBytes -= d.entry.size
       if (d.consumer) d.consumer.unacked--
     }
     return out
@@ -479,6 +502,7 @@ export class Channel implements ReplyTarget {
     const all = [...this.unacked.values()]
     this.unacked.clear()
     this.unackedCount = 0
+    this.unackedBytes = 0
     for (const c of this.consumers.values()) c.unacked = 0
     if (all.length > 0) this.requeue(all)
   }
@@ -511,6 +535,7 @@ export class Channel implements ReplyTarget {
       for (const [tag, d] of op.deliveries) {
         restored.push([tag, d])
         this.unackedCount++
+        this.unackedBytes += d.entry.size
         if (d.consumer) d.consumer.unacked++
       }
     }

@@ -29,10 +29,14 @@ import { MECHANISMS, parseCredentials } from './sasl.js'
 import { serverProperties } from './server-properties.js'
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1')
-/** Deliveries pause while more than this many bytes wait to be written to the socket. */
-const OUTPUT_HIGH_WATER = 1024 * 1024
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT_MS = 3000
+/** RabbitMQ's SILENT_CLOSE_DELAY: a client whose handshake fails waits this long for its socket to close. */
+const SILENT_CLOSE_DELAY_MS = 3000
+/** RabbitMQ's CLOSING_TIMEOUT: after close-ok, how long the client has to close its socket first. */
+const CLOSING_TIMEOUT_MS = 30_000
+/** After our FIN, how long we keep reading before giving up on the client's. */
+const LINGER_MS = 5000
 /** The longest a publisher is left unread by flow control before it is read again (and checked again). */
 const THROTTLE_MAX_MS = 250
 
@@ -41,8 +45,12 @@ export interface FlowQueue {
   waitUntilDrained(waiter: { flowResume(): void }): void
 }
 
-/** A client that sends nothing for this long during the handshake is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 10_000
+/** A frame read while the connection's output is backed up, handled once it drains. */
+interface HeldFrame {
+  type: number
+  channel: number
+  payload: Buffer
+}
 
 type State = 'header' | 'start' | 'tune' | 'open' | 'running' | 'closing' | 'closed'
 
@@ -77,11 +85,23 @@ export class Connection implements AlarmListener {
   consumerCancelNotify = false
   /** The client handles connection.blocked/unblocked (capability connection.blocked) */
   private blockedNotify = false
+  /** The client wants connection.close 403 for a refused login, not a silent close */
+  private authFailureClose = false
+  /** Closed before the handshake finished: nothing the client sends is answered */
+  private ignoreInput = false
+  /** The credentials were wrong (not a malformed response or an unknown mechanism) */
+  private loginRefused = false
   /** Not reading from the socket because of a resource alarm */
   private blocked = false
   /** Not reading from the socket for a moment because a queue it publishes to is backlogged */
   private throttled = false
   private throttleTimer: NodeJS.Timeout | undefined
+  /** Bytes of output buffered above which this connection gets no more content and is not read */
+  readonly outputLimit: number
+  /** Input frames not handled while our output is backed up, in order (at most one socket read's worth) */
+  private held: HeldFrame[] | undefined
+  /** Publishers throttled until this connection's output drains (direct reply-to) */
+  private drainWaiters: Set<{ flowResume(): void }> | undefined
 
   constructor(
     readonly broker: Broker,
@@ -92,24 +112,31 @@ export class Connection implements AlarmListener {
     this.log = broker.log.child({ client: `${info.remoteAddress}:${info.remotePort}` })
     this.channelMax = broker.config.channelMax
     this.frameMax = broker.config.frameMax
+    // Never below the socket's own high-water mark, so that being over the limit always ends in a 'drain'
+    this.outputLimit = Math.max(broker.config.maxOutputBuffer, socket.writableHighWaterMark)
     this.parser = new FrameParser((type, channel, payload) => this.handleFrame(type, channel, payload), this.frameMax)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('drain', () => this.resumeDeliveries())
+    socket.on('drain', () => this.outputDrained())
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'))
     socket.on('close', () => this.cleanup())
     this.handshakeTimer = setTimeout(() => {
-      this.log.warn('handshake timed out')
+      this.log.warn({ timeout: broker.config.handshakeTimeout }, 'handshake timed out')
       this.socket.destroy()
-    }, HANDSHAKE_TIMEOUT_MS)
+    }, broker.config.handshakeTimeout)
   }
 
   get name(): string {
     return `${this.info.remoteAddress}:${this.info.remotePort}`
   }
 
-  /** Too much output is waiting: consumers stop taking messages until the socket drains. */
+  /** Too much output is waiting: no more content goes out, and the client is not read, until it drains. */
   get backedUp(): boolean {
-    return this.socket.writableLength + this.out.pending > OUTPUT_HIGH_WATER
+    return this.bufferedOutput > this.outputLimit
+  }
+
+  /** Bytes written for this client and not yet taken by the kernel. */
+  get bufferedOutput(): number {
+    return this.socket.writableLength + this.out.pending
   }
 
   get isOpen(): boolean {
@@ -118,15 +145,18 @@ export class Connection implements AlarmListener {
 
   private onData(chunk: Buffer): void {
     this.readSinceTick = true
+    // Something resumed the socket while input is held (e.g. an alarm cleared): read no further
+    if (this.held) this.socket.pause()
+    if (this.ignoreInput) return
     try {
       if (this.state === 'header') {
         chunk = this.readProtocolHeader(chunk)
         if (chunk.length === 0) return
       }
-      if (this.state === 'closed') return
       this.parser.push(chunk)
     } catch (err) {
-      this.fail(err, 0)
+      // After the close handshake, garbage changes nothing
+      if (this.state !== 'closed') this.fail(err, 0)
     }
   }
 
@@ -139,6 +169,7 @@ export class Connection implements AlarmListener {
       // The spec's answer to an unsupported protocol: our header, then close
       this.log.info({ header: this.headerBytes.toString('hex') }, 'unsupported protocol header')
       this.state = 'closed'
+      this.ignoreInput = true
       this.socket.end(PROTOCOL_HEADER)
       return Buffer.alloc(0)
     }
@@ -155,7 +186,17 @@ export class Connection implements AlarmListener {
   }
 
   private handleFrame(type: number, channelId: number, payload: Buffer): void {
-    if (this.state === 'closed') return
+    if (this.held) {
+      this.held.push({ type, channel: channelId, payload })
+      return
+    }
+    this.handleFrameNow(type, channelId, payload)
+    // A client that sends but does not read would grow its own output without end: stop reading it
+    if (this.state === 'running' && this.backedUp) this.holdInput()
+  }
+
+  private handleFrameNow(type: number, channelId: number, payload: Buffer): void {
+    if (this.state === 'closed') return this.afterClose(type, channelId, payload)
     let method: MethodName | undefined
     try {
       if (type === FRAME_METHOD) {
@@ -193,6 +234,7 @@ export class Connection implements AlarmListener {
 
   /** The one place where errors become closes: soft errors close the channel, the rest the connection. */
   private fail(err: unknown, channelId: number, method?: MethodName): void {
+    if (this.state === 'start' || this.state === 'tune') return this.handshakeFailed(err)
     if (err instanceof AmqpError && method && err.classId === 0 && !err.noMethod) {
       const info = METHODS[method]
       err.classId = info.classId
@@ -212,10 +254,40 @@ export class Connection implements AlarmListener {
     this.closeWithError(internalError(err instanceof Error ? err.message : String(err)))
   }
 
+  /**
+   * Like RabbitMQ, a handshake that fails before connection.open gets no explanation: the socket is closed
+   * after SILENT_CLOSE_DELAY_MS (which also slows down password guessing). The one exception is a refused
+   * login from a client that announced the capability authentication_failure_close: it gets 403.
+   */
+  private handshakeFailed(err: unknown): void {
+    if (this.loginRefused && this.authFailureClose && err instanceof AmqpError) return this.closeWithError(err)
+    if (err instanceof AmqpError) {
+      this.log.warn({ code: err.replyCode, text: err.replyText, state: this.state }, 'handshake failed')
+    } else this.log.error({ err }, 'internal error during the handshake')
+    this.state = 'closed'
+    this.ignoreInput = true
+    this.held = undefined
+    clearTimeout(this.handshakeTimer)
+    this.closeTimer = setTimeout(() => this.endGracefully(), SILENT_CLOSE_DELAY_MS)
+  }
+
   private whileClosing(channelId: number, method: Method): void {
     if (channelId !== 0) return
-    if (method.name === 'connection.close-ok') this.socket.end()
+    if (method.name === 'connection.close-ok') this.endGracefully()
     else if (method.name === 'connection.close') this.send(0, { name: 'connection.close-ok' })
+  }
+
+  /**
+   * After the close handshake the client may still be sending (other threads of it closing too): its
+   * frames are read and dropped, and each further connection.close gets its close-ok, as from RabbitMQ.
+   */
+  private afterClose(type: number, channelId: number, payload: Buffer): void {
+    if (this.ignoreInput || type !== FRAME_METHOD || channelId !== 0) return
+    try {
+      if (decodeMethod(new Reader(payload)).name === 'connection.close') this.send(0, { name: 'connection.close-ok' })
+    } catch {
+      // garbage after the close changes nothing
+    }
   }
 
   private connectionMethod(m: Method): void {
@@ -227,11 +299,7 @@ export class Connection implements AlarmListener {
       case 'connection.open':
         return this.onOpen(m.virtualHost)
       case 'connection.close':
-        this.send(0, { name: 'connection.close-ok' })
-        this.flush()
-        this.state = 'closed'
-        this.socket.end()
-        return
+        return this.closedByClient()
       case 'connection.close-ok':
         return
       case 'connection.update-secret':
@@ -262,6 +330,7 @@ export class Connection implements AlarmListener {
     if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       this.consumerCancelNotify = (caps as FieldTable)['consumer_cancel_notify'] === true
       this.blockedNotify = (caps as FieldTable)['connection.blocked'] === true
+      this.authFailureClose = (caps as FieldTable)['authentication_failure_close'] === true
     }
     const credentials = parseCredentials(mechanism, response)
     if (!credentials) {
@@ -282,6 +351,7 @@ export class Connection implements AlarmListener {
         `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
       )
       refused.noMethod = true // RabbitMQ names no method (0/0) in a login refusal
+      this.loginRefused = true
       throw refused
     }
     this.user = result.user
@@ -367,8 +437,78 @@ export class Connection implements AlarmListener {
     this.socket.uncork()
   }
 
-  private resumeDeliveries(): void {
+  /** Stops reading the client until its output drains (see handleFrame). */
+  private holdInput(): void {
+    this.held = []
+    this.socket.pause()
+  }
+
+  /** The socket took everything written: held input is handled again, consumers and repliers go on. */
+  private outputDrained(): void {
+    const held = this.held
+    if (held) {
+      this.held = undefined
+      for (let i = 0; i < held.length; i++) {
+        const f = held[i]!
+        this.handleFrame(f.type, f.channel, f.payload)
+        const heldAgain = this.held as HeldFrame[] | undefined
+        if (heldAgain) {
+          // Backed up again: the rest waits for the next drain, still in order
+          for (let j = i + 1; j < held.length; j++) heldAgain.push(held[j]!)
+          break
+        }
+      }
+      if (!this.held) this.resumeReading()
+    }
+    if (this.backedUp) return
     for (const channel of this.channels.values()) channel.wakeConsumers()
+    const waiters = this.drainWaiters
+    this.drainWaiters = undefined
+    if (waiters) for (const w of waiters) w.flowResume()
+  }
+
+  /** Reads the socket again unless an alarm, flow control or held input keeps it paused. */
+  private resumeReading(): void {
+    if (this.state === 'closing' || this.state === 'closed') this.socket.resume()
+    else if (!this.blocked && !this.throttled && !this.held) this.socket.resume()
+  }
+
+  /** Flow control for direct reply-to: a publisher replying to this connection waits for it to drain. */
+  waitUntilDrained(waiter: { flowResume(): void }): void {
+    ;(this.drainWaiters ??= new Set()).add(waiter)
+  }
+
+  /**
+   * The client sent connection.close: its channels go, close-ok goes out, and the socket stays open until
+   * the client closes it (or CLOSING_TIMEOUT_MS). Ending it ourselves at once would race the client's other
+   * threads: one still waiting for its own close-ok would read EOF instead (amqp091-go does).
+   */
+  private closedByClient(): void {
+    this.releaseChannels()
+    this.send(0, { name: 'connection.close-ok' })
+    this.flush()
+    this.state = 'closed'
+    clearTimeout(this.handshakeTimer)
+    clearInterval(this.heartbeatTimer)
+    this.resumeReading()
+    const timeout = this.heartbeat > 0 && this.heartbeat * 1000 < CLOSING_TIMEOUT_MS ? this.heartbeat * 1000 : 0
+    this.closeTimer = setTimeout(() => this.endGracefully(), timeout || CLOSING_TIMEOUT_MS)
+  }
+
+  /**
+   * Ends our side (FIN after everything queued) and keeps reading and dropping whatever the client still
+   * sends until it closes too. Closing a socket with unread input would make the kernel answer with a
+   * reset, which can destroy the last frames we sent (a close-ok) before the client reads them.
+   */
+  private endGracefully(): void {
+    if (this.cleanedUp) return
+    this.state = 'closed'
+    this.held = undefined
+    this.flush()
+    this.socket.resume()
+    this.socket.end()
+    clearTimeout(this.closeTimer)
+    this.closeTimer = setTimeout(() => this.socket.destroy(), LINGER_MS)
   }
 
   /** Closes the connection with an error: connection.close, then discard frames until close-ok. */
@@ -384,8 +524,13 @@ export class Connection implements AlarmListener {
       methodId: err.methodId,
     })
     this.flush()
+    // Read on (a blocked client too): its close-ok must reach us, and unread input must not reset the socket
+    const held = this.held
+    this.held = undefined
+    if (held) for (const f of held) this.handleFrameNow(f.type, f.channel, f.payload)
+    this.resumeReading()
     // A client that never finished the handshake may not answer; don't wait long for it
-    this.closeTimer = setTimeout(() => this.socket.destroy(), beforeOpen ? 1000 : CLOSE_OK_TIMEOUT_MS)
+    this.closeTimer = setTimeout(() => this.endGracefully(), beforeOpen ? 1000 : CLOSE_OK_TIMEOUT_MS)
     this.releaseChannels()
   }
 
@@ -395,7 +540,8 @@ export class Connection implements AlarmListener {
       this.closeWithError(
         new ConnectionError(ReplyCode.CONNECTION_FORCED, `broker forced connection closure with reason '${reason}'`),
       )
-    } else this.socket.destroy()
+    } else if (this.state === 'closed' || this.state === 'closing') this.endGracefully()
+    else this.socket.destroy()
   }
 
   /**
@@ -417,7 +563,7 @@ export class Connection implements AlarmListener {
   alarmChanged(active: boolean): void {
     if (active || !this.blocked) return
     this.blocked = false
-    if (!this.throttled && this.state !== 'closed') this.socket.resume()
+    this.resumeReading()
     if (this.blockedNotify) this.send(0, { name: 'connection.unblocked' })
     this.log.debug('resource alarms cleared: connection unblocked')
   }
@@ -436,11 +582,24 @@ export class Connection implements AlarmListener {
     this.throttleTimer = setTimeout(() => this.flowResume(), THROTTLE_MAX_MS)
   }
 
+  /**
+   * Flow control for a direct reply to a connection whose output is backed up: this publisher is not read
+   * until that connection drains, or for at most THROTTLE_MAX_MS, even if it consumes (a replier usually
+   * does): one client that does not read its replies must not stall the replier for everyone else.
+   */
+  throttleForReply(target: Connection): void {
+    if (this.throttled || this.state !== 'running' || target === this) return
+    this.throttled = true
+    this.socket.pause()
+    target.waitUntilDrained(this)
+    this.throttleTimer = setTimeout(() => this.flowResume(), THROTTLE_MAX_MS)
+  }
+
   flowResume(): void {
     if (!this.throttled) return
     this.throttled = false
     clearTimeout(this.throttleTimer)
-    if (!this.blocked && this.state !== 'closed') this.socket.resume()
+    this.resumeReading()
   }
 
   private hasConsumers(): boolean {
@@ -463,7 +622,7 @@ export class Connection implements AlarmListener {
     }
     this.wroteSinceTick = false
     // A blocked connection is not read, so its silence proves nothing
-    if (this.readSinceTick || this.blocked || this.throttled) this.silentTicks = 0
+    if (this.readSinceTick || this.blocked || this.throttled || this.held) this.silentTicks = 0
     else if (++this.silentTicks >= 4) {
       this.log.warn({ timeout: this.heartbeat }, `missed heartbeats from client, timeout: ${this.heartbeat}s`)
       this.socket.destroy()
@@ -485,6 +644,10 @@ export class Connection implements AlarmListener {
     clearTimeout(this.handshakeTimer)
     clearTimeout(this.closeTimer)
     clearTimeout(this.throttleTimer)
+    this.held = undefined
+    const waiters = this.drainWaiters
+    this.drainWaiters = undefined
+    if (waiters) for (const w of waiters) w.flowResume()
     this.broker.alarms.unsubscribe(this)
     this.releaseChannels()
     this.log.debug('connection closed')

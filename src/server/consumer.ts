@@ -24,6 +24,9 @@ export class ChannelConsumer implements Consumer {
     const ch = this.channel
     if (!ch.deliveriesFlowing) return false
     if (this.noAck) return true
+    // Unacked deliveries keep their bodies in memory: without a prefetch limit, a consumer that never acks
+    // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget.
+    if (ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
     return ch.globalPrefetch === 0 || ch.unackedCount < ch.globalPrefetch
   }

@@ -184,8 +184,8 @@ export class Publisher {
   /** A reply to a direct reply-to address goes to the requesting channel, if it is still there. */
   private routeReply(message: Message, mandatory: boolean): void {
     const target = this.channel.vhost.replyTargets.get(message.routingKey.slice(DIRECT_REPLY_PREFIX.length))
-    if (target) target.deliverReply(message)
-    else if (mandatory) this.channel.returnMessage(message)
+    const delivered = target?.deliverReply(message, this.channel.connection) ?? false
+    if (!delivered && mandatory) this.channel.returnMessage(message)
     // Acked in its turn: after every earlier publish, some of which may still wait for a sync
     this.confirms?.record(CONFIRM_ACK)
   }

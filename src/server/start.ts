@@ -10,6 +10,8 @@ import { Connection } from './connection.js'
 export interface RunningServer {
   readonly port: number
   readonly broker: Broker
+  /** The client connections open now (for tests and diagnostics) */
+  readonly connections: ReadonlySet<Connection>
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   stop(): Promise<void>
 }
@@ -29,6 +31,13 @@ export async function startServer(
   const sockets = new Set<Socket>()
 
   const server: Server = createServer((socket) => {
+    if (config.maxConnections > 0 && sockets.size >= config.maxConnections) {
+      // RabbitMQ's connection_max: the socket is closed at once, before the protocol header
+      log.warn({ limit: config.maxConnections, client: socket.remoteAddress }, 'connection limit reached: refused')
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
     socket.setNoDelay(true)
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -43,12 +52,25 @@ export async function startServer(
       resolve()
     })
   })
+  // After listen, an 'error' is an accept failing (EMFILE, ENFILE, ENOBUFS when descriptors or memory run
+  // out): libuv drops the waiting connection and keeps listening, so this is logged and nothing more
+  let acceptFailures = 0
+  let acceptLoggedAt = 0
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    acceptFailures++
+    // A flood fails many accepts a second: one line a second, with the count
+    if (Date.now() - acceptLoggedAt < 1000) return
+    acceptLoggedAt = Date.now()
+    log.error({ err: err.message, code: err.code, failures: acceptFailures }, 'accept failed')
+    acceptFailures = 0
+  })
   const port = (server.address() as AddressInfo).port
   log.info({ port, bind: config.bind, dataDir: config.dataDir }, 'Warren is listening for AMQP 0-9-1')
 
   return {
     port,
     broker,
+    connections,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const c of connections) c.forceClose('shutdown')
