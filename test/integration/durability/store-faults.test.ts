@@ -61,7 +61,8 @@ async function tempDir(): Promise<string> {
 
 async function start(dataDir: string, storeOptions: MessageStoreOptions = {}): Promise<RunningServer> {
   const server = await startServer(
-    { port: 0, bind: '127.0.0.1', dataDir, logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent' },
+    // The disk alarm is off: these tests drive the store itself into ENOSPC (disk-alarm.test.ts covers the alarm)
+    { port: 0, bind: '127.0.0.1', dataDir, logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent', diskFreeLimit: 0 },
     storeOptions,
   )
   servers.add(server)
@@ -350,7 +351,7 @@ test(
     const dataDir = await smallFileSystem(t)
     if (dataDir === null) return
     try {
-      const broker = await startBrokerProcess({ dataDir })
+      const broker = await startBrokerProcess({ dataDir, args: ['--disk-free-limit', '0'] })
       const conn = await connect(broker.url)
       const ch = await openConfirmChannel(conn)
       await ch.assertQueue('full', { durable: true })
