@@ -4,6 +4,10 @@
 //
 // Definition changes are rare next to messages, so each is written and fdatasync'ed synchronously: a
 // millisecond of blocking buys a declare-ok that is only sent once the definition is on disk.
+//
+// Faults (disk full, I/O error, no descriptor left) are never fatal: a change whose line cannot be written
+// throws and is not applied, and what the failed write left is cut off; a compaction that fails keeps the
+// old log (so a broker starts on a full disk) and is tried again after later appends.
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
