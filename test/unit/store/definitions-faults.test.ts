@@ -64,8 +64,8 @@ function faultyDefinitionsFs() {
   }
   return {
     fileSystem,
-    /** `target`: the log, its temporary copy (compaction), or any file */
-    fail: (operation: Operation, code: string, target: 'log' | 'tmp' | '*' = '*') =>
+    /** `target`: the log, its temporary copy (compaction), the data directory, or any file */
+    fail: (operation: Operation, code: string, target: 'log' | 'tmp' | 'dir' | '*' = '*') =>
       faults.set(`${operation}:${target}`, code),
     clear: () => faults.clear(),
     openFiles: () => [...paths.values()],
@@ -124,7 +124,7 @@ test('a compaction at start that fails (ENOSPC) keeps the log and starts; the fd
   })
 })
 
-test('a failed compaction at start (EIO in fsync, EMFILE) keeps the log, with no descriptor leaked', async () => {
+test('a failed compaction at start (EIO in fsync or rename, EMFILE in open) keeps the log, no descriptor leaked', async () => {
   for (const [operation, code] of [
     ['sync', 'EIO'],
     ['open', 'EMFILE'],
@@ -309,5 +309,36 @@ test('a start where even the log cannot be opened for appending (EMFILE): append
     definitions.record(queue('after'))
     definitions.close()
     assert.deepEqual(reopen(dir).names, ['after'])
+  })
+})
+
+test('after a compaction, nothing is appended until the directory holding the renamed log is synced', async () => {
+  await withTempDir(async (dir) => {
+    const first = new DefinitionsLog(dir, capturingLogger().log)
+    first.open()
+    first.record(queue('a'))
+    first.close()
+    const faulty = faultyDefinitionsFs()
+    // The compaction's rename succeeds; syncing the directory and reopening the log fail
+    faulty.fail('sync', 'EIO', 'dir')
+    faulty.fail('open', 'EMFILE', 'log')
+    const { log, warnings } = capturingLogger()
+    const definitions = new DefinitionsLog(dir, log, faulty.fileSystem)
+    assert.deepEqual(
+      definitions.open().queues.map((q) => q.name),
+      ['a'],
+    )
+    assert.ok(warnings().some((w) => /cannot reopen it after compaction/.test(w.msg)))
+    assert.throws(() => definitions.record(queue('refused')), /EMFILE/)
+    faulty.clear()
+    faulty.fail('sync', 'EIO', 'dir')
+    assert.throws(() => definitions.record(queue('refused-too')), /EIO/, 'not appended before the directory sync')
+    faulty.clear()
+    definitions.record(queue('b'))
+    definitions.close()
+    assert.deepEqual(faulty.openFiles(), [])
+    const again = reopen(dir)
+    assert.deepEqual(again.names, ['a', 'b'])
+    assert.deepEqual(again.warnings, [])
   })
 })
