@@ -18,7 +18,7 @@ import {
   validateQueueArguments,
 } from './arguments.js'
 import { DefaultExchange } from './exchange/default.js'
-import type { Binding, Destination, Exchange, ExchangeOptions } from './exchange/exchange.js'
+import { bindingId, type Binding, type Destination, type Exchange, type ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
 import type { QueueStore } from '../store/message-store.js'
@@ -36,7 +36,7 @@ import {
   tableFromText,
   type RecordChange,
 } from './definitions.js'
-import type { Definitions, PolicyDefinition } from '../store/definitions-log.js'
+import type { DefinitionChange, Definitions, PolicyDefinition } from '../store/definitions-log.js'
 import { Policy, effectivePolicy, policyError } from './policy.js'
 import type { Logger } from '../util/logger.js'
 
@@ -84,7 +84,7 @@ export class Vhost {
   ) {
     this.queueHooks = {
       memory,
-      remove: (queue) => this.removeQueue(queue),
+      remove: (queue) => this.removeUnusedQueue(queue),
       deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
       failed: (queue, err) => this.log.error({ queue: queue.name, err }, 'queue delivery or expiry failed'),
     }
@@ -100,6 +100,27 @@ export class Vhost {
 
   private describeExchange(name: string): string {
     return `exchange '${name}' in vhost '${this.name}'`
+  }
+
+  private describeBinding(b: Binding): string {
+    return `binding of ${b.destination.kind} '${b.destination.name}' to exchange '${b.source.name}' in vhost '${this.name}'`
+  }
+
+  /**
+   * Logs a change to durable definitions, before it is made in memory. A change that cannot be written
+   * (disk full, I/O error, no file descriptor left) is refused with 506 RESOURCE_ERROR, a channel error, and
+   * must then not be made at all: the definitions on disk and in memory stay the same. The next change tries
+   * to write again, so declares work again once the condition clears.
+   */
+  private storeChange(change: DefinitionChange, what: string): void {
+    if (!this.record) return
+    try {
+      this.record(change)
+    } catch (err) {
+      // The errno only: the message names server paths (the definitions log says which file, once)
+      const reason = (err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'
+      throw new ChannelError(ReplyCode.RESOURCE_ERROR, `cannot store the ${what}: ${reason}`)
+    }
   }
 
   getExchange(name: string): Exchange {
@@ -145,8 +166,11 @@ export class Vhost {
       return existing
     }
     const exchange = createExchange(type, name, options)!
+    if (exchange.durable) {
+      const change = { op: 'exchange.add', exchange: exchangeDefinition(this.name, exchange) } as const
+      this.storeChange(change, `definition of ${this.describeExchange(name)}`)
+    }
     this.exchanges.set(name, exchange)
-    if (exchange.durable) this.record?.({ op: 'exchange.add', exchange: exchangeDefinition(this.name, exchange) })
     this.log.debug({ vhost: this.name, exchange: name, type }, 'exchange declared')
     return exchange
   }
@@ -162,9 +186,13 @@ export class Vhost {
     this.removeExchange(exchange)
   }
 
+  /** Removes an exchange with its bindings; throws 506, removing nothing, if a durable one's deletion cannot be stored. */
   private removeExchange(exchange: Exchange): void {
+    if (exchange.durable) {
+      const change = { op: 'exchange.remove', vhost: this.name, name: exchange.name } as const
+      this.storeChange(change, `deletion of ${this.describeExchange(exchange.name)}`)
+    }
     this.exchanges.delete(exchange.name)
-    if (exchange.durable) this.record?.({ op: 'exchange.remove', vhost: this.name, name: exchange.name })
     // Bindings where it is the destination
     for (const source of this.exchanges.values()) {
       if (source.unbindAll(exchange) > 0) this.maybeAutoDeleteExchange(source)
@@ -178,7 +206,16 @@ export class Vhost {
   /** An auto-delete exchange goes when its last binding (as a source) is removed. */
   private maybeAutoDeleteExchange(exchange: Exchange): void {
     if (exchange.options.autoDelete && exchange.bindings.size === 0 && this.exchanges.get(exchange.name) === exchange) {
-      this.removeExchange(exchange)
+      try {
+        this.removeExchange(exchange)
+      } catch (err) {
+        // What removed its last binding has happened; the exchange stays as the definitions log has it, and
+        // goes when a binding of it is removed again (as after a restart)
+        this.log.error(
+          { vhost: this.name, exchange: exchange.name, err },
+          'auto-delete exchange kept: its deletion cannot be stored',
+        )
+      }
     }
   }
 
@@ -223,7 +260,10 @@ export class Vhost {
       // confirmed without being written)
       if (this.durability) queue.store = this.createQueueStore(name)
       try {
-        this.record?.({ op: 'queue.add', queue: queueDefinition(queue) })
+        this.storeChange(
+          { op: 'queue.add', queue: queueDefinition(queue) },
+          `definition of ${this.describeQueue(name)}`,
+        )
       } catch (err) {
         if (queue.store) void this.deleteQueueStore(name)
         throw err
@@ -268,12 +308,20 @@ export class Vhost {
     return this.removeQueue(queue)
   }
 
-  /** Removes a queue with its bindings; returns the number of ready messages it held. */
+  /**
+   * Removes a queue with its bindings; returns the number of ready messages it held. If a durable queue's
+   * deletion cannot be stored, throws 506 and removes nothing: deleting it in memory only would bring it
+   * back at the next start, and deleting its messages too would lose them for a queue that still exists.
+   */
   removeQueue(queue: Queue): number {
     if (this.queues.get(queue.name) !== queue) return 0
+    const durable = queue.durable && queue.owner === null
+    if (durable) {
+      const change = { op: 'queue.remove', vhost: this.name, name: queue.name } as const
+      this.storeChange(change, `deletion of ${this.describeQueue(queue.name)}`)
+    }
     this.queues.delete(queue.name)
-    if (queue.durable && queue.owner === null) {
-      this.record?.({ op: 'queue.remove', vhost: this.name, name: queue.name })
+    if (durable) {
       if (queue.store) {
         queue.store = null
         // Its directory is moved aside at once: a queue of the same name may be declared right away
@@ -286,6 +334,18 @@ export class Vhost {
     return queue.delete()
   }
 
+  /** An auto-delete queue whose last consumer left, or a queue unused for x-expires, is deleted. */
+  private removeUnusedQueue(queue: Queue): void {
+    try {
+      this.removeQueue(queue)
+    } catch (err) {
+      // Kept, as the definitions log has it: an expiring queue is tried again when it expires again, an
+      // auto-delete one when its next consumer leaves
+      this.log.error({ vhost: this.name, queue: queue.name, err }, 'unused queue kept: its deletion cannot be stored')
+      queue.touch()
+    }
+  }
+
   purgeQueue(name: string, owner: object): number {
     return this.getQueue(name, owner).purge()
   }
@@ -295,7 +355,7 @@ export class Vhost {
     const exchange = this.getExchange(exchangeName)
     const queue = this.getQueue(queueName, owner)
     exchange.validateBindingArguments(args)
-    this.recordBinding('binding.add', exchange.bind(queue, routingKey, args))
+    this.addBinding(exchange, queue, routingKey, args)
   }
 
   unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
@@ -305,9 +365,7 @@ export class Vhost {
     const exchange = this.exchanges.get(exchangeName)
     if (!queue || !exchange) return
     this.checkExclusiveAccess(queue, owner)
-    const removed = exchange.unbind(queue, routingKey, args)
-    this.recordBinding('binding.remove', removed)
-    if (removed) this.maybeAutoDeleteExchange(exchange)
+    this.removeBinding(exchange, queue, routingKey, args)
   }
 
   bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
@@ -317,7 +375,7 @@ export class Vhost {
     const source = this.getExchange(sourceName)
     const destination = this.getExchange(destinationName)
     source.validateBindingArguments(args)
-    this.recordBinding('binding.add', source.bind(destination, routingKey, args))
+    this.addBinding(source, destination, routingKey, args)
   }
 
   unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
@@ -327,9 +385,7 @@ export class Vhost {
     const destination = this.exchanges.get(destinationName)
     const source = this.exchanges.get(sourceName)
     if (!destination || !source) return
-    const removed = source.unbind(destination, routingKey, args)
-    this.recordBinding('binding.remove', removed)
-    if (removed) this.maybeAutoDeleteExchange(source)
+    this.removeBinding(source, destination, routingKey, args)
   }
 
   /**
@@ -374,8 +430,27 @@ export class Vhost {
     if (ae) found.push(ae)
   }
 
-  private recordBinding(op: 'binding.add' | 'binding.remove', binding: Binding | undefined): void {
-    if (binding && isDurableBinding(binding)) this.record?.({ op, binding: bindingDefinition(this.name, binding) })
+  /** Adds a binding unless it exists; a durable one is stored first (506, and no binding, if it cannot be). */
+  private addBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    if (source.bindings.has(bindingId(destination, routingKey, args))) return
+    const binding: Binding = { source, destination, routingKey, arguments: args }
+    if (isDurableBinding(binding)) {
+      const change = { op: 'binding.add', binding: bindingDefinition(this.name, binding) } as const
+      this.storeChange(change, this.describeBinding(binding))
+    }
+    source.bind(destination, routingKey, args)
+  }
+
+  /** Removes a binding if it exists; a durable one's removal is stored first (506, and kept, if it cannot be). */
+  private removeBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    const binding = source.bindings.get(bindingId(destination, routingKey, args))
+    if (!binding) return
+    if (isDurableBinding(binding)) {
+      const change = { op: 'binding.remove', binding: bindingDefinition(this.name, binding) } as const
+      this.storeChange(change, `removal of the ${this.describeBinding(binding)}`)
+    }
+    source.unbind(destination, routingKey, args)
+    this.maybeAutoDeleteExchange(source)
   }
 
   private queuePolicy(name: string): FieldTable {
@@ -386,14 +461,19 @@ export class Vhost {
   setPolicy(def: PolicyDefinition): void {
     const error = policyError(def)
     if (error) throw new Error(`policy '${def.name}': ${error}`)
-    this.policies.set(def.name, new Policy(def))
-    this.record?.({ op: 'policy.add', policy: def })
+    const policy = new Policy(def)
+    this.storeChange({ op: 'policy.add', policy: def }, `policy '${def.name}' in vhost '${this.name}'`)
+    this.policies.set(def.name, policy)
     this.reapplyPolicies()
   }
 
   clearPolicy(name: string): boolean {
-    if (!this.policies.delete(name)) return false
-    this.record?.({ op: 'policy.remove', vhost: this.name, name })
+    if (!this.policies.has(name)) return false
+    this.storeChange(
+      { op: 'policy.remove', vhost: this.name, name },
+      `removal of policy '${name}' in vhost '${this.name}'`,
+    )
+    this.policies.delete(name)
     this.reapplyPolicies()
     return true
   }

@@ -4,7 +4,11 @@
 //
 // Definition changes are rare next to messages, so each is written and fdatasync'ed synchronously: a
 // millisecond of blocking buys a declare-ok that is only sent once the definition is on disk.
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+//
+// Faults (disk full, I/O error, no descriptor left) are never fatal: a change whose line cannot be written
+// throws and is not applied, and what the failed write left is cut off; a compaction that fails keeps the
+// old log (so a broker starts on a full disk) and is tried again after later appends.
+import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Logger } from '../util/logger.js'
@@ -133,43 +137,114 @@ function line(change: DefinitionChange): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`
 }
 
+/** The synchronous file operations of the definitions log (tests make them fail). */
+export interface DefinitionsFileSystem {
+  /** The whole file, or undefined if it does not exist. */
+  readFile(path: string): Buffer | undefined
+  open(path: string, flags: 'a' | 'w' | 'r'): number
+  /** Writes from `offset` to the end of `bytes`; returns how many bytes were written (maybe fewer). */
+  write(fd: number, bytes: Buffer, offset: number): number
+  datasync(fd: number): void
+  sync(fd: number): void
+  truncate(fd: number, length: number): void
+  rename(from: string, to: string): void
+  unlink(path: string): void
+  close(fd: number): void
+}
+
+export const nodeDefinitionsFileSystem: DefinitionsFileSystem = {
+  readFile(path) {
+    try {
+      return fs.readFileSync(path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  },
+  open: (path, flags) => fs.openSync(path, flags),
+  write: (fd, bytes, offset) => fs.writeSync(fd, bytes, offset),
+  datasync: (fd) => fs.fdatasyncSync(fd),
+  sync: (fd) => fs.fsyncSync(fd),
+  truncate: (fd, length) => fs.ftruncateSync(fd, length),
+  rename: (from, to) => fs.renameSync(from, to),
+  unlink: (path) => fs.unlinkSync(path),
+  close: (fd) => fs.closeSync(fd),
+}
+
+const NEWLINE = 0x0a
+
 export class DefinitionsLog {
+  private readonly path: string
+  /** The log's descriptor, opened for appending; -1 until it is (re)opened by the next append */
   private fd = -1
   private readonly snapshot = new Snapshot()
   private lines = 0
+  /** The log's length up to the end of its last good line, synced: what a failed append is cut back to */
+  private goodLength = 0
+  /** Bytes past goodLength may be in the file (a torn line, a write or sync that failed): cut them first */
+  private tailDirty = false
+  /** The log's last line is complete but lacks its newline: the next append starts with one */
+  private needsNewline = false
+  /** The log was just renamed into place: its directory must be synced before anything is appended */
+  private directorySyncPending = false
+  /** A compaction failed (disk full): it is tried again after each append until it succeeds */
+  private compactionPending = false
+  /** Appends are failing: logged once when it starts and once when it ends */
+  private failingSince = 0
 
   constructor(
     private readonly dataDir: string,
     private readonly log: Logger,
-  ) {}
+    private readonly fileSystem: DefinitionsFileSystem = nodeDefinitionsFileSystem,
+  ) {
+    this.path = join(dataDir, FILE)
+  }
 
-  /** Reads the log (skipping damaged lines, with a warning), compacts it, and returns what it defines. */
+  /**
+   * Reads the log (skipping damaged lines, with a warning), compacts it, and returns what it defines. A
+   * compaction that fails (disk full) is not fatal: the log is kept as it is, and compacted later.
+   */
   open(): StoredDefinitions {
-    const path = join(this.dataDir, FILE)
     const removedQueues = new Map<string, { vhost: string; name: string }>()
     let damagedLines = 0
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8')
-      const rows = text.split('\n')
+    const bytes = this.fileSystem.readFile(this.path)
+    if (bytes) {
+      const rows = bytes.toString('utf8').split('\n')
       rows.forEach((row, i) => {
         if (row === '') return
         const change = this.parse(row)
         if (change) {
           this.snapshot.apply(change)
+          this.lines++
           if (change.op === 'queue.remove') {
             removedQueues.set(entityKey(change.vhost, change.name), { vhost: change.vhost, name: change.name })
           } else if (change.op === 'queue.add') {
             removedQueues.delete(entityKey(change.queue.vhost, change.queue.name))
           }
         } else if (i === rows.length - 1) {
-          this.log.warn({ file: path }, 'definitions log: dropped a torn last line')
+          this.log.warn({ file: this.path }, 'definitions log: dropped a torn last line')
         } else {
           damagedLines++
-          this.log.warn({ file: path, line: i + 1 }, 'definitions log: skipped a damaged line')
+          this.log.warn({ file: this.path, line: i + 1 }, 'definitions log: skipped a damaged line')
         }
       })
+      // Should the log be kept as it is, appends go after its last complete line: a torn one is cut off,
+      // a complete one that lacks its newline gets it first
+      const last = rows[rows.length - 1]!
+      const lastLineStart = bytes.lastIndexOf(NEWLINE) + 1
+      if (last !== '' && !this.parse(last)) this.goodLength = lastLineStart
+      else this.goodLength = bytes.length
+      this.tailDirty = this.goodLength < bytes.length
+      this.needsNewline = this.goodLength > 0 && bytes[this.goodLength - 1] !== NEWLINE
     }
-    this.compact()
+    if (!this.compact()) {
+      try {
+        this.openForAppend()
+      } catch (error) {
+        // Tried again by the next append
+        this.log.warn({ file: this.path, err: error }, 'definitions log: cannot open it for appending')
+      }
+    }
     return {
       exchanges: [...this.snapshot.exchanges.values()],
       queues: [...this.snapshot.queues.values()],
@@ -192,34 +267,145 @@ export class DefinitionsLog {
     }
   }
 
-  /** Appends and syncs one change. */
+  /**
+   * Appends and syncs one change, then applies it to the snapshot. If it cannot be written (disk full, I/O
+   * error, no descriptor left), it throws the errno error and nothing changed: the change is not applied,
+   * and whatever the failed write left in the file is cut off. The next append tries again from scratch.
+   */
   record(change: DefinitionChange): void {
+    const bytes = Buffer.from((this.needsNewline ? '\n' : '') + line(change))
+    try {
+      this.openForAppend()
+      this.tailDirty = true
+      this.writeAll(this.fd, bytes)
+      this.fileSystem.datasync(this.fd)
+    } catch (error) {
+      this.discardTail()
+      if (this.failingSince === 0) {
+        this.failingSince = Date.now()
+        this.log.error(
+          { file: this.path, err: error },
+          'definitions log write failed; durable declarations and deletions are refused until a write succeeds',
+        )
+      }
+      throw error
+    }
+    this.tailDirty = false
+    this.goodLength += bytes.length
+    this.needsNewline = false
     this.snapshot.apply(change)
-    writeSync(this.fd, line(change))
-    fdatasyncSync(this.fd)
-    if (++this.lines > 2 * this.snapshot.size + 1000) this.compact()
+    if (this.failingSince !== 0) {
+      this.log.info({ file: this.path, failedMs: Date.now() - this.failingSince }, 'definitions log writes resumed')
+      this.failingSince = 0
+    }
+    if (++this.lines > 2 * this.snapshot.size + 1000 || this.compactionPending) this.compact()
   }
 
-  /** Rewrites the log as the current snapshot: a new file, synced, renamed over the old one. */
-  private compact(): void {
-    const path = join(this.dataDir, FILE)
-    const tmp = `${path}.tmp`
+  /** Opens the log for appending if it is not, after cutting off what a failed write left and syncing a rename. */
+  private openForAppend(): void {
+    if (this.fd < 0) this.fd = this.fileSystem.open(this.path, 'a')
+    if (this.tailDirty) {
+      this.fileSystem.truncate(this.fd, this.goodLength)
+      this.tailDirty = false
+    }
+    if (this.directorySyncPending) {
+      this.syncDirectory()
+      this.directorySyncPending = false
+    }
+  }
+
+  /** Cuts a failed append off the log; if even that fails, the next append does it first. */
+  private discardTail(): void {
+    if (this.fd < 0) return
+    try {
+      this.fileSystem.truncate(this.fd, this.goodLength)
+      this.tailDirty = false
+    } catch {
+      this.tailDirty = true
+    }
+  }
+
+  private writeAll(fd: number, bytes: Buffer): void {
+    let offset = 0
+    while (offset < bytes.length) {
+      const written = this.fileSystem.write(fd, bytes, offset)
+      if (written <= 0) throw new Error('write made no progress')
+      offset += written
+    }
+  }
+
+  private syncDirectory(): void {
+    const dir = this.fileSystem.open(this.dataDir, 'r')
+    try {
+      this.fileSystem.sync(dir)
+    } finally {
+      this.fileSystem.close(dir)
+    }
+  }
+
+  /**
+   * Rewrites the log as the current snapshot: a new file, synced, renamed over the old one. Returns false
+   * if that failed (disk full): the old log is kept as it was, and the next append tries again.
+   */
+  private compact(): boolean {
+    const tmp = `${this.path}.tmp`
     const changes = this.snapshot.changes()
-    const fd = openSync(tmp, 'w')
-    writeSync(fd, changes.map(line).join(''))
-    fsyncSync(fd)
-    closeSync(fd)
-    renameSync(tmp, path)
-    const dir = openSync(this.dataDir, 'r')
-    fsyncSync(dir)
-    closeSync(dir)
-    if (this.fd >= 0) closeSync(this.fd)
-    this.fd = openSync(path, 'a')
+    const content = Buffer.from(changes.map(line).join(''))
+    let fd = -1
+    try {
+      fd = this.fileSystem.open(tmp, 'w')
+      this.writeAll(fd, content)
+      this.fileSystem.sync(fd)
+      const written = fd
+      fd = -1
+      this.fileSystem.close(written)
+      this.fileSystem.rename(tmp, this.path)
+    } catch (error) {
+      if (fd >= 0) this.closeQuietly(fd)
+      // What was written of it may be what fills the disk
+      try {
+        this.fileSystem.unlink(tmp)
+      } catch {
+        // It may not exist; a leftover is overwritten by the next compaction anyway
+      }
+      if (!this.compactionPending) {
+        this.log.warn(
+          { file: this.path, err: error },
+          'definitions log: compaction failed; the log is kept as it is and compacted later',
+        )
+      }
+      this.compactionPending = true
+      return false
+    }
+    if (this.compactionPending) this.log.info({ file: this.path }, 'definitions log: compacted after earlier failures')
+    this.compactionPending = false
+    // The path now names the new file: the old descriptor would append to the replaced one
+    if (this.fd >= 0) this.closeQuietly(this.fd)
+    this.fd = -1
+    this.goodLength = content.length
+    this.tailDirty = false
+    this.needsNewline = false
     this.lines = changes.length
+    this.directorySyncPending = true
+    try {
+      this.openForAppend()
+    } catch (error) {
+      // Tried again by the next append, before it writes anything
+      this.log.warn({ file: this.path, err: error }, 'definitions log: cannot reopen it after compaction')
+    }
+    return true
+  }
+
+  private closeQuietly(fd: number): void {
+    try {
+      this.fileSystem.close(fd)
+    } catch {
+      // Linux releases the descriptor whatever close reports
+    }
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd)
+    if (this.fd >= 0) this.closeQuietly(this.fd)
     this.fd = -1
   }
 }
