@@ -2,6 +2,7 @@
 // read is retried, and it is delivered (in order) once the fault clears, without a restart. Consumers,
 // basic.get and TTL dead-lettering are each checked; other queues carry on meanwhile.
 import assert from 'node:assert/strict'
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -209,6 +210,104 @@ test(
       got.push(m.content.toString())
     }
     assert.deepEqual(got, bodies(4), 'dead letters in order')
+    await conn.close()
+  },
+)
+
+test(
+  'a requeued message is redelivered while the paged-out ones behind it cannot be read; the rest follow in order',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('requeued', { durable: true })
+    await publishConfirmed(server, 'requeued', bodies(4))
+    await ch.prefetch(1)
+    const got: string[] = []
+    let nackFirst = true
+    await ch.consume('requeued', (m) => {
+      got.push(`${m!.content.toString()}${m!.fields.redelivered ? '*' : ''}`)
+      if (nackFirst) {
+        // m0 is in memory now; m1..m3 are paged out and fail
+        nackFirst = false
+        fileSystem.fail('readSync', 'EIO')
+        ch.nack(m!, false, true)
+      } else ch.ack(m!)
+    })
+    await until(() => got.length === 2, 'the requeued message is redelivered')
+    assert.deepEqual(got, ['m0', 'm0*'])
+    await until(() => (fileSystem.failures.get('readSync') ?? 0) >= 2, 'the read was retried')
+    assert.equal(got.length, 2)
+    fileSystem.clear()
+    await until(() => got.length === 5, 'the rest is delivered')
+    assert.deepEqual(got, ['m0', 'm0*', 'm1', 'm2', 'm3'])
+    await conn.close()
+  },
+)
+
+test(
+  'drop-head over x-max-length with a dead-letter exchange: heads that cannot be read wait, then are dead-lettered',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('overflowed', { durable: true })
+    await ch.assertQueue('limited', {
+      durable: true,
+      arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'overflowed' },
+    })
+    await publishConfirmed(server, 'limited', bodies(2))
+    fileSystem.fail('readSync', 'EMFILE')
+    // The publishes are taken (and confirmed); the heads they push out cannot be read yet
+    await publishConfirmed(server, 'limited', ['m2', 'm3'])
+    const vhost = server.broker.vhosts.get('/')!
+    assert.equal(vhost.queues.get('limited')!.messageCount, 4)
+    assert.equal(vhost.queues.get('overflowed')!.messageCount, 0)
+    fileSystem.clear()
+    await until(() => vhost.queues.get('overflowed')!.messageCount === 2, 'the pushed-out heads are dead-lettered')
+    const take = async (queue: string) => (await ch.get(queue, { noAck: true })) || assert.fail(`${queue} empty`)
+    assert.deepEqual(
+      [(await take('overflowed')).content.toString(), (await take('overflowed')).content.toString()],
+      ['m0', 'm1'],
+    )
+    assert.deepEqual(
+      [(await take('limited')).content.toString(), (await take('limited')).content.toString()],
+      ['m2', 'm3'],
+    )
+    await conn.close()
+  },
+)
+
+test(
+  'a damaged record (checksum mismatch) is dropped with an error log; the messages behind it are delivered',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('flipped', { durable: true })
+    await publishConfirmed(server, 'flipped', ['first-message', 'second-message', 'third-message'])
+    const queue = server.broker.vhosts.get('/')!.queues.get('flipped')!
+    // Flip one byte of the second body on disk
+    const segment = readdirSync(queue.store!.dir).find((f) => f.startsWith('msgs.'))!
+    const path = join(queue.store!.dir, segment)
+    const bytes = readFileSync(path)
+    const at = bytes.indexOf('second-message')
+    assert.ok(at > 0)
+    const fd = openSync(path, 'r+')
+    writeSync(fd, Buffer.from('X'), 0, 1, at)
+    closeSync(fd)
+    const got: string[] = []
+    await ch.consume('flipped', (m) => got.push(m!.content.toString()), { noAck: true })
+    await until(() => got.length === 2, 'the readable messages are delivered')
+    assert.deepEqual(got, ['first-message', 'third-message'])
+    assert.equal(queue.messageCount, 0)
+    assert.equal(fileSystem.failures.size, 0)
     await conn.close()
   },
 )
