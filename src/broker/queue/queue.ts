@@ -270,7 +270,8 @@ export class Queue {
     clearTimeout(this.readRetry)
     this.readRetry = undefined
     this.hooks?.readResumed?.(this, failures)
-    if (this.consumerList.length > 0) this.scheduleDrain()
+    // What waited behind the unreadable head: expiry (its timer was not armed meanwhile) and deliveries
+    this.scheduleDrain()
   }
 
   /** Ready messages with their redelivered flag, for the clean-shutdown record. */
@@ -371,6 +372,11 @@ export class Queue {
           `cannot read the next message of queue '${this.name}' in vhost '${this.vhost}' from disk now` +
             ` (${errorCode(this.lastReadError)}); it stays in the queue, try again later`,
         )
+      }
+      // Expired while it could not be read (expireHeads stopped at it): it dies now that it can be
+      if (entry && entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+        this.die(entry, 'expired')
+        entry = undefined
       }
     }
     if (!entry) return undefined

@@ -311,3 +311,31 @@ test(
     await conn.close()
   },
 )
+
+test(
+  'basic.get after an unreadable expired head becomes readable: it is dead-lettered, not handed out',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('dead2', { durable: true })
+    await ch.assertQueue('ttl2', {
+      durable: true,
+      arguments: { 'x-message-ttl': 50, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead2' },
+    })
+    fileSystem.fail('readSync', 'EIO')
+    await publishConfirmed(server, 'ttl2', bodies(2))
+    // Long enough for the retry delay to grow well past the round trip of the get below
+    await sleep(500)
+    const failed = await conn.createChannel()
+    failed.on('error', () => {})
+    await assert.rejects(failed.get('ttl2'), /506/)
+    fileSystem.clear()
+    assert.equal(await ch.get('ttl2', { noAck: true }), false, 'expired messages are not handed out')
+    const dead = server.broker.vhosts.get('/')!.queues.get('dead2')!
+    await until(() => dead.messageCount === 2, 'both are dead-lettered')
+    await conn.close()
+  },
+)
