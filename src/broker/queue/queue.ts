@@ -59,7 +59,7 @@ export interface QueueHooks {
   /** Work the queue runs on its own (delivery, expiry) failed, e.g. a paged-out message is damaged on disk */
   failed(queue: Queue, err: unknown): void
   /** A paged-out message could not be read for now (EMFILE, EIO...): it is retried in retryMs */
-  readFailing?(queue: Queue, err: unknown, retryMs: number): void
+  readFailing?(queue: Queue, err: unknown, retryMs: number, failures: number): void
   /** Reads work again after `failures` failed attempts */
   readResumed?(queue: Queue, failures: number): void
 }
@@ -247,7 +247,10 @@ export class Queue {
     this.lastReadError = err
     if (this.readRetry !== undefined) return
     const delay = Math.min(READ_RETRY_MIN_MS * 2 ** Math.min(this.readFailures - 1, 16), READ_RETRY_MAX_MS)
-    if (this.readFailures === 1) this.hooks?.readFailing?.(this, err, delay)
+    // Said at the first failure, then now and then while it lasts (every 100 failures: about 8 minutes)
+    if (this.readFailures === 1 || this.readFailures % 100 === 0) {
+      this.hooks?.readFailing?.(this, err, delay, this.readFailures)
+    }
     this.readRetry = setTimeout(() => {
       this.readRetry = undefined
       this.guarded(() => this.resumeReads())
