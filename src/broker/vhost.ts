@@ -87,6 +87,12 @@ export class Vhost {
       remove: (queue) => this.removeUnusedQueue(queue),
       deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
       failed: (queue, err) => this.log.error({ queue: queue.name, err }, 'queue delivery or expiry failed'),
+      readFailing: (queue, err, retryMs, failures) =>
+        this.log.warn(
+          { queue: queue.name, err, retryMs, failures },
+          'cannot read a paged-out message now; it waits, retrying',
+        ),
+      readResumed: (queue, failures) => this.log.info({ queue: queue.name, failures }, 'paged-out messages read again'),
     }
     this.defaultExchange = new DefaultExchange((q) => this.queues.get(q))
     this.exchanges.set('', this.defaultExchange)

@@ -178,9 +178,9 @@ export class AppendFile {
       (fd) => {
         this.opening = null
         if (this.fd !== null) {
-          // A synchronous read opened it meanwhile; keep that one
-          this.io.close(fd).catch(() => undefined)
-          return this.fd
+          // A synchronous read opened it meanwhile, read-only: writes need this one (the read is over: it is
+          // synchronous; as in openForWriting, closing a read-only descriptor cannot lose data)
+          this.io.close(this.fd).catch(() => undefined)
         }
         this.fd = fd
         this.fdWritable = true

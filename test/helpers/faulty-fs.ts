@@ -1,8 +1,9 @@
-// A store file system that fails on demand: each operation of the write path can be made to fail with a
-// given errno until the fault is cleared, as a full disk, a dying disk or a process out of descriptors do.
+// A store file system that fails on demand: each operation of the write and read paths can be made to fail
+// with a given errno until the fault is cleared, as a full disk, a dying disk or a process out of descriptors do.
 import { nodeFileSystem, type StoreFileSystem } from '../../src/store/file-io.js'
 
-export type FaultyOperation = 'openAppend' | 'appendAll' | 'datasync' | 'truncate' | 'close'
+export type FaultyOperation =
+  'openAppend' | 'appendAll' | 'datasync' | 'truncate' | 'close' | 'openReadSync' | 'read' | 'readSync'
 
 export interface FaultyFileSystem extends StoreFileSystem {
   /** Operations failing now, with the errno they fail with */
@@ -47,6 +48,18 @@ export function faultyFileSystem(): FaultyFileSystem {
     async truncate(fd, length) {
       check('truncate')
       return nodeFileSystem.truncate(fd, length)
+    },
+    openReadSync(path) {
+      check('openReadSync')
+      return nodeFileSystem.openReadSync(path)
+    },
+    async read(fd, target, position) {
+      check('read')
+      return nodeFileSystem.read(fd, target, position)
+    },
+    readSync(fd, target, position) {
+      check('readSync')
+      return nodeFileSystem.readSync(fd, target, position)
     },
     async close(fd) {
       // The descriptor is released whatever close reports, as on Linux

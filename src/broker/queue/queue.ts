@@ -15,10 +15,21 @@ import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
 import { LongTimer } from '../../util/long-timer.js'
+import { ChannelError } from '../../protocol/errors.js'
+import { ReplyCode } from '../../protocol/generated/constants.js'
 
 /** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
 const FLOW_HIGH = 2_000
 const FLOW_LOW = 1_000
+
+/**
+ * Read failures that pass: descriptors or memory run out, a disk or its driver falters. The message stays at
+ * the head of its queue and the read is retried, at first after READ_RETRY_MIN_MS, doubling up to
+ * READ_RETRY_MAX_MS. Any other failure (a damaged record, a file cut short) is permanent.
+ */
+const TRANSIENT_READ_ERRORS = new Set(['EMFILE', 'ENFILE', 'EIO', 'EAGAIN', 'ENOMEM', 'EINTR', 'EBUSY', 'ETIMEDOUT'])
+const READ_RETRY_MIN_MS = 50
+const READ_RETRY_MAX_MS = 5_000
 
 export const ENQUEUED = 1
 export const STORED = 2
@@ -45,8 +56,12 @@ export interface QueueHooks {
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void
   /** The broker's budget of message bytes kept in memory */
   readonly memory: MessageMemory
-  /** Work the queue runs on its own (delivery, expiry) failed, e.g. a paged-out message could not be read */
+  /** Work the queue runs on its own (delivery, expiry) failed, e.g. a paged-out message is damaged on disk */
   failed(queue: Queue, err: unknown): void
+  /** A paged-out message could not be read for now (EMFILE, EIO...): it is retried in retryMs */
+  readFailing?(queue: Queue, err: unknown, retryMs: number, failures: number): void
+  /** Reads work again after `failures` failed attempts */
+  readResumed?(queue: Queue, failures: number): void
 }
 
 export class Queue {
@@ -63,6 +78,11 @@ export class Queue {
   private expiryTimer: LongTimer | undefined
   /** Fires when an x-expires queue has gone unused for that long */
   private unusedTimer: LongTimer | undefined
+  /** Pending while the paged-out head cannot be read (a transient fault): reads wait for it */
+  private readRetry: NodeJS.Timeout | undefined
+  /** Failed reads since the last one that worked; the retry delay doubles with them */
+  private readFailures = 0
+  private lastReadError: unknown
   settings: QueueSettings
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
@@ -178,20 +198,83 @@ export class Queue {
   }
 
   /**
-   * Removes the head of the ready list. A paged-out message is read back from the store unless the caller
-   * only drops it (load = false, when there is no dead-letter exchange to send it to).
+   * Removes the head of the ready list. A paged-out message is read back from the store first, unless the
+   * caller only drops it (load = false, when there is no dead-letter exchange to send it to). Returns
+   * undefined when the list is empty, or when the head could not be read: after a transient fault it stays
+   * at the head (`readBlocked`) and a retry is scheduled; a damaged record is dropped with an error log (the
+   * caller looks at the list again). While a retry is pending no read is tried, unless `now` (basic.get).
    */
-  private shiftReady(load = true): QueueEntry | undefined {
-    const entry = this.ready.shift()
+  private shiftReady(load = true, now = false): QueueEntry | undefined {
+    const entry = this.ready.peek()
     if (!entry) return undefined
+    let message = entry.message
+    if (message === null && load) {
+      if (this.readRetry !== undefined && !now) return undefined
+      try {
+        message = messageFromStore(this.store!.readSync(entry.position))
+      } catch (err) {
+        if (isTransient(err)) {
+          this.retryReadLater(err)
+          return undefined
+        }
+        // Permanent: left unacked on disk (a later start's recovery skips it if it is damaged)
+        this.removeHead(entry)
+        this.hooks?.failed(this, err)
+        return undefined
+      }
+      if (this.readFailures > 0) this.readWorks()
+    }
+    this.removeHead(entry)
+    entry.message = message
+    return entry
+  }
+
+  private removeHead(entry: QueueEntry): void {
+    this.ready.shift()
     this.readyBytes -= entry.size
     if (entry.message) {
       if (this.hooks) this.hooks.memory.used -= entry.size
-    } else {
-      this.pagedOut--
-      if (load) entry.message = messageFromStore(this.store!.readSync(entry.position))
+    } else this.pagedOut--
+  }
+
+  /** The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is retried. */
+  get readBlocked(): boolean {
+    return this.readRetry !== undefined
+  }
+
+  private retryReadLater(err: unknown): void {
+    this.readFailures++
+    this.lastReadError = err
+    if (this.readRetry !== undefined) return
+    const delay = Math.min(READ_RETRY_MIN_MS * 2 ** Math.min(this.readFailures - 1, 16), READ_RETRY_MAX_MS)
+    // Said at the first failure, then now and then while it lasts (every 100 failures: about 8 minutes)
+    if (this.readFailures === 1 || this.readFailures % 100 === 0) {
+      this.hooks?.readFailing?.(this, err, delay, this.readFailures)
     }
-    return entry
+    this.readRetry = setTimeout(() => {
+      this.readRetry = undefined
+      this.guarded(() => this.resumeReads())
+    }, delay)
+    this.readRetry.unref()
+  }
+
+  /** What the unreadable head held up: expiry, drop-head over a limit, deliveries. */
+  private resumeReads(): void {
+    if (this.deleted) return
+    if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
+    // drain expires heads first, then delivers if a consumer can take more, then schedules the next expiry
+    this.drain()
+  }
+
+  private readWorks(): void {
+    const failures = this.readFailures
+    this.readFailures = 0
+    this.lastReadError = undefined
+    clearTimeout(this.readRetry)
+    this.readRetry = undefined
+    this.hooks?.readResumed?.(this, failures)
+    // What waited behind the unreadable head: expiry (its timer was not armed meanwhile) and deliveries
+    this.scheduleDrain()
   }
 
   /** Ready messages with their redelivered flag, for the clean-shutdown record. */
@@ -269,14 +352,36 @@ export class Queue {
 
   private dropHeadsOverLimit(): void {
     const load = this.settings.deadLetterExchange !== undefined
-    while (this.ready.length > 0 && this.overLimit()) this.die(this.shiftReady(load)!, 'maxlen')
+    while (this.ready.length > 0 && this.overLimit()) {
+      const entry = this.shiftReady(load)
+      if (entry) this.die(entry, 'maxlen')
+      else if (this.readBlocked) return
+    }
   }
 
-  /** Takes the next ready message for basic.get. */
+  /**
+   * Takes the next ready message for basic.get. Throws 506 RESOURCE_ERROR (the channel closes) while the
+   * head is paged out and cannot be read: get-empty would tell the client the queue is empty.
+   */
   take(noAck: boolean): LoadedEntry | undefined {
     this.touch()
     this.expireHeads()
-    const entry = this.shiftReady() as LoadedEntry | undefined
+    let entry: LoadedEntry | undefined
+    while (this.ready.length > 0 && !entry) {
+      entry = this.shiftReady(true, true) as LoadedEntry | undefined
+      if (!entry && this.readBlocked) {
+        throw new ChannelError(
+          ReplyCode.RESOURCE_ERROR,
+          `cannot read the next message of queue '${this.name}' in vhost '${this.vhost}' from disk now` +
+            ` (${errorCode(this.lastReadError)}); it stays in the queue, try again later`,
+        )
+      }
+      // Expired while it could not be read (expireHeads stopped at it): it dies now that it can be
+      if (entry && entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+        this.die(entry, 'expired')
+        entry = undefined
+      }
+    }
     if (!entry) return undefined
     if (noAck) this.forget(entry)
     else this.unackedCount++
@@ -356,6 +461,9 @@ export class Queue {
     const all = this.ready.takeAll()
     this.readyBytes = 0
     this.pagedOut = 0
+    // Nothing is left to wait for: the next paged-out head is read at once
+    clearTimeout(this.readRetry)
+    this.readRetry = undefined
     if (this.hooks) for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
     return all
   }
@@ -365,6 +473,8 @@ export class Queue {
     this.deleted = true
     this.expiryTimer?.stop()
     this.unusedTimer?.stop()
+    clearTimeout(this.readRetry)
+    this.readRetry = undefined
     const n = this.takeAllReady().length
     const consumers = this.consumerList.splice(0)
     this.groups = []
@@ -402,7 +512,10 @@ export class Queue {
     const now = Date.now()
     const load = this.settings.deadLetterExchange !== undefined
     while (head && head.expiresAt !== 0 && head.expiresAt <= now) {
-      this.die(this.shiftReady(load)!, 'expired')
+      const entry = this.shiftReady(load)
+      // An expired message whose dead letter cannot be read yet waits at the head: its dead letter is not lost
+      if (entry) this.die(entry, 'expired')
+      else if (this.readBlocked) return
       head = this.ready.peek()
     }
   }
@@ -411,6 +524,8 @@ export class Queue {
   private scheduleExpiry(): void {
     const head = this.ready.peek()
     if (!head || head.expiresAt === 0 || this.deleted) return
+    // Expired already but unreadable: the read retry expires it (a timer now would spin)
+    if (this.readBlocked && head.message === null && head.expiresAt <= Date.now()) return
     this.expiryTimer ??= new LongTimer(() =>
       this.guarded(() => {
         this.expireHeads()
@@ -445,9 +560,13 @@ export class Queue {
     this.drainScheduled = false
     this.expireHeads()
     while (this.ready.length > 0) {
+      // The paged-out head cannot be read yet: its retry drains again
+      if (this.readBlocked && this.ready.peek()!.message === null) break
       const consumer = this.nextConsumerWithCredit()
       if (!consumer) break
-      const entry = this.shiftReady()! as LoadedEntry
+      const entry = this.shiftReady() as LoadedEntry | undefined
+      // Unreadable: blocked (the loop stops above) or damaged and dropped (the next one is tried)
+      if (!entry) continue
       if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
         this.die(entry, 'expired')
         continue
@@ -488,6 +607,15 @@ function expiryOf(message: Message, queueTtl: number | undefined): number | unde
   const own = expiration === undefined ? undefined : Number(expiration)
   if (own === undefined) return queueTtl
   return queueTtl === undefined ? own : Math.min(own, queueTtl)
+}
+
+function isTransient(err: unknown): boolean {
+  return TRANSIENT_READ_ERRORS.has(errorCode(err))
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' ? code : 'unknown error'
 }
 
 function messageFromStore(m: StoredMessage): Message {

@@ -1,0 +1,341 @@
+// Transient read faults (EMFILE, EIO) on paged-out messages: the message stays at the head of its queue, the
+// read is retried, and it is delivered (in order) once the fault clears, without a restart. Consumers,
+// basic.get and TTL dead-lettering are each checked; other queues carry on meanwhile.
+import assert from 'node:assert/strict'
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import amqp, { type Channel, type ConsumeMessage } from 'amqplib'
+import { startServer, type RunningServer } from '../../../src/server/start.js'
+import { faultyFileSystem, type FaultyFileSystem } from '../../helpers/faulty-fs.js'
+
+const WARREN_ONLY = process.env['WARREN_TEST_URL'] ? 'injects faults into an in-process broker' : false
+
+const dirs: string[] = []
+const servers = new Set<RunningServer>()
+after(async () => {
+  for (const server of servers) await server.stop()
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+
+async function start(dataDir: string, fileSystem: FaultyFileSystem): Promise<RunningServer> {
+  // A zero budget: every persistent message of a durable queue lives only in the store
+  const server = await startServer(
+    {
+      port: 0,
+      bind: '127.0.0.1',
+      dataDir,
+      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
+      messageMemoryBudget: 0,
+    },
+    { fileSystem },
+  )
+  servers.add(server)
+  return server
+}
+
+async function stop(server: RunningServer): Promise<void> {
+  servers.delete(server)
+  await server.stop()
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'warren-read-faults-'))
+  dirs.push(dir)
+  return dir
+}
+
+const url = (server: RunningServer) => `amqp://guest:guest@127.0.0.1:${server.port}/`
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function publishConfirmed(server: RunningServer, queue: string, bodies: string[]): Promise<void> {
+  const conn = await amqp.connect(url(server))
+  const ch = await conn.createConfirmChannel()
+  for (const body of bodies) ch.sendToQueue(queue, Buffer.from(body), { persistent: true })
+  await ch.waitForConfirms()
+  await conn.close()
+}
+
+async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`)
+    await sleep(10)
+  }
+}
+
+const bodies = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+
+for (const [operation, code] of [
+  ['readSync', 'EIO'],
+  ['readSync', 'EMFILE'],
+] as const) {
+  test(
+    `${code} reading paged-out messages: consumers wait, then get every message in order once it clears`,
+    { timeout: 20_000, skip: WARREN_ONLY },
+    async () => {
+      const fileSystem = faultyFileSystem()
+      const server = await start(await tempDir(), fileSystem)
+      const conn = await amqp.connect(url(server))
+      const setup = await conn.createChannel()
+      await setup.assertQueue('paged', { durable: true })
+      await setup.assertQueue('other', { durable: false })
+      await publishConfirmed(server, 'paged', bodies(10))
+      const queue = server.broker.vhosts.get('/')!.queues.get('paged')!
+      assert.equal(queue.pagedOut, 10)
+
+      fileSystem.fail(operation, code)
+      const got: string[] = []
+      const consumer = await conn.createChannel()
+      await consumer.prefetch(3)
+      await consumer.consume('paged', (m: ConsumeMessage | null) => {
+        got.push(m!.content.toString())
+        consumer.ack(m!)
+      })
+      await until(() => (fileSystem.failures.get(operation) ?? 0) >= 2, 'the read was retried')
+      assert.deepEqual(got, [], 'nothing can be delivered while the fault lasts')
+      assert.equal(queue.messageCount, 10, 'the unreadable message stays in the queue')
+
+      // Other queues carry on
+      setup.sendToQueue('other', Buffer.from('still here'))
+      let other: amqp.GetMessage | false = false
+      for (let i = 0; i < 100 && !other; i++) {
+        other = await setup.get('other', { noAck: true })
+        if (!other) await sleep(10)
+      }
+      assert.ok(other, 'another queue still delivers')
+
+      fileSystem.clear()
+      await until(() => got.length === 10, 'every message is delivered after the fault clears')
+      assert.deepEqual(got, bodies(10), 'in publish order, none lost')
+      await conn.close()
+    },
+  )
+}
+
+test(
+  'EMFILE opening a recovered segment: its messages are delivered in order once descriptors are free again',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const dataDir = await tempDir()
+    let server = await start(dataDir, faultyFileSystem())
+    const conn = await amqp.connect(url(server))
+    await (await conn.createChannel()).assertQueue('recovered', { durable: true })
+    await conn.close()
+    await publishConfirmed(server, 'recovered', bodies(6))
+    await stop(server)
+
+    // Recovered at start beyond the budget: paged out, and the segment is not open until the first read
+    const fileSystem = faultyFileSystem()
+    server = await start(dataDir, fileSystem)
+    const queue = server.broker.vhosts.get('/')!.queues.get('recovered')!
+    assert.equal(queue.pagedOut, 6)
+    fileSystem.fail('openReadSync', 'EMFILE')
+    const conn2 = await amqp.connect(url(server))
+    const ch = await conn2.createChannel()
+    const got: string[] = []
+    await ch.consume('recovered', (m) => got.push(m!.content.toString()), { noAck: true })
+    await until(() => (fileSystem.failures.get('openReadSync') ?? 0) >= 2, 'the open was retried')
+    assert.deepEqual(got, [])
+    assert.equal(queue.messageCount, 6)
+    fileSystem.clear()
+    await until(() => got.length === 6, 'every recovered message is delivered')
+    assert.deepEqual(got, bodies(6))
+    await conn2.close()
+  },
+)
+
+test(
+  'basic.get while the head cannot be read: 506 RESOURCE_ERROR, the message stays; got once the fault clears',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const setup = await conn.createChannel()
+    await setup.assertQueue('polled', { durable: true })
+    await publishConfirmed(server, 'polled', bodies(3))
+
+    fileSystem.fail('readSync', 'EIO')
+    const ch: Channel = await conn.createChannel()
+    const closed = new Promise<Error>((resolve) => ch.once('error', resolve))
+    await assert.rejects(ch.get('polled'), /506/)
+    assert.match((await closed).message, /RESOURCE_ERROR/)
+    const check = await setup.checkQueue('polled')
+    assert.equal(check.messageCount, 3, 'no message left the queue')
+
+    fileSystem.clear()
+    const again = await conn.createChannel()
+    const first = await again.get('polled', { noAck: true })
+    assert.ok(first)
+    assert.equal(first.content.toString(), 'm0')
+    const second = await again.get('polled', { noAck: true })
+    assert.ok(second)
+    assert.equal(second.content.toString(), 'm1')
+    await conn.close()
+  },
+)
+
+test(
+  'TTL expiry of unreadable paged-out messages keeps their dead letters until they can be read',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('dead', { durable: true })
+    await ch.assertQueue('ttl', {
+      durable: true,
+      arguments: { 'x-message-ttl': 100, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' },
+    })
+    fileSystem.fail('readSync', 'EIO')
+    await publishConfirmed(server, 'ttl', bodies(4))
+    const queue = server.broker.vhosts.get('/')!.queues.get('ttl')!
+    assert.equal(queue.pagedOut, 4)
+    await sleep(300)
+    await until(() => (fileSystem.failures.get('readSync') ?? 0) >= 2, 'the read was retried')
+    assert.equal(queue.messageCount, 4, 'expired messages wait until their dead letter can be made')
+
+    fileSystem.clear()
+    const dead = server.broker.vhosts.get('/')!.queues.get('dead')!
+    await until(() => dead.messageCount === 4, 'every message is dead-lettered')
+    assert.equal(queue.messageCount, 0)
+    const got: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const m = await ch.get('dead', { noAck: true })
+      assert.ok(m)
+      got.push(m.content.toString())
+    }
+    assert.deepEqual(got, bodies(4), 'dead letters in order')
+    await conn.close()
+  },
+)
+
+test(
+  'a requeued message is redelivered while the paged-out ones behind it cannot be read; the rest follow in order',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('requeued', { durable: true })
+    await publishConfirmed(server, 'requeued', bodies(4))
+    await ch.prefetch(1)
+    const got: string[] = []
+    let nackFirst = true
+    await ch.consume('requeued', (m) => {
+      got.push(`${m!.content.toString()}${m!.fields.redelivered ? '*' : ''}`)
+      if (nackFirst) {
+        // m0 is in memory now; m1..m3 are paged out and fail
+        nackFirst = false
+        fileSystem.fail('readSync', 'EIO')
+        ch.nack(m!, false, true)
+      } else ch.ack(m!)
+    })
+    await until(() => got.length === 2, 'the requeued message is redelivered')
+    assert.deepEqual(got, ['m0', 'm0*'])
+    await until(() => (fileSystem.failures.get('readSync') ?? 0) >= 2, 'the read was retried')
+    assert.equal(got.length, 2)
+    fileSystem.clear()
+    await until(() => got.length === 5, 'the rest is delivered')
+    assert.deepEqual(got, ['m0', 'm0*', 'm1', 'm2', 'm3'])
+    await conn.close()
+  },
+)
+
+test(
+  'drop-head over x-max-length with a dead-letter exchange: heads that cannot be read wait, then are dead-lettered',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('overflowed', { durable: true })
+    await ch.assertQueue('limited', {
+      durable: true,
+      arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'overflowed' },
+    })
+    await publishConfirmed(server, 'limited', bodies(2))
+    fileSystem.fail('readSync', 'EMFILE')
+    // The publishes are taken (and confirmed); the heads they push out cannot be read yet
+    await publishConfirmed(server, 'limited', ['m2', 'm3'])
+    const vhost = server.broker.vhosts.get('/')!
+    assert.equal(vhost.queues.get('limited')!.messageCount, 4)
+    assert.equal(vhost.queues.get('overflowed')!.messageCount, 0)
+    fileSystem.clear()
+    await until(() => vhost.queues.get('overflowed')!.messageCount === 2, 'the pushed-out heads are dead-lettered')
+    const take = async (queue: string) => (await ch.get(queue, { noAck: true })) || assert.fail(`${queue} empty`)
+    assert.deepEqual(
+      [(await take('overflowed')).content.toString(), (await take('overflowed')).content.toString()],
+      ['m0', 'm1'],
+    )
+    assert.deepEqual(
+      [(await take('limited')).content.toString(), (await take('limited')).content.toString()],
+      ['m2', 'm3'],
+    )
+    await conn.close()
+  },
+)
+
+test(
+  'a damaged record (checksum mismatch) is dropped with an error log; the messages behind it are delivered',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('flipped', { durable: true })
+    await publishConfirmed(server, 'flipped', ['first-message', 'second-message', 'third-message'])
+    const queue = server.broker.vhosts.get('/')!.queues.get('flipped')!
+    // Flip one byte of the second body on disk
+    const segment = readdirSync(queue.store!.dir).find((f) => f.startsWith('msgs.'))!
+    const path = join(queue.store!.dir, segment)
+    const bytes = readFileSync(path)
+    const at = bytes.indexOf('second-message')
+    assert.ok(at > 0)
+    const fd = openSync(path, 'r+')
+    writeSync(fd, Buffer.from('X'), 0, 1, at)
+    closeSync(fd)
+    const got: string[] = []
+    await ch.consume('flipped', (m) => got.push(m!.content.toString()), { noAck: true })
+    await until(() => got.length === 2, 'the readable messages are delivered')
+    assert.deepEqual(got, ['first-message', 'third-message'])
+    assert.equal(queue.messageCount, 0)
+    assert.equal(fileSystem.failures.size, 0)
+    await conn.close()
+  },
+)
+
+test(
+  'basic.get after an unreadable expired head becomes readable: it is dead-lettered, not handed out',
+  { timeout: 20_000, skip: WARREN_ONLY },
+  async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(await tempDir(), fileSystem)
+    const conn = await amqp.connect(url(server))
+    const ch = await conn.createChannel()
+    await ch.assertQueue('dead2', { durable: true })
+    await ch.assertQueue('ttl2', {
+      durable: true,
+      arguments: { 'x-message-ttl': 50, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead2' },
+    })
+    fileSystem.fail('readSync', 'EIO')
+    await publishConfirmed(server, 'ttl2', bodies(2))
+    // Long enough for the retry delay to grow well past the round trip of the get below
+    await sleep(500)
+    const failed = await conn.createChannel()
+    failed.on('error', () => {})
+    await assert.rejects(failed.get('ttl2'), /506/)
+    fileSystem.clear()
+    assert.equal(await ch.get('ttl2', { noAck: true }), false, 'expired messages are not handed out')
+    const dead = server.broker.vhosts.get('/')!.queues.get('dead2')!
+    await until(() => dead.messageCount === 2, 'both are dead-lettered')
+    await conn.close()
+  },
+)
