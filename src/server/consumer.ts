@@ -25,8 +25,9 @@ export class ChannelConsumer implements Consumer {
     if (!ch.deliveriesFlowing) return false
     if (this.noAck) return true
     // Unacked deliveries keep their bodies in memory: without a prefetch limit, a consumer that never acks
-    // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget.
-    if (ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
+    // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget,
+    // and always at least one delivery (a budget of 0 pages everything out; it must not starve consumers).
+    if (ch.unackedCount > 0 && ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
     return ch.globalPrefetch === 0 || ch.unackedCount < ch.globalPrefetch
   }

@@ -276,3 +276,37 @@ describe('a consumer without a prefetch limit that never acks', () => {
     }
   })
 })
+
+describe('a message memory budget of 0 (everything paged out)', () => {
+  test('consumers still receive: a channel may always hold one unacked delivery', T, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-budget-0-'))
+    const server = await startServer({
+      port: 0,
+      bind: '127.0.0.1',
+      dataDir: dir,
+      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
+      messageMemoryBudget: 0,
+    })
+    try {
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+      const pub = await conn.createConfirmChannel()
+      await pub.assertQueue('budget-0', { durable: true })
+      for (let i = 0; i < 5; i++) pub.sendToQueue('budget-0', Buffer.from(`m${i}`), { persistent: true })
+      await pub.waitForConfirms()
+      const ch = await conn.createChannel()
+      const got: string[] = []
+      await new Promise<void>((resolve) => {
+        void ch.consume('budget-0', (m) => {
+          got.push(m!.content.toString())
+          ch.ack(m!)
+          if (got.length === 5) resolve()
+        })
+      })
+      assert.deepEqual(got, ['m0', 'm1', 'm2', 'm3', 'm4'])
+      await conn.close()
+    } finally {
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -70,6 +70,7 @@ test(
     })
     const failing = () => broker.logs().some((l) => l.msg === 'cannot read a paged-out message now; it waits, retrying')
     for (let i = 0; i < 500 && !failing(); i++) await sleep(10)
+    if (!failing()) console.error(JSON.stringify(broker.logs().slice(-15), null, 1), got)
     assert.ok(failing(), 'the read failed with EMFILE and waits')
     await sleep(200)
     assert.deepEqual(got, [], 'nothing delivered while no descriptor is free')
