@@ -404,6 +404,8 @@ export class MessageStore {
     const newFileDirs = new Map<string, AppendFile[]>()
     for (const [i, result] of results.entries()) {
       const file = writing[i]!
+      // A file whose queue was deleted meanwhile (its directory moved to the trash) needs nothing more
+      if (file.discarded) continue
       if (result.status === 'rejected') failure ??= { reason: result.reason, path: file.path }
       else if (result.value) {
         const dir = dirname(file.path)
@@ -417,6 +419,8 @@ export class MessageStore {
           await this.io.syncDirectory(dir)
           for (const file of created) file.directoryEntrySynced = true
         } catch (error) {
+          // The queue was deleted while its directory was synced: nothing of it needs to be durable
+          if (created.every((file) => file.discarded)) return
           failure ??= { reason: error, path: dir }
         }
       }),

@@ -235,3 +235,39 @@ test('removeTrash removes what deleted queues left behind', async () => {
     await store.close()
   })
 })
+
+test('a queue deleted while the commit syncs its directory: the commit does not fail (ENOENT on the moved directory)', async () => {
+  await withTempDir(async (dir) => {
+    const { log } = capturingLogger()
+    let releaseSync: (() => void) | undefined
+    let syncStarted: (() => void) | undefined
+    const started = new Promise<void>((resolve) => (syncStarted = resolve))
+    const fileSystem = {
+      ...nodeFileSystem,
+      // The first directory sync of the queue's directory waits until the test has deleted the queue
+      async syncDirectory(path: string): Promise<void> {
+        if (releaseSync === undefined && path.includes('queues')) {
+          await new Promise<void>((resolve) => {
+            releaseSync = resolve
+            syncStarted!()
+          })
+        }
+        return nodeFileSystem.syncDirectory(path)
+      },
+    }
+    const store = new MessageStore(dir, log, { fileSystem })
+    const failures: number[] = []
+    store.onBatchFailed((batch) => failures.push(batch))
+    const queue = store.createQueue('/', 'gone')
+    queue.append(message(1))
+    const flushed = store.flush()
+    await started
+    const deleted = store.deleteQueue('/', 'gone')
+    releaseSync!()
+    await flushed
+    await deleted
+    assert.equal(store.failed, null, 'the store did not fail')
+    assert.deepEqual(failures, [])
+    await store.close()
+  })
+})
