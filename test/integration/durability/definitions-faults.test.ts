@@ -4,10 +4,8 @@
 // every confirmed message; once space is free, durable declares work again without a restart.
 // Warren-only: the fault is a tmpfs mounted as the data directory of a broker process.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { mkdtemp, rm, stat, truncate } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import type { ChannelModel, ConfirmChannel } from 'amqplib'
@@ -20,39 +18,16 @@ import {
   type AmqpError,
 } from '../../helpers/amqplib.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../../helpers/broker-process.js'
+import { mountTmpfs, unmountAllTmpfs, unmountTmpfs } from '../../helpers/tmpfs.js'
 
 const WARREN_ONLY = process.env['WARREN_TEST_URL'] ? 'mounts a tmpfs as the data directory of a Warren process' : false
 
-const dirs: string[] = []
-const mounts = new Set<string>()
 after(async () => {
   await stopAllBrokerProcesses()
-  for (const dir of mounts) unmount(dir)
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  await unmountAllTmpfs()
 })
 
-function unmount(dir: string): void {
-  if (!mounts.delete(dir)) return
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' })
-  } catch {
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' })
-  }
-}
-
-/** Mounts a 4 MiB tmpfs on a new directory; returns null (the test skips, saying why) where that is not permitted. */
-async function smallFileSystem(t: { skip(message: string): void }): Promise<string | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-definitions-faults-'))
-  dirs.push(dir)
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' })
-  } catch (error) {
-    t.skip(`cannot mount a tmpfs on the data directory (needs root): ${String(error).split('\n')[0]}`)
-    return null
-  }
-  mounts.add(dir)
-  return dir
-}
+const smallFileSystem = (t: { skip(message: string): void }) => mountTmpfs(t, '4m')
 
 /** Writes a file until the file system has not one byte left. */
 function fillUp(path: string): void {
@@ -276,7 +251,7 @@ test(
       await broker.stop()
     } finally {
       await stopAllBrokerProcesses()
-      unmount(dataDir)
+      await unmountTmpfs(dataDir)
     }
   },
 )

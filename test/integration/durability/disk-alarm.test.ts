@@ -4,7 +4,6 @@
 // space: the publisher gets connection.unblocked and what it sent goes through. With the memory alarm set
 // too, publishers stay blocked until both have cleared.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +11,7 @@ import { test } from 'node:test'
 import amqp from 'amqplib'
 import { startServer } from '../../../src/server/start.js'
 import { eventually, sleep, withTimeout } from '../../helpers/amqplib.js'
+import { mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs.js'
 
 const skip = process.env['WARREN_TEST_URL'] ? 'drives an in-process broker' : false
 
@@ -19,15 +19,8 @@ test(
   'a filling disk blocks the publisher, consumers keep draining, freeing space unblocks it',
   { timeout: 30_000, skip },
   async (t) => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'warren-disk-alarm-'))
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dataDir], { stdio: 'pipe' })
-    } catch (err) {
-      await rm(dataDir, { recursive: true, force: true })
-      const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
-      t.skip(`SKIPPED: cannot mount a tmpfs as the data directory (needs root): ${why}`)
-      return
-    }
+    const dataDir = await mountTmpfs(t, '8m')
+    if (dataDir === null) return
     let server: Awaited<ReturnType<typeof startServer>> | undefined
     try {
       const { bavail, bsize } = await statfs(dataDir)
@@ -118,8 +111,7 @@ test(
       try {
         await server?.stop()
       } finally {
-        execFileSync('umount', ['--lazy', dataDir])
-        await rm(dataDir, { recursive: true, force: true })
+        await unmountTmpfs(dataDir)
       }
     }
   },

@@ -22,6 +22,7 @@ import {
   type AmqpError,
 } from '../../helpers/amqplib.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../../helpers/broker-process.js'
+import { mountTmpfs, unmountAllTmpfs, unmountTmpfs } from '../../helpers/tmpfs.js'
 import { faultyFileSystem, type FaultyOperation } from '../../helpers/faulty-fs.js'
 
 const WARREN_ONLY = process.env['WARREN_TEST_URL'] ? 'injects faults into an in-process broker' : false
@@ -35,23 +36,12 @@ function assertNoUnhandledRejection(): void {
 
 const servers = new Set<RunningServer>()
 const dirs: string[] = []
-const mounts = new Set<string>()
 after(async () => {
   await stopAllBrokerProcesses()
   for (const server of servers) await server.stop().catch(() => undefined)
-  for (const dir of mounts) unmount(dir)
+  await unmountAllTmpfs()
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
-
-/** Unmounts a tmpfs, lazily if something still holds it, so that no test leaves a mount behind. */
-function unmount(dir: string): void {
-  mounts.delete(dir)
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' })
-  } catch {
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' })
-  }
-}
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'warren-store-faults-'))
@@ -92,18 +82,7 @@ function bigBody(name: string): Buffer {
   return bytes
 }
 
-/** Mounts a small tmpfs on a new directory; returns null (the test skips) where mounting is not permitted. */
-async function smallFileSystem(t: { skip(message: string): void }): Promise<string | null> {
-  const dir = await tempDir()
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' })
-  } catch (error) {
-    t.skip(`cannot mount a tmpfs on the data directory (needs root): ${String(error).split('\n')[0]}`)
-    return null
-  }
-  mounts.add(dir)
-  return dir
-}
+const smallFileSystem = (t: { skip(message: string): void }) => mountTmpfs(t, '4m')
 
 /** Publishes until one is acked (the store resumed); returns the acked bodies' names. */
 async function publishUntilAcked(ch: ConfirmChannel, queue: string, name: string, ms = 10_000): Promise<string> {
@@ -339,7 +318,7 @@ test(
       server = undefined
     } finally {
       if (server) await stop(server).catch(() => undefined)
-      unmount(dataDir)
+      await unmountTmpfs(dataDir)
     }
   },
 )
@@ -383,7 +362,7 @@ test(
       await restarted.stop()
     } finally {
       await stopAllBrokerProcesses()
-      unmount(dataDir)
+      await unmountTmpfs(dataDir)
     }
   },
 )
