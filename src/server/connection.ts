@@ -491,8 +491,8 @@ export class Connection implements AlarmListener {
     clearTimeout(this.handshakeTimer)
     clearInterval(this.heartbeatTimer)
     this.resumeReading()
-    const timeout = this.heartbeat > 0 && this.heartbeat * 1000 < CLOSING_TIMEOUT_MS ? this.heartbeat * 1000 : 0
-    this.closeTimer = setTimeout(() => this.endGracefully(), timeout || CLOSING_TIMEOUT_MS)
+    const timeout = this.heartbeat > 0 ? Math.min(this.heartbeat * 1000, CLOSING_TIMEOUT_MS) : CLOSING_TIMEOUT_MS
+    this.closeTimer = setTimeout(() => this.endGracefully(), timeout)
   }
 
   /**
@@ -575,11 +575,8 @@ export class Connection implements AlarmListener {
    * Connections that consume too are never throttled: their acks must keep flowing.
    */
   throttleFor(queue: FlowQueue): void {
-    if (this.throttled || this.state !== 'running' || this.hasConsumers()) return
-    this.throttled = true
-    this.socket.pause()
-    queue.waitUntilDrained(this)
-    this.throttleTimer = setTimeout(() => this.flowResume(), THROTTLE_MAX_MS)
+    if (this.hasConsumers()) return
+    this.throttleUntilDrained(queue)
   }
 
   /**
@@ -588,10 +585,15 @@ export class Connection implements AlarmListener {
    * does): one client that does not read its replies must not stall the replier for everyone else.
    */
   throttleForReply(target: Connection): void {
-    if (this.throttled || this.state !== 'running' || target === this) return
+    if (target !== this) this.throttleUntilDrained(target)
+  }
+
+  /** Stops reading this connection until `source` drains, or for at most THROTTLE_MAX_MS. */
+  private throttleUntilDrained(source: FlowQueue): void {
+    if (this.throttled || this.state !== 'running') return
     this.throttled = true
     this.socket.pause()
-    target.waitUntilDrained(this)
+    source.waitUntilDrained(this)
     this.throttleTimer = setTimeout(() => this.flowResume(), THROTTLE_MAX_MS)
   }
 
