@@ -3,13 +3,13 @@
 import { randomBytes } from 'node:crypto'
 import {
   accessRefused,
-  ChannelError,
+  type ChannelError,
   commandInvalid,
   notFound,
   preconditionFailed,
+  resourceError,
   resourceLocked,
 } from '../protocol/errors.js'
-import { ReplyCode } from '../protocol/generated/constants.js'
 import { fieldString, routingKeysOf, type FieldTable } from '../protocol/field-table.js'
 import {
   assertArgumentsEquivalent,
@@ -61,6 +61,11 @@ export const DIRECT_REPLY_PREFIX = 'amq.rabbitmq.reply-to.'
 export interface ReplyTarget {
   /** False when the reply was not delivered (returned if mandatory); the replier's connection may be throttled */
   deliverReply(message: Message, replier: { flowResume(): void }): boolean
+}
+
+/** 506 for a file operation that failed, naming its errno only (the error's message names server paths). */
+function storageError(action: string, err: unknown): ChannelError {
+  return resourceError(`${action}: ${(err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'}`)
 }
 
 export class Vhost {
@@ -123,9 +128,8 @@ export class Vhost {
     try {
       this.record(change)
     } catch (err) {
-      // The errno only: the message names server paths (the definitions log says which file, once)
-      const reason = (err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'
-      throw new ChannelError(ReplyCode.RESOURCE_ERROR, `cannot store the ${what}: ${reason}`)
+      // The definitions log says which file, once
+      throw storageError(`cannot store the ${what}`, err)
     }
   }
 
@@ -290,12 +294,7 @@ export class Vhost {
       return this.durability!.store.createQueue(this.name, name)
     } catch (err) {
       this.log.error({ vhost: this.name, queue: name, err }, 'cannot create the store of a durable queue')
-      // The errno only: the message names server paths
-      const reason = (err as NodeJS.ErrnoException | null)?.code ?? 'I/O error'
-      throw new ChannelError(
-        ReplyCode.RESOURCE_ERROR,
-        `cannot create the store of ${this.describeQueue(name)}: ${reason}`,
-      )
+      throw storageError(`cannot create the store of ${this.describeQueue(name)}`, err)
     }
   }
 

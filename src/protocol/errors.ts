@@ -40,6 +40,7 @@ export const notFound = (detail: string) => new ChannelError(ReplyCode.NOT_FOUND
 export const accessRefused = (detail: string) => new ChannelError(ReplyCode.ACCESS_REFUSED, detail)
 export const resourceLocked = (detail: string) => new ChannelError(ReplyCode.RESOURCE_LOCKED, detail)
 export const preconditionFailed = (detail: string) => new ChannelError(ReplyCode.PRECONDITION_FAILED, detail)
+export const resourceError = (detail: string) => new ChannelError(ReplyCode.RESOURCE_ERROR, detail)
 export const frameError = (detail: string) => new ConnectionError(ReplyCode.FRAME_ERROR, detail)
 export const syntaxError = (detail: string) => new ConnectionError(ReplyCode.SYNTAX_ERROR, detail)
 export const commandInvalid = (detail: string) => new ConnectionError(ReplyCode.COMMAND_INVALID, detail)

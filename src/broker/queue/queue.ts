@@ -15,8 +15,7 @@ import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Message as Message } from '../message.js'
 import { LongTimer } from '../../util/long-timer.js'
-import { ChannelError } from '../../protocol/errors.js'
-import { ReplyCode } from '../../protocol/generated/constants.js'
+import { resourceError } from '../../protocol/errors.js'
 
 /** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
 const FLOW_HIGH = 2_000
@@ -370,8 +369,7 @@ export class Queue {
     while (this.ready.length > 0 && !entry) {
       entry = this.shiftReady(true, true) as LoadedEntry | undefined
       if (!entry && this.readBlocked) {
-        throw new ChannelError(
-          ReplyCode.RESOURCE_ERROR,
+        throw resourceError(
           `cannot read the next message of queue '${this.name}' in vhost '${this.vhost}' from disk now` +
             ` (${errorCode(this.lastReadError)}); it stays in the queue, try again later`,
         )
