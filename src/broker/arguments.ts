@@ -157,8 +157,16 @@ const expiryArg =
  * one named like an Object.prototype member ('constructor', 'hasOwnProperty') must find nothing here.
  */
 const QUEUE_ARGUMENT_CHECKS = new Map<string, ArgCheck>([
+  // in RabbitMQ's order (rabbit_amqqueue:declare_args/0): with two bad arguments, the first one is named
   ['x-expires', expiryArg(true)],
   ['x-message-ttl', expiryArg(false)],
+  ['x-dead-letter-exchange', stringArg],
+  [
+    'x-dead-letter-routing-key',
+    (value, args) =>
+      stringArg(value, args) ??
+      (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined),
+  ],
   ['x-max-length', nonNegativeInteger],
   ['x-max-length-bytes', nonNegativeInteger],
   [
@@ -169,13 +177,6 @@ const QUEUE_ARGUMENT_CHECKS = new Map<string, ArgCheck>([
       const n = Number(plain(value))
       return n > 255 ? `{max_value_exceeded,${n}}` : undefined
     },
-  ],
-  ['x-dead-letter-exchange', stringArg],
-  [
-    'x-dead-letter-routing-key',
-    (value, args) =>
-      stringArg(value, args) ??
-      (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined),
   ],
   [
     'x-overflow',
@@ -193,10 +194,9 @@ const QUEUE_ARGUMENT_CHECKS = new Map<string, ArgCheck>([
 
 /** 406 "invalid arg" for a queue argument of the wrong type or range, as RabbitMQ words it. */
 export function validateQueueArguments(args: FieldTable, what: string): void {
-  for (const key of Object.keys(args)) {
-    const check = QUEUE_ARGUMENT_CHECKS.get(key)
+  for (const [key, check] of QUEUE_ARGUMENT_CHECKS) {
     const value = args[key]
-    if (!check || value === undefined) continue
+    if (value === undefined) continue
     const error = check(value, args)
     if (error) throw preconditionFailed(`invalid arg '${key}' for ${what}: ${error}`)
   }

@@ -242,15 +242,10 @@ export class Vhost {
     }
     const name = requestedName === '' ? generateName('amq.gen-') : requestedName
     if (requestedName.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
-    const queueType = fieldString(options.arguments['x-queue-type']) ?? 'classic'
-    if (queueType !== 'classic' && queueType !== 'quorum') {
-      throw preconditionFailed(
-        `invalid arg 'x-queue-type' for ${this.describeQueue(name)}: queue type '${queueType}' is not supported`,
-      )
-    }
-    validateQueueArguments(options.arguments, this.describeQueue(name))
     const existing = this.queues.get(name)
     if (existing) {
+      // an existing queue is compared, not validated: RabbitMQ reports a bad argument that differs from the
+      // queue's as inequivalent
       // Strict on redeclare: the exclusive flag must match too (an owner of null means not exclusive)
       if (existing.owner !== (options.exclusive ? owner : null)) this.throwLocked(existing)
       const what = this.describeQueue(name)
@@ -260,6 +255,13 @@ export class Vhost {
       existing.touch()
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount }
     }
+    const queueType = fieldString(options.arguments['x-queue-type']) ?? 'classic'
+    if (queueType !== 'classic' && queueType !== 'quorum') {
+      throw preconditionFailed(
+        `invalid arg 'x-queue-type' for ${this.describeQueue(name)}: queue type '${queueType}' is not supported`,
+      )
+    }
+    validateQueueArguments(options.arguments, this.describeQueue(name))
     if (queueType === 'quorum') {
       this.log.info({ vhost: this.name, queue: name }, 'quorum queue declared: Warren runs it as a durable queue')
     }

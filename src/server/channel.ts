@@ -295,7 +295,9 @@ export class Channel implements ReplyTarget {
     const queue = this.vhost.getQueue(queueName, this.connection)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
-    if (queue.hasExclusiveConsumer || (exclusive && queue.consumerCount > 0)) {
+    // RabbitMQ never grants an exclusive consumer on a single-active-consumer queue
+    const exclusiveRefused = queue.consumerCount > 0 || queue.settings.singleActiveConsumer
+    if (queue.hasExclusiveConsumer || (exclusive && exclusiveRefused)) {
       throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`)
     }
     const priority = fieldNumber(args['x-priority']) ?? 0

@@ -1,0 +1,111 @@
+// Starts a private RabbitMQ node for the differential tests: its own node name, AMQP and distribution ports
+// and data directory under a temporary folder, all set through RABBITMQ_* variables, so it never touches a
+// system RabbitMQ. Debian's rabbitmq-server is installed by scripts/ensure-deps.sh --test.
+//
+// Run as root, /usr/sbin/rabbitmq-server would switch to the rabbitmq user (and need the folder to be
+// theirs); the script it wraps, /usr/lib/rabbitmq/bin/rabbitmq-server, runs as whoever starts it.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface RabbitMq {
+  url: string
+  /** where its data and logs are */
+  dir: string
+  stop(): Promise<void>
+}
+
+const SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server']
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** Starts RabbitMQ and resolves once its AMQP port accepts connections (about 7 s here). */
+export async function startRabbitMq(timeoutMs = 60_000): Promise<RabbitMq> {
+  const script = SCRIPTS.find((path) => existsSync(path))
+  if (!script) throw new Error('rabbitmq-server is not installed (bash scripts/ensure-deps.sh --test installs it)')
+  const dir = await mkdtemp(join(tmpdir(), 'warren-rabbitmq-'))
+  const port = await freePort()
+  const distPort = await freePort()
+  await writeFile(join(dir, 'enabled_plugins'), '[].\n')
+  // an hour: programs hold deliveries as long as they like (Warren is started with the same)
+  await writeFile(join(dir, 'rabbitmq.conf'), 'consumer_timeout = 3600000\nloopback_users = none\n')
+  const node = `warren-diff-${process.pid}-${port}@localhost`
+  const child: ChildProcess = spawn(script, [], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      HOME: dir,
+      RABBITMQ_NODENAME: node,
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(port),
+      RABBITMQ_DIST_PORT: String(distPort),
+      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(dir, 'log'),
+      RABBITMQ_PID_FILE: join(dir, 'pid'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    },
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  let exited = false
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true
+      resolve()
+    }),
+  )
+  const stop = async (): Promise<void> => {
+    if (!exited && child.pid !== undefined) {
+      // the whole process group: the script, beam.smp and its helpers (epmd is a daemon and stays)
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }, 15_000)
+      await exit
+      clearTimeout(killer)
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  const deadline = Date.now() + timeoutMs
+  while (!(await canConnect(port))) {
+    if (exited || Date.now() > deadline) {
+      await stop()
+      throw new Error(`RabbitMQ did not start on port ${port}: ${stderr.slice(-2000)}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, dir, stop }
+}
