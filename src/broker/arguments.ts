@@ -62,17 +62,18 @@ function describe(v: FieldValue | undefined): string {
 
 /** Arguments RabbitMQ compares when a queue is declared again. */
 export const QUEUE_EQUIVALENCE_ARGS = [
+  // RabbitMQ's order (rabbit_amqqueue:declare_args/0): with two differences, the first one is named
+  'x-expires',
+  'x-message-ttl',
   'x-dead-letter-exchange',
   'x-dead-letter-routing-key',
-  'x-expires',
   'x-max-length',
   'x-max-length-bytes',
   'x-max-priority',
-  'x-message-ttl',
   'x-overflow',
   'x-queue-mode',
-  'x-queue-type',
   'x-single-active-consumer',
+  'x-queue-type',
 ]
 
 /** Throws 406 when an argument that matters differs between the existing entity and the new declare. */
