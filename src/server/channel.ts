@@ -165,7 +165,13 @@ export class Channel implements ReplyTarget {
         }
         const r = vhost.declareQueue(
           m.queue,
-          { durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
+          // an exclusive queue is never durable, whatever the client asks (as in RabbitMQ's rabbit_channel)
+          {
+            durable: m.durable && !m.exclusive,
+            exclusive: m.exclusive,
+            autoDelete: m.autoDelete,
+            arguments: m.arguments,
+          },
           m.passive,
           owner,
         )
