@@ -2,9 +2,8 @@
 // Message, routes it, sends basic.return for unroutable mandatory messages and publisher confirms.
 // Confirms are decided in one place, Confirms (confirms.ts): each publish reports its outcome there once.
 import { Message } from '../broker/message.js'
-import type { Exchange } from '../broker/exchange/exchange.js'
 import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, SOME_REFUSED } from '../broker/vhost.js'
-import { ENQUEUED, STORED } from '../broker/queue/queue.js'
+import { STORED, type Queue } from '../broker/queue/queue.js'
 import { CONFIRM_ACK, CONFIRM_NACK, Confirms } from './confirms.js'
 import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
@@ -17,11 +16,11 @@ import type { Channel } from './channel.js'
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
 const COPY_BODY_BELOW = 8192
 
+/** A publish in a transaction: routed when published (as RabbitMQ does), delivered at commit. */
 interface PendingPublish {
-  exchange: Exchange
+  queues: Queue[]
   message: Message
   mandatory: boolean
-  extraKeys: string[] | undefined
 }
 
 /** RabbitMQ's parse of the expiration property: a non-negative integer of milliseconds, as a string. */
@@ -154,20 +153,17 @@ export class Publisher {
       propertiesRaw = encodeProperties(properties)
     }
     const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body, bccKeys)
-    if (ch.inTx) {
-      this.txPublishes.push({ exchange, message, mandatory: this.mandatory, extraKeys })
+    if (exchange.name === '' && message.routingKey.startsWith(DIRECT_REPLY_PREFIX)) {
+      this.routeReply(message, this.mandatory)
       return
     }
-    this.route(exchange, message, this.mandatory, extraKeys)
+    const queues = ch.vhost.route(exchange, message, extraKeys)
+    if (ch.inTx) this.txPublishes.push({ queues, message, mandatory: this.mandatory })
+    else this.deliver(queues, message, this.mandatory)
   }
 
-  private route(exchange: Exchange, message: Message, mandatory: boolean, extraKeys: string[] | undefined): number {
+  private deliver(queues: Queue[], message: Message, mandatory: boolean): number {
     const vhost = this.channel.vhost
-    if (exchange.name === '' && message.routingKey.startsWith(DIRECT_REPLY_PREFIX)) {
-      this.routeReply(message, mandatory)
-      return ENQUEUED
-    }
-    const queues = vhost.route(exchange, message, extraKeys)
     const outcome = vhost.enqueue(queues, message)
     for (let i = 0; i < queues.length; i++) {
       if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
@@ -203,7 +199,11 @@ export class Publisher {
     const publishes = this.txPublishes
     this.txPublishes = []
     let outcome = 0
-    for (const p of publishes) outcome |= this.route(p.exchange, p.message, p.mandatory, p.extraKeys)
+    for (const p of publishes) {
+      // a queue deleted since the publish no longer takes the message: with none left it is returned
+      const queues = p.queues.some((q) => q.deleted) ? p.queues.filter((q) => !q.deleted) : p.queues
+      outcome |= this.deliver(queues, p.message, p.mandatory)
+    }
     return { stored: (outcome & STORED) !== 0, refused: (outcome & SOME_REFUSED) !== 0 }
   }
 
