@@ -20,7 +20,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     runs: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '4' },
-    'max-ops': { type: 'string', default: '40' },
+    'max-ops': { type: 'string', default: '50' },
     rabbitmq: { type: 'string' },
     warren: { type: 'string' },
     show: { type: 'boolean', default: false },
@@ -96,6 +96,8 @@ try {
   )
   console.log(`operation kinds run: ${[...summary.kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`)
   if (missing.length > 0) console.log(`operation kinds never run: ${missing.join(', ')}`)
+  const observed = [...summary.observed].sort(([a], [b]) => (a < b ? -1 : 1))
+  console.log(`observed on RabbitMQ: ${observed.map(([k, n]) => `${k} ${n}`).join(', ')}`)
   if (summary.divergences.length > 0) exitCode = 1
 } finally {
   await stopAllBrokerProcesses()

@@ -72,6 +72,8 @@ export interface DifferentialSummary {
   /** program runs in all, shrinking included */
   executions: number
   kinds: Map<string, number>
+  /** what the programs made RabbitMQ do: deliveries, returns, confirms, errors by code... */
+  observed: Map<string, number>
   divergences: Found[]
   elapsedMs: number
 }
@@ -85,6 +87,7 @@ export async function runDifferential(options: DifferentialOptions): Promise<Dif
     operations: 0,
     executions: 0,
     kinds: new Map(),
+    observed: new Map(),
     divergences: [],
     elapsedMs: 0,
   }
@@ -105,6 +108,7 @@ export async function runDifferential(options: DifferentialOptions): Promise<Dif
           summary.programs++
           summary.operations += comparison.executed
           for (const kind of comparison.kinds) summary.kinds.set(kind, (summary.kinds.get(kind) ?? 0) + 1)
+          countObservations(comparison.expected, summary.observed)
         }
         if (comparison.divergence) last = comparison.divergence
         return comparison.divergence === undefined
@@ -135,6 +139,30 @@ export async function runDifferential(options: DifferentialOptions): Promise<Dif
   await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker))
   summary.elapsedMs = Date.now() - started
   return summary
+}
+
+/** Tallies what a trace shows happening, for the summary. */
+function countObservations(trace: Trace, into: Map<string, number>): void {
+  const add = (what: string, n = 1): void => void into.set(what, (into.get(what) ?? 0) + n)
+  for (const step of trace) {
+    const result = step.result as { error?: { code?: number }; body?: string } | string
+    if (typeof result === 'object' && result !== null) {
+      if (result.error) add(`error ${result.error.code ?? 'client'}`)
+      if (result.body !== undefined) add('message got')
+    }
+    for (const [stream, events] of Object.entries(step.events)) {
+      if (stream.endsWith(' returns')) add('return', events.length)
+      else if (stream.endsWith(' confirms')) add('confirm', events.length)
+      else if (stream.startsWith('conn')) add('connection closed', events.length)
+      else if (!stream.includes(' ')) add('channel closed', events.length)
+      else {
+        for (const event of events) {
+          const e = event as { cancelled?: boolean; redelivered?: boolean }
+          add(e.cancelled ? 'consumer cancelled' : e.redelivered ? 'delivery (redelivered)' : 'delivery')
+        }
+      }
+    }
+  }
 }
 
 export function formatFound(found: Found): string {

@@ -56,6 +56,8 @@ export type Op =
       internal: boolean
       alternate?: number
       passive: boolean
+      /** declare it as the program last declared it, if it did (an idempotent redeclare) */
+      again?: boolean
     }
   | { k: 'exchange.declare-reserved'; ch: number; name: string }
   | { k: 'exchange.delete'; ch: number; x: ExchangeRef; ifUnused: boolean }
@@ -70,6 +72,8 @@ export type Op =
       autoDelete: boolean
       passive: boolean
       args: QueueArgs
+      /** declare it as the program last declared it, if it did (an idempotent redeclare) */
+      again?: boolean
     }
   | { k: 'queue.delete'; ch: number; q: QueueRef; ifUnused: boolean; ifEmpty: boolean }
   | { k: 'queue.purge'; ch: number; q: QueueRef }
@@ -167,17 +171,31 @@ export const WAIT_MS = 1500
 export const EXCHANGE_POOL = 4
 export const QUEUE_POOL = 4
 
-const word = fc.constantFrom('a', 'b', 'c')
-const patternWord = fc.constantFrom('a', 'b', 'c', '*', '#')
-const key: fc.Arbitrary<Key> = fc.array(word, { minLength: 0, maxLength: 3 }).map((w) => w.join('.'))
-const pattern: fc.Arbitrary<Key> = fc.array(patternWord, { minLength: 0, maxLength: 3 }).map((w) => w.join('.'))
+// Few words, so that keys and patterns meet often: six keys, twenty patterns (and the empty ones, seldom)
+const word = fc.constantFrom('a', 'b')
+const patternWord = fc.constantFrom('a', 'b', '*', '#')
+const key: fc.Arbitrary<Key> = fc.oneof(
+  { weight: 12, arbitrary: fc.array(word, { minLength: 1, maxLength: 2 }).map((w) => w.join('.')) },
+  { weight: 1, arbitrary: fc.constant('') },
+)
+const pattern: fc.Arbitrary<Key> = fc.oneof(
+  { weight: 12, arbitrary: fc.array(patternWord, { minLength: 1, maxLength: 2 }).map((w) => w.join('.')) },
+  { weight: 1, arbitrary: fc.constant('') },
+)
 const small = (max: number) => fc.nat({ max })
 const ref = small(7)
+const bool = fc.boolean()
+/** true one time in four */
+const rarely = fc.nat({ max: 3 }).map((n) => n === 0)
+/** true one time in ten */
+const seldom = fc.nat({ max: 9 }).map((n) => n === 0)
+/** true three times in four */
+const usually = rarely.map((b) => !b)
 
 const ownExchange = small(EXCHANGE_POOL - 1).map((own) => ({ own }))
 const exchangeRef: fc.Arbitrary<ExchangeRef> = fc.oneof(
-  { weight: 12, arbitrary: ownExchange },
-  { weight: 3, arbitrary: fc.constant({ default: true as const }) },
+  { weight: 16, arbitrary: ownExchange },
+  { weight: 1, arbitrary: fc.constant({ default: true as const }) },
   { weight: 1, arbitrary: fc.constant({ missing: true as const }) },
   { weight: 1, arbitrary: fc.constantFrom('amq.direct', 'amq.topic').map((reserved) => ({ reserved })) },
 )
@@ -206,17 +224,28 @@ function someOf<T extends object>(fields: { [K in keyof T]-?: fc.Arbitrary<T[K]>
     .map((pairs) => Object.fromEntries(pairs) as T)
 }
 
-const queueArgs: fc.Arbitrary<QueueArgs> = someOf<QueueArgs>({
-  'x-message-ttl': mostly(fc.constantFrom(0, LONG_MS), -1),
-  'x-expires': mostly(fc.constantFrom(SHORT_MS, LONG_MS), 0),
-  'x-max-length': small(3),
-  'x-max-length-bytes': fc.constantFrom(0, 4, 12, 40),
-  'x-overflow': fc.constantFrom('drop-head' as const, 'reject-publish' as const, 'reject-publish-dlx' as const),
-  'x-dead-letter-exchange': fc.oneof(ownExchange, fc.constant({ default: true as const })),
-  'x-dead-letter-routing-key': key,
-  'x-max-priority': fc.constantFrom(1, 3, 5),
-  'x-single-active-consumer': fc.boolean(),
-})
+/** Queue arguments; with `invalid`, now and then a value or combination the broker must refuse. */
+function queueArgsArbitrary(invalid: boolean): fc.Arbitrary<QueueArgs> {
+  const maybe = <T>(valid: fc.Arbitrary<T>, bad: T): fc.Arbitrary<T> => (invalid ? mostly(valid, bad) : valid)
+  const args = someOf<QueueArgs>({
+    'x-message-ttl': maybe(fc.constantFrom(0, LONG_MS), -1),
+    'x-expires': maybe(fc.constantFrom(SHORT_MS, LONG_MS), 0),
+    'x-max-length': small(3),
+    'x-max-length-bytes': fc.constantFrom(0, 4, 12, 40),
+    'x-overflow': fc.constantFrom('drop-head' as const, 'reject-publish' as const, 'reject-publish-dlx' as const),
+    'x-dead-letter-exchange': fc.oneof(ownExchange, fc.constant({ default: true as const })),
+    'x-dead-letter-routing-key': key,
+    'x-max-priority': fc.constantFrom(1, 3, 5),
+    'x-single-active-consumer': fc.boolean(),
+  })
+  // a dead-letter routing key without a dead-letter exchange is refused: kept only now and then
+  return fc.tuple(args, invalid ? seldom : fc.constant(false)).map(([a, keepOrphanKey]) => {
+    if (a['x-dead-letter-exchange'] !== undefined || keepOrphanKey) return a
+    const { 'x-dead-letter-routing-key': _orphan, ...rest } = a
+    return rest
+  })
+}
+const queueArgs = queueArgsArbitrary(true)
 
 const messageProps: fc.Arbitrary<MessageProps> = fc
   .tuple(
@@ -231,9 +260,6 @@ const messageProps: fc.Arbitrary<MessageProps> = fc
     }),
   )
   .map(([persistent, rest]) => ({ persistent, ...rest }))
-
-const bool = fc.boolean()
-const rarely = fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false)))
 
 /** Each operation kind with its weight in a program. */
 const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
@@ -256,12 +282,13 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
           { weight: 1, arbitrary: fc.constant('x-unknown' as const) },
         ),
         durable: bool,
-        autoDelete: rarely,
-        internal: rarely,
+        autoDelete: seldom,
+        internal: seldom,
         alternate: small(EXCHANGE_POOL - 1),
-        passive: rarely,
+        passive: seldom,
+        again: usually,
       },
-      { requiredKeys: ['k', 'ch', 'x', 'type', 'durable', 'autoDelete', 'internal', 'passive'] },
+      { requiredKeys: ['k', 'ch', 'x', 'type', 'durable', 'autoDelete', 'internal', 'passive', 'again'] },
     ),
   },
   {
@@ -293,10 +320,11 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
       ch: ref,
       q: fc.integer({ min: -1, max: QUEUE_POOL - 1 }),
       durable: bool,
-      exclusive: rarely,
-      autoDelete: rarely,
-      passive: rarely,
+      exclusive: seldom,
+      autoDelete: seldom,
+      passive: seldom,
       args: queueArgs,
+      again: usually,
     }),
   },
   {
@@ -332,27 +360,38 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
     ),
   },
   {
-    weight: 16,
-    arbitrary: fc.record({
-      k: fc.constant('basic.publish' as const),
-      ch: ref,
-      x: exchangeRef,
-      key: fc.oneof(key, queueRef),
-      mandatory: bool,
-      props: messageProps,
-      count: fc.oneof(
-        { weight: 4, arbitrary: fc.constant(1) },
-        { weight: 1, arbitrary: fc.integer({ min: 2, max: 5 }) },
-      ),
-      pad: fc.constantFrom(0, 0, 10),
-    }),
+    weight: 20,
+    arbitrary: fc
+      .record({
+        k: fc.constant('basic.publish' as const),
+        ch: ref,
+        // through an exchange with a key, or straight to a queue through the default exchange
+        route: fc.oneof(
+          { weight: 2, arbitrary: fc.record({ x: exchangeRef, key: key as fc.Arbitrary<Key | QueueRef> }) },
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              x: fc.constant<ExchangeRef>({ default: true }),
+              key: queueRef as fc.Arbitrary<Key | QueueRef>,
+            }),
+          },
+        ),
+        mandatory: bool,
+        props: messageProps,
+        count: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(1) },
+          { weight: 1, arbitrary: fc.integer({ min: 2, max: 5 }) },
+        ),
+        pad: fc.constantFrom(0, 0, 10),
+      })
+      .map(({ route, ...rest }): Op => ({ ...rest, ...route })),
   },
   {
-    weight: 5,
+    weight: 6,
     arbitrary: fc.record({ k: fc.constant('basic.get' as const), ch: ref, q: queueRef, noAck: bool }),
   },
   {
-    weight: 5,
+    weight: 6,
     arbitrary: fc.record(
       {
         k: fc.constant('basic.consume' as const),
@@ -368,7 +407,7 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
   },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('basic.cancel' as const), ch: ref, consumer: ref }) },
   {
-    weight: 10,
+    weight: 12,
     arbitrary: fc.record({
       k: fc.constantFrom('basic.ack' as const, 'basic.ack' as const, 'basic.nack' as const, 'basic.reject' as const),
       ch: ref,
@@ -425,7 +464,7 @@ export function scheduleTimers(program: Program): Program {
   return out
 }
 
-/** A plain declaration to start from, so that the random operations have something to work on. */
+/** Plain declarations and bindings to start from, so that the random operations have something to work on. */
 const setup: fc.Arbitrary<Op[]> = fc
   .tuple(
     fc.array(
@@ -439,7 +478,7 @@ const setup: fc.Arbitrary<Op[]> = fc
         internal: fc.constant(false),
         passive: fc.constant(false),
       }),
-      { maxLength: 2 },
+      { minLength: 1, maxLength: 2 },
     ),
     fc.array(
       fc.record({
@@ -450,18 +489,33 @@ const setup: fc.Arbitrary<Op[]> = fc
         exclusive: fc.constant(false),
         autoDelete: fc.constant(false),
         passive: fc.constant(false),
-        args: queueArgs,
+        args: queueArgsArbitrary(false),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    fc.array(
+      fc.record({
+        k: fc.constant('queue.bind' as const),
+        ch: fc.constant(0),
+        q: ref.map((known) => ({ known })),
+        x: ownExchange,
+        key: pattern,
       }),
       { minLength: 1, maxLength: 3 },
     ),
   )
-  .map(([exchanges, queues]) => [...exchanges, ...queues])
+  // each name declared once (a second, different declaration would fail and close the channel at once)
+  .map(([exchanges, queues, bindings]) => [
+    ...exchanges.filter((op, i) => exchanges.findIndex((other) => other.x === op.x) === i),
+    ...queues.filter((op, i) => op.q < 0 || queues.findIndex((other) => other.q === op.q) === i),
+    ...bindings,
+  ])
 
 /**
  * The program generator: a few declarations, then `minOps`..`maxOps` random operations; the first
  * connection and channel are opened by the runner.
  */
-export function programArbitrary(minOps = 5, maxOps = 40): fc.Arbitrary<Program> {
+export function programArbitrary(minOps = 5, maxOps = 50): fc.Arbitrary<Program> {
   return fc
     .tuple(setup, fc.array(fc.oneof(...operations), { minLength: minOps, maxLength: maxOps }))
     .map(([start, ops]) => scheduleTimers([...start, ...ops]))

@@ -97,6 +97,8 @@ export class ProgramRunner {
   private queues: string[] = []
   /** the same for the program's exchanges: what ExchangeRef.own indexes */
   private exchanges: string[] = []
+  /** how each name was last declared successfully, for `again` */
+  private readonly declared = new Map<string, Op>()
   private events: Record<string, Json[]> = {}
   private eventCount = 0
   private messages = 0
@@ -313,17 +315,20 @@ export class ProgramRunner {
         return this.attempt(async () => (await ch.close(), 'ok'))
       case 'exchange.declare': {
         const name = `${this.prefix}.x${op.x % EXCHANGE_POOL}`
+        const before = this.declared.get(name)
+        const d = op.again && before?.k === 'exchange.declare' ? { ...before, passive: op.passive } : op
         const options: Options.AssertExchange = {
-          durable: op.durable,
-          autoDelete: op.autoDelete,
-          internal: op.internal,
+          durable: d.durable,
+          autoDelete: d.autoDelete,
+          internal: d.internal,
         }
-        if (op.alternate !== undefined) options.alternateExchange = `${this.prefix}.x${op.alternate % EXCHANGE_POOL}`
-        step.op = `exchange.declare ${at} ${name} ${op.type}${op.passive ? ' passive' : ''} ${JSON.stringify(options)}`
+        if (d.alternate !== undefined) options.alternateExchange = `${this.prefix}.x${d.alternate % EXCHANGE_POOL}`
+        step.op = `exchange.declare ${at} ${name} ${d.type}${d.passive ? ' passive' : ''} ${JSON.stringify(options)}`
         return this.attempt(async () => {
-          if (op.passive) await ch.checkExchange(name)
-          else await ch.assertExchange(name, op.type, options)
+          if (d.passive) await ch.checkExchange(name)
+          else await ch.assertExchange(name, d.type, options)
           if (!this.exchanges.includes(name)) this.exchanges.push(name)
+          if (!d.passive) this.declared.set(name, d)
           return 'ok'
         })
       }
@@ -439,6 +444,8 @@ export class ProgramRunner {
 
   private declareQueue(chan: Chan, op: Extract<Op, { k: 'queue.declare' }>, step: Step): Promise<Json> {
     const name = op.q < 0 ? '' : `${this.prefix}.q${op.q % QUEUE_POOL}`
+    const before = this.declared.get(name)
+    if (op.again && before?.k === 'queue.declare') op = { ...before, passive: op.passive }
     const args: Record<string, Json> = {}
     for (const [key, value] of Object.entries(op.args)) {
       if (key === 'x-dead-letter-exchange') {
@@ -464,6 +471,7 @@ export class ProgramRunner {
             arguments: args,
           })
       this.knowQueue(ok.queue)
+      if (!op.passive && name !== '') this.declared.set(name, op)
       return { queue: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount }
     })
   }
