@@ -417,8 +417,11 @@ export class ProgramRunner {
       case 'basic.recover':
         step.op = `basic.recover ${at}`
         return this.attempt(async () => {
+          // the redeliveries may arrive before recover-ok (Warren) or after it (RabbitMQ): only the tags
+          // given out before the recover are settled by it
+          const before = chan.maxTag
           await ch.recover()
-          chan.unsettled = []
+          chan.unsettled = chan.unsettled.filter((tag) => tag > before)
           return 'ok'
         })
       case 'tx.select':

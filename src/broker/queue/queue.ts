@@ -316,9 +316,11 @@ export class Queue {
       expiresAt,
       position,
     }
-    if (ttl === 0) {
-      // TTL 0: delivered only if a consumer can take it right now, otherwise it expires at once
-      const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
+    if (ttl === 0 && this.ready.length === 0) {
+      // TTL 0 at the head: delivered only if a consumer can take it right now, otherwise it expires at once.
+      // Behind other messages it waits, expired, until it reaches the head (as in RabbitMQ, where it counts
+      // in the queue's length until then)
+      const consumer = this.nextConsumerWithCredit()
       entry.message = message
       if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
       else this.die(entry, 'expired')
@@ -383,6 +385,8 @@ export class Queue {
     if (!entry) return undefined
     if (noAck) this.forget(entry)
     else this.unackedCount++
+    // expired messages that the take brought to the head go now: get-ok's message count leaves them out
+    this.expireHeads()
     return entry
   }
 
