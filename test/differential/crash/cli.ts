@@ -23,7 +23,7 @@ if (runs !== undefined) {
     seed,
     runs: Number(runs),
     log: (line) => {
-      if (!quiet || line.includes('PROBLEMS')) console.log(line)
+      if (!quiet || line.includes('PROBLEMS') || line.includes('first deliveries')) console.log(line)
     },
   })
   await stopAllBrokerProcesses()

@@ -38,6 +38,8 @@ export interface CrashSummary {
   neverDeliveredRedelivered: number
   /** present after the restart and delivered before the kill (all must have said redelivered=true) */
   deliveredBefore: number
+  /** what became of deliveries before the kill: acked, dropped (nack/reject), requeued (incl. channel close) */
+  settled: { ack: number; drop: number; requeue: number }
   /** first deliveries before the kill with redelivered=true (possible after a channel close) */
   firstDeliveryRedelivered: number
   ms: number
@@ -58,6 +60,7 @@ export async function runCrashPrograms(options: CrashOptions): Promise<CrashSumm
     neverDeliveredRedelivered: 0,
     deliveredBefore: 0,
     firstDeliveryRedelivered: 0,
+    settled: { ack: 0, drop: 0, requeue: 0 },
     ms: 0,
     violations: [],
   }
@@ -76,11 +79,15 @@ export async function runCrashPrograms(options: CrashOptions): Promise<CrashSumm
     summary.neverDelivered += check.neverDelivered
     summary.neverDeliveredRedelivered += check.neverDeliveredRedelivered
     summary.deliveredBefore += check.deliveredBefore
+    for (const event of run.observation.events) if (event.kind !== 'deliver') summary.settled[event.kind]++
     summary.firstDeliveryRedelivered += check.firstDeliveryRedelivered
     options.log?.(
       `seed ${seed}: ${program.ops.length} ops, killed ${killAt}; published ${run.published}, ` +
         `confirmed ${run.confirmed}, delivered ${run.delivered}, checked ${check.checkedCopies} copies` +
         ` in ${run.ms} ms` +
+        (check.firstDeliveryRedelivered
+          ? `; first deliveries with redelivered=true: ${check.firstDeliveryRedelivered}`
+          : '') +
         (check.problems.length ? `; ${check.problems.length} PROBLEMS: ${check.problems.slice(0, 3).join(' | ')}` : ''),
     )
     if (check.problems.length > 0)

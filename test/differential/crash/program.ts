@@ -30,7 +30,10 @@ export interface ChannelSpec {
   confirm: boolean
 }
 
-/** `ch` is an index into Program.channels; `pick` chooses among the channel's unacked deliveries at run time. */
+/**
+ * `ch` is an index into Program.channels (for ack/nack/reject: the first channel from there on that holds
+ * deliveries at run time); `pick` chooses among that channel's unacked deliveries at run time.
+ */
 export type Op =
   | { kind: 'declareQueue'; ch: number; queue: QueueName }
   | { kind: 'declareExchange'; ch: number; exchange: ExchangeName }
@@ -138,18 +141,20 @@ export class RoutingModel {
  * Drops the ops that would fail with a channel error (using a queue or exchange not declared yet), fits
  * channel indexes to the channel list and large bursts to a few messages. Deterministic.
  */
-export function normalise(raw: { channels: ChannelSpec[]; ops: Op[]; kill: KillPoint }): CrashProgram {
+export function normalise(raw: { channels: ChannelSpec[]; setup: Op[]; body: Op[]; kill: KillPoint }): CrashProgram {
   const model = new RoutingModel()
   const ops: Op[] = []
-  for (const op of raw.ops) {
+  let bodyStart = 0
+  for (const [i, op] of [...raw.setup, ...raw.body].entries()) {
+    if (i === raw.setup.length) bodyStart = ops.length
     const fitted = 'ch' in op ? { ...op, ch: op.ch % raw.channels.length } : { ...op }
     if (fitted.kind === 'publish' && fitted.large) fitted.count = Math.min(fitted.count, 3)
     if (!model.valid(fitted)) continue
     model.apply(fitted)
     ops.push(fitted)
   }
-  // the kill lands in the last two thirds, where the messages are
-  const first = Math.floor(ops.length / 3)
+  // the kill lands in the body, after its second op at the earliest: where the messages are
+  const first = Math.min(bodyStart + 1, ops.length - 1)
   return {
     channels: raw.channels,
     ops,
@@ -226,7 +231,7 @@ const bodyOpArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('get' as const), ch: chArb, queue: queueArb }), weight: 14 },
   {
     arbitrary: fc.record({ kind: fc.constant('ack' as const), ch: chArb, pick: pickArb, multiple: fc.boolean() }),
-    weight: 10,
+    weight: 14,
   },
   {
     arbitrary: fc.record({
@@ -236,13 +241,13 @@ const bodyOpArb: fc.Arbitrary<Op> = fc.oneof(
       multiple: fc.boolean(),
       requeue: fc.boolean(),
     }),
-    weight: 5,
+    weight: 8,
   },
   {
     arbitrary: fc.record({ kind: fc.constant('reject' as const), ch: chArb, pick: pickArb, requeue: fc.boolean() }),
-    weight: 4,
+    weight: 6,
   },
-  { arbitrary: fc.record({ kind: fc.constant('closeChannel' as const), ch: chArb }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('closeChannel' as const), ch: chArb }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('sleep' as const), ms: fc.integer({ min: 0, max: 20 }) }), weight: 5 },
   { arbitrary: bindArb, weight: 4 },
   { arbitrary: bindArb.map((b) => ({ ...b, kind: 'unbind' as const })), weight: 2 },
@@ -269,7 +274,7 @@ export const crashProgramArb: fc.Arbitrary<CrashProgram> = fc
     ),
     declareChannels: fc.array(chArb, { minLength: 7, maxLength: 7 }),
     binds: fc.array(bindArb, { minLength: 2, maxLength: 8, size: 'max' }),
-    body: fc.array(bodyOpArb, { minLength: 8, maxLength: 40, size: 'max' }),
+    body: fc.array(bodyOpArb, { minLength: 10, maxLength: 40, size: 'max' }),
     kill: fc.record({
       afterOp: fc.nat(1000),
       delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50 })),
@@ -278,7 +283,8 @@ export const crashProgramArb: fc.Arbitrary<CrashProgram> = fc
   .map(({ channels, declares, declareChannels, binds, body, kill }) =>
     normalise({
       channels,
-      ops: [...declares.map((d, i) => ({ ...d, ch: declareChannels[i]! })), ...binds, ...body],
+      setup: [...declares.map((d, i) => ({ ...d, ch: declareChannels[i]! })), ...binds],
+      body,
       kill,
     }),
   )

@@ -134,6 +134,8 @@ interface Slot {
   /** unacked deliveries, in delivery-tag order */
   held: Held[]
   consumers: string[]
+  /** published since the last fence (see fence below) */
+  unfenced: boolean
 }
 
 export async function runCrashProgram(program: CrashProgram, seed: number): Promise<RunResult> {
@@ -169,7 +171,13 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
       )
       connections.push(conn)
     }
-    const slots: Slot[] = program.channels.map((spec) => ({ ...spec, closing: false, held: [], consumers: [] }))
+    const slots: Slot[] = program.channels.map((spec) => ({
+      ...spec,
+      closing: false,
+      held: [],
+      consumers: [],
+      unfenced: false,
+    }))
 
     const onDelivery = (slot: Slot, ch: Channel, queue: QueueName, msg: Message) => {
       delivered++
@@ -237,9 +245,25 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
       }
     }
 
+    // A publish op only sends, so a bind on another channel could overtake it and change where it goes.
+    // Before an op that changes routing, every other channel that published since is fenced: a round trip
+    // on that channel (the broker handles a channel's frames in order) means its publishes have been routed.
+    const fence = async (except: Slot) => {
+      for (const slot of slots) {
+        if (slot === except || !slot.unfenced || !slot.ch) continue
+        await slot.ch.checkExchange('amq.direct')
+        slot.unfenced = false
+      }
+    }
+
     const execute = async (op: Op): Promise<void> => {
       if (op.kind === 'sleep') return sleep(op.ms)
-      const slot = slots[op.ch]!
+      let slot = slots[op.ch]!
+      if (op.kind === 'ack' || op.kind === 'nack' || op.kind === 'reject') {
+        // settle on the first channel from op.ch on that holds deliveries, so that settlements are frequent
+        for (let i = 0; i < slots.length && slot.held.length === 0; i++) slot = slots[(op.ch + i) % slots.length]!
+      }
+      if (op.kind === 'declareQueue' || op.kind === 'bind' || op.kind === 'unbind') await fence(slot)
       switch (op.kind) {
         case 'declareQueue': {
           const ch = await channelOf(slot)
@@ -263,6 +287,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
           break
         case 'publish':
           publish(slot, await channelOf(slot), op)
+          slot.unfenced = true
           break
         case 'waitForConfirms':
           // a nack or a closed channel only means those publishes are not confirmed
