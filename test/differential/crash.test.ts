@@ -95,7 +95,7 @@ describe('differential, crash variant: kill -9 at a random point of a random pro
     assert.deepEqual(checkObservation(fixed).problems, [])
   })
 
-  test('the checker reports duplicates, misrouted and transient survivors, and topology changes', () => {
+  test('the checker reports duplicates, misrouted and transient survivors, topology changes, a false redelivered', () => {
     const observation: Observation = {
       declaredQueues: ['q0', 'q1', 't0'],
       declaredExchanges: ['dx', 'fx'],
@@ -103,8 +103,12 @@ describe('differential, crash variant: kill -9 at a random point of a random pro
         { id: 'm0', queues: ['q0'], persistent: true, confirm: 'ack' },
         { id: 'm1', queues: ['q1'], persistent: true, confirm: 'ack' },
         { id: 'm2', queues: ['q0'], persistent: false, confirm: 'ack' },
+        { id: 'm3', queues: ['q0'], persistent: true, confirm: 'lost' },
       ],
-      events: [],
+      events: [
+        { queue: 'q0', id: 'm3', kind: 'deliver', redelivered: true },
+        { queue: 'q0', id: 'm3', kind: 'ack' },
+      ],
       restarted: true,
       queuesAfterRestart: {
         q0: { exists: true, messageCount: 4 },
@@ -125,6 +129,7 @@ describe('differential, crash variant: kill -9 at a random point of a random pro
       problems: [],
     }
     assert.deepEqual(checkObservation(observation).problems, [
+      'q0 m3: first delivery says redelivered=true (no channel with a consumer was closed)',
       'q1: durable queue declared before the kill is gone after the restart',
       't0: non-durable queue survived the restart',
       'exchange fx: durable exchange declared before the kill is gone after the restart',
@@ -135,6 +140,10 @@ describe('differential, crash variant: kill -9 at a random point of a random pro
       'q0 m2: transient message still in a durable queue after the restart',
       'q1 m1: confirmed persistent message missing after the restart (never delivered)',
     ])
+    // a first delivery may say redelivered=true when a consumer's channel on that queue was closed
+    const closed = checkObservation({ ...observation, unseenRequeues: ['q0'] })
+    assert.equal(closed.problems.length, 9)
+    assert.equal(closed.firstDeliveryRedelivered, 1)
   })
 
   test('a seed always gives the same program, kill point included', () => {

@@ -10,7 +10,8 @@
 // 3. no copy is there twice, none is in a queue it was not routed to, no transient message survived, the
 //    queue's message count matches what it delivers; non-durable queues are gone, durable queues,
 //    exchanges and bindings declared before the kill are back;
-// and before the crash, a copy delivered again had been requeued first and carries redelivered=true.
+// and before the crash, a copy delivered again had been requeued first and carries redelivered=true, and a
+// first delivery says redelivered=false (unless it may have been requeued unseen by a channel close).
 import { isDurableQueue, QUEUES } from './program.js'
 
 export interface PublishRecord {
@@ -51,6 +52,9 @@ export interface Observation {
   /** bindings of durable queues before the kill (`dx q0 a`; fanout: `fx q0 *`), and as probes found them */
   bindingsExpected: string[]
   bindingsFound: string[]
+  /** queues whose consumer had its channel closed: deliveries in flight then were requeued unseen, so a
+   * first delivery seen from them may say redelivered=true */
+  unseenRequeues?: string[]
   /** what the runner saw go wrong itself: damaged deliveries, unexpected channel errors... */
   problems: string[]
 }
@@ -64,8 +68,8 @@ export interface CheckResult {
   neverDeliveredRedelivered: number
   /** copies present after the restart that had been delivered before the crash (must say redelivered=true) */
   deliveredBefore: number
-  /** first deliveries before the crash that said redelivered=true (allowed: a closed channel may have had
-   * the copy in flight) */
+  /** first deliveries before the crash that said redelivered=true (allowed only from a queue whose
+   * consumer's channel was closed: the copy may have been in flight then) */
   firstDeliveryRedelivered: number
 }
 
@@ -98,7 +102,11 @@ export function checkObservation(o: Observation): CheckResult {
         problems.push(`${key}: delivered from ${event.queue}, routed to [${publish.queues.join(', ')}]`)
       if (state.settled) problems.push(`${key}: delivered again after it was acked or dropped`)
       else if (state.outstanding) problems.push(`${key}: delivered again while still unacked (never requeued)`)
-      if (state.deliveries === 0 && event.redelivered) firstDeliveryRedelivered++
+      if (state.deliveries === 0 && event.redelivered) {
+        firstDeliveryRedelivered++
+        if (!o.unseenRequeues?.includes(event.queue))
+          problems.push(`${key}: first delivery says redelivered=true (no channel with a consumer was closed)`)
+      }
       if (state.deliveries > 0 && !event.redelivered)
         problems.push(`${key}: delivered again (after a requeue) with redelivered=false`)
       state.deliveries++

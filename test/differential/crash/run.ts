@@ -133,7 +133,9 @@ interface Slot {
   closing: boolean
   /** unacked deliveries, in delivery-tag order */
   held: Held[]
+  /** the queue of each consumer, by tag */
   consumers: string[]
+  consumerQueues: Map<string, QueueName>
   /** published since the last fence (see fence below) */
   unfenced: boolean
 }
@@ -148,6 +150,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
   const events: CopyEvent[] = []
   const sent = new Map<string, Sent>()
   const model = new RoutingModel()
+  const unseenRequeues = new Set<QueueName>()
   let killed = false
   let delivered = 0
   let messageNumber = 0
@@ -176,6 +179,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
       closing: false,
       held: [],
       consumers: [],
+      consumerQueues: new Map(),
       unfenced: false,
     }))
 
@@ -305,6 +309,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
             { noAck: false },
           )
           slot.consumers.push(consumerTag)
+          slot.consumerQueues.set(consumerTag, op.queue)
           break
         }
         case 'cancel':
@@ -335,6 +340,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
         case 'closeChannel':
           if (slot.ch) {
             const ch = slot.ch
+            for (const tag of slot.consumers) unseenRequeues.add(slot.consumerQueues.get(tag)!)
             slot.closing = true
             try {
               await ch.close()
@@ -391,6 +397,7 @@ export async function runCrashProgram(program: CrashProgram, seed: number): Prom
         ),
       ].sort(),
       bindingsFound: [],
+      unseenRequeues: [...unseenRequeues].sort(),
       problems,
     }
     const published = sent.size
