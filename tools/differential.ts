@@ -7,12 +7,17 @@
 // Runs N generated programs (seeds S..S+N-1) against RabbitMQ and Warren and prints every divergence with
 // its shrunk program. Without --rabbitmq it starts a private RabbitMQ node (test/differential/rabbitmq.ts);
 // without --warren it starts Warren from dist/ on a temporary data directory. Exits 1 on any divergence.
+//
+// npm run test:differential -- --crash [--seed S] [--runs N]
+//   the crash variant (test/differential/crash/): Warren only, kill -9 at a generated point of each program,
+//   restart, and the durability invariant; exits 1 on any violation
 import { parseArgs } from 'node:util'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../test/helpers/broker-process.js'
 import fc from 'fast-check'
 import { compareOnce, runDifferential } from '../test/differential/harness.js'
 import { OP_KINDS, programArbitrary, type Program } from '../test/differential/program.js'
 import { saveRegression } from '../test/differential/regressions.js'
+import { runCrashPrograms } from '../test/differential/crash/index.js'
 import { startRabbitMq, type RabbitMq } from '../test/differential/rabbitmq.js'
 
 const { values } = parseArgs({
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     program: { type: 'string' },
     record: { type: 'string' },
     title: { type: 'string', default: '' },
+    crash: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -40,6 +46,17 @@ if (values.help) {
 
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
 const runs = Number(values.runs)
+
+if (values.crash) {
+  console.log(`crash variant: seed ${seed}, ${runs} programs`)
+  const summary = await runCrashPrograms({ seed, runs, log: (line) => console.log(line) })
+  await stopAllBrokerProcesses()
+  const { violations, ...figures } = summary
+  console.log(JSON.stringify({ ...figures, violations: violations.length }))
+  for (const v of violations) console.log(JSON.stringify(v))
+  process.exit(violations.length > 0 ? 1 : 0)
+}
+
 console.log(`differential: seed ${seed}, ${runs} programs`)
 
 let rabbit: RabbitMq | undefined
