@@ -259,7 +259,13 @@ const messageProps: fc.Arbitrary<MessageProps> = fc
       userId: mostly(fc.constant('guest'), 'mallory'),
     }),
   )
-  .map(([persistent, rest]) => ({ persistent, ...rest }))
+  // A message with a TTL gets no priority: one that overtakes others in a priority queue is expired by
+  // Warren at the head, while RabbitMQ 3.10 may deliver it (docs/differences.md)
+  .map(([persistent, { priority, ...rest }]) =>
+    rest.expiration === undefined && priority !== undefined
+      ? { persistent, priority, ...rest }
+      : { persistent, ...rest },
+  )
 
 /** Each operation kind with its weight in a program. */
 const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [

@@ -49,6 +49,12 @@ interface Chan {
   unsettled: number[]
   maxTag: number
   consumers: string[]
+  /** consumers created on the channel so far: a consumer's number orders its deliveries (see canonicalTags) */
+  consumersCreated: number
+  /** this step's deliveries to the channel's consumers */
+  stepDeliveries: { tag: number; consumer: number; event: Record<string, Json> }[]
+  /** delivery tag as shown in the trace, by the tag the broker gave */
+  shownTag: Map<number, number>
 }
 
 export interface RunResult {
@@ -126,6 +132,7 @@ export class ProgramRunner {
           kinds.add(op.k)
         }
         await this.settle()
+        for (const chan of this.channels) this.canonicalTags(chan)
         step.events = Object.fromEntries(Object.entries(this.events).sort(([a], [b]) => (a < b ? -1 : 1)))
         trace.push(step)
       }
@@ -139,6 +146,31 @@ export class ProgramRunner {
   private emit(stream: string, event: Json): void {
     ;(this.events[stream] ??= []).push(event)
     this.eventCount++
+  }
+
+  /**
+   * One publish routed to several queues consumed on the same channel reaches the channel in an order that
+   * depends on the broker's scheduling (RabbitMQ's queues are separate processes), and so do the delivery
+   * tags it assigns. Within a step, the channel's deliveries are shown in a canonical order: by consumer (in
+   * the order the consumers were created), then as they arrived; the tags the broker gave are handed out
+   * again in that order, and the unsettled list follows it, so an ack of "the k-th unsettled delivery"
+   * settles the same message on both brokers.
+   */
+  private canonicalTags(chan: Chan): void {
+    const deliveries = chan.stepDeliveries
+    chan.stepDeliveries = []
+    if (deliveries.length < 2) return
+    const tags = deliveries.map((d) => d.tag).sort((a, b) => a - b)
+    const ordered = deliveries.map((d, i) => ({ ...d, i })).sort((a, b) => a.consumer - b.consumer || a.i - b.i)
+    ordered.forEach((d, i) => {
+      chan.shownTag.set(d.tag, tags[i]!)
+      d.event['tag'] = tags[i]!
+    })
+    const fromStep = new Set(tags)
+    chan.unsettled = [
+      ...chan.unsettled.filter((tag) => !fromStep.has(tag)),
+      ...ordered.map((d) => d.tag).filter((tag) => chan.unsettled.includes(tag)),
+    ]
   }
 
   /** After a method without a reply: once this returns, the broker has taken the method in. */
@@ -185,6 +217,9 @@ export class ProgramRunner {
       unsettled: [],
       maxTag: 0,
       consumers: [],
+      consumersCreated: 0,
+      stepDeliveries: [],
+      shownTag: new Map(),
     }
     this.channels.push(chan)
     const stream = `ch${chan.id}`
@@ -497,7 +532,7 @@ export class ProgramRunner {
     })
   }
 
-  private received(chan: Chan, message: ConsumeMessage | GetMessage, noAck: boolean): Json {
+  private received(chan: Chan, message: ConsumeMessage | GetMessage, noAck: boolean): Record<string, Json> {
     const fields = message.fields as ConsumeMessage['fields'] & { messageCount?: number }
     chan.maxTag = Math.max(chan.maxTag, fields.deliveryTag)
     if (!noAck) chan.unsettled.push(fields.deliveryTag)
@@ -519,6 +554,7 @@ export class ProgramRunner {
     if (op.clientTag) options.consumerTag = `${this.prefix}.ct${++this.consumerTags}`
     if (op.priority !== undefined) options.priority = op.priority
     step.op = `basic.consume ch${chan.id} ${queue} ${JSON.stringify(options)}`
+    const consumer = chan.consumersCreated++
     return this.attempt(async () => {
       let tag = ''
       const ok = await chan.ch.consume(
@@ -529,7 +565,9 @@ export class ProgramRunner {
             this.emit(`ch${chan.id} ${tag}`, { cancelled: true })
             return
           }
-          this.emit(`ch${chan.id} ${message.fields.consumerTag}`, this.received(chan, message, op.noAck))
+          const event = this.received(chan, message, op.noAck)
+          chan.stepDeliveries.push({ tag: message.fields.deliveryTag, consumer, event })
+          this.emit(`ch${chan.id} ${message.fields.consumerTag}`, event)
         },
         options,
       )
@@ -550,7 +588,8 @@ export class ProgramRunner {
     else if (chan.unsettled.length === 0) return 'skipped'
     else tag = chan.unsettled[op.d % chan.unsettled.length]!
     const multiple = op.k !== 'basic.reject' && op.multiple
-    step.op = `${op.k} ch${chan.id} ${op.d < 0 ? 'unknown ' : ''}${tag}${multiple ? ' multiple' : ''}${op.k !== 'basic.ack' && op.requeue ? ' requeue' : ''}`
+    const shown = chan.shownTag.get(tag) ?? tag
+    step.op = `${op.k} ch${chan.id} ${op.d < 0 ? 'unknown ' : ''}${shown}${multiple ? ' multiple' : ''}${op.k !== 'basic.ack' && op.requeue ? ' requeue' : ''}`
     const message = { fields: { deliveryTag: tag } } as Message
     return this.attempt(async () => {
       if (op.k === 'basic.ack') chan.ch.ack(message, multiple)

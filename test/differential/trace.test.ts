@@ -27,6 +27,25 @@ test('server-generated names are numbered by first appearance, the run prefix be
   ])
 })
 
+test('streams named after server-generated tags compare in the order of their normalised names', () => {
+  const run = (first: string, second: string, prefix: string): Trace =>
+    normalise(
+      [
+        { op: 'consume', result: { consumerTag: ctag(first) }, events: {} },
+        { op: 'consume', result: { consumerTag: ctag(second) }, events: {} },
+        // the runner sorts streams by the broker's names: here the second consumer's comes first
+        {
+          op: 'publish',
+          result: 'ok',
+          events: { [`ch0 ${ctag(second)}`]: [{ body: 'm2' }], [`ch0 ${ctag(first)}`]: [{ body: 'm1' }] },
+        },
+      ],
+      prefix,
+    )
+  assert.equal(firstDivergence(run('Z', 'A', 'p1'), run('A', 'Z', 'p2')), undefined)
+  assert.deepEqual(Object.keys(run('Z', 'A', 'p1')[2]!.events), ['ch0 amq.ctag-#1', 'ch0 amq.ctag-#2'])
+})
+
 test('two runs that differ only in what is normalised compare equal', () => {
   const a = normalise([{ op: 'declare p1.q', result: { queue: gen('x') }, events: {} }], 'p1')
   const b = normalise([{ op: 'declare p2.q', result: { queue: gen('y') }, events: {} }], 'p2')

@@ -41,7 +41,11 @@ export function normalise(trace: Trace, prefix: string): Trace {
       return short
     })
     .replace(/"time":\{[^}]*\}|"time":[0-9]+/g, '"time":"T"')
-  return JSON.parse(text) as Trace
+  // streams in the order of their normalised names (they were sorted by the broker-generated ones)
+  return (JSON.parse(text) as Trace).map((step) => ({
+    ...step,
+    events: Object.fromEntries(Object.entries(step.events).sort(([a], [b]) => (a < b ? -1 : 1))),
+  }))
 }
 
 export interface Divergence {

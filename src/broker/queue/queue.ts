@@ -447,6 +447,9 @@ export class Queue {
       this.readyBytes += entry.size
       if (this.hooks) this.hooks.memory.used += entry.size
     }
+    // as RabbitMQ's requeue_and_run: a length limit with drop-head applies to requeued messages too, before
+    // any consumer gets them (reject-publish only ever refuses publishes)
+    if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
     this.expireHeads()
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
     if (this.consumerList.length > 0) this.scheduleDrain()
