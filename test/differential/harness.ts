@@ -107,6 +107,11 @@ export async function runDifferential(options: DifferentialOptions): Promise<Dif
           originalLength = program.length
           summary.programs++
           summary.operations += comparison.executed
+          if (summary.programs % 250 === 0) {
+            log(
+              `... ${summary.programs} programs, ${summary.operations} operations, ${summary.divergences.length} divergences`,
+            )
+          }
           for (const kind of comparison.kinds) summary.kinds.set(kind, (summary.kinds.get(kind) ?? 0) + 1)
           countObservations(comparison.expected, summary.observed)
         }
