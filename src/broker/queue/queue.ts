@@ -316,11 +316,13 @@ export class Queue {
       expiresAt,
       position,
     }
-    if (ttl === 0 && this.ready.length === 0) {
-      // TTL 0 at the head: delivered only if a consumer can take it right now, otherwise it expires at once.
-      // Behind other messages it waits, expired, until it reaches the head (as in RabbitMQ, where it counts
-      // in the queue's length until then)
-      const consumer = this.nextConsumerWithCredit()
+    // TTL 0 at the head: delivered only if a consumer can take it right now, otherwise it expires at once.
+    // Behind other messages it waits, expired, until it reaches the head (as in RabbitMQ, where it counts in
+    // the queue's length until then), except in a queue whose own TTL is 0 and has no dead-letter exchange,
+    // which RabbitMQ never fills (rabbit_amqqueue_process:deliver_or_enqueue)
+    const discardUndelivered = s.messageTtl === 0 && s.deadLetterExchange === undefined
+    if (ttl === 0 && (this.ready.length === 0 || discardUndelivered)) {
+      const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
       entry.message = message
       if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
       else this.die(entry, 'expired')
