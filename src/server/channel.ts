@@ -237,8 +237,9 @@ export class Channel implements ReplyTarget {
       case 'basic.recover-async':
       case 'basic.recover':
         if (!m.requeue) throw notImplemented('requeue=false')
-        this.requeueAll()
+        // recover-ok first, then the redeliveries, in RabbitMQ's order
         if (m.name === 'basic.recover') this.send({ name: 'basic.recover-ok' })
+        this.requeueAll(true)
         return
 
       case 'confirm.select':
@@ -489,30 +490,47 @@ export class Channel implements ReplyTarget {
   }
 
   private apply(deliveries: [number, Unacked][], requeue: boolean | null): void {
-    if (requeue) this.requeue(deliveries.map(([, d]) => d))
+    if (requeue)
+      this.requeue(
+        deliveries.map(([, d]) => d),
+        true,
+      )
     else if (requeue === null) for (const [, d] of deliveries) d.queue.ack(d.entry)
     else for (const [, d] of deliveries) d.queue.reject(d.entry)
     this.wakeConsumers()
   }
 
-  private requeue(deliveries: Unacked[]): void {
+  /**
+   * Requeues as RabbitMQ does: when the channel closes, a queue takes back all it had given the channel at
+   * once; for recover, nack and reject, the channel requeues per queue and consumer tag (what basic.get took
+   * first, then the consumers in tag order), and each group is delivered again before the next is requeued,
+   * which decides the redelivery order (in a priority queue above all).
+   */
+  private requeue(deliveries: Unacked[], byConsumer: boolean): void {
     if (deliveries.length === 1) return deliveries[0]!.queue.requeue([deliveries[0]!.entry])
-    const byQueue = new Map<Queue, QueueEntry[]>()
+    const groups = new Map<Queue, Map<string, QueueEntry[]>>()
     for (const d of deliveries) {
-      let list = byQueue.get(d.queue)
-      if (!list) byQueue.set(d.queue, (list = []))
+      let byTag = groups.get(d.queue)
+      if (!byTag) groups.set(d.queue, (byTag = new Map()))
+      const tag = byConsumer ? (d.consumer?.tag ?? '') : ''
+      let list = byTag.get(tag)
+      if (!list) byTag.set(tag, (list = []))
       list.push(d.entry)
     }
-    for (const [queue, entries] of byQueue) queue.requeue(entries)
+    for (const [queue, byTag] of groups) {
+      // '' (basic.get) sorts first, as Erlang's none before any binary tag
+      const tags = [...byTag.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      tags.forEach((tag, i) => queue.requeue(byTag.get(tag)!, i < tags.length - 1))
+    }
   }
 
-  private requeueAll(): void {
+  private requeueAll(byConsumer: boolean): void {
     const all = [...this.unacked.values()]
     this.unacked.clear()
     this.unackedCount = 0
     this.unackedBytes = 0
     for (const c of this.consumers.values()) c.unacked = 0
-    if (all.length > 0) this.requeue(all)
+    if (all.length > 0) this.requeue(all, byConsumer)
   }
 
   /** Applies the transaction; returns whether a message was written to the store, and any was refused. */
@@ -588,7 +606,7 @@ export class Channel implements ReplyTarget {
     this.consumers.clear()
     this.txOps = null
     this.publisher.rollback()
-    this.requeueAll()
+    this.requeueAll(false)
   }
 
   /** basic.return for a mandatory message that reached no queue. */

@@ -437,8 +437,11 @@ export class Queue {
     this.die(entry, 'rejected')
   }
 
-  /** Delivered messages go back, each to its original position, marked redelivered. */
-  requeue(entries: QueueEntry[]): void {
+  /**
+   * Delivered messages go back, each to its original position, marked redelivered. With `deliverNow`, they
+   * are delivered to the consumers before this returns, rather than in the next tick.
+   */
+  requeue(entries: QueueEntry[], deliverNow = false): void {
     if (this.deleted) return
     // Insert from the highest position down so that each insertion lands at or near the front
     entries.sort((a, b) => b.seq - a.seq)
@@ -454,7 +457,10 @@ export class Queue {
     if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
     this.expireHeads()
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
-    if (this.consumerList.length > 0) this.scheduleDrain()
+    if (this.consumerList.length > 0) {
+      if (deliverNow) this.drain()
+      else this.scheduleDrain()
+    }
   }
 
   purge(): number {
