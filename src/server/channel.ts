@@ -45,6 +45,8 @@ export class Channel implements ReplyTarget {
   private readonly unacked = new Map<number, Unacked>()
   private nextDeliveryTag = 1
   unackedCount = 0
+  /** Of those, the basic.get ones: RabbitMQ's prefetch limits count deliveries to consumers only */
+  unackedGets = 0
   /** Body bytes of the deliveries waiting for an ack: they stay in memory until settled */
   unackedBytes = 0
   /** basic.qos prefetch-count for consumers created from now on (global=false) */
@@ -418,6 +420,7 @@ export class Channel implements ReplyTarget {
     this.unackedCount++
     this.unackedBytes += entry.size
     if (consumer) consumer.unacked++
+    else this.unackedGets++
     if (timeout > 0 && !this.ackTimer?.pending) this.armAckTimer(timeout)
     return tag
   }
@@ -485,6 +488,7 @@ export class Channel implements ReplyTarget {
       this.unackedCount--
       this.unackedBytes -= d.entry.size
       if (d.consumer) d.consumer.unacked--
+      else this.unackedGets--
     }
     return out
   }
@@ -528,6 +532,7 @@ export class Channel implements ReplyTarget {
     const all = [...this.unacked.values()]
     this.unacked.clear()
     this.unackedCount = 0
+    this.unackedGets = 0
     this.unackedBytes = 0
     for (const c of this.consumers.values()) c.unacked = 0
     if (all.length > 0) this.requeue(all, byConsumer)
@@ -563,6 +568,7 @@ export class Channel implements ReplyTarget {
         this.unackedCount++
         this.unackedBytes += d.entry.size
         if (d.consumer) d.consumer.unacked++
+        else this.unackedGets++
       }
     }
     restored.sort((a, b) => a[0] - b[0])

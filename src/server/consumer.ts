@@ -29,7 +29,7 @@ export class ChannelConsumer implements Consumer {
     // and always at least one delivery (a budget of 0 pages everything out; it must not starve consumers).
     if (ch.unackedCount > 0 && ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
-    return ch.globalPrefetch === 0 || ch.unackedCount < ch.globalPrefetch
+    return ch.globalPrefetch === 0 || ch.unackedCount - ch.unackedGets < ch.globalPrefetch
   }
 
   deliver(entry: LoadedEntry, queue: Queue): void {
