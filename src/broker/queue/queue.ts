@@ -328,6 +328,16 @@ export class Queue {
       else this.die(entry, 'expired')
       return ENQUEUED
     }
+    if (this.ready.length === 0 && this.consumerList.length > 0) {
+      // Straight to a consumer that can take it, as RabbitMQ's attempt_delivery: a queue its consumers keep
+      // empty stays empty, so a burst of publishes never counts against a length limit
+      const consumer = this.nextConsumerWithCredit()
+      if (consumer) {
+        entry.message = message
+        this.deliverTo(consumer, entry as LoadedEntry)
+        return stored ? ENQUEUED | STORED : ENQUEUED
+      }
+    }
     this.pushReady(entry)
     if (s.overflow === 'drop-head' && this.overLimit()) {
       // Consumers waiting for messages get them before the limit drops any, as in RabbitMQ
