@@ -557,10 +557,17 @@ export class Channel implements ReplyTarget {
   }
 
   private rollback(): void {
+    this.publisher.rollback()
+    this.restoreTxDeliveries()
+    // Unacked again, counting from their delivery (the timer may have found none meanwhile and stopped)
+    const timeout = this.connection.broker.config.consumerTimeout
+    if (timeout > 0) this.armAckTimer(timeout)
+  }
+
+  /** Rolled-back (or never committed) acks leave their messages unacknowledged, as before the acks. */
+  private restoreTxDeliveries(): void {
     const ops = this.txOps!
     this.txOps = []
-    this.publisher.rollback()
-    // Rolled-back acks leave their messages unacknowledged, as before the acks
     const restored: [number, Unacked][] = [...this.unacked]
     for (const op of ops) {
       for (const [tag, d] of op.deliveries) {
@@ -574,9 +581,6 @@ export class Channel implements ReplyTarget {
     restored.sort((a, b) => a[0] - b[0])
     this.unacked.clear()
     for (const [tag, d] of restored) this.unacked.set(tag, d)
-    // Unacked again, counting from their delivery (the timer may have found none meanwhile and stopped)
-    const timeout = this.connection.broker.config.consumerTimeout
-    if (timeout > 0) this.armAckTimer(timeout)
   }
 
   /** Credit may have freed up: let the queues we consume from deliver again. */
@@ -610,6 +614,8 @@ export class Channel implements ReplyTarget {
     this.stopReplies()
     for (const c of this.consumers.values()) c.queue.removeConsumer(c)
     this.consumers.clear()
+    // acks and rejects of an uncommitted transaction never happened: their messages go back with the rest
+    if (this.txOps) this.restoreTxDeliveries()
     this.txOps = null
     this.publisher.rollback()
     this.requeueAll(false)

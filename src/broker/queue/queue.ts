@@ -410,7 +410,11 @@ export class Queue {
       this.groups.push(group)
       this.groups.sort((a, b) => b.priority - a.priority)
     }
-    group.consumers.push(consumer)
+    // A new consumer takes its turn after all the others, as in RabbitMQ's round robin: it goes in just before
+    // the one whose turn is next
+    if (group.next >= group.consumers.length) group.next = 0
+    group.consumers.splice(group.next, 0, consumer)
+    group.next++
     this.hadConsumer = true
     this.unusedTimer?.stop()
     this.scheduleDrain()
