@@ -344,7 +344,8 @@ export class Queue {
       if (this.consumerList.length > 0) this.drain()
       this.dropHeadsOverLimit()
     }
-    if (entry.expiresAt !== 0) this.scheduleExpiry()
+    // the head's TTL is watched (the new message's, or another's that a drop-head brought to the front)
+    if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
     if (this.consumerList.length > 0) this.scheduleDrain()
     return stored ? ENQUEUED | STORED : ENQUEUED
   }
@@ -397,8 +398,10 @@ export class Queue {
     if (!entry) return undefined
     if (noAck) this.forget(entry)
     else this.unackedCount++
-    // expired messages that the take brought to the head go now: get-ok's message count leaves them out
+    // expired messages that the take brought to the head go now: get-ok's message count leaves them out;
+    // and the new head's TTL is watched
     this.expireHeads()
+    if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
     return entry
   }
 
