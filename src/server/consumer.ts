@@ -23,13 +23,16 @@ export class ChannelConsumer implements Consumer {
   canTake(): boolean {
     const ch = this.channel
     if (!ch.deliveriesFlowing) return false
-    if (this.noAck) return true
+    // A channel at its global prefetch limit takes nothing, not even for its no-ack consumers: RabbitMQ's
+    // limiter suspends the whole channel
+    const channelFull = ch.globalPrefetch !== 0 && ch.unackedCount - ch.unackedGets >= ch.globalPrefetch
+    if (this.noAck) return !channelFull
     // Unacked deliveries keep their bodies in memory: without a prefetch limit, a consumer that never acks
     // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget,
     // and always at least one delivery (a budget of 0 pages everything out; it must not starve consumers).
     if (ch.unackedCount > 0 && ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
-    return ch.globalPrefetch === 0 || ch.unackedCount - ch.unackedGets < ch.globalPrefetch
+    return !channelFull
   }
 
   deliver(entry: LoadedEntry, queue: Queue): void {
