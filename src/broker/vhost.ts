@@ -73,6 +73,9 @@ export class Vhost {
   readonly replyTargets = new Map<string, ReplyTarget>()
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
+  /** enqueue() calls under way, and the dead letters that wait for them to finish (see deadLetter) */
+  private enqueueDepth = 0
+  private deferredDeadLetters: [Queue, Message, DeathReason][] = []
   readonly policies = new Map<string, Policy>()
   readonly defaultExchange: DefaultExchange
   private readonly queueHooks: QueueHooks
@@ -542,15 +545,33 @@ export class Vhost {
    */
   enqueue(queues: readonly Queue[], message: Message): number {
     let outcome = 0
-    for (let i = 0; i < queues.length; i++) {
-      const r = queues[i]!.enqueue(message)
-      outcome |= r === REFUSED ? SOME_REFUSED : r & STORED
+    this.enqueueDepth++
+    try {
+      for (let i = 0; i < queues.length; i++) {
+        const r = queues[i]!.enqueue(message)
+        outcome |= r === REFUSED ? SOME_REFUSED : r & STORED
+      }
+    } finally {
+      this.enqueueDepth--
+    }
+    if (this.enqueueDepth === 0 && this.deferredDeadLetters.length > 0) {
+      const deferred = this.deferredDeadLetters
+      this.deferredDeadLetters = []
+      for (const [queue, dead, reason] of deferred) this.deadLetter(queue, dead, reason)
     }
     return outcome
   }
 
-  /** Republishes a message that died in a queue to the queue's dead-letter exchange. */
+  /**
+   * Republishes a message that died in a queue to the queue's dead-letter exchange. One that died while a
+   * message was being enqueued (pushed out by a length limit) is republished once every queue has the
+   * message: in RabbitMQ the dead letter comes from the queue's process, after the publish reached them all.
+   */
   private deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    if (this.enqueueDepth > 0) {
+      this.deferredDeadLetters.push([queue, message, reason])
+      return
+    }
     const { deadLetterExchange, deadLetterRoutingKey } = queue.settings
     const exchange = this.exchanges.get(deadLetterExchange!)
     if (!exchange) {
@@ -566,12 +587,14 @@ export class Vhost {
       deadLetterRoutingKey === undefined
         ? [...routingKeysOf(message.headers?.['CC']), ...(message.bccKeys ?? [])]
         : undefined
+    // A cycle is broken: back into a queue the message already died in, with no client rejection among the
+    // deaths since (that one included); x-death lists the most recent first (RabbitMQ's is_cycle/2)
     const deaths = deathQueues(dead)
-    // A cycle (back into a queue the message already died in) is broken unless a client rejected it on the way
-    const clientRejected = deaths.some((d) => d.reason === 'rejected')
-    const targets = this.route(exchange, dead, cc).filter(
-      (q) => clientRejected || !deaths.some((d) => d.queue === q.name),
-    )
+    const isCycle = (name: string): boolean => {
+      const last = deaths.findIndex((d) => d.queue === name)
+      return last >= 0 && deaths.slice(0, last + 1).every((d) => d.reason !== 'rejected')
+    }
+    const targets = this.route(exchange, dead, cc).filter((q) => !isCycle(q.name))
     this.enqueue(targets, dead)
   }
 

@@ -325,7 +325,8 @@ export class Queue {
       const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
       entry.message = message
       if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
-      else this.die(entry, 'expired')
+      // a length limit drops it before its TTL does (RabbitMQ enqueues it, then drops the head over the limit)
+      else this.die(entry, this.ready.length === 0 && this.overLimitWith(entry.size) ? 'maxlen' : 'expired')
       return ENQUEUED
     }
     if (this.ready.length === 0 && this.consumerList.length > 0) {
@@ -354,6 +355,15 @@ export class Queue {
     const { maxLength, maxLengthBytes } = this.settings
     if (maxLength !== undefined && this.ready.length + 1 > maxLength) return true
     return maxLengthBytes !== undefined && this.readyBytes + message.body.length > maxLengthBytes
+  }
+
+  /** Whether one more message of `size` bytes on top of the ready ones goes over a length limit. */
+  private overLimitWith(size: number): boolean {
+    const { maxLength, maxLengthBytes } = this.settings
+    return (
+      (maxLength !== undefined && this.ready.length + 1 > maxLength) ||
+      (maxLengthBytes !== undefined && this.readyBytes + size > maxLengthBytes)
+    )
   }
 
   private overLimit(): boolean {
