@@ -45,8 +45,12 @@ export class Channel implements ReplyTarget {
   private readonly unacked = new Map<number, Unacked>()
   private nextDeliveryTag = 1
   unackedCount = 0
-  /** Of those, the basic.get ones: RabbitMQ's prefetch limits count deliveries to consumers only */
-  unackedGets = 0
+  /**
+   * What the channel's global prefetch limit is measured against, kept as RabbitMQ's limiter keeps its
+   * volume: set to every unacked delivery (basic.get's too) when the limit is first set, then up by each
+   * delivery to a consumer that needs an ack, down by each of those settled; basic.get never counts after.
+   */
+  limiterVolume = 0
   /** Body bytes of the deliveries waiting for an ack: they stay in memory until settled */
   unackedBytes = 0
   /** basic.qos prefetch-count for consumers created from now on (global=false) */
@@ -213,10 +217,15 @@ export class Channel implements ReplyTarget {
       case 'basic.qos':
         if (m.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${m.prefetchSize})`)
         // RabbitMQ: global=true limits the channel; global=false limits each new consumer and lifts the channel limit
-        if (m.global) this.globalPrefetch = m.prefetchCount
-        else {
+        if (m.global) {
+          // a limit set afresh starts from everything unacked, basic.get's included (RabbitMQ's limit_prefetch)
+          if (this.globalPrefetch === 0) this.limiterVolume = this.unackedCount
+          this.globalPrefetch = m.prefetchCount
+          if (m.prefetchCount === 0) this.limiterVolume = 0
+        } else {
           this.consumerPrefetch = m.prefetchCount
           this.globalPrefetch = 0
+          this.limiterVolume = 0
         }
         this.send({ name: 'basic.qos-ok' })
         return this.wakeConsumers()
@@ -419,8 +428,10 @@ export class Channel implements ReplyTarget {
     this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
     this.unackedBytes += entry.size
-    if (consumer) consumer.unacked++
-    else this.unackedGets++
+    if (consumer) {
+      consumer.unacked++
+      if (this.globalPrefetch !== 0) this.limiterVolume++
+    }
     if (timeout > 0 && !this.ackTimer?.pending) this.armAckTimer(timeout)
     return tag
   }
@@ -488,12 +499,12 @@ export class Channel implements ReplyTarget {
       this.unackedCount--
       this.unackedBytes -= d.entry.size
       if (d.consumer) d.consumer.unacked--
-      else this.unackedGets--
     }
     return out
   }
 
   private apply(deliveries: [number, Unacked][], requeue: boolean | null): void {
+    this.releaseVolume(deliveries.map(([, d]) => d))
     if (requeue)
       this.requeue(
         deliveries.map(([, d]) => d),
@@ -528,12 +539,20 @@ export class Channel implements ReplyTarget {
     }
   }
 
+  /** Settled deliveries free the global prefetch limit, those made to consumers only (RabbitMQ's notify_limiter). */
+  private releaseVolume(settled: Unacked[]): void {
+    if (this.globalPrefetch === 0) return
+    let count = 0
+    for (const d of settled) if (d.consumer) count++
+    this.limiterVolume = Math.max(0, this.limiterVolume - count)
+  }
+
   private requeueAll(byConsumer: boolean): void {
     const all = [...this.unacked.values()]
     this.unacked.clear()
     this.unackedCount = 0
-    this.unackedGets = 0
     this.unackedBytes = 0
+    this.releaseVolume(all)
     for (const c of this.consumers.values()) c.unacked = 0
     if (all.length > 0) this.requeue(all, byConsumer)
   }
@@ -575,7 +594,6 @@ export class Channel implements ReplyTarget {
         this.unackedCount++
         this.unackedBytes += d.entry.size
         if (d.consumer) d.consumer.unacked++
-        else this.unackedGets++
       }
     }
     restored.sort((a, b) => a[0] - b[0])

@@ -25,7 +25,7 @@ export class ChannelConsumer implements Consumer {
     if (!ch.deliveriesFlowing) return false
     // A channel at its global prefetch limit takes nothing, not even for its no-ack consumers: RabbitMQ's
     // limiter suspends the whole channel
-    const channelFull = ch.globalPrefetch !== 0 && ch.unackedCount - ch.unackedGets >= ch.globalPrefetch
+    const channelFull = ch.globalPrefetch !== 0 && ch.limiterVolume >= ch.globalPrefetch
     if (this.noAck) return !channelFull
     // Unacked deliveries keep their bodies in memory: without a prefetch limit, a consumer that never acks
     // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget,
