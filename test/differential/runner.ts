@@ -9,7 +9,7 @@
 // (after a publish or an ack, which have no reply, this makes sure the broker has taken them in), then
 // until no event has arrived for QUIET_MS. Events are attributed to the step during which they arrived.
 import amqp from 'amqplib'
-import type { Channel, ChannelModel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib'
+import type { ChannelModel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib'
 import { confirmSelect, txCommit, txRollback, txSelect } from '../helpers/amqplib.js'
 import {
   EXCHANGE_POOL,
@@ -21,6 +21,7 @@ import {
   type QueueRef,
 } from './program.js'
 import type { Json, Step, Trace } from './trace.js'
+import { canonicalTags, errorOf, propertiesOf, type Chan, type Connection } from './channel-model.js'
 
 /** Silence after which a broker counts as settled. */
 export const QUIET_MS = 20
@@ -29,62 +30,12 @@ const SETTLE_LIMIT_MS = 3000
 const MAX_CONNECTIONS = 3
 const MAX_CHANNELS = 6
 
-interface Connection {
-  id: number
-  model: ChannelModel
-  open: boolean
-}
-
-interface Chan {
-  id: number
-  conn: Connection
-  ch: Channel
-  open: boolean
-  confirming: boolean
-  /** publishes since confirm.select (the delivery tags confirms refer to) */
-  published: number
-  /** publish numbers not yet confirmed */
-  unconfirmed: number[]
-  /** delivery tags not yet acked, nacked or rejected (deliveries and gets without no-ack) */
-  unsettled: number[]
-  maxTag: number
-  consumers: string[]
-  /** consumers created on the channel so far: a consumer's number orders its deliveries (see canonicalTags) */
-  consumersCreated: number
-  /** this step's deliveries to the channel's consumers */
-  stepDeliveries: { tag: number; consumer: number; event: Record<string, Json> }[]
-  /** delivery tag as shown in the trace, by the tag the broker gave */
-  shownTag: Map<number, number>
-}
-
 export interface RunResult {
   trace: Trace
   /** operations actually run (not skipped for want of a channel or connection) */
   executed: number
   /** kinds of the operations actually run */
   kinds: Set<string>
-}
-
-interface AmqpError {
-  code?: number
-  message?: string
-}
-
-/** The code and the server's text of an error amqplib made from a channel.close or connection.close. */
-function errorOf(err: unknown): Json {
-  const e = err as AmqpError
-  const message = String(e?.message ?? err)
-  const text = /with message "(.*)"$/s.exec(message)?.[1]
-  if (typeof e?.code === 'number' && text !== undefined) return { code: e.code, text }
-  return { client: message.split('\n')[0] ?? '' }
-}
-
-function propertiesOf(message: Message): Json {
-  const props: Record<string, Json> = {}
-  for (const [name, value] of Object.entries(message.properties)) {
-    if (value !== undefined && value !== null) props[name] = value as Json
-  }
-  return props
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -132,7 +83,7 @@ export class ProgramRunner {
           kinds.add(op.k)
         }
         await this.settle()
-        for (const chan of this.channels) this.canonicalTags(chan)
+        for (const chan of this.channels) canonicalTags(chan)
         step.events = Object.fromEntries(Object.entries(this.events).sort(([a], [b]) => (a < b ? -1 : 1)))
         trace.push(step)
       }
@@ -146,31 +97,6 @@ export class ProgramRunner {
   private emit(stream: string, event: Json): void {
     ;(this.events[stream] ??= []).push(event)
     this.eventCount++
-  }
-
-  /**
-   * One publish routed to several queues consumed on the same channel reaches the channel in an order that
-   * depends on the broker's scheduling (RabbitMQ's queues are separate processes), and so do the delivery
-   * tags it assigns. Within a step, the channel's deliveries are shown in a canonical order: by consumer (in
-   * the order the consumers were created), then as they arrived; the tags the broker gave are handed out
-   * again in that order, and the unsettled list follows it, so an ack of "the k-th unsettled delivery"
-   * settles the same message on both brokers.
-   */
-  private canonicalTags(chan: Chan): void {
-    const deliveries = chan.stepDeliveries
-    chan.stepDeliveries = []
-    if (deliveries.length < 2) return
-    const tags = deliveries.map((d) => d.tag).sort((a, b) => a - b)
-    const ordered = deliveries.map((d, i) => ({ ...d, i })).sort((a, b) => a.consumer - b.consumer || a.i - b.i)
-    ordered.forEach((d, i) => {
-      chan.shownTag.set(d.tag, tags[i]!)
-      d.event['tag'] = tags[i]!
-    })
-    const fromStep = new Set(tags)
-    chan.unsettled = [
-      ...chan.unsettled.filter((tag) => !fromStep.has(tag)),
-      ...ordered.map((d) => d.tag).filter((tag) => chan.unsettled.includes(tag)),
-    ]
   }
 
   /** After a method without a reply: once this returns, the broker has taken the method in. */
