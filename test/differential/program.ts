@@ -189,8 +189,8 @@ const bool = fc.boolean()
 const rarely = fc.nat({ max: 3 }).map((n) => n === 0)
 /** true one time in ten */
 const seldom = fc.nat({ max: 9 }).map((n) => n === 0)
-/** true three times in four */
-const usually = rarely.map((b) => !b)
+/** true nine times in ten */
+const usually = seldom.map((b) => !b)
 
 const ownExchange = small(EXCHANGE_POOL - 1).map((own) => ({ own }))
 const exchangeRef: fc.Arbitrary<ExchangeRef> = fc.oneof(
@@ -306,7 +306,7 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
     }),
   },
   {
-    weight: 2,
+    weight: 1,
     arbitrary: fc.record({ k: fc.constant('exchange.delete' as const), ch: ref, x: exchangeRef, ifUnused: rarely }),
   },
   {
@@ -334,7 +334,7 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
     }),
   },
   {
-    weight: 2,
+    weight: 1,
     arbitrary: fc.record({
       k: fc.constant('queue.delete' as const),
       ch: ref,
@@ -393,11 +393,11 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
       .map(({ route, ...rest }): Op => ({ ...rest, ...route })),
   },
   {
-    weight: 6,
+    weight: 7,
     arbitrary: fc.record({ k: fc.constant('basic.get' as const), ch: ref, q: queueRef, noAck: bool }),
   },
   {
-    weight: 6,
+    weight: 9,
     arbitrary: fc.record(
       {
         k: fc.constant('basic.consume' as const),
@@ -413,7 +413,7 @@ const operations: { weight: number; arbitrary: fc.Arbitrary<Op> }[] = [
   },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('basic.cancel' as const), ch: ref, consumer: ref }) },
   {
-    weight: 12,
+    weight: 16,
     arbitrary: fc.record({
       k: fc.constantFrom('basic.ack' as const, 'basic.ack' as const, 'basic.nack' as const, 'basic.reject' as const),
       ch: ref,
