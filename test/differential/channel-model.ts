@@ -55,17 +55,21 @@ export function propertiesOf(message: Message): Json {
 /**
  * One publish routed to several queues consumed on the same channel reaches the channel in an order that
  * depends on the broker's scheduling (RabbitMQ's queues are separate processes), and so do the delivery
- * tags it assigns. Within a step, the channel's deliveries are shown in a canonical order: by consumer (in
- * the order the consumers were created), then as they arrived; the tags the broker gave are handed out
- * again in that order, and the unsettled list follows it, so an ack of "the k-th unsettled delivery"
- * settles the same message on both brokers.
+ * tags it assigns. The same goes, within one queue, for dead letters against the publishes they arrive
+ * among (a dead letter comes from another queue's process). Within a step, the channel's deliveries are
+ * therefore shown in a canonical order: by consumer (in the order the consumers were created), dead letters
+ * after the others, then as they arrived; the tags the broker gave are handed out again in that order, and
+ * the unsettled list follows it, so an ack of "the k-th unsettled delivery" settles the same message on
+ * both brokers. Returns whether anything moved (the caller reorders the streams by tag).
  */
-export function canonicalTags(chan: Chan): void {
+export function canonicalTags(chan: Chan): boolean {
   const deliveries = chan.stepDeliveries
   chan.stepDeliveries = []
-  if (deliveries.length < 2) return
+  if (deliveries.length < 2) return false
   const tags = deliveries.map((d) => d.tag).sort((a, b) => a - b)
-  const ordered = deliveries.map((d, i) => ({ ...d, i })).sort((a, b) => a.consumer - b.consumer || a.i - b.i)
+  const ordered = deliveries
+    .map((d, i) => ({ ...d, i, dead: isDeadLetter(d.event) ? 1 : 0 }))
+    .sort((a, b) => a.consumer - b.consumer || a.dead - b.dead || a.i - b.i)
   ordered.forEach((d, i) => {
     chan.shownTag.set(d.tag, tags[i]!)
     d.event['tag'] = tags[i]!
@@ -75,4 +79,19 @@ export function canonicalTags(chan: Chan): void {
     ...chan.unsettled.filter((tag) => !fromStep.has(tag)),
     ...ordered.map((d) => d.tag).filter((tag) => chan.unsettled.includes(tag)),
   ]
+  return true
+}
+
+function isDeadLetter(event: Record<string, Json>): boolean {
+  const props = event['props'] as { headers?: Record<string, Json> } | undefined
+  return props?.headers?.['x-death'] !== undefined
+}
+
+/** A consumer stream's deliveries in the order of their (canonical) tags; a cancel stays last. */
+export function sortByTag(events: Json[]): Json[] {
+  const tagOf = (e: Json): number => {
+    const tag = (e as Record<string, Json>)['tag']
+    return typeof tag === 'number' ? tag : Number.MAX_SAFE_INTEGER
+  }
+  return [...events].sort((a, b) => tagOf(a) - tagOf(b))
 }

@@ -21,7 +21,7 @@ import {
   type QueueRef,
 } from './program.js'
 import type { Json, Step, Trace } from './trace.js'
-import { canonicalTags, errorOf, propertiesOf, type Chan, type Connection } from './channel-model.js'
+import { canonicalTags, errorOf, propertiesOf, sortByTag, type Chan, type Connection } from './channel-model.js'
 
 /** Silence after which a broker counts as settled. */
 export const QUIET_MS = 20
@@ -83,7 +83,15 @@ export class ProgramRunner {
           kinds.add(op.k)
         }
         await this.settle()
-        for (const chan of this.channels) canonicalTags(chan)
+        let retagged = false
+        for (const chan of this.channels) if (canonicalTags(chan)) retagged = true
+        if (retagged) {
+          for (const stream of Object.keys(this.events)) {
+            // consumer streams only ("ch0 <tag>"), not a channel's returns or confirms
+            const consumerStream = stream.includes(' ') && !/ (returns|confirms)$/.test(stream)
+            if (consumerStream) this.events[stream] = sortByTag(this.events[stream]!)
+          }
+        }
         step.events = Object.fromEntries(Object.entries(this.events).sort(([a], [b]) => (a < b ? -1 : 1)))
         trace.push(step)
       }
