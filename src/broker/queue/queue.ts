@@ -288,7 +288,8 @@ export class Queue {
    */
   enqueue(message: Message): number {
     const s = this.settings
-    if (this.wouldOverflow(message)) {
+    const overflows = this.wouldOverflow(message)
+    if (overflows) {
       if (s.overflow === 'reject-publish' || s.overflow === 'reject-publish-dlx') {
         if (s.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen')
         return REFUSED
@@ -326,7 +327,7 @@ export class Queue {
       entry.message = message
       if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
       // a length limit drops it before its TTL does (RabbitMQ enqueues it, then drops the head over the limit)
-      else this.die(entry, this.ready.length === 0 && this.overLimitWith(entry.size) ? 'maxlen' : 'expired')
+      else this.die(entry, this.ready.length === 0 && overflows ? 'maxlen' : 'expired')
       return ENQUEUED
     }
     if (this.ready.length === 0 && this.consumerList.length > 0) {
@@ -355,15 +356,6 @@ export class Queue {
     const { maxLength, maxLengthBytes } = this.settings
     if (maxLength !== undefined && this.ready.length + 1 > maxLength) return true
     return maxLengthBytes !== undefined && this.readyBytes + message.body.length > maxLengthBytes
-  }
-
-  /** Whether one more message of `size` bytes on top of the ready ones goes over a length limit. */
-  private overLimitWith(size: number): boolean {
-    const { maxLength, maxLengthBytes } = this.settings
-    return (
-      (maxLength !== undefined && this.ready.length + 1 > maxLength) ||
-      (maxLengthBytes !== undefined && this.readyBytes + size > maxLengthBytes)
-    )
   }
 
   private overLimit(): boolean {
