@@ -10,7 +10,7 @@
 // until no event has arrived for QUIET_MS. Events are attributed to the step during which they arrived.
 import amqp from 'amqplib'
 import type { ChannelModel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib'
-import { confirmSelect, txCommit, txRollback, txSelect } from '../helpers/amqplib.js'
+import { confirmSelect, txCommit, txRollback, txSelect, sleep } from '../helpers/amqplib.js'
 import {
   EXCHANGE_POOL,
   QUEUE_POOL,
@@ -37,8 +37,6 @@ export interface RunResult {
   /** kinds of the operations actually run */
   kinds: Set<string>
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 let runs = 0
 

@@ -10,6 +10,7 @@ import amqp from 'amqplib'
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'amqplib'
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js'
 import type { CopyEvent, DrainedMessage, Observation, PublishRecord } from './check.js'
+import { sleep } from '../../helpers/amqplib.js'
 import {
   DURABLE_QUEUES,
   EXCHANGE_TYPE,
@@ -100,8 +101,6 @@ function inspect(msg: Message, sent: Map<string, Sent>): { id?: string; problems
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
