@@ -1,12 +1,22 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+// Each layer imports only the layers below it: protocol and store know nothing of broker or server;
+// broker knows nothing of server.
+const upperLayers = (...layers) => ({
+  'no-restricted-imports': [
+    'error',
+    { patterns: layers.flatMap((layer) => [`../${layer}/*`, `**/${layer}/*`, `../${layer}.js`, `**/${layer}.js`]) },
+  ],
+})
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'src/protocol/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
       globals: {
         process: 'readonly',
         console: 'readonly',
@@ -22,18 +32,27 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // A promise nobody awaits or catches loses its error (an unhandled rejection ends the process)
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test runs these itself and reports their failures
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
       // Protocol dispatch switches on AMQP ids; exhaustive cases are checked by tests
       'no-case-declarations': 'off',
     },
   },
   {
-    // The broker core must not depend on outer layers
-    files: ['src/protocol/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['../server/*', '../broker/*', '../store/*', '**/server/*', '**/broker/*'] },
-      ],
-    },
+    // Plain JavaScript (scripts, this file) is not part of the TypeScript project
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
+  { files: ['src/protocol/**/*.ts'], rules: upperLayers('server', 'broker', 'store', 'config', 'auth') },
+  { files: ['src/store/**/*.ts'], rules: upperLayers('server', 'broker', 'auth') },
+  { files: ['src/broker/**/*.ts'], rules: upperLayers('server') },
 )

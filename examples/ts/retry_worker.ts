@@ -48,9 +48,12 @@ function succeeds(job: string, attempt: number): boolean {
 
 const connection = await amqp.connect(url)
 const channel = await connection.createChannel()
-const close = async () => {
-  await channel.close()
-  await connection.close()
+// Called from callbacks that nobody awaits, so it reports its own failure
+const close = () => {
+  channel
+    .close()
+    .then(() => connection.close())
+    .catch((err: unknown) => console.error(err))
 }
 process.once('SIGINT', close)
 
@@ -60,7 +63,7 @@ await channel.prefetch(1)
 let finished = 0
 await channel.consume(
   'work_queue',
-  async (msg) => {
+  (msg) => {
     if (!msg) return // the broker cancelled the consumer
     const job = msg.content.toString()
     const count = rejections(msg)
@@ -80,7 +83,7 @@ await channel.consume(
       channel.sendToQueue('work_failed', msg.content, { persistent: true, headers: msg.properties.headers })
       channel.ack(msg)
     }
-    if (++finished === exitAfter) await close()
+    if (++finished === exitAfter) close()
   },
   { noAck: false },
 )

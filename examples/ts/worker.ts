@@ -10,9 +10,12 @@ const queue = 'task_queue'
 
 const connection = await amqp.connect(url)
 const channel = await connection.createChannel()
-const close = async () => {
-  await channel.close()
-  await connection.close()
+// Called from callbacks that nobody awaits, so it reports its own failure
+const close = () => {
+  channel
+    .close()
+    .then(() => connection.close())
+    .catch((err: unknown) => console.error(err))
 }
 process.once('SIGINT', close)
 
@@ -29,10 +32,10 @@ await channel.consume(
     console.log(" [x] Received '%s'", text)
     const dots = text.split('.').length - 1
     setTimeout(
-      async () => {
+      () => {
         console.log(' [x] Done')
         channel.ack(msg)
-        if (++done === exitAfter) await close()
+        if (++done === exitAfter) close()
       },
       dots * secondsPerDot * 1000,
     )
