@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto'
 import { after, describe, test, type TestContext } from 'node:test'
 import amqp from 'amqplib'
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib'
+import { sleep } from '../helpers/amqplib.js'
 import { startBrokerProcess, stopAllBrokerProcesses, type BrokerProcess } from '../helpers/broker-process.js'
 
 const ROUNDS = 5
@@ -179,8 +180,6 @@ interface RoundStats {
 
 // ---------------------------------------------------------------------------------------------------------
 // Publishers and consumers
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Publisher {
   /** starts publishing at full speed, until the connection dies */

@@ -8,39 +8,18 @@ import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import amqp from 'amqplib'
-import type { Config } from '../../src/config/config.js'
-import { startServer, type RunningServer } from '../../src/server/start.js'
+import { sleep } from '../helpers/amqplib.js'
+import { startBroker, stopAllBrokers, type InProcessBroker, type StartOptions } from '../helpers/broker.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../helpers/broker-process.js'
 import { AMQP_0_9_1_HEADER, RawClient } from '../helpers/raw-client.js'
 
 const T = { timeout: 60_000 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const servers: { server: RunningServer; dataDir: string }[] = []
-
-async function start(options: Partial<Config>): Promise<RunningServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'warren-limits-'))
-  const server = await startServer({
-    port: 0,
-    bind: '127.0.0.1',
-    dataDir,
-    logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
-    ...options,
-  })
-  servers.push({ server, dataDir })
-  return server
-}
+const start = (options: StartOptions): Promise<InProcessBroker> => startBroker({ ...options, inProcess: true })
 
 after(async () => {
-  for (const { server, dataDir } of servers) {
-    await server.stop()
-    await rm(dataDir, { recursive: true, force: true })
-  }
+  await stopAllBrokers()
   await stopAllBrokerProcesses()
 })
 
@@ -91,7 +70,7 @@ function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
 describe('--max-connections', () => {
   test('beyond the limit a connection is closed at once, with nothing sent; under it again, accepted', T, async () => {
     const server = await start({ maxConnections: 3 })
-    const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
+    const url = server.url
     const held = await Promise.all([1, 2, 3].map(() => RawClient.open(server.port)))
     const refused = await RawClient.connect(server.port)
     refused.write(AMQP_0_9_1_HEADER)
@@ -118,7 +97,7 @@ describe('--handshake-timeout', () => {
 
   test('a flood of half-open connections under a low limit: once it ends, clients connect again', T, async () => {
     const server = await start({ maxConnections: 20, handshakeTimeout: 500 })
-    const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
+    const url = server.url
     const flood = await openIdleSockets(server.port, 200)
     // Every flood connection is dropped: over the limit at once, the others at the handshake timeout
     const closed = await Promise.all(flood.map((s) => closedWithin(s, 5000)))

@@ -5,12 +5,10 @@
 // reads it again once it drains. Warren-only: the assertions look at the broker's buffered output.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import amqp from 'amqplib'
-import { startServer, type RunningServer } from '../../src/server/start.js'
 import type { Connection } from '../../src/server/connection.js'
+import { sleep } from '../helpers/amqplib.js'
+import { startBroker, type InProcessBroker } from '../helpers/broker.js'
 import { RawClient, bodyFrame, headerFrame, methodFrame } from '../helpers/raw-client.js'
 
 const T = { timeout: 60_000 }
@@ -20,26 +18,15 @@ const BODY = Buffer.alloc(1024, 'x')
 const ONE_REPLY = BODY.length + 200
 const COUNT = 20_000
 
-let server: RunningServer
-let dataDir: string
+let server: InProcessBroker
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'warren-backpressure-'))
-  server = await startServer({
-    port: 0,
-    bind: '127.0.0.1',
-    dataDir,
-    logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
-    maxOutputBuffer: LIMIT,
-  })
+  server = await startBroker({ inProcess: true, maxOutputBuffer: LIMIT })
 })
 
 after(async () => {
   await server?.stop()
-  await rm(dataDir, { recursive: true, force: true })
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The broker's side of a raw client: the connection whose remote port is the client's local port. */
 function serverSide(client: RawClient): Connection {
@@ -106,7 +93,7 @@ async function fillQueue(queue: string, n: number): Promise<void> {
 
 /** A well-behaved client still gets its work done while another one is stuck. */
 async function bystanderRoundTrip(): Promise<void> {
-  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+  const conn = await amqp.connect(server.url)
   const ch = await conn.createChannel()
   const q = await ch.assertQueue('', { exclusive: true })
   ch.sendToQueue(q.queue, Buffer.from('still here'))
@@ -204,7 +191,7 @@ describe('output backpressure: a client that does not read', () => {
     const address = `amq.rabbitmq.reply-to.${[...vhost.replyTargets.keys()][0]!}`
 
     // The replier also consumes (as RPC servers do) and publishes with confirms
-    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createConfirmChannel()
     const work = await ch.assertQueue('', { exclusive: true })
     await ch.consume(work.queue, () => {}, { noAck: true })
@@ -229,16 +216,9 @@ describe('output backpressure: a client that does not read', () => {
 describe('a consumer without a prefetch limit that never acks', () => {
   test('a paged-out backlog is not pulled into memory whole: unacked bodies stay within the budget', T, async () => {
     const budget = 2 * 1024 * 1024
-    const dir = await mkdtemp(join(tmpdir(), 'warren-unacked-'))
-    const small = await startServer({
-      port: 0,
-      bind: '127.0.0.1',
-      dataDir: dir,
-      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
-      messageMemoryBudget: budget,
-    })
+    const small = await startBroker({ inProcess: true, messageMemoryBudget: budget })
     try {
-      const url = `amqp://guest:guest@127.0.0.1:${small.port}/`
+      const url = small.url
       const conn = await amqp.connect(url)
       const pub = await conn.createConfirmChannel()
       const queue = 'unacked-backlog'
@@ -272,23 +252,15 @@ describe('a consumer without a prefetch limit that never acks', () => {
       await conn.close()
     } finally {
       await small.stop()
-      await rm(dir, { recursive: true, force: true })
     }
   })
 })
 
 describe('a message memory budget of 0 (everything paged out)', () => {
   test('consumers still receive: a channel may always hold one unacked delivery', T, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'warren-budget-0-'))
-    const server = await startServer({
-      port: 0,
-      bind: '127.0.0.1',
-      dataDir: dir,
-      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
-      messageMemoryBudget: 0,
-    })
+    const server = await startBroker({ inProcess: true, messageMemoryBudget: 0 })
     try {
-      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+      const conn = await amqp.connect(server.url)
       const pub = await conn.createConfirmChannel()
       await pub.assertQueue('budget-0', { durable: true })
       for (let i = 0; i < 5; i++) pub.sendToQueue('budget-0', Buffer.from(`m${i}`), { persistent: true })
@@ -306,7 +278,6 @@ describe('a message memory budget of 0 (everything paged out)', () => {
       await conn.close()
     } finally {
       await server.stop()
-      await rm(dir, { recursive: true, force: true })
     }
   })
 })

@@ -3,11 +3,7 @@
 // years (315360000000 ms) and refuses larger ones with value_too_large.
 import { describe, test, before, after, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startServer, type RunningServer } from '../../../src/server/start.js'
-import { startBroker, type TestBroker } from '../../helpers/broker.js'
+import { startBroker, type InProcessBroker, type TestBroker } from '../../helpers/broker.js'
 import { Scope, TEST_TIMEOUT, expectChannelError, openChannel, sleep } from '../../helpers/amqplib.js'
 
 const THIRTY_DAYS = 2_592_000_000
@@ -107,14 +103,12 @@ describe('amqplib: expiries and TTLs beyond 2^31-1 ms', () => {
 
 // Policies are set through the definitions file or the broker's API, not AMQP: Warren only
 describe('policy expires and message-ttl beyond 2^31-1 ms (Warren)', () => {
-  let server: RunningServer
-  let dataDir: string
+  let server: InProcessBroker
   let scope: Scope
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'warren-long-timers-'))
-    server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent' })
-    scope = new Scope(`amqp://guest:guest@127.0.0.1:${server.port}/`, 'longpolicy')
+    server = await startBroker({ inProcess: true })
+    scope = new Scope(server.url, 'longpolicy')
     process.on('warning', onWarning)
   })
   beforeEach(() => {
@@ -124,7 +118,6 @@ describe('policy expires and message-ttl beyond 2^31-1 ms (Warren)', () => {
     process.off('warning', onWarning)
     await scope.cleanup()
     await server.stop()
-    await rm(dataDir, { recursive: true, force: true })
   })
 
   test(

@@ -4,11 +4,7 @@
 // its own publishes. Also the configured maximum message size. Warren only: it reaches into the store.
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib'
-import { startServer, type RunningServer } from '../../../src/server/start.js'
 import { nodeFileSystem } from '../../../src/store/file-io.js'
 import {
   consume,
@@ -20,6 +16,7 @@ import {
   txSelect,
   withTimeout,
 } from '../../helpers/amqplib.js'
+import { startBroker, type InProcessBroker } from '../../helpers/broker.js'
 
 const skip = process.env['WARREN_TEST_URL'] ? 'holds the syncs of an in-process broker' : false
 
@@ -110,22 +107,19 @@ function recordConfirms(ch: ConfirmChannel) {
 }
 
 describe('confirms and the store syncs', { skip }, () => {
-  let server: RunningServer
-  let dataDir: string
+  let server: InProcessBroker
   let conn: ChannelModel
   const gate = new SyncGate()
 
   // A broker each: a failed sync may leave the store refusing writes
   beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'warren-confirm-sync-'))
-    server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent', maxMessageSize: 1024 })
-    conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+    server = await startBroker({ inProcess: true, maxMessageSize: 1024 })
+    conn = await amqp.connect(server.url)
   })
   afterEach(async () => {
     gate.restore()
     await conn.close().catch(() => {})
     await server.stop()
-    await rm(dataDir, { recursive: true, force: true })
   })
 
   test('a direct reply-to publish is not acked before earlier persistent ones are synced', async () => {

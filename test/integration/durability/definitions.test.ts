@@ -1,33 +1,28 @@
 // Durable definitions survive a restart of the broker; transient ones do not, as in RabbitMQ.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import amqp from 'amqplib'
-import { startBroker, type TestBroker } from '../../helpers/broker.js'
-import { TEST_TIMEOUT, expectChannelError, openChannel, withTimeout } from '../../helpers/amqplib.js'
+import { startBroker, type InProcessBroker } from '../../helpers/broker.js'
+import { TEST_TIMEOUT, expectChannelError, openChannel, sleep, withTimeout } from '../../helpers/amqplib.js'
 
 describe(
   'durable definitions across a restart',
   { skip: process.env['WARREN_TEST_URL'] ? 'restarts an in-process broker' : false },
   () => {
-    let dataDir: string
-    let broker: TestBroker
+    // One data directory for both tests: the second restarts the broker of the first
+    let broker: InProcessBroker
 
-    before(async () => {
-      dataDir = await mkdtemp(join(tmpdir(), 'warren-durable-'))
-    })
     after(async () => {
       await broker?.stop()
-      await rm(dataDir, { recursive: true, force: true })
     })
 
     test(
       'durable exchanges, queues, bindings and policies come back; transient ones are gone',
       TEST_TIMEOUT,
       async () => {
-        broker = await startBroker({ dataDir })
+        broker = await startBroker({ inProcess: true })
         let conn = await amqp.connect(broker.url)
         let ch = await openChannel(conn)
         await ch.assertExchange('d.topic', 'topic', { durable: true })
@@ -42,9 +37,9 @@ describe(
         await ch.bindQueue('t.queue', 'd.topic', 'b.*') // a binding to a transient queue is transient
         await ch.bindQueue('d.queue', 't.direct', 'x') // and so is one from a transient exchange
         await conn.close()
-        await broker.stop()
+        await broker.stop({ keepDataDir: true })
 
-        broker = await startBroker({ dataDir })
+        broker = await broker.restart()
         conn = await amqp.connect(broker.url)
         ch = await openChannel(conn)
         await ch.checkExchange('d.topic')
@@ -76,7 +71,7 @@ describe(
           (async () => {
             for (;;) {
               if ((await ch.checkQueue('d.queue')).messageCount === 3) return
-              await new Promise((r) => setTimeout(r, 20))
+              await sleep(20)
             }
           })(),
           5000,
@@ -87,8 +82,8 @@ describe(
     )
 
     test('a definitions file is imported at start, and what it declares is stored', TEST_TIMEOUT, async () => {
-      await broker.stop()
-      const file = join(dataDir, 'import.json')
+      await broker.stop({ keepDataDir: true })
+      const file = join(broker.dataDir, 'import.json')
       await writeFile(
         file,
         JSON.stringify({
@@ -126,23 +121,16 @@ describe(
           ],
         }),
       )
-      const { startServer } = await import('../../../src/server/start.js')
-      const server = await startServer({
-        port: 0,
-        bind: '127.0.0.1',
-        dataDir,
-        logLevel: 'silent',
-        definitionsFile: file,
-      })
+      broker = await broker.restart({ definitionsFile: file })
       try {
-        const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+        const conn = await amqp.connect(broker.url)
         const ch = await openChannel(conn)
         // The policy's max-length 1 applies to imp.q: three publishes leave one message
         for (const body of ['1', '2', '3']) ch.publish('imp.x', 'k', Buffer.from(body))
         let count = -1
         for (let i = 0; i < 100 && count !== 1; i++) {
           count = (await ch.checkQueue('imp.q')).messageCount
-          if (count !== 1) await new Promise((r) => setTimeout(r, 20))
+          if (count !== 1) await sleep(20)
         }
         assert.equal(count, 1)
         const m = await ch.get('imp.q', { noAck: true })
@@ -150,10 +138,10 @@ describe(
         assert.equal(m.content.toString(), '3', 'max-length drops from the head')
         await conn.close()
       } finally {
-        await server.stop()
+        await broker.stop({ keepDataDir: true })
       }
       // Without the file, the imported definitions are still there
-      broker = await startBroker({ dataDir })
+      broker = await broker.restart({ definitionsFile: undefined })
       const conn = await amqp.connect(broker.url)
       const ch = await openChannel(conn)
       await ch.checkExchange('imp.x')

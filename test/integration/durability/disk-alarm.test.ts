@@ -4,13 +4,11 @@
 // space: the publisher gets connection.unblocked and what it sent goes through. With the memory alarm set
 // too, publishers stay blocked until both have cleared.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, statfs } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { statfs } from 'node:fs/promises'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { startServer } from '../../../src/server/start.js'
 import { eventually, sleep, withTimeout } from '../../helpers/amqplib.js'
+import { startBroker, type InProcessBroker } from '../../helpers/broker.js'
 import { mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs.js'
 
 const skip = process.env['WARREN_TEST_URL'] ? 'drives an in-process broker' : false
@@ -21,17 +19,17 @@ test(
   async (t) => {
     const dataDir = await mountTmpfs(t, '8m')
     if (dataDir === null) return
-    let server: Awaited<ReturnType<typeof startServer>> | undefined
+    let server: InProcessBroker | undefined
     try {
       const { bavail, bsize } = await statfs(dataDir)
       // Room for about 1.5 MB of messages before the alarm, far from filling the 8 MB file system
       const limit = bavail * bsize - 1_500_000
-      server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent', diskFreeLimit: limit })
+      server = await startBroker({ inProcess: true, dataDir, diskFreeLimit: limit })
       const diskAlarm = server.broker.diskAlarm
       diskAlarm.setCheckIntervals(20, 50)
       await diskAlarm.check()
       assert.equal(diskAlarm.active, false, `${diskAlarm.free} bytes free, limit ${limit}`)
-      const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
+      const url = server.url
 
       const consumerConn = await amqp.connect(url)
       const consumerEvents: string[] = []
@@ -121,13 +119,9 @@ test(
   'with the memory and the disk alarm set, publishers are unblocked only when both clear',
   { timeout: 20_000, skip },
   async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'warren-alarms-'))
     // A 1-byte watermark and a limit no disk meets: both alarms are set from the start
-    const server = await startServer({
-      port: 0,
-      bind: '127.0.0.1',
-      dataDir,
-      logLevel: 'silent',
+    const server = await startBroker({
+      inProcess: true,
       memoryHighWatermark: 1,
       diskFreeLimit: Number.MAX_SAFE_INTEGER,
     })
@@ -135,7 +129,7 @@ test(
       await server.broker.diskAlarm.check()
       assert.equal(server.broker.diskAlarm.active, true)
       assert.equal(server.broker.memoryAlarm.active, true)
-      const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
+      const url = server.url
       const conn = await amqp.connect(url)
       const events: string[] = []
       conn.on('blocked', (reason: string) => events.push(`blocked: ${reason}`))
@@ -166,7 +160,6 @@ test(
       await conn.close()
     } finally {
       await server.stop()
-      await rm(dataDir, { recursive: true, force: true })
     }
   },
 )

@@ -1,20 +1,16 @@
 // Flow control: a publisher that outruns the consumers of a queue is read more slowly, so the queue's
 // backlog stays near its high mark instead of growing with everything the publisher sends.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { startServer } from '../../../src/server/start.js'
+import { startBroker } from '../../helpers/broker.js'
 
 test(
   'a fast publisher is slowed to the pace of a queue’s consumers; nothing is lost',
   { timeout: 60_000, skip: process.env['WARREN_TEST_URL'] ? 'inspects an in-process broker' : false },
   async (t) => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'warren-flow-'))
-    const server = await startServer({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent' })
-    const url = `amqp://guest:guest@127.0.0.1:${server.port}/`
+    const server = await startBroker({ inProcess: true })
+    const url = server.url
     try {
       const total = 40_000
       const consumerConn = await amqp.connect(url)
@@ -50,7 +46,6 @@ test(
       await consumerConn.close()
     } finally {
       await server.stop()
-      await rm(dataDir, { recursive: true, force: true })
     }
   },
 )

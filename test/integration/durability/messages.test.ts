@@ -1,43 +1,28 @@
 // Persistent messages in durable queues survive a restart; transient ones do not; a queue longer than the
 // memory budget pages its messages out to the store and still delivers all of them, in order.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import amqp from 'amqplib'
-import { startServer, type RunningServer } from '../../../src/server/start.js'
-import { TEST_TIMEOUT, openChannel, openConfirmChannel } from '../../helpers/amqplib.js'
+import { TEST_TIMEOUT, openChannel, openConfirmChannel, sleep } from '../../helpers/amqplib.js'
+import { startBroker, type InProcessBroker } from '../../helpers/broker.js'
 
 const inProcessOnly = { skip: process.env['WARREN_TEST_URL'] ? 'restarts an in-process broker' : false }
 
-async function start(dataDir: string, messageMemoryBudget?: number): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    bind: '127.0.0.1',
-    dataDir,
-    logLevel: 'silent',
-    ...(messageMemoryBudget === undefined ? {} : { messageMemoryBudget }),
-  })
-}
-
-const url = (s: RunningServer) => `amqp://guest:guest@127.0.0.1:${s.port}/`
-
 describe('persistent messages across a restart', inProcessOnly, () => {
-  let dataDir: string
-  let server: RunningServer | undefined
+  // One data directory for every test of the file: each test restarts the broker of the one before
+  let server: InProcessBroker | undefined
 
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'warren-messages-'))
-  })
+  /** A broker on the data directory of the last one (stopped if it still runs), or a first broker. */
+  const start = (messageMemoryBudget?: number): Promise<InProcessBroker> =>
+    server ? server.restart({ messageMemoryBudget }) : startBroker({ inProcess: true, messageMemoryBudget })
+
   after(async () => {
     await server?.stop()
-    await rm(dataDir, { recursive: true, force: true })
   })
 
   test('what survives: persistent messages of durable queues, with their properties', TEST_TIMEOUT, async () => {
-    server = await start(dataDir)
-    let conn = await amqp.connect(url(server))
+    server = await start()
+    let conn = await amqp.connect(server.url)
     const ch = await openConfirmChannel(conn)
     await ch.assertQueue('keep', { durable: true })
     await ch.assertQueue('lose', { durable: false })
@@ -55,7 +40,7 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     assert.ok(first)
     assert.equal(first.content.toString(), 'persistent-1')
     await conn.close() // the unacked persistent-1 goes back, redelivered
-    conn = await amqp.connect(url(server))
+    conn = await amqp.connect(server.url)
     const ch2 = await openChannel(conn)
     const messages = []
     for (let m = await ch2.get('keep'); m; m = await ch2.get('keep')) messages.push(m)
@@ -67,10 +52,10 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     ch2.nackAll(true)
     await ch2.close() // amqplib may send connection.close ahead of a channel's frames: close the channel first
     await conn.close()
-    await server.stop()
+    await server.stop({ keepDataDir: true })
 
-    server = await start(dataDir)
-    conn = await amqp.connect(url(server))
+    server = await start()
+    conn = await amqp.connect(server.url)
     const after = await openChannel(conn)
     await assert.rejects(after.checkQueue('lose'), /404/)
     const check = await openChannel(conn)
@@ -91,19 +76,18 @@ describe('persistent messages across a restart', inProcessOnly, () => {
   })
 
   test('a message TTL keeps counting from the publish across a restart', TEST_TIMEOUT, async () => {
-    await server?.stop()
-    server = await start(dataDir)
-    let conn = await amqp.connect(url(server))
+    server = await start()
+    let conn = await amqp.connect(server.url)
     const ch = await openConfirmChannel(conn)
     await ch.assertQueue('ttl', { durable: true })
     ch.sendToQueue('ttl', Buffer.from('short'), { persistent: true, expiration: '800' })
     ch.sendToQueue('ttl', Buffer.from('long'), { persistent: true, expiration: '60000' })
     await ch.waitForConfirms()
     await conn.close()
-    await server.stop()
-    await new Promise((r) => setTimeout(r, 1000)) // 'short' expires while the broker is down
-    server = await start(dataDir)
-    conn = await amqp.connect(url(server))
+    await server.stop({ keepDataDir: true })
+    await sleep(1000) // 'short' expires while the broker is down
+    server = await start()
+    conn = await amqp.connect(server.url)
     const check = await openChannel(conn)
     const m = await check.get('ttl', { noAck: true })
     assert.ok(m)
@@ -113,10 +97,9 @@ describe('persistent messages across a restart', inProcessOnly, () => {
   })
 
   test('a queue beyond the memory budget pages out and delivers everything in order', TEST_TIMEOUT, async () => {
-    await server?.stop()
     // A 64 KiB budget: most of 2000 one-kilobyte messages live only in the store
-    server = await start(dataDir, 64 * 1024)
-    const conn = await amqp.connect(url(server))
+    server = await start(64 * 1024)
+    const conn = await amqp.connect(server.url)
     const ch = await openConfirmChannel(conn)
     await ch.assertQueue('long', { durable: true })
     const body = (i: number) => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1024, i % 251)])
@@ -127,12 +110,12 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     assert.ok(server.broker.vhosts.get('/')!.memory.used <= 64 * 1024 + 1100, 'memory stays within the budget')
     // Recovery keeps the budget too: after a restart most messages are still only in the store
     await conn.close()
-    await server.stop()
-    server = await start(dataDir, 64 * 1024)
+    await server.stop({ keepDataDir: true })
+    server = await start(64 * 1024)
     const recovered = server.broker.vhosts.get('/')!.queues.get('long')!
     assert.equal(recovered.messageCount, 2000)
     assert.ok(recovered.pagedOut > 1500, `most recovered messages stay paged out (${recovered.pagedOut})`)
-    const conn2 = await amqp.connect(url(server))
+    const conn2 = await amqp.connect(server.url)
     const consumer = await openChannel(conn2)
     await consumer.prefetch(100)
     let next = 0

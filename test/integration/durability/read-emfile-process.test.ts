@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { after, test } from 'node:test'
 import amqp from 'amqplib'
+import { sleep } from '../../helpers/amqplib.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../../helpers/broker-process.js'
 
 after(stopAllBrokerProcesses)
@@ -35,8 +36,6 @@ function lowestFreeDescriptor(pid: number): number {
 
 const setSoftNofile = (pid: number, limit: number) =>
   execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:`])
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 test(
   'EMFILE under a real descriptor limit: paged-out messages are delivered in order once it is raised',

@@ -4,13 +4,10 @@
 // (through the store's file system, or a small tmpfs as the data directory).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import type { ConfirmChannel } from 'amqplib'
-import { startServer, type RunningServer } from '../../../src/server/start.js'
-import type { MessageStoreOptions } from '../../../src/store/message-store.js'
 import {
   connect,
   eventually,
@@ -21,6 +18,13 @@ import {
   whenChannelClosed,
   type AmqpError,
 } from '../../helpers/amqplib.js'
+import {
+  makeDataDir,
+  startBroker,
+  stopAllBrokers,
+  type InProcessBroker,
+  type StartOptions,
+} from '../../helpers/broker.js'
 import { startBrokerProcess, stopAllBrokerProcesses } from '../../helpers/broker-process.js'
 import { mountTmpfs, unmountAllTmpfs, unmountTmpfs } from '../../helpers/tmpfs.js'
 import { faultyFileSystem, type FaultyOperation } from '../../helpers/faulty-fs.js'
@@ -34,37 +38,16 @@ function assertNoUnhandledRejection(): void {
   assert.deepEqual(unhandled.map(String), [], 'no unhandled rejection')
 }
 
-const servers = new Set<RunningServer>()
-const dirs: string[] = []
 after(async () => {
   await stopAllBrokerProcesses()
-  for (const server of servers) await server.stop().catch(() => undefined)
+  await stopAllBrokers()
   await unmountAllTmpfs()
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-store-faults-'))
-  dirs.push(dir)
-  return dir
+function start(options: Pick<StartOptions, 'dataDir' | 'store'> = {}): Promise<InProcessBroker> {
+  // The disk alarm is off: these tests drive the store itself into ENOSPC (disk-alarm.test.ts covers the alarm)
+  return startBroker({ inProcess: true, diskFreeLimit: 0, ...options })
 }
-
-async function start(dataDir: string, storeOptions: MessageStoreOptions = {}): Promise<RunningServer> {
-  const server = await startServer(
-    // The disk alarm is off: these tests drive the store itself into ENOSPC (disk-alarm.test.ts covers the alarm)
-    { port: 0, bind: '127.0.0.1', dataDir, logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent', diskFreeLimit: 0 },
-    storeOptions,
-  )
-  servers.add(server)
-  return server
-}
-
-async function stop(server: RunningServer): Promise<void> {
-  servers.delete(server)
-  await server.stop()
-}
-
-const url = (server: RunningServer) => `amqp://guest:guest@127.0.0.1:${server.port}/`
 
 /** A persistent publish; resolves true when acked, false when nacked. */
 function publish(ch: ConfirmChannel, queue: string, body: string | Buffer): Promise<boolean> {
@@ -96,8 +79,8 @@ async function publishUntilAcked(ch: ConfirmChannel, queue: string, name: string
 }
 
 /** Every message of a queue (bodies as text), taken with basic.get. */
-async function drain(server: RunningServer | string, queue: string): Promise<string[]> {
-  const conn = await connect(typeof server === 'string' ? server : url(server))
+async function drain(server: InProcessBroker | string, queue: string): Promise<string[]> {
+  const conn = await connect(typeof server === 'string' ? server : server.url)
   const ch = await conn.createChannel()
   const bodies: string[] = []
   for (;;) {
@@ -113,9 +96,8 @@ test(
   'deleting a durable queue and declaring it again at once, in a loop, leaves the store working',
   { timeout: 60_000, skip: WARREN_ONLY },
   async () => {
-    const dataDir = await tempDir()
-    let server = await start(dataDir)
-    const conn = await connect(url(server))
+    let server = await start()
+    const conn = await connect(server.url)
     const ch = await openConfirmChannel(conn)
     await ch.assertQueue('keeper', { durable: true })
     const kept: string[] = []
@@ -139,13 +121,12 @@ test(
     }
     await conn.close()
     assertNoUnhandledRejection()
-    await stop(server)
-    server = await start(dataDir)
+    server = await server.restart()
     assert.deepEqual(await drain(server, 'keeper'), kept, 'the live queue lost nothing')
     assert.deepEqual(await drain(server, 'churn'), last, 'the last incarnation of the churned queue is intact')
-    await stop(server)
+    await server.stop({ keepDataDir: true })
     // Deleted stores are removed (from the trash too) once the broker is done with them
-    const trash = await readdir(join(dataDir, 'trash')).catch(() => [])
+    const trash = await readdir(join(server.dataDir, 'trash')).catch(() => [])
     assert.deepEqual(trash, [], 'no deleted queue directory is left behind')
   },
 )
@@ -162,10 +143,9 @@ for (const [operation, code] of FAULTS) {
     `${code} in ${operation}: publishes are nacked, then acked again once it clears, and recovery has every confirmed message`,
     { timeout: 30_000, skip: WARREN_ONLY },
     async () => {
-      const dataDir = await tempDir()
       const fileSystem = faultyFileSystem()
-      let server = await start(dataDir, { fileSystem })
-      const conn = await connect(url(server))
+      let server = await start({ store: { fileSystem } })
+      const conn = await connect(server.url)
       const ch = await openConfirmChannel(conn)
       await ch.assertQueue('faults', { durable: true })
       const acked = new Set<string>()
@@ -210,16 +190,14 @@ for (const [operation, code] of FAULTS) {
       }
       await conn.close()
       assertNoUnhandledRejection()
-      await stop(server)
-
-      server = await start(dataDir)
+      server = await server.restart({ store: {} })
       const recovered = [...(await drain(server, 'faults')), ...(await drain(server, 'fresh'))]
       assert.equal(new Set(recovered).size, recovered.length, 'no message comes back twice')
       for (const body of acked) assert.ok(recovered.includes(body), `confirmed ${body} is recovered`)
       for (const body of recovered) {
         assert.ok(acked.has(body) || nacked.has(body) || body.startsWith('resumed-'), `${body} was published`)
       }
-      await stop(server)
+      await server.stop()
     },
   )
 }
@@ -228,10 +206,9 @@ test(
   'a durable queue declared while the store cannot write gets a store: its publishes are nacked, never acked and lost',
   { timeout: 30_000, skip: WARREN_ONLY },
   async () => {
-    const dataDir = await tempDir()
     const fileSystem = faultyFileSystem()
-    let server = await start(dataDir, { fileSystem })
-    const conn = await connect(url(server))
+    let server = await start({ store: { fileSystem } })
+    const conn = await connect(server.url)
     const ch = await openConfirmChannel(conn)
     await ch.assertQueue('before', { durable: true })
     fileSystem.fail('appendAll', 'EIO')
@@ -249,12 +226,10 @@ test(
     assert.ok(await publish(ch, 'during', 'during-last'))
     await conn.close()
     assertNoUnhandledRejection()
-    await stop(server)
-
-    server = await start(dataDir)
+    server = await server.restart({ store: {} })
     const recovered = await drain(server, 'during')
     assert.ok(recovered.includes(first) && recovered.includes('during-last'), 'confirmed messages are recovered')
-    await stop(server)
+    await server.stop()
   },
 )
 
@@ -264,10 +239,10 @@ test(
   async (t) => {
     const dataDir = await smallFileSystem(t)
     if (dataDir === null) return
-    let server: RunningServer | undefined
+    let server: InProcessBroker | undefined
     try {
-      server = await start(dataDir)
-      const conn = await connect(url(server))
+      server = await start({ dataDir })
+      const conn = await connect(server.url)
       const ch = await openConfirmChannel(conn)
       await ch.assertQueue('fill', { durable: true })
       const body = bigBody
@@ -309,15 +284,13 @@ test(
       }
       await conn.close()
       assertNoUnhandledRejection()
-      await stop(server)
-
-      server = await start(dataDir)
+      server = await server.restart()
       const recovered = await drain(server, 'fill')
       for (const name of confirmed) assert.ok(recovered.includes(name), `confirmed ${name} survives the restart`)
-      await stop(server)
+      await server.stop()
       server = undefined
     } finally {
-      if (server) await stop(server).catch(() => undefined)
+      if (server) await server.stop().catch(() => undefined)
       await unmountTmpfs(dataDir)
     }
   },
@@ -371,12 +344,12 @@ test(
   'a durable queue whose directory cannot be made: channel error 506, no queue left behind, later declares work',
   { timeout: 30_000, skip: WARREN_ONLY },
   async () => {
-    const dataDir = await tempDir()
+    const dataDir = await makeDataDir()
     // A file where the store's directories go: mkdir fails (ENOTDIR), as it would on a full disk
     const blocker = join(dataDir, 'vhosts')
     await writeFile(blocker, 'not a directory')
-    let server = await start(dataDir)
-    const conn = await connect(url(server))
+    let server = await start({ dataDir })
+    const conn = await connect(server.url)
     const ch = await openConfirmChannel(conn)
     const closed = whenChannelClosed(ch)
     await assert.rejects(ch.assertQueue('blocked', { durable: true }))
@@ -394,9 +367,8 @@ test(
     await ch3.assertQueue('blocked', { durable: true })
     assert.ok(await publish(ch3, 'blocked', 'stored'))
     await conn.close()
-    await stop(server)
-    server = await start(dataDir)
+    server = await server.restart()
     assert.deepEqual(await drain(server, 'blocked'), ['stored'])
-    await stop(server)
+    await server.stop()
   },
 )

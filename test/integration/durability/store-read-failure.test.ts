@@ -2,28 +2,20 @@
 // logged as an error; the broker does not crash and other queues carry on.
 import assert from 'node:assert/strict'
 import { readdirSync, truncateSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { startServer } from '../../../src/server/start.js'
+import { sleep } from '../../helpers/amqplib.js'
+import { startBroker } from '../../helpers/broker.js'
 
 test(
   'an unreadable paged-out message does not bring the broker down',
   { timeout: 20_000, skip: process.env['WARREN_TEST_URL'] ? 'damages an in-process broker' : false },
   async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'warren-readfail-'))
     // A zero budget: every persistent message of a durable queue lives only in the store
-    const server = await startServer({
-      port: 0,
-      bind: '127.0.0.1',
-      dataDir,
-      logLevel: 'silent',
-      messageMemoryBudget: 0,
-    })
+    const server = await startBroker({ inProcess: true, messageMemoryBudget: 0 })
     try {
-      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`)
+      const conn = await amqp.connect(server.url)
       const ch = await conn.createConfirmChannel()
       await ch.assertQueue('damaged', { durable: true })
       await ch.assertQueue('healthy', { durable: false })
@@ -37,21 +29,20 @@ test(
       // Delivery of the damaged queue fails inside the broker...
       const consumer = await conn.createChannel()
       await consumer.consume('damaged', () => {}, { noAck: true })
-      await new Promise((r) => setTimeout(r, 200))
+      await sleep(200)
       // ...and everything else still works
       const other = await conn.createChannel()
       other.sendToQueue('healthy', Buffer.from('still here'))
       let got: amqp.GetMessage | false = false
       for (let i = 0; i < 50 && !got; i++) {
         got = await other.get('healthy', { noAck: true })
-        if (!got) await new Promise((r) => setTimeout(r, 20))
+        if (!got) await sleep(20)
       }
       assert.ok(got, 'the broker still routes and delivers')
       assert.equal(got.content.toString(), 'still here')
       await conn.close()
     } finally {
       await server.stop()
-      await rm(dataDir, { recursive: true, force: true })
     }
   },
 )

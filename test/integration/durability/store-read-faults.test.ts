@@ -3,55 +3,24 @@
 // basic.get and TTL dead-lettering are each checked; other queues carry on meanwhile.
 import assert from 'node:assert/strict'
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib'
-import { startServer, type RunningServer } from '../../../src/server/start.js'
+import { sleep } from '../../helpers/amqplib.js'
+import { startBroker, stopAllBrokers, type InProcessBroker } from '../../helpers/broker.js'
 import { faultyFileSystem, type FaultyFileSystem } from '../../helpers/faulty-fs.js'
 
 const WARREN_ONLY = process.env['WARREN_TEST_URL'] ? 'injects faults into an in-process broker' : false
 
-const dirs: string[] = []
-const servers = new Set<RunningServer>()
-after(async () => {
-  for (const server of servers) await server.stop()
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
-})
+after(() => stopAllBrokers())
 
-async function start(dataDir: string, fileSystem: FaultyFileSystem): Promise<RunningServer> {
+function start(fileSystem: FaultyFileSystem): Promise<InProcessBroker> {
   // A zero budget: every persistent message of a durable queue lives only in the store
-  const server = await startServer(
-    {
-      port: 0,
-      bind: '127.0.0.1',
-      dataDir,
-      logLevel: process.env['WARREN_TEST_LOG'] ?? 'silent',
-      messageMemoryBudget: 0,
-    },
-    { fileSystem },
-  )
-  servers.add(server)
-  return server
+  return startBroker({ inProcess: true, messageMemoryBudget: 0, store: { fileSystem } })
 }
 
-async function stop(server: RunningServer): Promise<void> {
-  servers.delete(server)
-  await server.stop()
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-read-faults-'))
-  dirs.push(dir)
-  return dir
-}
-
-const url = (server: RunningServer) => `amqp://guest:guest@127.0.0.1:${server.port}/`
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function publishConfirmed(server: RunningServer, queue: string, bodies: string[]): Promise<void> {
-  const conn = await amqp.connect(url(server))
+async function publishConfirmed(server: InProcessBroker, queue: string, bodies: string[]): Promise<void> {
+  const conn = await amqp.connect(server.url)
   const ch = await conn.createConfirmChannel()
   for (const body of bodies) ch.sendToQueue(queue, Buffer.from(body), { persistent: true })
   await ch.waitForConfirms()
@@ -77,8 +46,8 @@ for (const [operation, code] of [
     { timeout: 20_000, skip: WARREN_ONLY },
     async () => {
       const fileSystem = faultyFileSystem()
-      const server = await start(await tempDir(), fileSystem)
-      const conn = await amqp.connect(url(server))
+      const server = await start(fileSystem)
+      const conn = await amqp.connect(server.url)
       const setup = await conn.createChannel()
       await setup.assertQueue('paged', { durable: true })
       await setup.assertQueue('other', { durable: false })
@@ -119,21 +88,19 @@ test(
   'EMFILE opening a recovered segment: its messages are delivered in order once descriptors are free again',
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
-    const dataDir = await tempDir()
-    let server = await start(dataDir, faultyFileSystem())
-    const conn = await amqp.connect(url(server))
+    let server = await start(faultyFileSystem())
+    const conn = await amqp.connect(server.url)
     await (await conn.createChannel()).assertQueue('recovered', { durable: true })
     await conn.close()
     await publishConfirmed(server, 'recovered', bodies(6))
-    await stop(server)
 
     // Recovered at start beyond the budget: paged out, and the segment is not open until the first read
     const fileSystem = faultyFileSystem()
-    server = await start(dataDir, fileSystem)
+    server = await server.restart({ store: { fileSystem } })
     const queue = server.broker.vhosts.get('/')!.queues.get('recovered')!
     assert.equal(queue.pagedOut, 6)
     fileSystem.fail('openReadSync', 'EMFILE')
-    const conn2 = await amqp.connect(url(server))
+    const conn2 = await amqp.connect(server.url)
     const ch = await conn2.createChannel()
     const got: string[] = []
     await ch.consume('recovered', (m) => got.push(m!.content.toString()), { noAck: true })
@@ -152,8 +119,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const setup = await conn.createChannel()
     await setup.assertQueue('polled', { durable: true })
     await publishConfirmed(server, 'polled', bodies(3))
@@ -183,8 +150,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createChannel()
     await ch.assertQueue('dead', { durable: true })
     await ch.assertQueue('ttl', {
@@ -219,8 +186,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createChannel()
     await ch.assertQueue('requeued', { durable: true })
     await publishConfirmed(server, 'requeued', bodies(4))
@@ -252,8 +219,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createChannel()
     await ch.assertQueue('overflowed', { durable: true })
     await ch.assertQueue('limited', {
@@ -287,8 +254,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createChannel()
     await ch.assertQueue('flipped', { durable: true })
     await publishConfirmed(server, 'flipped', ['first-message', 'second-message', 'third-message'])
@@ -317,8 +284,8 @@ test(
   { timeout: 20_000, skip: WARREN_ONLY },
   async () => {
     const fileSystem = faultyFileSystem()
-    const server = await start(await tempDir(), fileSystem)
-    const conn = await amqp.connect(url(server))
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
     const ch = await conn.createChannel()
     await ch.assertQueue('dead2', { durable: true })
     await ch.assertQueue('ttl2', {
