@@ -86,7 +86,7 @@ export class Broker {
     const ms = Math.round(performance.now() - started)
     this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
     if (this.config.definitionsFile) {
-      const { applied } = importDefinitions(this, this.config.definitionsFile)
+      const { applied } = importDefinitions(this.vhosts, this.config.definitionsFile)
       this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
     }
   }

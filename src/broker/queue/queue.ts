@@ -7,7 +7,7 @@ import type { FieldTable } from '../../protocol/field-table.js'
 import type { DeathReason } from '../dead-letter.js'
 import type { LoadedEntry, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'
-import type { Consumer } from './consumer.js'
+import type { Consumer as AnyConsumer } from './consumer.js'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
 import { queueSettings, type QueueSettings } from './queue-settings.js'
 import type { QueueStore, RecoveredMessage, StoredMessage } from '../../store/message-store.js'
@@ -40,6 +40,9 @@ export interface QueueOptions {
   autoDelete: boolean
   arguments: FieldTable
 }
+
+/** A consumer of this queue */
+export type Consumer = AnyConsumer<Queue>
 
 interface ConsumerGroup {
   readonly priority: number
