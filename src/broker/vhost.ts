@@ -1,5 +1,6 @@
 // A virtual host: its exchanges, queues and bindings, and the rules RabbitMQ applies to declaring,
 // binding and deleting them. Errors are thrown as ChannelError/ConnectionError with RabbitMQ's texts.
+// It makes its queues whole (hooks, policy, store) and publishes through its router (router.ts).
 import {
   accessRefused,
   type ChannelError,
@@ -47,7 +48,7 @@ const SYSTEM_EXCHANGES: [string, string][] = [
   ['amq.match', 'headers'],
 ]
 
-/** What a vhost keeps on disk, given when it is made; absent (in memory mode) nothing is written anywhere. */
+/** What a vhost keeps on disk, given when it is made; in memory mode there is none and nothing is written. */
 export interface VhostPersistence {
   /** Logs changes to durable definitions; throws when the change cannot be written */
   readonly record?: RecordChange
