@@ -1,4 +1,6 @@
-// The broker: users, virtual hosts and the settings every connection negotiates from.
+// The broker: users, virtual hosts and the settings every connection negotiates from. It is the one place
+// that composes the model: each vhost is made with its definitions log and message store (none in memory
+// mode), and hands its queues their stores as it makes them.
 import { UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
@@ -14,10 +16,14 @@ import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
 import { performance } from 'node:perf_hooks'
-import { Vhost } from './vhost.js'
+import { Vhost, type OpenQueueStore, type VhostPersistence } from './vhost.js'
+
+/** The vhosts every broker has. */
+const VHOSTS = ['/']
 
 export class Broker {
   readonly users = new UserStore()
+  /** Made by open(), with what they keep on disk */
   readonly vhosts = new Map<string, Vhost>()
   /** Memory and disk: while any is set, connections that publish are blocked */
   readonly alarms: ResourceAlarms
@@ -26,6 +32,7 @@ export class Broker {
   private definitions: DefinitionsLog | undefined
   private messageStore: MessageStore | undefined
   private dataDirLock: DataDirLock | undefined
+  private readonly memory: MessageMemory
 
   constructor(
     readonly config: Config,
@@ -36,15 +43,15 @@ export class Broker {
     this.alarms = new ResourceAlarms(log)
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
     this.diskAlarm = new DiskAlarm(config.dataDir, config.diskFreeLimit, this.alarms, log)
-    this.vhosts.set('/', new Vhost('/', log, new MessageMemory(config.messageMemoryBudget)))
+    this.memory = new MessageMemory(config.messageMemoryBudget)
     // RabbitMQ's loopback_users: guest may only log in from the machine itself
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
   }
 
   /**
-   * Restores durable definitions and the messages of durable queues from the data directory, then imports
-   * the definitions file if any. Throws DataDirLockedError, before touching any file, if another broker
-   * uses the data directory.
+   * Makes the vhosts and restores their durable definitions and the messages of durable queues from the
+   * data directory, then imports the definitions file if any. Throws DataDirLockedError, before touching any
+   * file, if another broker uses the data directory.
    */
   async open(): Promise<void> {
     const lock = DataDirLock.acquire(this.config.dataDir, this.log)
@@ -58,35 +65,44 @@ export class Broker {
     }
   }
 
+  /** Makes the vhosts; without persistence (memory mode) they write nothing anywhere. */
+  private createVhosts(persistence?: VhostPersistence): void {
+    for (const name of VHOSTS) this.vhosts.set(name, new Vhost(name, this.log, this.memory, persistence))
+  }
+
   private async restore(): Promise<void> {
     const definitions = new DefinitionsLog(this.config.dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
-    this.messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
-    await this.messageStore.removeTrash()
-    const durability = new Durability(this.messageStore)
+    const messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
+    this.messageStore = messageStore
+    await messageStore.removeTrash()
+    this.createVhosts({ record: (change) => definitions.record(change), durability: new Durability(messageStore) })
     const started = performance.now()
     let messages = 0
     const restored = new Set<string>()
     for (const vhost of this.vhosts.values()) {
-      const queues = vhost.restore(stored)
-      vhost.record = (change) => definitions.record(change)
-      vhost.durability = durability
-      for (const queue of queues) {
-        const redelivered = await redeliveredAfterRestart(this.messageStore.queueDir(vhost.name, queue.name))
-        const { store } = await this.messageStore.openQueue(vhost.name, queue.name, (m) => {
-          queue.recoverMessage(m, redelivered(m.position))
+      const openStore: OpenQueueStore = async (queue, push) => {
+        const redelivered = await redeliveredAfterRestart(messageStore.queueDir(vhost.name, queue))
+        const { store } = await messageStore.openQueue(vhost.name, queue, (m) => {
+          push(m, redelivered(m.position))
           messages++
         })
-        queue.store = store
+        return store
+      }
+      for (const queue of await vhost.restore(stored, openStore)) {
         restored.add(JSON.stringify([vhost.name, queue.name]))
       }
     }
     await this.setAsideUnknownStores(stored, restored)
     const ms = Math.round(performance.now() - started)
     this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
+    this.importDefinitionsFile()
+  }
+
+  private importDefinitionsFile(): void {
     if (this.config.definitionsFile) {
-      const { applied } = importDefinitions(this, this.config.definitionsFile)
+      const { applied } = importDefinitions(this.vhosts, this.config.definitionsFile)
       this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
     }
   }

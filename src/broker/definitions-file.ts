@@ -3,7 +3,7 @@
 // other declared through AMQP. Users, vhosts and permissions come with the issues that add them.
 import { readFileSync } from 'node:fs'
 import type { FieldTable } from '../protocol/field-table.js'
-import type { Broker } from './broker.js'
+import type { Vhost } from './vhost.js'
 
 interface FileExchange {
   name: string
@@ -47,7 +47,8 @@ interface DefinitionsFile {
 /** The owner used for declarations that come from no connection. */
 const NO_CONNECTION = {}
 
-export function importDefinitions(broker: Broker, path: string): { applied: number } {
+/** Applies the file to the broker's vhosts (by name); throws if it cannot be read or names a vhost not there. */
+export function importDefinitions(vhosts: ReadonlyMap<string, Vhost>, path: string): { applied: number } {
   let file: DefinitionsFile
   try {
     file = JSON.parse(readFileSync(path, 'utf8')) as DefinitionsFile
@@ -55,7 +56,7 @@ export function importDefinitions(broker: Broker, path: string): { applied: numb
     throw new Error(`cannot read definitions file ${path}: ${err instanceof Error ? err.message : String(err)}`)
   }
   const vhostOf = (name = '/') => {
-    const vhost = broker.vhosts.get(name)
+    const vhost = vhosts.get(name)
     if (!vhost) throw new Error(`definitions file ${path}: vhost '${name}' does not exist`)
     return vhost
   }

@@ -1,6 +1,6 @@
 // A virtual host: its exchanges, queues and bindings, and the rules RabbitMQ applies to declaring,
 // binding and deleting them. Errors are thrown as ChannelError/ConnectionError with RabbitMQ's texts.
-import { randomBytes } from 'node:crypto'
+// It makes its queues whole (hooks, policy, store) and publishes through its router (router.ts).
 import {
   accessRefused,
   type ChannelError,
@@ -10,7 +10,7 @@ import {
   resourceError,
   resourceLocked,
 } from '../protocol/errors.js'
-import { fieldString, routingKeysOf, type FieldTable } from '../protocol/field-table.js'
+import { fieldString, type FieldTable } from '../protocol/field-table.js'
 import {
   assertArgumentsEquivalent,
   assertFlagEquivalent,
@@ -21,13 +21,13 @@ import { DefaultExchange } from './exchange/default.js'
 import { bindingId, type Binding, type Destination, type Exchange, type ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
-import type { QueueStore } from '../store/message-store.js'
-import { Queue, REFUSED, STORED, type QueueHooks, type QueueOptions } from './queue/queue.js'
+import type { QueueStore, RecoveredMessage } from '../store/message-store.js'
+import { Queue, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import type { Durability } from './durability.js'
 import type { MessageMemory } from './message-memory.js'
-
-export const SOME_REFUSED = 4
-import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
+import { DirectReplyTo } from './direct-reply-to.js'
+import { generateName } from './names.js'
+import { Router, type PublishResult } from './router.js'
 import {
   bindingDefinition,
   exchangeDefinition,
@@ -48,20 +48,22 @@ const SYSTEM_EXCHANGES: [string, string][] = [
   ['amq.match', 'headers'],
 ]
 
-/** RabbitMQ's server-generated names: a prefix and 16 random bytes in URL-safe base64. */
-export function generateName(prefix: string): string {
-  return prefix + randomBytes(16).toString('base64url')
+/** What a vhost keeps on disk, given when it is made; in memory mode there is none and nothing is written. */
+export interface VhostPersistence {
+  /** Logs changes to durable definitions; throws when the change cannot be written */
+  readonly record?: RecordChange
+  /** The message store of durable queues, and the confirms that wait for its syncs */
+  readonly durability?: Durability
 }
 
-/** The pseudo-queue of direct reply-to, and the prefix of the reply addresses made from it. */
-export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to'
-export const DIRECT_REPLY_PREFIX = 'amq.rabbitmq.reply-to.'
-
-/** A channel consuming from amq.rabbitmq.reply-to: replies published to its address go straight to it. */
-export interface ReplyTarget {
-  /** False when the reply was not delivered (returned if mandatory); the replier's connection may be throttled */
-  deliverReply(message: Message, replier: { flowResume(): void }): boolean
-}
+/**
+ * Opens the store of a durable queue restored at start, pushing the messages it recovers, in order, with
+ * whether each may have been delivered before.
+ */
+export type OpenQueueStore = (
+  queue: string,
+  push: (message: RecoveredMessage, redelivered: boolean) => void,
+) => Promise<QueueStore>
 
 /** 506 for a file operation that failed, naming its errno only (the error's message names server paths). */
 function storageError(action: string, err: unknown): ChannelError {
@@ -69,31 +71,33 @@ function storageError(action: string, err: unknown): ChannelError {
 }
 
 export class Vhost {
-  /** Direct reply-to consumers by the opaque part of their reply address */
-  readonly replyTargets = new Map<string, ReplyTarget>()
+  /** The reply addresses of direct reply-to consumers */
+  readonly directReplyTo = new DirectReplyTo()
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
-  /** enqueue() calls under way, and the dead letters that wait for them to finish (see deadLetter) */
-  private enqueueDepth = 0
-  private deferredDeadLetters: [Queue, Message, DeathReason][] = []
   readonly policies = new Map<string, Policy>()
   readonly defaultExchange: DefaultExchange
+  private readonly router: Router
   private readonly queueHooks: QueueHooks
-  /** Logs changes to durable definitions (set by the broker when it has a data directory) */
-  record: RecordChange | undefined
+  /** Logs changes to durable definitions; absent without a data directory */
+  private readonly record: RecordChange | undefined
   /** Keeps the persistent messages of durable queues, and tells publishers when they are synced */
-  durability: Durability | undefined
+  readonly durability: Durability | undefined
 
   constructor(
     readonly name: string,
     private readonly log: Logger,
     /** The broker's budget of message bytes in memory, shared by all vhosts */
     readonly memory: MessageMemory,
+    persistence: VhostPersistence = {},
   ) {
+    this.record = persistence.record
+    this.durability = persistence.durability
+    this.router = new Router(this.exchanges, this.policies, this.directReplyTo, this.durability, log)
     this.queueHooks = {
       memory,
       remove: (queue) => this.removeUnusedQueue(queue),
-      deadLetter: (queue, message, reason) => this.deadLetter(queue, message, reason),
+      deadLetter: (queue, message, reason) => this.router.deadLetter(queue, message, reason),
       failed: (queue, err) => this.log.error({ queue: queue.name, err }, 'queue delivery or expiry failed'),
       readFailing: (queue, err, retryMs, failures) =>
         this.log.warn(
@@ -268,19 +272,20 @@ export class Vhost {
     if (queueType === 'quorum') {
       this.log.info({ vhost: this.name, queue: name }, 'quorum queue declared: Warren runs it as a durable queue')
     }
-    const queue = new Queue(name, this.name, options, options.exclusive ? owner : null, this.queuePolicy(name))
-    queue.hooks = this.queueHooks
-    if (queue.durable && queue.owner === null) {
-      // The store first: a durable queue never exists without one (its persistent messages would be
-      // confirmed without being written)
-      if (this.durability) queue.store = this.createQueueStore(name)
+    const durable = options.durable && !options.exclusive
+    // The store first: a durable queue never exists without one (its persistent messages would be
+    // confirmed without being written)
+    const store = durable && this.durability ? this.createQueueStore(name) : null
+    const owned = options.exclusive ? owner : null
+    const queue = new Queue(name, this.name, options, owned, this.queuePolicy(name), this.queueHooks, store)
+    if (durable) {
       try {
         this.storeChange(
           { op: 'queue.add', queue: queueDefinition(queue) },
           `definition of ${this.describeQueue(name)}`,
         )
       } catch (err) {
-        if (queue.store) void this.deleteQueueStore(name)
+        if (store) void this.deleteQueueStore(name)
         throw err
       }
     }
@@ -331,13 +336,9 @@ export class Vhost {
       this.storeChange(change, `deletion of ${this.describeQueue(queue.name)}`)
     }
     this.queues.delete(queue.name)
-    if (durable) {
-      if (queue.store) {
-        queue.store = null
-        // Its directory is moved aside at once: a queue of the same name may be declared right away
-        void this.deleteQueueStore(queue.name)
-      }
-    }
+    // Its directory is moved aside at once: a queue of the same name may be declared right away (the queue
+    // lets go of its store when it is deleted, below)
+    if (durable && queue.store) void this.deleteQueueStore(queue.name)
     for (const exchange of this.exchanges.values()) {
       if (exchange.unbindAll(queue) > 0) this.maybeAutoDeleteExchange(exchange)
     }
@@ -398,48 +399,6 @@ export class Vhost {
     this.removeBinding(source, destination, routingKey, args)
   }
 
-  /**
-   * The queues a message published to an exchange reaches, following exchange-to-exchange bindings
-   * (each exchange visited once, so cycles end) with every queue listed once.
-   */
-  route(exchange: Exchange, message: Message, extraKeys?: readonly string[]): Queue[] {
-    const found: Destination[] = []
-    this.routeThrough(exchange, message, extraKeys, found)
-    if (found.length === 0) return []
-    if (found.length === 1 && found[0]!.kind === 'queue') return found as Queue[]
-    const queues = new Set<Queue>()
-    const visited = new Set<Exchange>([exchange])
-    for (let i = 0; i < found.length; i++) {
-      const d = found[i]!
-      if (d.kind === 'queue') queues.add(d)
-      else if (!visited.has(d)) {
-        visited.add(d)
-        this.routeThrough(d, message, extraKeys, found)
-      }
-    }
-    return [...queues]
-  }
-
-  /** One exchange's destinations for the routing key and any CC/BCC keys, or its alternate exchange. */
-  private routeThrough(
-    exchange: Exchange,
-    message: Message,
-    extraKeys: readonly string[] | undefined,
-    found: Destination[],
-  ): void {
-    const before = found.length
-    exchange.route(message, message.routingKey, found)
-    if (extraKeys) for (const key of extraKeys) exchange.route(message, key, found)
-    if (found.length > before) return
-    const alternate =
-      fieldString(exchange.options.arguments['alternate-exchange']) ??
-      fieldString(
-        effectivePolicy(this.policies.values(), 'exchanges', exchange.name)?.def.definition['alternate-exchange'],
-      )
-    const ae = alternate === undefined ? undefined : this.exchanges.get(alternate)
-    if (ae) found.push(ae)
-  }
-
   /** Adds a binding unless it exists; a durable one is stored first (506, and no binding, if it cannot be). */
   private addBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
     if (source.bindings.has(bindingId(destination, routingKey, args))) return
@@ -492,110 +451,71 @@ export class Vhost {
     for (const queue of this.queues.values()) queue.applyPolicy(this.queuePolicy(queue.name))
   }
 
-  /** Recreates durable exchanges, queues and bindings from the store at start, without logging them again. */
-  restore(defs: Definitions): Queue[] {
-    const record = this.record
-    this.record = undefined
+  /**
+   * Recreates durable definitions at start, without logging them again: policies, exchanges, then each
+   * durable queue with its messages (openStore opens its store and pushes what it recovers), then bindings.
+   */
+  async restore(defs: Definitions, openStore: OpenQueueStore): Promise<Queue[]> {
+    for (const p of defs.policies) if (p.vhost === this.name) this.policies.set(p.name, new Policy(p))
+    for (const e of defs.exchanges) {
+      if (e.vhost !== this.name || this.exchanges.has(e.name)) continue
+      const options = {
+        durable: true,
+        autoDelete: e.autoDelete,
+        internal: e.internal,
+        arguments: tableFromText(e.arguments),
+      }
+      const exchange = createExchange(e.type, e.name, options)
+      if (exchange) this.exchanges.set(e.name, exchange)
+      else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
+    }
     const restored: Queue[] = []
-    try {
-      for (const p of defs.policies) if (p.vhost === this.name) this.policies.set(p.name, new Policy(p))
-      for (const e of defs.exchanges) {
-        if (e.vhost !== this.name || this.exchanges.has(e.name)) continue
-        const options = {
-          durable: true,
-          autoDelete: e.autoDelete,
-          internal: e.internal,
-          arguments: tableFromText(e.arguments),
-        }
-        const exchange = createExchange(e.type, e.name, options)
-        if (exchange) this.exchanges.set(e.name, exchange)
-        else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
+    for (const q of defs.queues) {
+      if (q.vhost !== this.name) continue
+      const options = {
+        durable: true,
+        exclusive: false,
+        autoDelete: q.autoDelete,
+        arguments: tableFromText(q.arguments),
       }
-      for (const q of defs.queues) {
-        if (q.vhost !== this.name) continue
-        const options = {
-          durable: true,
-          exclusive: false,
-          autoDelete: q.autoDelete,
-          arguments: tableFromText(q.arguments),
-        }
-        const queue = new Queue(q.name, this.name, options, null, this.queuePolicy(q.name))
-        queue.hooks = this.queueHooks
-        this.queues.set(q.name, queue)
-        restored.push(queue)
-      }
-      for (const b of defs.bindings) {
-        if (b.vhost !== this.name) continue
-        const source = this.exchanges.get(b.source)
-        const destination =
-          b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination)
-        if (source && destination) source.bind(destination, b.routingKey, tableFromText(b.arguments))
-      }
-    } finally {
-      this.record = record
+      const queue = await Queue.recover(q.name, this.name, options, this.queuePolicy(q.name), this.queueHooks, (push) =>
+        openStore(q.name, push),
+      )
+      this.queues.set(q.name, queue)
+      restored.push(queue)
+    }
+    for (const b of defs.bindings) {
+      if (b.vhost !== this.name) continue
+      const source = this.exchanges.get(b.source)
+      const destination =
+        b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination)
+      if (source && destination) source.bind(destination, b.routingKey, tableFromText(b.arguments))
     }
     for (const queue of restored) queue.start()
     return restored
   }
 
-  /**
-   * Puts a routed message into its queues. The outcome has STORED set when a queue wrote it to the store
-   * (its confirm waits for the sync) and SOME_REFUSED when a queue refused it (x-overflow
-   * reject-publish), which the publisher hears as a basic.nack.
-   */
-  enqueue(queues: readonly Queue[], message: Message): number {
-    let outcome = 0
-    this.enqueueDepth++
-    try {
-      for (let i = 0; i < queues.length; i++) {
-        const r = queues[i]!.enqueue(message)
-        outcome |= r === REFUSED ? SOME_REFUSED : r & STORED
-      }
-    } finally {
-      this.enqueueDepth--
+  /** The exchange a basic.publish names: 404 if missing, 403 if internal (only exchanges bound to it publish). */
+  exchangeForPublish(name: string): Exchange {
+    const exchange = this.getExchange(name)
+    if (exchange.options.internal) {
+      throw accessRefused(`cannot publish to internal exchange '${exchange.name}' in vhost '${this.name}'`)
     }
-    if (this.enqueueDepth === 0 && this.deferredDeadLetters.length > 0) {
-      const deferred = this.deferredDeadLetters
-      this.deferredDeadLetters = []
-      for (const [queue, dead, reason] of deferred) this.deadLetter(queue, dead, reason)
-    }
-    return outcome
+    return exchange
   }
 
   /**
-   * Republishes a message that died in a queue to the queue's dead-letter exchange. One that died while a
-   * message was being enqueued (pushed out by a length limit) is republished once every queue has the
-   * message: in RabbitMQ the dead letter comes from the queue's process, after the publish reached them all.
+   * Routes a published message and puts it into its queues (or finds the consumer of a direct reply-to
+   * address); with `hold`, in a transaction, only routes it (enqueue() at commit). The result is valid
+   * until the next publish in this vhost.
    */
-  private deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
-    if (this.enqueueDepth > 0) {
-      this.deferredDeadLetters.push([queue, message, reason])
-      return
-    }
-    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings
-    const exchange = this.exchanges.get(deadLetterExchange!)
-    if (!exchange) {
-      this.log.debug(
-        { queue: queue.name, exchange: deadLetterExchange },
-        'dead-letter exchange missing: message dropped',
-      )
-      return
-    }
-    const dead = deadLetteredMessage(message, reason, queue.name, exchange.name, deadLetterRoutingKey)
-    // Without a dead-letter routing key the message goes by its original keys, BCC ones included
-    const cc =
-      deadLetterRoutingKey === undefined
-        ? [...routingKeysOf(message.headers?.['CC']), ...(message.bccKeys ?? [])]
-        : undefined
-    // A cycle is broken: back into a queue the message already died in, with no client rejection among the
-    // deaths since (that one included); x-death lists the most recent first (RabbitMQ's is_cycle/2)
-    const deaths = deathQueues(dead)
-    const isCycle = (name: string): boolean => {
-      const last = deaths.findIndex((d) => d.queue === name)
-      return last >= 0 && deaths.slice(0, last + 1).every((d) => d.reason !== 'rejected')
-    }
-    const targets = this.route(exchange, dead, cc).filter((q) => !isCycle(q.name))
-    this.enqueue(targets, dead)
+  publish(exchange: Exchange, message: Message, extraKeys?: readonly string[], hold = false): PublishResult {
+    return this.router.publish(exchange, message, extraKeys, hold)
+  }
+
+  /** Puts a message routed earlier (a transaction's, at commit) into those of its queues still there. */
+  enqueue(queues: readonly Queue[], message: Message): PublishResult {
+    return this.router.enqueue(queues, message)
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

@@ -3,7 +3,9 @@
 // with an error when a method breaks a rule.
 import type { LoadedEntry, Message, QueueEntry } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
-import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, generateName, type ReplyTarget, type Vhost } from '../broker/vhost.js'
+import { DIRECT_REPLY_QUEUE, type ReplyTarget } from '../broker/direct-reply-to.js'
+import { generateName } from '../broker/names.js'
+import type { Vhost } from '../broker/vhost.js'
 import {
   accessRefused,
   notAllowed,
@@ -35,8 +37,8 @@ interface Unacked {
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
 export class Channel implements ReplyTarget {
-  /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
-  private directReply: { tag: string; id: string } | undefined
+  /** The direct reply-to consumer of this channel: its tag and its reply address */
+  private directReply: { tag: string; address: string } | undefined
   /** Replies dropped because this connection's client stopped reading them */
   private repliesDropped = 0
   private closing = false
@@ -164,7 +166,7 @@ export class Channel implements ReplyTarget {
         return
 
       case 'queue.declare': {
-        if (m.passive && this.isReplyAddress(m.queue)) {
+        if (m.passive && vhost.directReplyTo.isAddress(m.queue)) {
           // RabbitMQ answers for the direct reply-to pseudo-queue as if it had one consumer
           if (!m.noWait) this.send({ name: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 })
           return
@@ -331,18 +333,12 @@ export class Channel implements ReplyTarget {
     if (this.directReply) throw preconditionFailed('reply consumer already set')
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
-    this.directReply = { tag, id: generateName('') }
-    this.vhost.replyTargets.set(this.directReply.id, this)
+    this.directReply = { tag, address: this.vhost.directReplyTo.register(this) }
     if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
   }
 
-  private isReplyAddress(name: string): boolean {
-    if (name === DIRECT_REPLY_QUEUE) return true
-    return name.startsWith(DIRECT_REPLY_PREFIX) && this.vhost.replyTargets.has(name.slice(DIRECT_REPLY_PREFIX.length))
-  }
-
   get directReplyAddress(): string | undefined {
-    return this.directReply ? DIRECT_REPLY_PREFIX + this.directReply.id : undefined
+    return this.directReply?.address
   }
 
   /**
@@ -378,7 +374,7 @@ export class Channel implements ReplyTarget {
 
   private stopReplies(): void {
     if (!this.directReply) return
-    this.vhost.replyTargets.delete(this.directReply.id)
+    this.vhost.directReplyTo.unregister(this.directReply.address)
     this.directReply = undefined
   }
 

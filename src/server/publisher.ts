@@ -1,11 +1,13 @@
 // The publishing side of a channel: assembles basic.publish + content header + body frames into a
-// Message, routes it, sends basic.return for unroutable mandatory messages and publisher confirms.
+// Message, publishes it to the vhost (which routes it), and turns what became of it into basic.return for
+// unroutable mandatory messages, a direct reply's delivery, flow control and publisher confirms.
 // Confirms are decided in one place, Confirms (confirms.ts): each publish reports its outcome there once.
 import { Message } from '../broker/message.js'
-import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, SOME_REFUSED } from '../broker/vhost.js'
-import { STORED, type Queue } from '../broker/queue/queue.js'
+import { DIRECT_REPLY_QUEUE } from '../broker/direct-reply-to.js'
+import type { PublishResult } from '../broker/router.js'
+import type { Queue } from '../broker/queue/queue.js'
 import { CONFIRM_ACK, CONFIRM_NACK, Confirms } from './confirms.js'
-import { accessRefused, frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
+import { frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
 import { routingKeysOf } from '../protocol/field-table.js'
 import { expiryError, fieldTypeName } from '../broker/arguments.js'
@@ -18,7 +20,7 @@ const COPY_BODY_BELOW = 8192
 
 /** A publish in a transaction: routed when published (as RabbitMQ does), delivered at commit. */
 interface PendingPublish {
-  queues: Queue[]
+  queues: readonly Queue[]
   message: Message
   mandatory: boolean
 }
@@ -111,10 +113,7 @@ export class Publisher {
   private complete(body: Buffer): void {
     this.state = 'idle'
     const ch = this.channel
-    const exchange = ch.vhost.getExchange(this.exchangeName)
-    if (exchange.options.internal) {
-      throw accessRefused(`cannot publish to internal exchange '${exchange.name}' in vhost '${ch.vhost.name}'`)
-    }
+    const exchange = ch.vhost.exchangeForPublish(this.exchangeName)
     let properties = this.properties
     let propertiesRaw = this.propertiesRaw
     const userId = properties.userId
@@ -153,37 +152,23 @@ export class Publisher {
       propertiesRaw = encodeProperties(properties)
     }
     const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body, bccKeys)
-    if (exchange.name === '' && message.routingKey.startsWith(DIRECT_REPLY_PREFIX)) {
-      this.routeReply(message, this.mandatory)
-      return
-    }
-    const queues = ch.vhost.route(exchange, message, extraKeys)
-    if (ch.inTx) this.txPublishes.push({ queues, message, mandatory: this.mandatory })
-    else this.deliver(queues, message, this.mandatory)
+    // In a transaction it is routed now and enqueued at commit (a direct reply is delivered at once)
+    const result = ch.vhost.publish(exchange, message, extraKeys, ch.inTx)
+    if (result.held) this.txPublishes.push({ queues: [...result.queues], message, mandatory: this.mandatory })
+    else this.settle(result, message, this.mandatory)
   }
 
-  private deliver(queues: Queue[], message: Message, mandatory: boolean): number {
-    const vhost = this.channel.vhost
-    const outcome = vhost.enqueue(queues, message)
+  /** What became of a publish, told to the client: a direct reply's delivery, basic.return, flow control, confirm. */
+  private settle(result: PublishResult, message: Message, mandatory: boolean): void {
+    const { queues } = result
+    // A reply goes to the requesting channel, which may not take it (closing, or its client stopped reading)
+    const delivered = result.replyTo ? result.replyTo.deliverReply(message, this.channel.connection) : queues.length > 0
     for (let i = 0; i < queues.length; i++) {
       if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
     }
-    if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
-    if (this.confirms !== null) {
-      this.confirms.record(
-        outcome & SOME_REFUSED ? CONFIRM_NACK : outcome & STORED ? vhost.durability!.currentBatch : CONFIRM_ACK,
-      )
-    }
-    return outcome
-  }
-
-  /** A reply to a direct reply-to address goes to the requesting channel, if it is still there. */
-  private routeReply(message: Message, mandatory: boolean): void {
-    const target = this.channel.vhost.replyTargets.get(message.routingKey.slice(DIRECT_REPLY_PREFIX.length))
-    const delivered = target?.deliverReply(message, this.channel.connection) ?? false
     if (!delivered && mandatory) this.channel.returnMessage(message)
-    // Acked in its turn: after every earlier publish, some of which may still wait for a sync
-    this.confirms?.record(CONFIRM_ACK)
+    // Settled in its turn: after every earlier publish, some of which may still wait for a sync
+    this.confirms?.record(result.refused ? CONFIRM_NACK : result.stored ? result.batch : CONFIRM_ACK)
   }
 
   get confirming(): boolean {
@@ -198,13 +183,16 @@ export class Publisher {
   commit(): { stored: boolean; refused: boolean } {
     const publishes = this.txPublishes
     this.txPublishes = []
-    let outcome = 0
+    let stored = false
+    let refused = false
     for (const p of publishes) {
       // a queue deleted since the publish no longer takes the message: with none left it is returned
-      const queues = p.queues.some((q) => q.deleted) ? p.queues.filter((q) => !q.deleted) : p.queues
-      outcome |= this.deliver(queues, p.message, p.mandatory)
+      const result = this.channel.vhost.enqueue(p.queues, p.message)
+      stored ||= result.stored
+      refused ||= result.refused
+      this.settle(result, p.message, p.mandatory)
     }
-    return { stored: (outcome & STORED) !== 0, refused: (outcome & SOME_REFUSED) !== 0 }
+    return { stored, refused }
   }
 
   rollback(): void {

@@ -188,7 +188,7 @@ describe('output backpressure: a client that does not read', () => {
     const target = serverSide(requester)
     requester.socket.pause()
     const vhost = server.broker.vhosts.get('/')!
-    const address = `amq.rabbitmq.reply-to.${[...vhost.replyTargets.keys()][0]!}`
+    const address = [...vhost.directReplyTo.addresses()][0]!
 
     // The replier also consumes (as RPC servers do) and publishes with confirms
     const conn = await amqp.connect(server.url)

@@ -7,13 +7,13 @@ import type { FieldTable } from '../../protocol/field-table.js'
 import type { DeathReason } from '../dead-letter.js'
 import type { LoadedEntry, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'
-import type { Consumer } from './consumer.js'
+import type { Consumer as AnyConsumer } from './consumer.js'
+import { ConsumerRing } from './consumer-ring.js'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
 import { queueSettings, type QueueSettings } from './queue-settings.js'
-import type { QueueStore, RecoveredMessage, StoredMessage } from '../../store/message-store.js'
-import { decodeBasicProperties } from '../../protocol/generated/properties.js'
-import { Reader } from '../../protocol/reader.js'
-import { Message as Message } from '../message.js'
+import type { QueueStore, RecoveredMessage } from '../../store/message-store.js'
+import type { Message } from '../message.js'
+import { messageFromStore, PagedReads } from './paged-reads.js'
 import { LongTimer } from '../../util/long-timer.js'
 import { resourceError } from '../../protocol/errors.js'
 
@@ -22,17 +22,11 @@ const FLOW_HIGH = 2_000
 const FLOW_LOW = 1_000
 
 /**
- * Read failures that pass: descriptors or memory run out, a disk or its driver falters. The message stays at
- * the head of its queue and the read is retried, at first after READ_RETRY_MIN_MS, doubling up to
- * READ_RETRY_MAX_MS. Any other failure (a damaged record, a file cut short) is permanent.
+ * What a queue did with a published message: took it ('enqueued'), took it and wrote it to the store
+ * ('stored': its confirm waits for the sync), or refused it ('refused': a length limit with x-overflow
+ * reject-publish, or the store failed; the publisher gets a basic.nack).
  */
-const TRANSIENT_READ_ERRORS = new Set(['EMFILE', 'ENFILE', 'EIO', 'EAGAIN', 'ENOMEM', 'EINTR', 'EBUSY', 'ETIMEDOUT'])
-const READ_RETRY_MIN_MS = 50
-const READ_RETRY_MAX_MS = 5_000
-
-export const ENQUEUED = 1
-export const STORED = 2
-export const REFUSED = 0
+export type EnqueueOutcome = 'enqueued' | 'stored' | 'refused'
 
 export interface QueueOptions {
   durable: boolean
@@ -41,11 +35,8 @@ export interface QueueOptions {
   arguments: FieldTable
 }
 
-interface ConsumerGroup {
-  readonly priority: number
-  readonly consumers: Consumer[]
-  next: number
-}
+/** A consumer of this queue */
+export type Consumer = AnyConsumer<Queue>
 
 /** What a queue asks of its vhost. */
 export interface QueueHooks {
@@ -67,9 +58,7 @@ export class Queue {
   readonly kind = 'queue' as const
   private ready: ReadyList
   private readyBytes = 0
-  private readonly consumerList: Consumer[] = []
-  /** Consumers by descending priority; round-robin within each group */
-  private groups: ConsumerGroup[] = []
+  private readonly consumers = new ConsumerRing<Consumer>()
   private nextSeq = 0
   private drainScheduled = false
   private hadConsumer = false
@@ -77,18 +66,12 @@ export class Queue {
   private expiryTimer: LongTimer | undefined
   /** Fires when an x-expires queue has gone unused for that long */
   private unusedTimer: LongTimer | undefined
-  /** Pending while the paged-out head cannot be read (a transient fault): reads wait for it */
-  private readRetry: NodeJS.Timeout | undefined
-  /** Failed reads since the last one that worked; the retry delay doubles with them */
-  private readFailures = 0
-  private lastReadError: unknown
+  /** Reads of paged-out messages, retried while they fail for a reason that passes */
+  private readonly reads: PagedReads
   settings: QueueSettings
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
   deleted = false
-  hooks: QueueHooks | undefined
-  /** Where a durable queue writes its persistent messages; null for transient and exclusive queues */
-  store: QueueStore | null = null
 
   constructor(
     readonly name: string,
@@ -96,11 +79,46 @@ export class Queue {
     readonly options: QueueOptions,
     /** The connection an exclusive queue belongs to */
     readonly owner: object | null,
-    policy: FieldTable = {},
+    policy: FieldTable,
+    private readonly hooks: QueueHooks,
+    /** Where a durable queue writes its persistent messages; null for transient and exclusive queues */
+    private storeOfQueue: QueueStore | null = null,
   ) {
     this.settings = queueSettings(options.arguments, policy)
     const max = this.settings.maxPriority
     this.ready = max !== undefined && max > 0 ? new PriorityReadyList(max) : new FifoReadyList()
+    this.reads = new PagedReads({
+      retry: () => this.guarded(() => this.resumeReads()),
+      failing: (err, retryMs, failures) => this.hooks.readFailing?.(this, err, retryMs, failures),
+      resumed: (failures) => {
+        this.hooks.readResumed?.(this, failures)
+        // What waited behind the unreadable head: expiry (its timer was not armed meanwhile) and deliveries
+        this.scheduleDrain()
+      },
+    })
+  }
+
+  /**
+   * A durable queue restored at start: its store is opened (openStore) while the messages it recovers are
+   * pushed in, in order; beyond the memory budget only their positions are kept, so recovering a long queue
+   * does not hold every body in memory. The queue is whole when this returns.
+   */
+  static async recover(
+    name: string,
+    vhost: string,
+    options: QueueOptions,
+    policy: FieldTable,
+    hooks: QueueHooks,
+    openStore: (push: (message: RecoveredMessage, redelivered: boolean) => void) => Promise<QueueStore>,
+  ): Promise<Queue> {
+    const queue = new Queue(name, vhost, options, null, policy, hooks)
+    queue.storeOfQueue = await openStore((m, redelivered) => queue.recoverMessage(m, redelivered))
+    return queue
+  }
+
+  /** Where it writes its persistent messages: null for transient and exclusive queues, and once deleted. */
+  get store(): QueueStore | null {
+    return this.storeOfQueue
   }
 
   get durable(): boolean {
@@ -112,11 +130,11 @@ export class Queue {
   }
 
   get consumerCount(): number {
-    return this.consumerList.length
+    return this.consumers.size
   }
 
   get hasExclusiveConsumer(): boolean {
-    return this.consumerList.length > 0 && this.consumerList[0]!.exclusive
+    return this.consumers.first?.exclusive ?? false
   }
 
   /** A policy was set or cleared: the queue's own arguments still win. */
@@ -137,7 +155,7 @@ export class Queue {
 
   /** Consumers are draining it but messages pile up: publishers to it should slow down. */
   get backlogged(): boolean {
-    return this.ready.length > FLOW_HIGH && this.consumerList.length > 0
+    return this.ready.length > FLOW_HIGH && this.consumers.size > 0
   }
 
   waitUntilDrained(waiter: { flowResume(): void }): void {
@@ -148,23 +166,20 @@ export class Queue {
   private releaseFlow(): void {
     const waiters = this.flowWaiters
     if (!waiters) return
-    if (this.ready.length > FLOW_LOW && this.consumerList.length > 0 && !this.deleted) return
+    if (this.ready.length > FLOW_LOW && this.consumers.size > 0 && !this.deleted) return
     this.flowWaiters = undefined
     for (const w of waiters) w.flowResume()
   }
 
   /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it too. */
   private forget(entry: QueueEntry): void {
-    if (entry.position >= 0) this.store?.ack(entry.position)
+    if (entry.position >= 0) this.storeOfQueue?.ack(entry.position)
   }
 
-  /**
-   * A message recovered from the store at start, in order; beyond the memory budget only its position is
-   * kept, so recovering a long queue does not hold every body in memory.
-   */
-  recoverMessage({ position, message: m }: RecoveredMessage, redelivered: boolean): void {
+  /** A message recovered from the store at start (see recover). */
+  private recoverMessage({ position, message: m }: RecoveredMessage, redelivered: boolean): void {
     const message = messageFromStore(m)
-    const page = this.canPage && this.hooks!.memory.full(m.body.length)
+    const page = this.canPage && this.hooks.memory.full(m.body.length)
     this.pushReady({
       message: page ? null : message,
       size: m.body.length,
@@ -179,11 +194,11 @@ export class Queue {
 
   /** A FIFO queue can page messages out (a priority queue needs each one's priority at hand). */
   private get canPage(): boolean {
-    return this.hooks !== undefined && this.ready instanceof FifoReadyList
+    return this.ready instanceof FifoReadyList
   }
 
   private get pageable(): boolean {
-    return this.store !== null && this.canPage
+    return this.storeOfQueue !== null && this.canPage
   }
 
   /** Ready messages now paged out to the store. */
@@ -193,7 +208,7 @@ export class Queue {
     this.ready.push(entry)
     this.readyBytes += entry.size
     if (!entry.message) this.pagedOut++
-    else if (this.hooks) this.hooks.memory.used += entry.size
+    else this.hooks.memory.used += entry.size
   }
 
   /**
@@ -208,20 +223,15 @@ export class Queue {
     if (!entry) return undefined
     let message = entry.message
     if (message === null && load) {
-      if (this.readRetry !== undefined && !now) return undefined
       try {
-        message = messageFromStore(this.store!.readSync(entry.position))
+        message = this.reads.read(this.storeOfQueue!, entry.position, now) ?? null
       } catch (err) {
-        if (isTransient(err)) {
-          this.retryReadLater(err)
-          return undefined
-        }
         // Permanent: left unacked on disk (a later start's recovery skips it if it is damaged)
         this.removeHead(entry)
-        this.hooks?.failed(this, err)
+        this.hooks.failed(this, err)
         return undefined
       }
-      if (this.readFailures > 0) this.readWorks()
+      if (message === null) return undefined
     }
     this.removeHead(entry)
     entry.message = message
@@ -231,30 +241,13 @@ export class Queue {
   private removeHead(entry: QueueEntry): void {
     this.ready.shift()
     this.readyBytes -= entry.size
-    if (entry.message) {
-      if (this.hooks) this.hooks.memory.used -= entry.size
-    } else this.pagedOut--
+    if (entry.message) this.hooks.memory.used -= entry.size
+    else this.pagedOut--
   }
 
   /** The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is retried. */
   get readBlocked(): boolean {
-    return this.readRetry !== undefined
-  }
-
-  private retryReadLater(err: unknown): void {
-    this.readFailures++
-    this.lastReadError = err
-    if (this.readRetry !== undefined) return
-    const delay = Math.min(READ_RETRY_MIN_MS * 2 ** Math.min(this.readFailures - 1, 16), READ_RETRY_MAX_MS)
-    // Said at the first failure, then now and then while it lasts (every 100 failures: about 8 minutes)
-    if (this.readFailures === 1 || this.readFailures % 100 === 0) {
-      this.hooks?.readFailing?.(this, err, delay, this.readFailures)
-    }
-    this.readRetry = setTimeout(() => {
-      this.readRetry = undefined
-      this.guarded(() => this.resumeReads())
-    }, delay)
-    this.readRetry.unref()
+    return this.reads.blocked
   }
 
   /** What the unreadable head held up: expiry, drop-head over a limit, deliveries. */
@@ -265,50 +258,35 @@ export class Queue {
     this.drain()
   }
 
-  private readWorks(): void {
-    const failures = this.readFailures
-    this.readFailures = 0
-    this.lastReadError = undefined
-    clearTimeout(this.readRetry)
-    this.readRetry = undefined
-    this.hooks?.readResumed?.(this, failures)
-    // What waited behind the unreadable head: expiry (its timer was not armed meanwhile) and deliveries
-    this.scheduleDrain()
-  }
-
   /** Ready messages with their redelivered flag, for the clean-shutdown record. */
   *readyEntries(): IterableIterator<QueueEntry> {
     yield* this.ready.entries()
   }
 
-  /**
-   * Adds a published message: ENQUEUED, ENQUEUED | STORED when it was also written to the store (its
-   * confirm waits for the sync), or REFUSED when a length limit with overflow reject-publish refused it
-   * (the publisher gets a basic.nack under confirms).
-   */
-  enqueue(message: Message): number {
+  /** Adds a published message (or a dead letter), or refuses it. */
+  enqueue(message: Message): EnqueueOutcome {
     const s = this.settings
     const overflows = this.wouldOverflow(message)
     if (overflows) {
       if (s.overflow === 'reject-publish' || s.overflow === 'reject-publish-dlx') {
         if (s.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen')
-        return REFUSED
+        return 'refused'
       }
     }
     const ttl = expiryOf(message, s.messageTtl)
     const expiresAt = ttl === undefined ? 0 : Date.now() + ttl
-    const stored = this.store !== null && message.persistent && ttl !== 0
+    const stored = this.storeOfQueue !== null && message.persistent && ttl !== 0
     let position = -1
     if (stored) {
       try {
         const { exchange, routingKey, propertiesRaw, body } = message
-        position = this.store!.append({ exchange, routingKey, propertiesRaw, body, expiresAt })
+        position = this.storeOfQueue!.append({ exchange, routingKey, propertiesRaw, body, expiresAt })
       } catch {
         // The store has failed (disk full, I/O error) or closed: refused, so the publisher gets a nack
-        return REFUSED
+        return 'refused'
       }
     }
-    const page = stored && this.pageable && this.hooks!.memory.full(message.body.length)
+    const page = stored && this.pageable && this.hooks.memory.full(message.body.length)
     const entry: QueueEntry = {
       message: page ? null : message,
       size: message.body.length,
@@ -328,28 +306,28 @@ export class Queue {
       if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
       // a length limit drops it before its TTL does (RabbitMQ enqueues it, then drops the head over the limit)
       else this.die(entry, this.ready.length === 0 && overflows ? 'maxlen' : 'expired')
-      return ENQUEUED
+      return 'enqueued'
     }
-    if (this.ready.length === 0 && this.consumerList.length > 0) {
+    if (this.ready.length === 0 && this.consumers.size > 0) {
       // Straight to a consumer that can take it, as RabbitMQ's attempt_delivery: a queue its consumers keep
       // empty stays empty, so a burst of publishes never counts against a length limit
       const consumer = this.nextConsumerWithCredit()
       if (consumer) {
         entry.message = message
         this.deliverTo(consumer, entry as LoadedEntry)
-        return stored ? ENQUEUED | STORED : ENQUEUED
+        return stored ? 'stored' : 'enqueued'
       }
     }
     this.pushReady(entry)
     if (s.overflow === 'drop-head' && this.overLimit()) {
       // Consumers waiting for messages get them before the limit drops any, as in RabbitMQ
-      if (this.consumerList.length > 0) this.drain()
+      if (this.consumers.size > 0) this.drain()
       this.dropHeadsOverLimit()
     }
     // the head's TTL is watched (the new message's, or another's that a drop-head brought to the front)
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
-    if (this.consumerList.length > 0) this.scheduleDrain()
-    return stored ? ENQUEUED | STORED : ENQUEUED
+    if (this.consumers.size > 0) this.scheduleDrain()
+    return stored ? 'stored' : 'enqueued'
   }
 
   private wouldOverflow(message: Message): boolean {
@@ -388,7 +366,7 @@ export class Queue {
       if (!entry && this.readBlocked) {
         throw resourceError(
           `cannot read the next message of queue '${this.name}' in vhost '${this.vhost}' from disk now` +
-            ` (${errorCode(this.lastReadError)}); it stays in the queue, try again later`,
+            ` (${this.reads.lastErrorCode}); it stays in the queue, try again later`,
         )
       }
       // Expired while it could not be read (expireHeads stopped at it): it dies now that it can be
@@ -408,39 +386,21 @@ export class Queue {
   }
 
   addConsumer(consumer: Consumer): void {
-    this.consumerList.push(consumer)
-    let group = this.groups.find((g) => g.priority === consumer.priority)
-    if (!group) {
-      group = { priority: consumer.priority, consumers: [], next: 0 }
-      this.groups.push(group)
-      this.groups.sort((a, b) => b.priority - a.priority)
-    }
-    // A new consumer takes its turn after all the others, as in RabbitMQ's round robin: it goes in just before
-    // the one whose turn is next
-    if (group.next >= group.consumers.length) group.next = 0
-    group.consumers.splice(group.next, 0, consumer)
-    group.next++
+    this.consumers.add(consumer)
     this.hadConsumer = true
     this.unusedTimer?.stop()
     this.scheduleDrain()
   }
 
   removeConsumer(consumer: Consumer): void {
-    const i = this.consumerList.indexOf(consumer)
-    if (i < 0) return
-    this.consumerList.splice(i, 1)
-    const group = this.groups.find((g) => g.priority === consumer.priority)!
-    const j = group.consumers.indexOf(consumer)
-    group.consumers.splice(j, 1)
-    if (group.next > j) group.next--
-    if (group.consumers.length === 0) this.groups = this.groups.filter((g) => g !== group)
-    if (this.consumerList.length > 0) {
+    if (!this.consumers.remove(consumer)) return
+    if (this.consumers.size > 0) {
       // With a single active consumer, the next one in line may now take over
       if (this.settings.singleActiveConsumer) this.scheduleDrain()
       return
     }
     this.releaseFlow()
-    if (this.hadConsumer && this.options.autoDelete && !this.deleted) this.hooks?.remove(this)
+    if (this.hadConsumer && this.options.autoDelete && !this.deleted) this.hooks.remove(this)
     else this.touch()
   }
 
@@ -469,14 +429,14 @@ export class Queue {
       entry.redelivered = true
       this.ready.requeue(entry)
       this.readyBytes += entry.size
-      if (this.hooks) this.hooks.memory.used += entry.size
+      this.hooks.memory.used += entry.size
     }
     // as RabbitMQ's requeue_and_run: a length limit with drop-head applies to requeued messages too, before
     // any consumer gets them (reject-publish only ever refuses publishes)
     if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
     this.expireHeads()
     if (this.ready.peek()?.expiresAt) this.scheduleExpiry()
-    if (this.consumerList.length > 0) {
+    if (this.consumers.size > 0) {
       if (deliverNow) this.drain()
       else this.scheduleDrain()
     }
@@ -494,23 +454,22 @@ export class Queue {
     this.readyBytes = 0
     this.pagedOut = 0
     // Nothing is left to wait for: the next paged-out head is read at once
-    clearTimeout(this.readRetry)
-    this.readRetry = undefined
-    if (this.hooks) for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
+    this.reads.cancelRetry()
+    for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
     return all
   }
 
-  /** Marks the queue deleted and cancels its consumers; returns the number of ready messages dropped. */
+  /**
+   * Marks the queue deleted, lets go of its store (the vhost removes it) and cancels its consumers; returns
+   * the number of ready messages dropped. Acks of its deliveries after this touch no store.
+   */
   delete(): number {
     this.deleted = true
+    this.storeOfQueue = null
     this.expiryTimer?.stop()
     this.unusedTimer?.stop()
-    clearTimeout(this.readRetry)
-    this.readRetry = undefined
     const n = this.takeAllReady().length
-    const consumers = this.consumerList.splice(0)
-    this.groups = []
-    for (const c of consumers) c.cancelledByQueue(this)
+    for (const c of this.consumers.clear()) c.cancelledByQueue(this)
     this.releaseFlow()
     return n
   }
@@ -519,10 +478,10 @@ export class Queue {
   touch(): void {
     const expires = this.settings.expires
     this.unusedTimer?.stop()
-    if (expires === undefined || this.deleted || this.consumerList.length > 0) return
+    if (expires === undefined || this.deleted || this.consumers.size > 0) return
     this.unusedTimer ??= new LongTimer(() =>
       this.guarded(() => {
-        if (this.consumerList.length === 0 && !this.deleted) this.hooks?.remove(this)
+        if (this.consumers.size === 0 && !this.deleted) this.hooks.remove(this)
       }),
     )
     this.unusedTimer.start(expires)
@@ -534,7 +493,7 @@ export class Queue {
   }
 
   private deadLetter(message: Message, reason: DeathReason): void {
-    if (this.settings.deadLetterExchange !== undefined) this.hooks?.deadLetter(this, message, reason)
+    if (this.settings.deadLetterExchange !== undefined) this.hooks.deadLetter(this, message, reason)
   }
 
   /** Removes expired messages from the head; RabbitMQ only expires messages that reach the head. */
@@ -583,7 +542,7 @@ export class Queue {
       work()
     } catch (err) {
       this.drainScheduled = false
-      this.hooks?.failed(this, err)
+      this.hooks.failed(this, err)
     }
   }
 
@@ -617,19 +576,7 @@ export class Queue {
 
   /** The highest-priority group with a consumer that can take a message; its consumers take turns. */
   private nextConsumerWithCredit(): Consumer | undefined {
-    if (this.settings.singleActiveConsumer) {
-      const active = this.consumerList[0]
-      return active?.canTake() ? active : undefined
-    }
-    for (const group of this.groups) {
-      const list = group.consumers
-      for (let tried = 0; tried < list.length; tried++) {
-        if (group.next >= list.length) group.next = 0
-        const consumer = list[group.next++]!
-        if (consumer.canTake()) return consumer
-      }
-    }
-    return undefined
+    return this.consumers.nextWithCredit(this.settings.singleActiveConsumer)
   }
 }
 
@@ -639,18 +586,4 @@ function expiryOf(message: Message, queueTtl: number | undefined): number | unde
   const own = expiration === undefined ? undefined : Number(expiration)
   if (own === undefined) return queueTtl
   return queueTtl === undefined ? own : Math.min(own, queueTtl)
-}
-
-function isTransient(err: unknown): boolean {
-  return TRANSIENT_READ_ERRORS.has(errorCode(err))
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
-  return typeof code === 'string' ? code : 'unknown error'
-}
-
-function messageFromStore(m: StoredMessage): Message {
-  const properties = decodeBasicProperties(new Reader(m.propertiesRaw))
-  return new Message(m.exchange, m.routingKey, properties, m.propertiesRaw, m.body)
 }

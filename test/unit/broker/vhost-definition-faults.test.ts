@@ -13,13 +13,13 @@ import { capturingLogger } from '../store/store-helpers.js'
 /** A vhost whose record fails, with the errno given, for the ops listed in `failing` (all while it has '*'). */
 function vhostWithFailingLog() {
   const { log, warnings } = capturingLogger()
-  const vhost = new Vhost('/', log, new MessageMemory(1 << 30))
   const failing = new Set<string>()
   const recorded: DefinitionChange[] = []
-  vhost.record = (change) => {
+  const record = (change: DefinitionChange): void => {
     if (failing.has('*') || failing.has(change.op)) throw errnoError('ENOSPC', 'write')
     recorded.push(change)
   }
+  const vhost = new Vhost('/', log, new MessageMemory(1 << 30), { record })
   return { vhost, failing, recorded, warnings }
 }
 
