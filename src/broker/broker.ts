@@ -35,7 +35,8 @@ export class Broker {
   ) {
     this.alarms = new ResourceAlarms(log)
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
-    this.diskAlarm = new DiskAlarm(config.dataDir, config.diskFreeLimit, this.alarms, log)
+    // Without a data directory nothing is written, so the alarm is never started (start.ts); '.' is a placeholder
+    this.diskAlarm = new DiskAlarm(config.dataDir ?? '.', config.diskFreeLimit, this.alarms, log)
     this.vhosts.set('/', new Vhost('/', log, new MessageMemory(config.messageMemoryBudget)))
     // RabbitMQ's loopback_users: guest may only log in from the machine itself
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
@@ -47,10 +48,14 @@ export class Broker {
    * uses the data directory.
    */
   async open(): Promise<void> {
-    const lock = DataDirLock.acquire(this.config.dataDir, this.log)
+    const dataDir = this.config.dataDir
+    // No data directory (the library's default): no lock, no definitions log, no message store. Durable
+    // entities and persistent messages then live as long as the process, and confirms come at once.
+    if (dataDir === undefined) return this.importDefinitionsFile()
+    const lock = DataDirLock.acquire(dataDir, this.log)
     this.dataDirLock = lock
     try {
-      await this.restore()
+      await this.restore(dataDir)
     } catch (error) {
       this.dataDirLock = undefined
       lock.release()
@@ -58,11 +63,11 @@ export class Broker {
     }
   }
 
-  private async restore(): Promise<void> {
-    const definitions = new DefinitionsLog(this.config.dataDir, this.log)
+  private async restore(dataDir: string): Promise<void> {
+    const definitions = new DefinitionsLog(dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
-    this.messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
+    this.messageStore = new MessageStore(dataDir, this.log, this.storeOptions)
     await this.messageStore.removeTrash()
     const durability = new Durability(this.messageStore)
     const started = performance.now()
@@ -85,10 +90,13 @@ export class Broker {
     await this.setAsideUnknownStores(stored, restored)
     const ms = Math.round(performance.now() - started)
     this.log.info({ queues: restored.size, messages, ms }, 'durable state recovered')
-    if (this.config.definitionsFile) {
-      const { applied } = importDefinitions(this, this.config.definitionsFile)
-      this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
-    }
+    this.importDefinitionsFile()
+  }
+
+  private importDefinitionsFile(): void {
+    if (!this.config.definitionsFile) return
+    const { applied } = importDefinitions(this, this.config.definitionsFile)
+    this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
   }
 
   /**
@@ -108,11 +116,7 @@ export class Broker {
         continue
       }
       try {
-        const { movedTo, messages } = await quarantineQueueDir(
-          this.config.dataDir,
-          store.queueDir(vhost, queue),
-          this.log,
-        )
+        const { movedTo, messages } = await quarantineQueueDir(store.dataDir, store.queueDir(vhost, queue), this.log)
         this.log.warn(
           { vhost, queue, messages, movedTo },
           'queue store without a definition (definitions.log damaged?): moved to the quarantine with its messages',
