@@ -3,6 +3,8 @@
 # bench, tools, examples) into dist/. With --src (what `npm pack` runs, through prepack), or when the dev
 # dependencies are absent (after `npm ci --omit=dev`, which installs pino alone), it compiles src/ alone
 # (tsconfig.build.json) into dist/src with type declarations: all that running or embedding Warren needs.
+# package.json's prepare runs it too when dist/src is missing: npm installs a git dependency by cloning it,
+# installing its dev dependencies and running prepare (not prepack) before packing it.
 #
 # Compiling src/ takes TypeScript and Node's type declarations, nothing else. They stay dev dependencies, so
 # that an application installing Warren downloads no compiler; without them this script fetches the versions

@@ -4,8 +4,6 @@ import type { Duplex } from 'node:stream'
 import { DEFAULTS, type Config } from './config/config.js'
 import { openBroker, serve } from './server/start.js'
 
-export { parseConfig, type Config } from './config/config.js'
-
 /** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
 export interface BrokerUser {
   name: string

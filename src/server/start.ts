@@ -92,7 +92,8 @@ export async function serve(broker: Broker): Promise<RunningServer> {
     acceptFailures = 0
   })
   const port = (server.address() as AddressInfo).port
-  log.info({ port, bind: config.bind, dataDir: config.dataDir }, 'Warren is listening for AMQP 0-9-1')
+  const dataDir = config.dataDir ?? '(none: in memory)'
+  log.info({ port, bind: config.bind, dataDir }, 'Warren is listening for AMQP 0-9-1')
 
   let stopped: Promise<void> | undefined
   const stop = async () => {
