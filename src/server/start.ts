@@ -112,6 +112,11 @@ export async function serve(broker: Broker): Promise<RunningServer> {
     broker,
     connections,
     handle(stream, peer = {}) {
+      // The broker is stopping or stopped: nothing to serve the stream with
+      if (stopped) {
+        stream.destroy()
+        return
+      }
       // A socket (or TLS socket) knows its peer; any other stream is taken to be in-process, thus loopback
       const socket = stream as Partial<Socket>
       accept(stream, {

@@ -58,8 +58,11 @@ describe('startBroker', () => {
     // The port is free again: another server can listen on it at once
     const server = await listenOn(broker.port)
     await new Promise((resolve) => server.close(resolve))
-    // A second close() is harmless
+    // A second close() is harmless, and a stream handed over afterwards is destroyed, not served
     await broker.close()
+    const [, late] = streamPair()
+    broker.handle(late)
+    assert.equal(late.destroyed, true)
   })
 
   test('a port already taken is an error, and nothing stays open', T, async () => {
