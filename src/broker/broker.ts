@@ -42,7 +42,8 @@ export class Broker {
   ) {
     this.alarms = new ResourceAlarms(log)
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
-    this.diskAlarm = new DiskAlarm(config.dataDir, config.diskFreeLimit, this.alarms, log)
+    // Without a data directory nothing is written, so the alarm is never started (start.ts); '.' is a placeholder
+    this.diskAlarm = new DiskAlarm(config.dataDir ?? '.', config.diskFreeLimit, this.alarms, log)
     this.memory = new MessageMemory(config.messageMemoryBudget)
     // RabbitMQ's loopback_users: guest may only log in from the machine itself
     this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
@@ -54,10 +55,17 @@ export class Broker {
    * file, if another broker uses the data directory.
    */
   async open(): Promise<void> {
-    const lock = DataDirLock.acquire(this.config.dataDir, this.log)
+    const dataDir = this.config.dataDir
+    // No data directory (the library's default): no lock, no definitions log, no message store. Durable
+    // entities and persistent messages then live as long as the process, and confirms come at once.
+    if (dataDir === undefined) {
+      this.createVhosts()
+      return this.importDefinitionsFile()
+    }
+    const lock = DataDirLock.acquire(dataDir, this.log)
     this.dataDirLock = lock
     try {
-      await this.restore()
+      await this.restore(dataDir)
     } catch (error) {
       this.dataDirLock = undefined
       lock.release()
@@ -70,11 +78,11 @@ export class Broker {
     for (const name of VHOSTS) this.vhosts.set(name, new Vhost(name, this.log, this.memory, persistence))
   }
 
-  private async restore(): Promise<void> {
-    const definitions = new DefinitionsLog(this.config.dataDir, this.log)
+  private async restore(dataDir: string): Promise<void> {
+    const definitions = new DefinitionsLog(dataDir, this.log)
     this.definitions = definitions
     const stored = definitions.open()
-    const messageStore = new MessageStore(this.config.dataDir, this.log, this.storeOptions)
+    const messageStore = new MessageStore(dataDir, this.log, this.storeOptions)
     this.messageStore = messageStore
     await messageStore.removeTrash()
     this.createVhosts({ record: (change) => definitions.record(change), durability: new Durability(messageStore) })
@@ -101,10 +109,9 @@ export class Broker {
   }
 
   private importDefinitionsFile(): void {
-    if (this.config.definitionsFile) {
-      const { applied } = importDefinitions(this.vhosts, this.config.definitionsFile)
-      this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
-    }
+    if (!this.config.definitionsFile) return
+    const { applied } = importDefinitions(this.vhosts, this.config.definitionsFile)
+    this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
   }
 
   /**
@@ -124,11 +131,7 @@ export class Broker {
         continue
       }
       try {
-        const { movedTo, messages } = await quarantineQueueDir(
-          this.config.dataDir,
-          store.queueDir(vhost, queue),
-          this.log,
-        )
+        const { movedTo, messages } = await quarantineQueueDir(store.dataDir, store.queueDir(vhost, queue), this.log)
         this.log.warn(
           { vhost, queue, messages, movedTo },
           'queue store without a definition (definitions.log damaged?): moved to the quarantine with its messages',

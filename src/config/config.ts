@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util'
 export interface Config {
   port: number
   bind: string
-  dataDir: string
+  /** Where durable definitions and persistent messages are kept; undefined keeps everything in memory */
+  dataDir: string | undefined
   logLevel: string
   /** The first user, created on a fresh broker (RABBITMQ_DEFAULT_USER's counterpart) */
   defaultUser: string

@@ -1,17 +1,25 @@
-// Starts a broker listening on TCP: what main.ts runs, and what tests start in-process on port 0.
+// Starts a broker listening on TCP: what main.ts runs, what tests start in-process on port 0, and what the
+// library's startBroker (src/index.ts) builds on. openBroker restores the broker's state; serve listens and
+// also takes connections over any Duplex stream (handle).
 import { mkdir } from 'node:fs/promises'
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { Broker } from '../broker/broker.js'
 import type { MessageStoreOptions } from '../store/message-store.js'
 import { DEFAULTS, type Config } from '../config/config.js'
 import { createLogger } from '../util/logger.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionInfo } from './connection.js'
 
 export interface RunningServer {
   readonly port: number
   readonly broker: Broker
   /** The client connections open now (for tests and diagnostics) */
   readonly connections: ReadonlySet<Connection>
+  /**
+   * Serves one AMQP connection over a stream that is not one of the listener's sockets. The peer's address
+   * decides whether a loopback-only user (guest) may log in: a socket's own, or `peer`'s, else loopback.
+   */
+  handle(stream: Duplex, peer?: Partial<ConnectionInfo>): void
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   stop(): Promise<void>
 }
@@ -20,38 +28,57 @@ export async function startServer(
   options: Partial<Config> = {},
   storeOptions: MessageStoreOptions = {},
 ): Promise<RunningServer> {
-  const config: Config = { ...DEFAULTS, ...options }
+  return serve(await openBroker({ ...DEFAULTS, ...options }, storeOptions))
+}
+
+/** A broker with its state restored (from config.dataDir, if any) and its resource alarms running. */
+export async function openBroker(config: Config, storeOptions: MessageStoreOptions = {}): Promise<Broker> {
   const log = createLogger(config.logLevel)
-  await mkdir(config.dataDir, { recursive: true })
+  if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true })
   const broker = new Broker(config, log, storeOptions)
   await broker.open()
   broker.memoryAlarm.start()
-  broker.diskAlarm.start()
-  const connections = new Set<Connection>()
-  const sockets = new Set<Socket>()
+  // With nothing on disk there is no disk to watch
+  if (config.dataDir !== undefined) broker.diskAlarm.start()
+  return broker
+}
 
-  const server: Server = createServer((socket) => {
-    if (config.maxConnections > 0 && sockets.size >= config.maxConnections) {
+/** Listens on config.port and config.bind; if that fails, the broker is closed and the error thrown. */
+export async function serve(broker: Broker): Promise<RunningServer> {
+  const { config, log } = broker
+  const connections = new Set<Connection>()
+  /** Sockets and streams not yet closed, those of connections that ended included */
+  const streams = new Set<Duplex>()
+
+  const accept = (stream: Duplex, info: ConnectionInfo) => {
+    if (config.maxConnections > 0 && streams.size >= config.maxConnections) {
       // RabbitMQ's connection_max: the socket is closed at once, before the protocol header
-      log.warn({ limit: config.maxConnections, client: socket.remoteAddress }, 'connection limit reached: refused')
-      socket.on('error', () => {})
-      socket.destroy()
+      log.warn({ limit: config.maxConnections, client: info.remoteAddress }, 'connection limit reached: refused')
+      stream.on('error', () => {})
+      stream.destroy()
       return
     }
-    socket.setNoDelay(true)
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    const info = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 }
-    connections.add(new Connection(broker, socket, info, (c) => connections.delete(c)))
-  })
+    if (stream instanceof Socket) stream.setNoDelay(true)
+    streams.add(stream)
+    stream.on('close', () => streams.delete(stream))
+    connections.add(new Connection(broker, stream, info, (c) => connections.delete(c)))
+  }
+  const server: Server = createServer((socket) =>
+    accept(socket, { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 }),
+  )
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.bind, () => {
-      server.off('error', reject)
-      resolve()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.port, config.bind, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  } catch (error) {
+    await broker.close()
+    throw error
+  }
   // After listen, an 'error' is an accept failing (EMFILE, ENFILE, ENOBUFS when descriptors or memory run
   // out): libuv drops the waiting connection and keeps listening, so this is logged and nothing more
   let acceptFailures = 0
@@ -65,22 +92,39 @@ export async function startServer(
     acceptFailures = 0
   })
   const port = (server.address() as AddressInfo).port
-  log.info({ port, bind: config.bind, dataDir: config.dataDir }, 'Warren is listening for AMQP 0-9-1')
+  const dataDir = config.dataDir ?? '(none: in memory)'
+  log.info({ port, bind: config.bind, dataDir }, 'Warren is listening for AMQP 0-9-1')
 
+  let stopped: Promise<void> | undefined
+  const stop = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    for (const c of connections) c.forceClose('shutdown')
+    // Give clients a moment to answer close-ok, then drop whoever has not
+    const deadline = Date.now() + 2000
+    while (streams.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    for (const s of streams) s.destroy()
+    await closed
+    await broker.close()
+    log.info('Warren stopped')
+  }
   return {
     port,
     broker,
     connections,
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const c of connections) c.forceClose('shutdown')
-      // Give clients a moment to answer close-ok, then drop whoever has not
-      const deadline = Date.now() + 2000
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-      for (const s of sockets) s.destroy()
-      await closed
-      await broker.close()
-      log.info('Warren stopped')
+    handle(stream, peer = {}) {
+      // The broker is stopping or stopped: nothing to serve the stream with
+      if (stopped) {
+        stream.destroy()
+        return
+      }
+      // A socket (or TLS socket) knows its peer; any other stream is taken to be in-process, thus loopback
+      const socket = stream as Partial<Socket>
+      accept(stream, {
+        remoteAddress: peer.remoteAddress ?? socket.remoteAddress ?? '127.0.0.1',
+        remotePort: peer.remotePort ?? socket.remotePort ?? 0,
+      })
     },
+    // Once: a second call waits for the first
+    stop: () => (stopped ??= stop()),
   }
 }

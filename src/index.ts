@@ -1,0 +1,125 @@
+// Warren as a library: what `import { startBroker } from 'warren'` gives. An application's tests start a
+// broker in-process (in memory, on a free port) and connect any AMQP 0-9-1 client to broker.url.
+import type { Duplex } from 'node:stream'
+import { DEFAULTS, type Config } from './config/config.js'
+import { openBroker, serve } from './server/start.js'
+
+/** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
+export interface BrokerUser {
+  name: string
+  password: string
+  /** RabbitMQ's user tags, e.g. ['administrator'] */
+  tags?: string[]
+}
+
+/**
+ * The command line's settings, every one optional, with the command line's defaults except two: without
+ * `dataDir` nothing is written anywhere (durable queues and persistent messages live as long as the process),
+ * and `host` is what the command line calls --bind.
+ */
+export interface BrokerOptions {
+  /** TCP port; 0 picks a free one (broker.port says which). Default 5672 */
+  port?: number
+  /** Address to listen on (--bind). Default '0.0.0.0' */
+  host?: string
+  /** Data directory (--data-dir); when absent, the broker keeps everything in memory and writes no file */
+  dataDir?: string
+  /** trace | debug | info | warn | error | silent (pino levels, JSON lines on stdout). Default 'info' */
+  logLevel?: string
+  /** The default user, created at start. Defaults guest / guest; guest may connect from loopback only */
+  defaultUser?: string
+  defaultPass?: string
+  /** More users; a user named as the default one replaces it (and may then connect from anywhere) */
+  users?: BrokerUser[]
+  /** A RabbitMQ-format JSON definitions file imported at start (--definitions) */
+  definitions?: string
+  /** Seconds proposed to clients; 0 disables heartbeats. Default 60 */
+  heartbeat?: number
+  /** Largest frame accepted. Default 131072 */
+  frameMax?: number
+  /** Most channels per connection. Default 2047 */
+  channelMax?: number
+  /** Resident memory in bytes above which publishers are blocked. Default 40% of the machine's memory */
+  memoryHighWatermark?: number
+  /** Bytes of message bodies kept in memory before persistent ones are paged out (with a dataDir only) */
+  messageMemoryBudget?: number
+  /** Free bytes on the data directory's file system below which publishers are blocked (with a dataDir) */
+  diskFreeLimit?: number
+  /** Most client connections at once; 0 = no limit (default) */
+  maxConnections?: number
+  /** Milliseconds a client may take to open its connection. Default 10000 */
+  handshakeTimeout?: number
+  /** Milliseconds a delivery may stay unacked before its channel is closed with 406; 0 = never */
+  consumerTimeout?: number
+  /** Largest message body accepted, in bytes. Default 128 MiB */
+  maxMessageSize?: number
+  /** Bytes of output buffered for one connection before it gets no more content until it reads */
+  maxOutputBuffer?: number
+}
+
+/** The peer of a stream given to handle(): who the broker thinks is on the other end. */
+export interface StreamPeer {
+  remoteAddress?: string
+  remotePort?: number
+}
+
+export interface WarrenBroker {
+  /** amqp://USER:PASS@HOST:PORT/ with the default user; HOST is 127.0.0.1 when listening on every address */
+  readonly url: string
+  /** The port it listens on */
+  readonly port: number
+  /** The address it listens on */
+  readonly host: string
+  /**
+   * Serves one AMQP connection over any Duplex stream, no socket needed. A net or TLS socket's peer address
+   * is its own; any other stream counts as loopback (so guest may log in) unless `peer` says otherwise.
+   */
+  handle(stream: Duplex, peer?: StreamPeer): void
+  /** Closes every client connection with 320 CONNECTION_FORCED, stops listening and frees the port. */
+  close(): Promise<void>
+}
+
+/** Options that are not Config's own fields (Config's bind and definitionsFile go by other names) */
+const LIBRARY_ONLY = new Set(['host', 'definitions', 'users'])
+const NOT_OPTIONS = new Set(['bind', 'definitionsFile'])
+
+function configFrom(options: BrokerOptions): Config {
+  // A misspelt option (from JavaScript, or a cast) would otherwise be ignored without a word
+  for (const key of Object.keys(options)) {
+    if (!LIBRARY_ONLY.has(key) && (NOT_OPTIONS.has(key) || !(key in DEFAULTS)))
+      throw new TypeError(`startBroker: unknown option '${key}'`)
+  }
+  const { host, definitions, users: _users, dataDir, ...settings } = options
+  // Only settings given: a key present with the value undefined must not hide the default
+  const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
+  return {
+    ...DEFAULTS,
+    ...given,
+    bind: host ?? DEFAULTS.bind,
+    dataDir,
+    definitionsFile: definitions,
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/** Starts a broker and resolves once it listens. */
+export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBroker> {
+  const config = configFrom(options)
+  const broker = await openBroker(config)
+  // Before listening, so that no client can find the port before its user exists
+  for (const user of options.users ?? []) broker.users.add(user.name, user.password, user.tags ?? [])
+  const server = await serve(broker)
+  const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
+  return {
+    url: `amqp://${credentials}@${urlHost(config.bind)}:${server.port}/`,
+    port: server.port,
+    host: config.bind,
+    handle: (stream, peer) => server.handle(stream, peer),
+    close: () => server.stop(),
+  }
+}
