@@ -17,7 +17,8 @@ import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
 import { ReplyCode } from '../protocol/generated/constants.js'
 import type { Method } from '../protocol/generated/methods.js'
 import { Publisher } from './publisher.js'
-import type { Connection } from './connection.js'
+import type { ChannelHost } from './channel-host.js'
+import type { ConsumingChannel, DeliveryConsumer, PublishingChannel } from './channel-roles.js'
 import { ChannelConsumer } from './consumer.js'
 import { LongTimer } from '../util/long-timer.js'
 import { turnNow } from '../util/turn-clock.js'
@@ -27,14 +28,14 @@ interface Unacked {
   readonly queue: Queue
   readonly entry: LoadedEntry
   /** null for basic.get */
-  readonly consumer: ChannelConsumer | null
+  readonly consumer: DeliveryConsumer | null
   /** Date.now() at delivery (the turn's), for consumer_timeout; 0 when it is off */
   readonly deliveredAt: number
 }
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
-export class Channel implements ReplyTarget {
+export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel {
   /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
   private directReply: { tag: string; id: string } | undefined
   /** Replies dropped because this connection's client stopped reading them */
@@ -66,13 +67,14 @@ export class Channel implements ReplyTarget {
 
   constructor(
     readonly id: number,
-    readonly connection: Connection,
+    /** The connection, through the little of it a channel may use */
+    readonly host: ChannelHost,
   ) {
     this.publisher = new Publisher(this)
   }
 
   get vhost(): Vhost {
-    return this.connection.vhost!
+    return this.host.vhost
   }
 
   get hasConsumers(): boolean {
@@ -89,18 +91,16 @@ export class Channel implements ReplyTarget {
 
   /** Whether consumers may receive now: the channel is open and the socket is not backed up. */
   get deliveriesFlowing(): boolean {
-    return !this.closing && !this.connection.backedUp
+    return !this.closing && !this.host.backedUp
   }
 
   send(method: Method): void {
-    this.connection.send(this.id, method)
+    this.host.sendMethod(this.id, method)
   }
 
   /** Content header and body of a message, after its basic.deliver / get-ok / return method frame. */
   writeContent(m: Message): void {
-    const conn = this.connection
-    conn.out.contentHeader(this.id, 60, m.body.length, m.propertiesRaw)
-    if (m.body.length > 0) conn.out.body(this.id, m.body, conn.frameMax - 8)
+    this.host.sendContent(this.id, m)
   }
 
   onContentHeader(payload: Buffer): void {
@@ -122,7 +122,7 @@ export class Channel implements ReplyTarget {
     }
     this.publisher.expectMethod()
     const vhost = this.vhost
-    const owner = this.connection
+    const owner = this.host
     switch (m.name) {
       case 'channel.flow':
         // Like RabbitMQ, which stopped honouring client-side flow control: only active=true is accepted
@@ -134,7 +134,7 @@ export class Channel implements ReplyTarget {
       case 'channel.close':
         this.release()
         this.send({ name: 'channel.close-ok' })
-        this.connection.channelClosed(this.id)
+        this.host.channelClosed(this.id)
         return
       case 'channel.close-ok':
         return
@@ -235,7 +235,7 @@ export class Channel implements ReplyTarget {
         return this.cancel(m.consumerTag, m.noWait)
       case 'basic.publish':
         if (m.immediate) throw notImplemented('immediate=true')
-        this.connection.notePublish()
+        this.host.notePublish()
         return this.publisher.start(m.exchange, m.routingKey, m.mandatory)
       case 'basic.get':
         return this.get(this.queueName(m.queue), m.noAck)
@@ -310,7 +310,7 @@ export class Channel implements ReplyTarget {
     args: FieldTable,
   ): void {
     if (queueName === DIRECT_REPLY_QUEUE) return this.consumeReplies(requestedTag, noAck, noWait)
-    const queue = this.vhost.getQueue(queueName, this.connection)
+    const queue = this.vhost.getQueue(queueName, this.host)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
     // RabbitMQ never grants an exclusive consumer on a single-active-consumer queue
@@ -347,12 +347,12 @@ export class Channel implements ReplyTarget {
 
   /**
    * A reply for this channel's direct reply-to consumer. A reply that backs up this connection's output
-   * throttles the replier until it drains (Connection.throttleForReply); once the output is twice over the
+   * throttles the replier until it drains (ChannelHost.throttleForReply); once the output is twice over the
    * limit (the client has stopped reading), replies are dropped like replies to a consumer that is gone.
    */
-  deliverReply(message: Message, replier: Connection): boolean {
+  deliverReply(message: Message, replier: ChannelHost): boolean {
     if (!this.directReply || this.closing) return false
-    const conn = this.connection
+    const conn = this.host
     if (conn.bufferedOutput > 2 * conn.outputLimit) {
       if (this.repliesDropped++ % 1000 === 0) {
         conn.log.warn(
@@ -393,16 +393,16 @@ export class Channel implements ReplyTarget {
   }
 
   /** The queue was deleted: basic.cancel to clients that understand it. */
-  consumerCancelledByServer(consumer: ChannelConsumer): void {
+  consumerCancelledByServer(consumer: DeliveryConsumer): void {
     if (this.consumers.get(consumer.tag) !== consumer) return
     this.consumers.delete(consumer.tag)
-    if (this.connection.consumerCancelNotify && !this.closing) {
+    if (this.host.consumerCancelNotify && !this.closing) {
       this.send({ name: 'basic.cancel', consumerTag: consumer.tag, noWait: true })
     }
   }
 
   private get(queueName: string, noAck: boolean): void {
-    const queue = this.vhost.getQueue(queueName, this.connection)
+    const queue = this.vhost.getQueue(queueName, this.host)
     const entry = queue.take(noAck)
     if (!entry) return this.send({ name: 'basic.get-empty' })
     const m = entry.message
@@ -421,10 +421,10 @@ export class Channel implements ReplyTarget {
    * Assigns the next delivery tag; remembers the delivery until it is settled unless noAck.
    * consumer: the consumer, null for an acked basic.get, false for a no-ack delivery.
    */
-  track(entry: LoadedEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
+  track(entry: LoadedEntry, queue: Queue, consumer: DeliveryConsumer | null | false): number {
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
     this.unackedBytes += entry.size
@@ -450,12 +450,12 @@ export class Channel implements ReplyTarget {
    * is re-armed for its deadline, so an ack costs nothing here.
    */
   private checkAckTimeout(): void {
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     const oldest = this.unacked.entries().next().value
     if (!this.isOpen || !oldest) return // the next tracked delivery arms the timer again
     const [deliveryTag, d] = oldest
     if (Date.now() - d.deliveredAt <= timeout) return this.armAckTimer(timeout)
-    this.connection.log.warn(
+    this.host.log.warn(
       { channel: this.id, deliveryTag, consumerTag: d.consumer?.tag, queue: d.queue.name, timeout },
       'delivery acknowledgement timed out (consumer_timeout): closing the channel',
     )
@@ -579,7 +579,7 @@ export class Channel implements ReplyTarget {
     this.publisher.rollback()
     this.restoreTxDeliveries()
     // Unacked again, counting from their delivery (the timer may have found none meanwhile and stopped)
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     if (timeout > 0) this.armAckTimer(timeout)
   }
 
@@ -621,7 +621,7 @@ export class Channel implements ReplyTarget {
   }
 
   private finishClose(): void {
-    this.connection.channelClosed(this.id)
+    this.host.channelClosed(this.id)
   }
 
   /** Gives back what the channel holds: consumers are cancelled and unacked messages requeued. */

@@ -11,7 +11,7 @@ import { routingKeysOf } from '../protocol/field-table.js'
 import { expiryError, fieldTypeName } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
-import type { Channel } from './channel.js'
+import type { PublishingChannel } from './channel-roles.js'
 
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
 const COPY_BODY_BELOW = 8192
@@ -46,7 +46,7 @@ export class Publisher {
   private confirms: Confirms | null = null
   private txPublishes: PendingPublish[] = []
 
-  constructor(private readonly channel: Channel) {}
+  constructor(private readonly channel: PublishingChannel) {}
 
   /** A method frame arrived: it must not interrupt a message's content. */
   expectMethod(): void {
@@ -77,7 +77,7 @@ export class Publisher {
     if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
     this.properties = decodeBasicProperties(r)
     this.propertiesRaw = Buffer.from(payload.subarray(12))
-    const maxSize = this.channel.connection.broker.config.maxMessageSize
+    const maxSize = this.channel.host.config.maxMessageSize
     if (bodySize > maxSize) {
       this.state = 'idle'
       throw preconditionFailed(`message size ${bodySize} is larger than configured max size ${maxSize}`)
@@ -118,7 +118,7 @@ export class Publisher {
     let properties = this.properties
     let propertiesRaw = this.propertiesRaw
     const userId = properties.userId
-    const user = ch.connection.user!.name
+    const user = ch.host.user.name
     if (userId !== undefined && userId !== user) {
       throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${user}'`)
     }
@@ -166,7 +166,7 @@ export class Publisher {
     const vhost = this.channel.vhost
     const outcome = vhost.enqueue(queues, message)
     for (let i = 0; i < queues.length; i++) {
-      if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
+      if (queues[i]!.backlogged) this.channel.host.throttleFor(queues[i]!)
     }
     if (queues.length === 0 && mandatory) this.channel.returnMessage(message)
     if (this.confirms !== null) {
@@ -180,7 +180,7 @@ export class Publisher {
   /** A reply to a direct reply-to address goes to the requesting channel, if it is still there. */
   private routeReply(message: Message, mandatory: boolean): void {
     const target = this.channel.vhost.replyTargets.get(message.routingKey.slice(DIRECT_REPLY_PREFIX.length))
-    const delivered = target?.deliverReply(message, this.channel.connection) ?? false
+    const delivered = target?.deliverReply(message, this.channel.host) ?? false
     if (!delivered && mandatory) this.channel.returnMessage(message)
     // Acked in its turn: after every earlier publish, some of which may still wait for a sync
     this.confirms?.record(CONFIRM_ACK)

@@ -5,7 +5,8 @@ import { Broker } from '../broker/broker.js'
 import type { MessageStoreOptions } from '../store/message-store.js'
 import { DEFAULTS, type Config } from '../config/config.js'
 import { createLogger } from '../util/logger.js'
-import { Connection } from './connection.js'
+import type { Connection } from './connection.js'
+import { Clients } from './clients.js'
 
 export interface RunningServer {
   readonly port: number
@@ -27,7 +28,7 @@ export async function startServer(
   await broker.open()
   broker.memoryAlarm.start()
   broker.diskAlarm.start()
-  const connections = new Set<Connection>()
+  const clients = new Clients(broker)
   const sockets = new Set<Socket>()
 
   const server: Server = createServer((socket) => {
@@ -42,7 +43,7 @@ export async function startServer(
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     const info = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 }
-    connections.add(new Connection(broker, socket, info, (c) => connections.delete(c)))
+    clients.accept(socket, info)
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -70,10 +71,10 @@ export async function startServer(
   return {
     port,
     broker,
-    connections,
+    connections: clients.connections,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const c of connections) c.forceClose('shutdown')
+      clients.closeAll('shutdown')
       // Give clients a moment to answer close-ok, then drop whoever has not
       const deadline = Date.now() + 2000
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
