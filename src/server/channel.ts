@@ -1,6 +1,6 @@
-// A channel: dispatches the methods of the exchange, queue, basic, confirm and tx classes, assembles
-// published content (method, header, body frames), tracks deliveries until they are settled, and closes
-// with an error when a method breaks a rule.
+// A channel: dispatches the methods of the basic, confirm and tx classes (exchange and queue methods go to
+// entity-methods.ts), assembles published content (publisher.ts), tracks deliveries until they are
+// settled, and closes with an error when a method breaks a rule. It sees its connection as a ChannelHost.
 import type { LoadedEntry, Message, QueueEntry } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import { DIRECT_REPLY_PREFIX, DIRECT_REPLY_QUEUE, generateName, type ReplyTarget, type Vhost } from '../broker/vhost.js'
@@ -20,6 +20,7 @@ import { Publisher } from './publisher.js'
 import type { ChannelHost } from './channel-host.js'
 import type { ConsumingChannel, DeliveryConsumer, PublishingChannel } from './channel-roles.js'
 import { ChannelConsumer } from './consumer.js'
+import { entityMethod, type EntityChannel } from './entity-methods.js'
 import { LongTimer } from '../util/long-timer.js'
 import { turnNow } from '../util/turn-clock.js'
 
@@ -35,7 +36,7 @@ interface Unacked {
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
-export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel {
+export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel, EntityChannel {
   /** The direct reply-to consumer of this channel: its tag and the opaque part of its address */
   private directReply: { tag: string; id: string } | undefined
   /** Replies dropped because this connection's client stopped reading them */
@@ -59,7 +60,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   /** basic.qos prefetch-count shared by all consumers of the channel (global=true) */
   globalPrefetch = 0
   /** The last queue declared here, for the empty-name shortcut of bind, consume, purge... */
-  private lastQueue = ''
+  lastQueue = ''
   private txOps: TxOp[] | null = null
   /** consumer_timeout: one timer per channel, for the oldest unacked delivery, armed only while there is one */
   private ackTimer: LongTimer | undefined
@@ -121,8 +122,6 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
       return
     }
     this.publisher.expectMethod()
-    const vhost = this.vhost
-    const owner = this.host
     switch (m.name) {
       case 'channel.flow':
         // Like RabbitMQ, which stopped honouring client-side flow control: only active=true is accepted
@@ -142,77 +141,15 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
         return this.send({ name: 'access.request-ok', ticket: 1 })
 
       case 'exchange.declare':
-        vhost.declareExchange(
-          m.exchange,
-          m.type,
-          { durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, arguments: m.arguments },
-          m.passive,
-        )
-        if (!m.noWait) this.send({ name: 'exchange.declare-ok' })
-        return
       case 'exchange.delete':
-        vhost.deleteExchange(m.exchange, m.ifUnused)
-        if (!m.noWait) this.send({ name: 'exchange.delete-ok' })
-        return
       case 'exchange.bind':
-        vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments)
-        if (!m.noWait) this.send({ name: 'exchange.bind-ok' })
-        return
       case 'exchange.unbind':
-        vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments)
-        if (!m.noWait) this.send({ name: 'exchange.unbind-ok' })
-        return
-
-      case 'queue.declare': {
-        if (m.passive && this.isReplyAddress(m.queue)) {
-          // RabbitMQ answers for the direct reply-to pseudo-queue as if it had one consumer
-          if (!m.noWait) this.send({ name: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 })
-          return
-        }
-        const r = vhost.declareQueue(
-          m.queue,
-          // an exclusive queue is never durable, whatever the client asks (as in RabbitMQ's rabbit_channel)
-          {
-            durable: m.durable && !m.exclusive,
-            exclusive: m.exclusive,
-            autoDelete: m.autoDelete,
-            arguments: m.arguments,
-          },
-          m.passive,
-          owner,
-        )
-        this.lastQueue = r.queue.name
-        if (!m.noWait) {
-          this.send({
-            name: 'queue.declare-ok',
-            queue: r.queue.name,
-            messageCount: r.messageCount,
-            consumerCount: r.consumerCount,
-          })
-        }
-        return
-      }
-      case 'queue.bind': {
-        const queue = this.queueName(m.queue)
-        vhost.bindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
-        if (!m.noWait) this.send({ name: 'queue.bind-ok' })
-        return
-      }
-      case 'queue.unbind': {
-        const queue = this.queueName(m.queue)
-        vhost.unbindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
-        return this.send({ name: 'queue.unbind-ok' })
-      }
-      case 'queue.purge': {
-        const messageCount = vhost.purgeQueue(this.queueName(m.queue), owner)
-        if (!m.noWait) this.send({ name: 'queue.purge-ok', messageCount })
-        return
-      }
-      case 'queue.delete': {
-        const messageCount = vhost.deleteQueue(this.queueName(m.queue), m.ifUnused, m.ifEmpty, owner)
-        if (!m.noWait) this.send({ name: 'queue.delete-ok', messageCount })
-        return
-      }
+      case 'queue.declare':
+      case 'queue.bind':
+      case 'queue.unbind':
+      case 'queue.purge':
+      case 'queue.delete':
+        return entityMethod(this, m)
 
       case 'basic.qos':
         if (m.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${m.prefetchSize})`)
@@ -290,14 +227,14 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   }
 
   /** The spec's shortcut: an empty queue name means the last queue declared on this channel. */
-  private queueName(name: string): string {
+  queueName(name: string): string {
     if (name !== '') return name
     if (this.lastQueue === '') throw notFound('no previously declared queue')
     return this.lastQueue
   }
 
   /** With the empty-name shortcut, an empty routing key means the queue's name too. */
-  private routingKeyFor(queueField: string, routingKey: string): string {
+  routingKeyFor(queueField: string, routingKey: string): string {
     return queueField === '' && routingKey === '' ? this.lastQueue : routingKey
   }
 
@@ -336,7 +273,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     if (!noWait) this.send({ name: 'basic.consume-ok', consumerTag: tag })
   }
 
-  private isReplyAddress(name: string): boolean {
+  isReplyAddress(name: string): boolean {
     if (name === DIRECT_REPLY_QUEUE) return true
     return name.startsWith(DIRECT_REPLY_PREFIX) && this.vhost.replyTargets.has(name.slice(DIRECT_REPLY_PREFIX.length))
   }
