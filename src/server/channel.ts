@@ -1,6 +1,6 @@
-// A channel: dispatches the methods of the exchange, queue, basic, confirm and tx classes, assembles
-// published content (method, header, body frames), tracks deliveries until they are settled, and closes
-// with an error when a method breaks a rule.
+// A channel: dispatches the methods of the basic, confirm and tx classes (exchange and queue methods go to
+// entity-methods.ts), assembles published content (publisher.ts), tracks deliveries until they are
+// settled, and closes with an error when a method breaks a rule. It sees its connection as a ChannelHost.
 import type { LoadedEntry, Message, QueueEntry } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import { DIRECT_REPLY_QUEUE, type ReplyTarget } from '../broker/direct-reply-to.js'
@@ -19,8 +19,10 @@ import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
 import { ReplyCode } from '../protocol/generated/constants.js'
 import type { Method } from '../protocol/generated/methods.js'
 import { Publisher } from './publisher.js'
-import type { Connection } from './connection.js'
+import type { ChannelHost } from './channel-host.js'
+import type { ConsumingChannel, DeliveryConsumer, PublishingChannel } from './channel-roles.js'
 import { ChannelConsumer } from './consumer.js'
+import { entityMethod, type EntityChannel } from './entity-methods.js'
 import { LongTimer } from '../util/long-timer.js'
 import { turnNow } from '../util/turn-clock.js'
 
@@ -29,14 +31,14 @@ interface Unacked {
   readonly queue: Queue
   readonly entry: LoadedEntry
   /** null for basic.get */
-  readonly consumer: ChannelConsumer | null
+  readonly consumer: DeliveryConsumer | null
   /** Date.now() at delivery (the turn's), for consumer_timeout; 0 when it is off */
   readonly deliveredAt: number
 }
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
-export class Channel implements ReplyTarget {
+export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel, EntityChannel {
   /** The direct reply-to consumer of this channel: its tag and its reply address */
   private directReply: { tag: string; address: string } | undefined
   /** Replies dropped because this connection's client stopped reading them */
@@ -60,7 +62,7 @@ export class Channel implements ReplyTarget {
   /** basic.qos prefetch-count shared by all consumers of the channel (global=true) */
   globalPrefetch = 0
   /** The last queue declared here, for the empty-name shortcut of bind, consume, purge... */
-  private lastQueue = ''
+  lastQueue = ''
   private txOps: TxOp[] | null = null
   /** consumer_timeout: one timer per channel, for the oldest unacked delivery, armed only while there is one */
   private ackTimer: LongTimer | undefined
@@ -68,13 +70,14 @@ export class Channel implements ReplyTarget {
 
   constructor(
     readonly id: number,
-    readonly connection: Connection,
+    /** The connection, through the little of it a channel may use */
+    readonly host: ChannelHost,
   ) {
     this.publisher = new Publisher(this)
   }
 
   get vhost(): Vhost {
-    return this.connection.vhost!
+    return this.host.vhost
   }
 
   get hasConsumers(): boolean {
@@ -91,18 +94,16 @@ export class Channel implements ReplyTarget {
 
   /** Whether consumers may receive now: the channel is open and the socket is not backed up. */
   get deliveriesFlowing(): boolean {
-    return !this.closing && !this.connection.backedUp
+    return !this.closing && !this.host.backedUp
   }
 
   send(method: Method): void {
-    this.connection.send(this.id, method)
+    this.host.sendMethod(this.id, method)
   }
 
   /** Content header and body of a message, after its basic.deliver / get-ok / return method frame. */
   writeContent(m: Message): void {
-    const conn = this.connection
-    conn.out.contentHeader(this.id, 60, m.body.length, m.propertiesRaw)
-    if (m.body.length > 0) conn.out.body(this.id, m.body, conn.frameMax - 8)
+    this.host.sendContent(this.id, m)
   }
 
   onContentHeader(payload: Buffer): void {
@@ -123,8 +124,6 @@ export class Channel implements ReplyTarget {
       return
     }
     this.publisher.expectMethod()
-    const vhost = this.vhost
-    const owner = this.connection
     switch (m.name) {
       case 'channel.flow':
         // Like RabbitMQ, which stopped honouring client-side flow control: only active=true is accepted
@@ -136,7 +135,7 @@ export class Channel implements ReplyTarget {
       case 'channel.close':
         this.release()
         this.send({ name: 'channel.close-ok' })
-        this.connection.channelClosed(this.id)
+        this.host.channelClosed(this.id)
         return
       case 'channel.close-ok':
         return
@@ -144,77 +143,15 @@ export class Channel implements ReplyTarget {
         return this.send({ name: 'access.request-ok', ticket: 1 })
 
       case 'exchange.declare':
-        vhost.declareExchange(
-          m.exchange,
-          m.type,
-          { durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, arguments: m.arguments },
-          m.passive,
-        )
-        if (!m.noWait) this.send({ name: 'exchange.declare-ok' })
-        return
       case 'exchange.delete':
-        vhost.deleteExchange(m.exchange, m.ifUnused)
-        if (!m.noWait) this.send({ name: 'exchange.delete-ok' })
-        return
       case 'exchange.bind':
-        vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments)
-        if (!m.noWait) this.send({ name: 'exchange.bind-ok' })
-        return
       case 'exchange.unbind':
-        vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments)
-        if (!m.noWait) this.send({ name: 'exchange.unbind-ok' })
-        return
-
-      case 'queue.declare': {
-        if (m.passive && vhost.directReplyTo.isAddress(m.queue)) {
-          // RabbitMQ answers for the direct reply-to pseudo-queue as if it had one consumer
-          if (!m.noWait) this.send({ name: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 1 })
-          return
-        }
-        const r = vhost.declareQueue(
-          m.queue,
-          // an exclusive queue is never durable, whatever the client asks (as in RabbitMQ's rabbit_channel)
-          {
-            durable: m.durable && !m.exclusive,
-            exclusive: m.exclusive,
-            autoDelete: m.autoDelete,
-            arguments: m.arguments,
-          },
-          m.passive,
-          owner,
-        )
-        this.lastQueue = r.queue.name
-        if (!m.noWait) {
-          this.send({
-            name: 'queue.declare-ok',
-            queue: r.queue.name,
-            messageCount: r.messageCount,
-            consumerCount: r.consumerCount,
-          })
-        }
-        return
-      }
-      case 'queue.bind': {
-        const queue = this.queueName(m.queue)
-        vhost.bindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
-        if (!m.noWait) this.send({ name: 'queue.bind-ok' })
-        return
-      }
-      case 'queue.unbind': {
-        const queue = this.queueName(m.queue)
-        vhost.unbindQueue(queue, m.exchange, this.routingKeyFor(m.queue, m.routingKey), m.arguments, owner)
-        return this.send({ name: 'queue.unbind-ok' })
-      }
-      case 'queue.purge': {
-        const messageCount = vhost.purgeQueue(this.queueName(m.queue), owner)
-        if (!m.noWait) this.send({ name: 'queue.purge-ok', messageCount })
-        return
-      }
-      case 'queue.delete': {
-        const messageCount = vhost.deleteQueue(this.queueName(m.queue), m.ifUnused, m.ifEmpty, owner)
-        if (!m.noWait) this.send({ name: 'queue.delete-ok', messageCount })
-        return
-      }
+      case 'queue.declare':
+      case 'queue.bind':
+      case 'queue.unbind':
+      case 'queue.purge':
+      case 'queue.delete':
+        return entityMethod(this, m)
 
       case 'basic.qos':
         if (m.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${m.prefetchSize})`)
@@ -237,7 +174,7 @@ export class Channel implements ReplyTarget {
         return this.cancel(m.consumerTag, m.noWait)
       case 'basic.publish':
         if (m.immediate) throw notImplemented('immediate=true')
-        this.connection.notePublish()
+        this.host.notePublish()
         return this.publisher.start(m.exchange, m.routingKey, m.mandatory)
       case 'basic.get':
         return this.get(this.queueName(m.queue), m.noAck)
@@ -292,14 +229,14 @@ export class Channel implements ReplyTarget {
   }
 
   /** The spec's shortcut: an empty queue name means the last queue declared on this channel. */
-  private queueName(name: string): string {
+  queueName(name: string): string {
     if (name !== '') return name
     if (this.lastQueue === '') throw notFound('no previously declared queue')
     return this.lastQueue
   }
 
   /** With the empty-name shortcut, an empty routing key means the queue's name too. */
-  private routingKeyFor(queueField: string, routingKey: string): string {
+  routingKeyFor(queueField: string, routingKey: string): string {
     return queueField === '' && routingKey === '' ? this.lastQueue : routingKey
   }
 
@@ -312,7 +249,7 @@ export class Channel implements ReplyTarget {
     args: FieldTable,
   ): void {
     if (queueName === DIRECT_REPLY_QUEUE) return this.consumeReplies(requestedTag, noAck, noWait)
-    const queue = this.vhost.getQueue(queueName, this.connection)
+    const queue = this.vhost.getQueue(queueName, this.host)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
     // RabbitMQ never grants an exclusive consumer on a single-active-consumer queue
@@ -343,12 +280,12 @@ export class Channel implements ReplyTarget {
 
   /**
    * A reply for this channel's direct reply-to consumer. A reply that backs up this connection's output
-   * throttles the replier until it drains (Connection.throttleForReply); once the output is twice over the
+   * throttles the replier until it drains (ChannelHost.throttleForReply); once the output is twice over the
    * limit (the client has stopped reading), replies are dropped like replies to a consumer that is gone.
    */
-  deliverReply(message: Message, replier: Connection): boolean {
+  deliverReply(message: Message, replier: ChannelHost): boolean {
     if (!this.directReply || this.closing) return false
-    const conn = this.connection
+    const conn = this.host
     if (conn.bufferedOutput > 2 * conn.outputLimit) {
       if (this.repliesDropped++ % 1000 === 0) {
         conn.log.warn(
@@ -389,16 +326,16 @@ export class Channel implements ReplyTarget {
   }
 
   /** The queue was deleted: basic.cancel to clients that understand it. */
-  consumerCancelledByServer(consumer: ChannelConsumer): void {
+  consumerCancelledByServer(consumer: DeliveryConsumer): void {
     if (this.consumers.get(consumer.tag) !== consumer) return
     this.consumers.delete(consumer.tag)
-    if (this.connection.consumerCancelNotify && !this.closing) {
+    if (this.host.consumerCancelNotify && !this.closing) {
       this.send({ name: 'basic.cancel', consumerTag: consumer.tag, noWait: true })
     }
   }
 
   private get(queueName: string, noAck: boolean): void {
-    const queue = this.vhost.getQueue(queueName, this.connection)
+    const queue = this.vhost.getQueue(queueName, this.host)
     const entry = queue.take(noAck)
     if (!entry) return this.send({ name: 'basic.get-empty' })
     const m = entry.message
@@ -417,10 +354,10 @@ export class Channel implements ReplyTarget {
    * Assigns the next delivery tag; remembers the delivery until it is settled unless noAck.
    * consumer: the consumer, null for an acked basic.get, false for a no-ack delivery.
    */
-  track(entry: LoadedEntry, queue: Queue, consumer: ChannelConsumer | null | false): number {
+  track(entry: LoadedEntry, queue: Queue, consumer: DeliveryConsumer | null | false): number {
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
     this.unackedCount++
     this.unackedBytes += entry.size
@@ -446,12 +383,12 @@ export class Channel implements ReplyTarget {
    * is re-armed for its deadline, so an ack costs nothing here.
    */
   private checkAckTimeout(): void {
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     const oldest = this.unacked.entries().next().value
     if (!this.isOpen || !oldest) return // the next tracked delivery arms the timer again
     const [deliveryTag, d] = oldest
     if (Date.now() - d.deliveredAt <= timeout) return this.armAckTimer(timeout)
-    this.connection.log.warn(
+    this.host.log.warn(
       { channel: this.id, deliveryTag, consumerTag: d.consumer?.tag, queue: d.queue.name, timeout },
       'delivery acknowledgement timed out (consumer_timeout): closing the channel',
     )
@@ -575,7 +512,7 @@ export class Channel implements ReplyTarget {
     this.publisher.rollback()
     this.restoreTxDeliveries()
     // Unacked again, counting from their delivery (the timer may have found none meanwhile and stopped)
-    const timeout = this.connection.broker.config.consumerTimeout
+    const timeout = this.host.config.consumerTimeout
     if (timeout > 0) this.armAckTimer(timeout)
   }
 
@@ -617,7 +554,7 @@ export class Channel implements ReplyTarget {
   }
 
   private finishClose(): void {
-    this.connection.channelClosed(this.id)
+    this.host.channelClosed(this.id)
   }
 
   /** Gives back what the channel holds: consumers are cancelled and unacked messages requeued. */

@@ -1,18 +1,19 @@
 // A basic.consume subscription: the queue hands it messages while it has credit, and it writes them to
 // the client as basic.deliver + content header + body, straight into the connection's output buffer.
+// It sees its channel as a ConsumingChannel (channel-roles.ts) only.
 import type { LoadedEntry } from '../broker/message.js'
 import type { Consumer } from '../broker/queue/consumer.js'
 import type { Queue } from '../broker/queue/queue.js'
-import type { Channel } from './channel.js'
+import type { ConsumingChannel, DeliveryConsumer } from './channel-roles.js'
 
-export class ChannelConsumer implements Consumer {
+export class ChannelConsumer implements Consumer, DeliveryConsumer {
   /** Messages delivered to this consumer and not yet settled */
   unacked = 0
 
   constructor(
     readonly tag: string,
     readonly queue: Queue,
-    readonly channel: Channel,
+    readonly channel: ConsumingChannel,
     readonly noAck: boolean,
     readonly exclusive: boolean,
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited */
@@ -30,7 +31,7 @@ export class ChannelConsumer implements Consumer {
     // Unacked deliveries keep their bodies in memory: without a prefetch limit, a consumer that never acks
     // would pull a whole paged-out backlog into memory. A channel holds at most the message memory budget,
     // and always at least one delivery (a budget of 0 pages everything out; it must not starve consumers).
-    if (ch.unackedCount > 0 && ch.unackedBytes >= ch.connection.broker.config.messageMemoryBudget) return false
+    if (ch.unackedCount > 0 && ch.unackedBytes >= ch.host.config.messageMemoryBudget) return false
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false
     return !channelFull
   }
@@ -39,8 +40,7 @@ export class ChannelConsumer implements Consumer {
     const ch = this.channel
     const tag = ch.track(entry, queue, this.noAck ? false : this)
     const m = entry.message
-    const conn = ch.connection
-    conn.send(ch.id, {
+    ch.send({
       name: 'basic.deliver',
       consumerTag: this.tag,
       deliveryTag: tag,

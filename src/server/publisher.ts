@@ -13,7 +13,7 @@ import { routingKeysOf } from '../protocol/field-table.js'
 import { expiryError, fieldTypeName } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
-import type { Channel } from './channel.js'
+import type { PublishingChannel } from './channel-roles.js'
 
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
 const COPY_BODY_BELOW = 8192
@@ -48,7 +48,7 @@ export class Publisher {
   private confirms: Confirms | null = null
   private txPublishes: PendingPublish[] = []
 
-  constructor(private readonly channel: Channel) {}
+  constructor(private readonly channel: PublishingChannel) {}
 
   /** A method frame arrived: it must not interrupt a message's content. */
   expectMethod(): void {
@@ -79,7 +79,7 @@ export class Publisher {
     if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
     this.properties = decodeBasicProperties(r)
     this.propertiesRaw = Buffer.from(payload.subarray(12))
-    const maxSize = this.channel.connection.broker.config.maxMessageSize
+    const maxSize = this.channel.host.config.maxMessageSize
     if (bodySize > maxSize) {
       this.state = 'idle'
       throw preconditionFailed(`message size ${bodySize} is larger than configured max size ${maxSize}`)
@@ -117,7 +117,7 @@ export class Publisher {
     let properties = this.properties
     let propertiesRaw = this.propertiesRaw
     const userId = properties.userId
-    const user = ch.connection.user!.name
+    const user = ch.host.user.name
     if (userId !== undefined && userId !== user) {
       throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${user}'`)
     }
@@ -162,9 +162,9 @@ export class Publisher {
   private settle(result: PublishResult, message: Message, mandatory: boolean): void {
     const { queues } = result
     // A reply goes to the requesting channel, which may not take it (closing, or its client stopped reading)
-    const delivered = result.replyTo ? result.replyTo.deliverReply(message, this.channel.connection) : queues.length > 0
+    const delivered = result.replyTo ? result.replyTo.deliverReply(message, this.channel.host) : queues.length > 0
     for (let i = 0; i < queues.length; i++) {
-      if (queues[i]!.backlogged) this.channel.connection.throttleFor(queues[i]!)
+      if (queues[i]!.backlogged) this.channel.host.throttleFor(queues[i]!)
     }
     if (!delivered && mandatory) this.channel.returnMessage(message)
     // Settled in its turn: after every earlier publish, some of which may still wait for a sync

@@ -8,7 +8,8 @@ import { Broker } from '../broker/broker.js'
 import type { MessageStoreOptions } from '../store/message-store.js'
 import { DEFAULTS, type Config } from '../config/config.js'
 import { createLogger } from '../util/logger.js'
-import { Connection, type ConnectionInfo } from './connection.js'
+import type { Connection, ConnectionInfo } from './connection.js'
+import { Clients } from './clients.js'
 
 export interface RunningServer {
   readonly port: number
@@ -46,7 +47,7 @@ export async function openBroker(config: Config, storeOptions: MessageStoreOptio
 /** Listens on config.port and config.bind; if that fails, the broker is closed and the error thrown. */
 export async function serve(broker: Broker): Promise<RunningServer> {
   const { config, log } = broker
-  const connections = new Set<Connection>()
+  const clients = new Clients(broker)
   /** Sockets and streams not yet closed, those of connections that ended included */
   const streams = new Set<Duplex>()
 
@@ -61,7 +62,7 @@ export async function serve(broker: Broker): Promise<RunningServer> {
     if (stream instanceof Socket) stream.setNoDelay(true)
     streams.add(stream)
     stream.on('close', () => streams.delete(stream))
-    connections.add(new Connection(broker, stream, info, (c) => connections.delete(c)))
+    clients.accept(stream, info)
   }
   const server: Server = createServer((socket) =>
     accept(socket, { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 }),
@@ -98,7 +99,7 @@ export async function serve(broker: Broker): Promise<RunningServer> {
   let stopped: Promise<void> | undefined
   const stop = async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    for (const c of connections) c.forceClose('shutdown')
+    clients.closeAll('shutdown')
     // Give clients a moment to answer close-ok, then drop whoever has not
     const deadline = Date.now() + 2000
     while (streams.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
@@ -110,7 +111,7 @@ export async function serve(broker: Broker): Promise<RunningServer> {
   return {
     port,
     broker,
-    connections,
+    connections: clients.connections,
     handle(stream, peer = {}) {
       // The broker is stopping or stopped: nothing to serve the stream with
       if (stopped) {
