@@ -146,13 +146,22 @@ describe('the handshake', { concurrency: true }, () => {
     assert.ok(m?.name === 'connection.start', m && describeMethod(m))
     assert.deepEqual([m.versionMajor, m.versionMinor], [0, 9])
     const properties = m.serverProperties
+    // RabbitMQ's keys, with Warren's values
+    assert.deepEqual(Object.keys(properties).sort(), [
+      'capabilities',
+      'cluster_name',
+      'copyright',
+      'information',
+      'platform',
+      'product',
+      'version',
+    ])
     assert.equal(properties['product'], 'Warren')
     assert.equal(typeof properties['version'], 'string')
     assert.equal(typeof properties['platform'], 'string')
     // (decoded tables have no prototype)
     assert.deepEqual({ ...(properties['capabilities'] as FieldTable) }, SERVER_CAPABILITIES)
-    // The order of the mechanisms means nothing to a client: it picks one it knows
-    assert.deepEqual(String(m.mechanisms).split(' ').sort(), ['AMQPLAIN', 'PLAIN'])
+    assert.equal(String(m.mechanisms), 'PLAIN AMQPLAIN')
     assert.equal(String(m.locales), 'en_US')
     c.destroy()
   })
@@ -217,11 +226,11 @@ describe('the handshake', { concurrency: true }, () => {
       // channel_max counts open channels (RabbitMQ), whatever their numbers
       await c.openChannel(2)
       c.send(3, { name: 'channel.open' })
-      await expectConnectionClose(
-        c,
-        530,
-        'NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)',
-        [20, 10],
+      const close = await c.expect('connection.close', WAIT_MS)
+      // (RabbitMQ blames no method here: see the RabbitMQ test below)
+      assert.deepEqual(
+        [close.replyCode, close.replyText],
+        [530, 'NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)'],
       )
       await answerCloseOk(c)
     },
@@ -305,15 +314,19 @@ describe('pipelined frames', { concurrency: true }, () => {
         methodFrame(2, { name: 'channel.open' }),
       ]),
     )
-    assert.deepEqual((await nextFrames(c, 7)).map(frameSummary), [
-      '0 connection.open-ok',
+    // In order on each channel; RabbitMQ's channels run apart, so channel 2's open-ok may come before the
+    // end of channel 1's answers (it does)
+    const frames = await nextFrames(c, 7)
+    assert.equal(frameSummary(frames[0]!), '0 connection.open-ok')
+    const onChannel = (channel: number) => frames.filter((f) => f.channel === channel).map(frameSummary)
+    assert.deepEqual(onChannel(1), [
       '1 channel.open-ok',
       '1 queue.declare-ok',
       '1 basic.get-ok',
       '1 header',
       '1 body pipelined',
-      '2 channel.open-ok',
     ])
+    assert.deepEqual(onChannel(2), ['2 channel.open-ok'])
     await c.close()
   })
 
