@@ -227,7 +227,7 @@ describe('the handshake', { concurrency: true }, () => {
       await c.openChannel(2)
       c.send(3, { name: 'channel.open' })
       const close = await c.expect('connection.close', WAIT_MS)
-      // (RabbitMQ blames no method here: see the RabbitMQ test below)
+      // (RabbitMQ blames no method here: see 'RabbitMQ differences')
       assert.deepEqual(
         [close.replyCode, close.replyText],
         [530, 'NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)'],
@@ -381,6 +381,29 @@ describe('channel errors', { concurrency: true }, () => {
     assert.deepEqual([declareOk.channel, declareOk.queue], [2, 'conn.soft-error'])
     await c.openChannel(1)
     await c.close()
+  })
+})
+
+// What RabbitMQ 3.x answered to the same bytes over a socket, where Warren answered otherwise when written
+describe('RabbitMQ differences', { concurrency: true }, () => {
+  test("RabbitMQ: a method on a channel never opened: 504 CHANNEL_ERROR - expected 'channel.open'", T, async () => {
+    const c = await open()
+    c.send(5, { name: 'basic.qos', prefetchSize: 0, prefetchCount: 1, global: false })
+    await expectConnectionClose(c, 504, "CHANNEL_ERROR - expected 'channel.open'", [60, 10])
+    await answerCloseOk(c)
+  })
+
+  test('RabbitMQ: a channel over the negotiated channel_max: 530 blaming no method (0, 0)', T, async () => {
+    const c = await open({ channelMax: 1 })
+    await c.openChannel(1)
+    c.send(2, { name: 'channel.open' })
+    await expectConnectionClose(
+      c,
+      530,
+      'NOT_ALLOWED - number of channels opened (1) has reached the negotiated channel_max (1)',
+      [0, 0],
+    )
+    await answerCloseOk(c)
   })
 })
 
