@@ -1,8 +1,11 @@
-// A tiny raw-socket AMQP 0-9-1 client for hostile tests: it speaks the protocol with Warren's own codec
+// A tiny raw AMQP 0-9-1 client for hostile tests: it speaks the protocol with Warren's own codec
 // (Writer + encodeMethod to send, FrameParser + decodeMethod to receive), so a test can send exactly the
 // bytes it wants — a wrong protocol header, a frame larger than frame_max, a bad frame-end octet, a
-// body frame out of nowhere — and see exactly what the server answers and whether it closes the socket.
+// body frame out of nowhere — and see exactly what the server answers and whether it closes the connection.
+// It runs over a TCP socket (RawClient.connect) or over any Duplex stream (RawClient.over), e.g. one side of
+// test/helpers/stream-pair.ts whose other side is given to broker.handle().
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { encodeTable, type FieldTable } from '../../src/protocol/field-table.js'
 import { FrameParser } from '../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method, type MethodName } from '../../src/protocol/generated/methods.js'
@@ -35,7 +38,7 @@ export interface CloseResult {
   close: MethodOf<'connection.close'> | undefined
   /** Every frame received before the close, in order (heartbeats included) */
   frames: RawFrame[]
-  /** Whether the server closed the socket after the close handshake */
+  /** Whether the server closed the socket (or ended the stream) after the close handshake */
   socketClosed: boolean
 }
 
@@ -114,7 +117,8 @@ export function heartbeatFrame(channel = 0): Buffer {
   return rawFrame(FRAME_HEARTBEAT, channel, Buffer.alloc(0))
 }
 
-export class RawClient {
+/** S: the stream the client speaks over; a net.Socket when made by connect() or open(). */
+export class RawClient<S extends Duplex = net.Socket> {
   /** Every byte received, in order (the only way to see a protocol-header reply) */
   readonly received: Buffer[] = []
   private readonly frames: RawFrame[] = []
@@ -122,19 +126,30 @@ export class RawClient {
   private readonly parser: FrameParser
   private parseError: unknown
   private ended = false
-  /** Resolves when the socket has closed (either side) */
+  /** Resolves when the server has ended the connection, or the stream has closed (either side) */
   readonly closed: Promise<void>
   /** The server's connection.tune, once the handshake got that far */
   tune: Tune | undefined
 
   private constructor(
-    readonly socket: net.Socket,
+    /** The socket or stream to the server */
+    readonly stream: S,
     parseFrames: boolean,
   ) {
     // The server may send frames up to the frame_max it offers; accept anything sane
     this.parser = new FrameParser((type, channel, payload) => this.onFrame(type, channel, payload), 16 * 1024 * 1024)
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
-    socket.on('data', (chunk: Buffer) => {
+    // The end of what the server sends is the server closing: a socket closes then, but a stream that allows
+    // half-open connections would only close once this side ends too
+    this.closed = new Promise((resolve) => {
+      const ended = () => {
+        this.ended = true
+        this.wake()
+        resolve()
+      }
+      stream.once('end', ended)
+      stream.once('close', ended)
+    })
+    stream.on('data', (chunk: Buffer) => {
       this.received.push(chunk)
       if (!parseFrames || this.parseError !== undefined) return
       try {
@@ -144,11 +159,12 @@ export class RawClient {
       }
       this.wake()
     })
-    socket.on('error', () => {}) // ECONNRESET after a server-side destroy is expected in these tests
-    socket.on('close', () => {
-      this.ended = true
-      this.wake()
-    })
+    stream.on('error', () => {}) // ECONNRESET after a server-side destroy is expected in these tests
+  }
+
+  /** A client over a stream already connected to the server; with parseFrames=false as connect(). */
+  static over<S extends Duplex>(stream: S, parseFrames = true): RawClient<S> {
+    return new RawClient(stream, parseFrames)
   }
 
   /** Connects; with parseFrames=false the bytes are only collected in `received`. */
@@ -166,7 +182,11 @@ export class RawClient {
 
   /** Connects and completes the handshake (PLAIN guest/guest unless told otherwise), up to open-ok. */
   static async open(port: number, host = '127.0.0.1', options: HandshakeOptions = {}): Promise<RawClient> {
-    const client = await RawClient.connect(port, host)
+    return RawClient.openOver(await RawClient.connect(port, host), options)
+  }
+
+  /** Completes the handshake of a client made by over() or connect(), up to open-ok. */
+  static async openOver<S extends Duplex>(client: RawClient<S>, options: HandshakeOptions = {}): Promise<RawClient<S>> {
     const m = await client.handshake(options)
     if (m.name !== 'connection.open-ok') {
       client.destroy()
@@ -197,7 +217,7 @@ export class RawClient {
   }
 
   write(bytes: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(bytes)
+    if (!this.stream.destroyed) this.stream.write(bytes)
   }
 
   send(channel: number, method: Method): void {
@@ -223,14 +243,14 @@ export class RawClient {
     )
   }
 
-  /** The next frame, skipping none; rejects if the socket closes or nothing arrives in time. */
+  /** The next frame, skipping none; rejects if the connection ends or nothing arrives in time. */
   async nextFrame(ms = DEFAULT_WAIT_MS): Promise<RawFrame> {
     const deadline = Date.now() + ms
     for (;;) {
       const f = this.frames.shift()
       if (f) return f
       if (this.parseError !== undefined) throw this.parseError
-      if (this.ended) throw new Error('socket closed while waiting for a frame')
+      if (this.ended) throw new Error('the server closed the connection while waiting for a frame')
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`no frame within ${ms} ms`)
       await new Promise<void>((resolve) => {
@@ -259,7 +279,7 @@ export class RawClient {
     return m as MethodOf<N> & { channel: number }
   }
 
-  /** Waits until the server has closed the socket, collecting whatever raw bytes it sent. */
+  /** Waits until the server has closed the connection, collecting whatever raw bytes it sent. */
   async waitSocketClosed(ms = DEFAULT_WAIT_MS): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
@@ -345,7 +365,7 @@ export class RawClient {
   }
 
   destroy(): void {
-    this.socket.destroy()
+    this.stream.destroy()
   }
 }
 

@@ -186,7 +186,7 @@ describe("the client's connection.close", () => {
     const c = await RawClient.open(broker.port, broker.host)
     c.write(CLOSE)
     await c.expect('connection.close-ok')
-    c.socket.end()
+    c.stream.end()
     assert.ok(await c.waitSocketClosed(3000), 'socket closed')
   })
 })

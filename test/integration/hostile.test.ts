@@ -208,7 +208,7 @@ describe('hostile clients', () => {
     test('half a header, then the client goes away', T, async () => {
       const c = await RawClient.connect(broker.port, broker.host, false)
       c.write(Buffer.from('AMQ'))
-      c.socket.end()
+      c.stream.end()
       assert.ok(await c.waitSocketClosed(CLOSE_WAIT_MS))
       assert.equal(c.receivedBytes.length, 0)
     })
@@ -295,7 +295,7 @@ describe('hostile clients', () => {
           arguments: {},
         })
         c.write(f.subarray(0, cut))
-        c.socket.end()
+        c.stream.end()
         assert.ok(await c.waitSocketClosed(CLOSE_WAIT_MS), `cut at ${cut}: socket closed`)
       }
       const c = await open()
@@ -309,7 +309,7 @@ describe('hostile clients', () => {
       c.write(headerFrame(1, 1000))
       c.write(bodyFrame(1, Buffer.alloc(500)).subarray(0, 100))
       await new Promise((r) => setTimeout(r, 20))
-      c.socket.resetAndDestroy()
+      c.stream.resetAndDestroy()
       assert.ok(await c.waitSocketClosed())
     })
   })

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
-import { Duplex } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import amqp, { type ChannelModel } from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
 import { connect, openChannel, openConfirmChannel, whenConnectionClosed, withTimeout } from '../helpers/amqplib.js'
+import { streamPair } from '../helpers/stream-pair.js'
 
 const T = { timeout: 20_000 }
 
@@ -150,33 +151,6 @@ describe('handle(stream)', () => {
     clientSide.destroy()
   })
 })
-
-/** Two connected Duplex streams: what one side writes, the other reads; ending or destroying one ends both. */
-function streamPair(): [Duplex, Duplex] {
-  const sides: Duplex[] = []
-  const other = (side: Duplex) => sides[sides[0] === side ? 1 : 0]!
-  const make = () => {
-    const side: Duplex = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, done) {
-        other(side).push(chunk)
-        done()
-      },
-      final(done) {
-        other(side).push(null)
-        done()
-      },
-      destroy(err, done) {
-        const peer = other(side)
-        if (!peer.readableEnded) peer.push(null)
-        done(err)
-      },
-    })
-    return side
-  }
-  sides.push(make(), make())
-  return [sides[0]!, sides[1]!]
-}
 
 // amqplib opens connections over sockets it makes itself; its Connection class takes any stream, but is not
 // in the package's exports, so it is loaded by path (as test/helpers/amqplib.ts loads its codec)

@@ -30,7 +30,7 @@ after(async () => {
 
 /** The broker's side of a raw client: the connection whose remote port is the client's local port. */
 function serverSide(client: RawClient): Connection {
-  for (const c of server.connections) if (c.info.remotePort === client.socket.localPort) return c
+  for (const c of server.connections) if (c.info.remotePort === client.stream.localPort) return c
   throw new Error('no server connection for this client')
 }
 
@@ -108,7 +108,7 @@ async function bystanderRoundTrip(): Promise<void> {
 
 /** Reads everything the client was sent until `count` frames of `type` arrived. */
 async function drainClient(c: RawClient, name: string, count: number): Promise<void> {
-  c.socket.resume()
+  c.stream.resume()
   let seen = 0
   while (seen < count) {
     const f = await c.nextFrame(10_000)
@@ -123,7 +123,7 @@ describe('output backpressure: a client that does not read', () => {
     const c = await RawClient.open(server.port)
     await c.openChannel(1)
     const conn = serverSide(c)
-    c.socket.pause()
+    c.stream.pause()
     const get = methodFrame(1, { name: 'basic.get', queue, noAck: true })
     c.write(Buffer.concat(Array.from({ length: COUNT }, () => get)))
     const q = server.broker.vhosts.get('/')!.queues.get(queue)!
@@ -147,7 +147,7 @@ describe('output backpressure: a client that does not read', () => {
       const c = await RawClient.open(server.port)
       await c.openChannel(1)
       const conn = serverSide(c)
-      c.socket.pause()
+      c.stream.pause()
       const one = Buffer.concat([
         methodFrame(1, {
           name: 'basic.publish',
@@ -186,7 +186,7 @@ describe('output backpressure: a client that does not read', () => {
     })
     await requester.expect('basic.consume-ok')
     const target = serverSide(requester)
-    requester.socket.pause()
+    requester.stream.pause()
     const vhost = server.broker.vhosts.get('/')!
     const address = [...vhost.directReplyTo.addresses()][0]!
 
