@@ -261,15 +261,18 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       if (channel) throw channelError("second 'channel.open' seen")
       // RabbitMQ limits how many channels are open, not their numbers
       if (this.channels.size >= this.channelMax) {
-        throw notAllowed(
+        const refused = notAllowed(
           `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
         )
+        refused.noMethod = true // RabbitMQ's reader refuses it before any channel handles the method: 0/0
+        throw refused
       }
       this.channels.set(id, new Channel(id, this))
       this.sendMethod(id, { name: 'channel.open-ok' })
       return
     }
-    if (!channel) throw channelError(`expected 'channel.open' on channel ${id}, got '${m.name}'`)
+    // RabbitMQ's text, word for word (clients match on it)
+    if (!channel) throw channelError("expected 'channel.open'")
     channel.handleMethod(m)
   }
 
