@@ -16,7 +16,7 @@ import {
   unexpectedFrame,
   notAllowed,
 } from '../protocol/errors.js'
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import { FrameParser } from '../protocol/frame-parser.js'
 import { ReplyCode, FRAME_MIN_SIZE } from '../protocol/generated/constants.js'
 import { METHODS, decodeMethod, encodeMethod, type Method, type MethodName } from '../protocol/generated/methods.js'

@@ -3,7 +3,8 @@
 // bytes it wants — a wrong protocol header, a frame larger than frame_max, a bad frame-end octet, a
 // body frame out of nowhere — and see exactly what the server answers and whether it closes the socket.
 import net from 'node:net'
-import { encodeTable, type FieldTable } from '../../src/protocol/field-table.js'
+import { encodeTable } from '../../src/protocol/field-table.js'
+import type { FieldTable } from '../../src/protocol/field-value.js'
 import { FrameParser } from '../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method, type MethodName } from '../../src/protocol/generated/methods.js'
 import { encodeBasicProperties, type BasicProperties } from '../../src/protocol/generated/properties.js'
