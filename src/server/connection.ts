@@ -9,7 +9,7 @@ import {
   AmqpError,
   ChannelError,
   ConnectionError,
-  channelError,
+  badChannelError,
   commandInvalid,
   frameError,
   internalError,
@@ -320,7 +320,7 @@ export class Connection implements AlarmListener {
   /** RabbitMQ: a 504 once the connection runs (a method of another class, or a handshake method again). */
   private unexpectedOnChannel0(method: string): ConnectionError {
     const detail = `unexpected method ${method} in connection state ${this.state}`
-    return this.state === 'running' ? channelError(detail) : commandInvalid(detail)
+    return this.state === 'running' ? badChannelError(detail) : commandInvalid(detail)
   }
 
   private onStartOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
@@ -395,7 +395,7 @@ export class Connection implements AlarmListener {
   private channelMethod(id: number, m: Method): void {
     const channel = this.channels.get(id)
     if (m.name === 'channel.open') {
-      if (channel) throw channelError("second 'channel.open' seen")
+      if (channel) throw badChannelError("second 'channel.open' seen")
       // RabbitMQ limits how many channels are open, not their numbers
       if (this.channels.size >= this.channelMax) {
         throw notAllowed(
@@ -406,7 +406,7 @@ export class Connection implements AlarmListener {
       this.send(id, { name: 'channel.open-ok' })
       return
     }
-    if (!channel) throw channelError(`expected 'channel.open' on channel ${id}, got '${m.name}'`)
+    if (!channel) throw badChannelError(`expected 'channel.open' on channel ${id}, got '${m.name}'`)
     channel.handleMethod(m)
   }
 
