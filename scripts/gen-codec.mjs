@@ -36,7 +36,7 @@ const readOp = {
   timestamp: 'r.u64()',
   shortstr: 'r.shortstr()',
   longstr: 'r.longstr()',
-  table: 'r.table()',
+  table: 'readTable(r)',
 }
 const writeOp = {
   octet: 'u8',
@@ -46,8 +46,9 @@ const writeOp = {
   timestamp: 'u64',
   shortstr: 'shortstr',
   longstr: 'longstr',
-  table: 'table',
 }
+/** A call that writes a field: a Writer method for the primitives; tables have their own codec module. */
+const writeCall = (type, value) => (type === 'table' ? `writeTable(w, ${value})` : `w.${writeOp[type]}(${value})`)
 const zero = {
   octet: '0',
   short: '0',
@@ -87,8 +88,9 @@ function runs(fields) {
 
 function genMethods() {
   const L = [HEADER]
-  L.push("import type { FieldTable } from '../field-table.js'")
   L.push("import { notImplemented } from '../errors.js'")
+  L.push("import { readTable, writeTable } from '../field-table.js'")
+  L.push("import type { FieldTable } from '../field-value.js'")
   L.push("import type { Reader } from '../reader.js'")
   L.push("import { FRAME_METHOD, type Writer } from '../writer.js'")
   L.push('')
@@ -163,7 +165,7 @@ function genMethods() {
         L.push(`      w.u8(${parts.join(' | ')})`)
       } else {
         const v = RESERVED.has(run.name) ? `m.${camel(run.name)} ?? ${zero[run.type]}` : `m.${camel(run.name)}`
-        L.push(`      w.${writeOp[run.type]}(${v})`)
+        L.push(`      ${writeCall(run.type, v)}`)
       }
     }
     L.push('      break')
@@ -182,7 +184,8 @@ function genMethods() {
 function genProperties() {
   const props = spec.classes.find((c) => c.name === 'basic').properties
   const L = [HEADER]
-  L.push("import type { FieldTable } from '../field-table.js'")
+  L.push("import { readTable, writeTable } from '../field-table.js'")
+  L.push("import type { FieldTable } from '../field-value.js'")
   L.push("import type { Reader } from '../reader.js'")
   L.push("import type { Writer } from '../writer.js'")
   L.push('')
@@ -210,7 +213,7 @@ function genProperties() {
   })
   L.push('  w.u16(flags)')
   props.forEach(([name, t]) => {
-    L.push(`  if (p.${camel(name)} !== undefined) w.${writeOp[t]}(p.${camel(name)})`)
+    L.push(`  if (p.${camel(name)} !== undefined) ${writeCall(t, `p.${camel(name)}`)}`)
   })
   L.push('}')
   return L.join('\n') + '\n'
@@ -236,6 +239,15 @@ function genConstants() {
       .join(', ')},`,
   )
   L.push('])')
+  L.push('')
+  L.push('/**')
+  L.push(' * What an error code closes: the channel (a soft error) or the whole connection (a hard error). errors.ts')
+  L.push(' * builds its errors from this, so the choice of ChannelError or ConnectionError follows the specification.')
+  L.push(' */')
+  L.push('export const ERROR_KINDS = {')
+  for (const c of spec.replyCodes.filter((c) => c.kind !== 'success')) L.push(`  ${c.code}: '${c.kind}',`)
+  L.push('} as const')
+  L.push('export type ErrorCode = keyof typeof ERROR_KINDS')
   L.push('')
   L.push(`export const FRAME_MIN_SIZE = ${spec.frameMinSize}`)
   L.push(`export const PROTOCOL_VERSION = [${spec.version.join(', ')}] as const`)

@@ -1,63 +1,30 @@
 // Declare arguments: RabbitMQ's equivalence check on redeclare, with its wording of the 406 error.
 import { preconditionFailed } from '../protocol/errors.js'
 import {
-  TypedValue,
-  fieldType as typeOf,
+  equivalentFieldValue,
+  erlangFloat,
+  fieldType,
+  fieldTypeName,
+  isFloatValue,
+  plain,
   type FieldTable,
-  type FieldType,
   type FieldValue,
-} from '../protocol/field-table.js'
+} from '../protocol/field-value.js'
 
-const TYPE_NAMES: Record<FieldType, string> = {
-  t: 'bool',
-  b: 'byte',
-  B: 'unsignedbyte',
-  s: 'short',
-  u: 'unsignedshort',
-  I: 'signedint',
-  i: 'unsignedint',
-  l: 'long',
-  f: 'float',
-  d: 'double',
-  D: 'decimal',
-  S: 'longstr',
-  A: 'array',
-  T: 'timestamp',
-  F: 'table',
-  V: 'void',
-  x: 'binary',
-}
-const NUMERIC = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l', 'f', 'd'])
-
-function plain(v: FieldValue): unknown {
-  const raw = v instanceof TypedValue ? v.value : v
-  return typeof raw === 'bigint' ? Number(raw) : raw
-}
-
-function equivalent(a: FieldValue, b: FieldValue): boolean {
-  const ta = typeOf(a)
-  const tb = typeOf(b)
-  const compatible = ta === tb || (NUMERIC.has(ta) && NUMERIC.has(tb))
-  if (!compatible) return false
-  const x = plain(a)
-  const y = plain(b)
-  if (typeof x === 'object' || typeof y === 'object') return JSON.stringify(x) === JSON.stringify(y)
-  return x === y
-}
-
-/** RabbitMQ's name for a value's field type: 'longstr', 'signedint', 'byte'... */
-export function fieldTypeName(v: FieldValue): string {
-  return TYPE_NAMES[typeOf(v)]
-}
-
+/** A value as RabbitMQ prints it in an inequivalent-arg text: a binary as its text, anything else with ~p. */
 function shown(v: FieldValue): string {
+  if (isFloatValue(v)) return erlangFloat(Number(plain(v)))
   const raw = plain(v)
-  return Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'object' ? JSON.stringify(raw) : String(raw)
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8')
+  if (typeof raw === 'object' && raw !== null) {
+    return JSON.stringify(raw, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))
+  }
+  return String(raw)
 }
 
 function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none'
-  return `the value '${shown(v)}' of type '${TYPE_NAMES[typeOf(v)]}'`
+  return `the value '${shown(v)}' of type '${fieldTypeName(v)}'`
 }
 
 /** Arguments RabbitMQ compares when a queue is declared again. */
@@ -87,7 +54,7 @@ export function assertArgumentsEquivalent(
     const a = current[key]
     const b = received[key]
     if (a === undefined && b === undefined) continue
-    if (a !== undefined && b !== undefined && equivalent(a, b)) continue
+    if (a !== undefined && b !== undefined && equivalentFieldValue(a, b)) continue
     // An omitted x-queue-type means the default, classic
     if (key === 'x-queue-type' && (a ?? 'classic') === (b ?? 'classic')) continue
     // With both present RabbitMQ shows the two values; with one missing, the other's value and type
@@ -118,8 +85,7 @@ type ArgCheck = (value: FieldValue, args: FieldTable) => string | undefined
 const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l'])
 
 function integerArg(value: FieldValue): number | string {
-  const type = typeOf(value)
-  if (!INTEGER_TYPES.has(type)) return `"expected integer, got ${TYPE_NAMES[type]}"`
+  if (!INTEGER_TYPES.has(fieldType(value))) return `"expected integer, got ${fieldTypeName(value)}"`
   return Number(plain(value))
 }
 
@@ -139,8 +105,8 @@ const nonNegativeInteger: ArgCheck = (value) => {
 }
 
 const stringArg: ArgCheck = (value) => {
-  const type = typeOf(value)
-  return type === 'S' || type === 'x' ? undefined : `{unacceptable_type,${TYPE_NAMES[type]}}`
+  const type = fieldType(value)
+  return type === 'S' || type === 'x' ? undefined : `{unacceptable_type,${fieldTypeName(value)}}`
 }
 
 /** An integer TTL or expiry: x-expires must also be positive (value_zero comes before the range check). */
@@ -189,7 +155,7 @@ const QUEUE_ARGUMENT_CHECKS = new Map<string, ArgCheck>([
   ],
   [
     'x-single-active-consumer',
-    (value) => (typeOf(value) === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[typeOf(value)]}}`),
+    (value) => (fieldType(value) === 't' ? undefined : `{unacceptable_type,${fieldTypeName(value)}}`),
   ],
 ])
 

@@ -1,7 +1,7 @@
 // Dead-lettering as RabbitMQ does it: the message is republished to the queue's dead-letter exchange with
 // an x-death entry (count, reason, queue, time, exchange, routing-keys, original-expiration) and the
 // x-first-death-* headers; its expiration property is removed.
-import { TypedValue, fieldString, type FieldTable, type FieldValue } from '../protocol/field-table.js'
+import { TypedValue, fieldString, type FieldTable, type FieldValue } from '../protocol/field-value.js'
 import { encodeProperties } from '../protocol/properties.js'
 import type { BasicProperties } from '../protocol/generated/properties.js'
 import { Message } from './message.js'

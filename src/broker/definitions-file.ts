@@ -2,7 +2,7 @@
 // `load_definitions` reads): exchanges, queues, bindings and policies. Durable ones are then stored like any
 // other declared through AMQP. Users, vhosts and permissions come with the issues that add them.
 import { readFileSync } from 'node:fs'
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import type { Vhost } from './vhost.js'
 
 interface FileExchange {

@@ -1,5 +1,6 @@
 // Converts the model's durable entities to the definitions the store logs, and back at start.
-import { encodeTable, type FieldTable } from '../protocol/field-table.js'
+import { encodeTable, readTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import { Reader } from '../protocol/reader.js'
 import type {
   BindingDefinition,
@@ -17,7 +18,7 @@ export function tableToText(t: FieldTable): string {
 }
 
 export function tableFromText(text: string): FieldTable {
-  return text === '' ? {} : new Reader(Buffer.from(text, 'base64')).table()
+  return text === '' ? {} : readTable(new Reader(Buffer.from(text, 'base64')))
 }
 
 export function exchangeDefinition(vhost: string, e: Exchange): ExchangeDefinition {

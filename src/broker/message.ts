@@ -1,6 +1,6 @@
 // A published message, shared by every queue it is routed to. Its properties are kept as the publisher
 // encoded them, so delivering them costs a copy, not an encoding.
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import type { BasicProperties } from '../protocol/generated/properties.js'
 
 export class Message {

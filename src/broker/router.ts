@@ -1,7 +1,7 @@
 // Where a published message goes, and what became of it. The router follows exchange-to-exchange bindings
 // and alternate exchanges to the queues, resolves direct reply-to addresses, puts the message into its
 // queues, and republishes the messages that die in a queue to the queue's dead-letter exchange.
-import { fieldString, routingKeysOf } from '../protocol/field-table.js'
+import { fieldString, routingKeysOf } from '../protocol/field-value.js'
 import { deadLetteredMessage, deathQueues, type DeathReason } from './dead-letter.js'
 import { DirectReplyTo, type ReplyTarget } from './direct-reply-to.js'
 import type { Durability } from './durability.js'

@@ -10,7 +10,7 @@ import {
   resourceError,
   resourceLocked,
 } from '../protocol/errors.js'
-import { fieldString, type FieldTable } from '../protocol/field-table.js'
+import { fieldString, type FieldTable } from '../protocol/field-value.js'
 import {
   assertArgumentsEquivalent,
   assertFlagEquivalent,

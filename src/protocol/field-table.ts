@@ -1,55 +1,32 @@
-// Field tables with RabbitMQ's value types (the errata table that RabbitMQ, pika and amqplib use, not the
-// 0-9-1 specification's): t b B s u I i l f d D S A T F V x.
+// The field-table codec, one layer above the primitives of reader.ts and writer.ts (which know nothing of
+// tables) and below the generated method codec. What a value is lives in field-value.ts.
 //
 // Decoding is lossless: a value comes back as a plain JS value when encoding that plain value again gives
 // the same type (string → S, boolean → t, int32 → I, …), otherwise as a TypedValue that remembers its
 // wire type, so headers that pass through the broker (dead-lettering, say) keep their exact types.
 import { syntaxError } from './errors.js'
+import { TypedValue, fieldType, type Decimal, type FieldTable, type FieldType, type FieldValue } from './field-value.js'
 import { Reader } from './reader.js'
 import { Writer } from './writer.js'
 
-export type FieldType =
-  't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x'
-
-export class TypedValue {
-  constructor(
-    readonly type: FieldType,
-    readonly value: number | bigint | string | Buffer | Decimal,
-  ) {}
-}
-
-export interface Decimal {
-  scale: number
-  value: number
-}
-
-export type FieldValue =
-  string | number | bigint | boolean | null | Buffer | TypedValue | FieldValue[] | { [key: string]: FieldValue }
-export type FieldTable = { [key: string]: FieldValue }
-
-/** The wire type of a value: its TypedValue's, or the type a plain value is written as. */
-export function fieldType(v: FieldValue): FieldType {
-  switch (typeof v) {
-    case 'string':
-      return 'S'
-    case 'boolean':
-      return 't'
-    case 'bigint':
-      return 'l'
-    case 'number':
-      if (Number.isInteger(v)) {
-        if (v >= -0x8000_0000 && v <= 0x7fff_ffff) return 'I'
-        // Beyond a signed 64-bit integer only a double can carry it
-        if (v >= -(2 ** 63) && v < 2 ** 63) return 'l'
-      }
-      return 'd'
-    default:
-      if (v === null) return 'V'
-      if (v instanceof TypedValue) return v.type
-      if (Buffer.isBuffer(v)) return 'x'
-      if (Array.isArray(v)) return 'A'
-      return 'F'
+/** A length-prefixed table at the reader's position. */
+export function readTable(r: Reader): FieldTable {
+  const len = r.u32()
+  const start = r.pos
+  r.bytes(len) // a table running past the end of its frame is a frame error, as any other field is
+  const inner = new Reader(r.buf, start, start + len)
+  const table: FieldTable = Object.create(null) as FieldTable
+  while (inner.pos < inner.end) {
+    const key = inner.shortstr()
+    table[key] = decodeFieldValue(inner)
   }
+  return table
+}
+
+/** A length-prefixed table at the writer's position; undefined is written as the empty table. */
+export function writeTable(w: Writer, t: FieldTable | undefined): void {
+  if (t === undefined) return w.u32(0)
+  w.raw(encodeTable(t))
 }
 
 function plainOrTyped(type: FieldType, v: number | bigint | string | Buffer | Decimal): FieldValue {
@@ -96,7 +73,7 @@ export function decodeFieldValue(r: Reader): FieldValue {
     case 'V':
       return null
     case 'F':
-      return nested(() => r.table())
+      return nested(() => readTable(r))
     case 'A': {
       const len = r.u32()
       const end = r.pos + len
@@ -212,40 +189,12 @@ function writeTableBody(w: Writer, t: FieldTable): void {
   w.buf.writeUInt32BE(w.pos - lenAt - 4, lenAt)
 }
 
-/** Made on first use: writer.ts and this module import each other, so nothing runs at load time. */
-let scratch: Writer | undefined
+/** Shared by every encodeTable() call: tables are encoded one at a time, and copied out at once. */
+const scratch = new Writer(4096, true)
 
 /** The wire bytes of a table, length prefix included: a view that is valid until the next call. */
 export function encodeTable(t: FieldTable): Buffer {
-  scratch ??= new Writer(4096, true)
   scratch.reset()
   writeTableBody(scratch, t)
   return scratch.view()
-}
-
-/** A table value as a number, whatever integer or float type it was sent as; undefined when not numeric. */
-export function fieldNumber(v: FieldValue | undefined): number | undefined {
-  if (typeof v === 'number') return v
-  if (typeof v === 'bigint') return Number(v)
-  if (v instanceof TypedValue && (typeof v.value === 'number' || typeof v.value === 'bigint')) return Number(v.value)
-  return undefined
-}
-
-/** The string elements of an array value, such as the CC and BCC headers; [] when not an array. */
-export function routingKeysOf(value: FieldValue | undefined): string[] {
-  if (!Array.isArray(value)) return []
-  const keys: string[] = []
-  for (const v of value) {
-    const s = fieldString(v)
-    if (s !== undefined) keys.push(s)
-  }
-  return keys
-}
-
-/** A table value as a string (longstr values may arrive as byte arrays); undefined when not a string. */
-export function fieldString(v: FieldValue | undefined): string | undefined {
-  if (typeof v === 'string') return v
-  if (Buffer.isBuffer(v)) return v.toString('utf8')
-  if (v instanceof TypedValue && typeof v.value === 'string') return v.value
-  return undefined
 }

@@ -1,7 +1,7 @@
-// Reads AMQP primitives from a frame payload. Running past the end is a malformed frame (501).
+// Reads AMQP primitives from a frame payload. Running past the end is a malformed frame (501). Field tables
+// are read by field-table.ts (readTable), which builds on this.
 import { isUtf8 } from 'node:buffer'
 import { frameError } from './errors.js'
-import { decodeFieldValue, type FieldTable } from './field-table.js'
 
 export class Reader {
   pos: number
@@ -55,16 +55,5 @@ export class Reader {
   bytes(n: number): Buffer {
     const p = this.need(n)
     return this.buf.subarray(p, p + n)
-  }
-  table(): FieldTable {
-    const len = this.u32()
-    const end = this.need(len) + len
-    const table: FieldTable = Object.create(null) as FieldTable
-    const inner = new Reader(this.buf, end - len, end)
-    while (inner.pos < end) {
-      const key = inner.shortstr()
-      table[key] = decodeFieldValue(inner)
-    }
-    return table
   }
 }

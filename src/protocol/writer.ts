@@ -1,7 +1,7 @@
 // Encodes AMQP frames into pooled buffers without a promise or a copy per frame: small frames are packed
 // one after another into a large buffer, large bodies are passed through as the caller's Buffer (zero
-// copy), and the connection takes the whole batch with take() once per turn of the event loop.
-import { encodeTable, type FieldTable } from './field-table.js'
+// copy), and the connection takes the whole batch with take() once per turn of the event loop. Field tables
+// are written by field-table.ts (writeTable), which builds on this.
 
 const POOL_SIZE = 64 * 1024
 /** Bodies up to this size are copied next to their frame header; larger ones are sent as they are. */
@@ -94,10 +94,6 @@ export class Writer {
     this.ensure(b.length)
     b.copy(this.buf, this.pos)
     this.pos += b.length
-  }
-  table(t: FieldTable | undefined): void {
-    if (t === undefined) return this.u32(0)
-    this.raw(encodeTable(t))
   }
 
   /** Writes a frame header with a size to be filled in by endFrame(). */

@@ -15,7 +15,7 @@ import {
   commandInvalid,
   type AmqpError,
 } from '../protocol/errors.js'
-import { fieldNumber, type FieldTable } from '../protocol/field-table.js'
+import { fieldNumber, type FieldTable } from '../protocol/field-value.js'
 import { ReplyCode } from '../protocol/generated/constants.js'
 import type { Method } from '../protocol/generated/methods.js'
 import { Publisher } from './publisher.js'

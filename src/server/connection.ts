@@ -13,15 +13,15 @@ import {
   AmqpError,
   ChannelError,
   ConnectionError,
-  channelError,
+  badChannelError,
+  connectionForced,
   frameError,
   internalError,
   unexpectedFrame,
   notAllowed,
 } from '../protocol/errors.js'
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import { FrameParser } from '../protocol/frame-parser.js'
-import { ReplyCode } from '../protocol/generated/constants.js'
 import { METHODS, decodeMethod, encodeMethod, type Method, type MethodName } from '../protocol/generated/methods.js'
 import { Reader } from '../protocol/reader.js'
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Writer } from '../protocol/writer.js'
@@ -251,14 +251,14 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
         return // a client telling us it is blocked changes nothing here
       default:
         // RabbitMQ: a 504 once the connection runs (a method of another class, or a handshake method again)
-        throw channelError(`unexpected method ${m.name} in connection state running`)
+        throw badChannelError(`unexpected method ${m.name} in connection state running`)
     }
   }
 
   private channelMethod(id: number, m: Method): void {
     const channel = this.channels.get(id)
     if (m.name === 'channel.open') {
-      if (channel) throw channelError("second 'channel.open' seen")
+      if (channel) throw badChannelError("second 'channel.open' seen")
       // RabbitMQ limits how many channels are open, not their numbers
       if (this.channels.size >= this.channelMax) {
         const refused = notAllowed(
@@ -272,7 +272,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       return
     }
     // RabbitMQ's text, word for word (clients match on it)
-    if (!channel) throw channelError("expected 'channel.open'")
+    if (!channel) throw badChannelError("expected 'channel.open'")
     channel.handleMethod(m)
   }
 
@@ -383,9 +383,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   /** Broker shutdown: connection.close 320 CONNECTION_FORCED, as RabbitMQ does. */
   forceClose(reason: string): void {
     if (this.state === 'running') {
-      this.closeWithError(
-        new ConnectionError(ReplyCode.CONNECTION_FORCED, `broker forced connection closure with reason '${reason}'`),
-      )
+      this.closeWithError(connectionForced(`broker forced connection closure with reason '${reason}'`))
     } else this.endGracefully()
   }
 

@@ -20,7 +20,7 @@ import {
   notAllowed,
   unexpectedFrame,
 } from '../protocol/errors.js'
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 import { FRAME_MIN_SIZE, ReplyCode } from '../protocol/generated/constants.js'
 import { METHODS, decodeMethod, encodeMethod, type Method, type MethodName } from '../protocol/generated/methods.js'
 import { Reader } from '../protocol/reader.js'

@@ -1,5 +1,6 @@
 // SASL mechanisms offered in connection.start: PLAIN and RabbitMQ's AMQPLAIN.
-import { fieldString } from '../protocol/field-table.js'
+import { fieldString } from '../protocol/field-value.js'
+import { readTable } from '../protocol/field-table.js'
 import { Reader } from '../protocol/reader.js'
 
 export const MECHANISMS = 'PLAIN AMQPLAIN'
@@ -23,7 +24,7 @@ export function parseCredentials(mechanism: string, response: Buffer): Credentia
       const withLength = Buffer.alloc(response.length + 4)
       withLength.writeUInt32BE(response.length, 0)
       response.copy(withLength, 4)
-      const table = new Reader(withLength).table()
+      const table = readTable(new Reader(withLength))
       const username = fieldString(table['LOGIN'])
       const password = fieldString(table['PASSWORD'])
       if (username === undefined || password === undefined) return undefined

@@ -1,6 +1,6 @@
 // What connection.start tells a client about us. Capabilities are advertised only once they work.
 import { hostname } from 'node:os'
-import type { FieldTable } from '../protocol/field-table.js'
+import type { FieldTable } from '../protocol/field-value.js'
 
 export const VERSION = '0.1.0'
 

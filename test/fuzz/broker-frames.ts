@@ -4,7 +4,7 @@
 // HOSTILE_FUZZ_TEXTS=1 to tally the outcomes with their reply texts.
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { TypedValue, type FieldTable, type FieldValue } from '../../src/protocol/field-table.js'
+import { TypedValue, type FieldTable, type FieldValue } from '../../src/protocol/field-value.js'
 import { HARD_ERRORS } from '../../src/protocol/generated/constants.js'
 import type { Method } from '../../src/protocol/generated/methods.js'
 import type { BasicProperties } from '../../src/protocol/generated/properties.js'

@@ -6,7 +6,8 @@
 // test/helpers/stream-pair.ts whose other side is given to broker.handle().
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import { encodeTable, type FieldTable } from '../../src/protocol/field-table.js'
+import { encodeTable } from '../../src/protocol/field-table.js'
+import type { FieldTable } from '../../src/protocol/field-value.js'
 import { FrameParser } from '../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method, type MethodName } from '../../src/protocol/generated/methods.js'
 import { encodeBasicProperties, type BasicProperties } from '../../src/protocol/generated/properties.js'

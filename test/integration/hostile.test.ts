@@ -6,13 +6,12 @@
 // keeps publishing and consuming, and must not notice a thing.
 //
 // Tests named "RabbitMQ: ..." assert a behaviour of RabbitMQ that Warren did not share when written.
-import '../../src/protocol/field-table.js' // before writer.js (module cycle, see test/unit/protocol/writer.test.ts)
 import { after, afterEach, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import amqp from 'amqplib'
 import type { ChannelModel, ConfirmChannel } from 'amqplib'
 import fc from 'fast-check'
-import type { FieldValue } from '../../src/protocol/field-table.js'
+import type { FieldValue } from '../../src/protocol/field-value.js'
 import type { Method } from '../../src/protocol/generated/methods.js'
 import { FRAME_METHOD } from '../../src/protocol/writer.js'
 import { drain, setUp, step } from '../fuzz/broker-frames.js'

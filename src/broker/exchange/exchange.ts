@@ -1,7 +1,8 @@
 // An exchange routes a message to destinations (queues, or other exchanges for exchange-to-exchange
 // bindings). Each type keeps its own index of bindings for routing; the base keeps the list of bindings
 // itself, for if-unused, auto-delete and listing.
-import { encodeTable, type FieldTable } from '../../protocol/field-table.js'
+import { encodeTable } from '../../protocol/field-table.js'
+import type { FieldTable } from '../../protocol/field-value.js'
 import type { Message } from '../message.js'
 import type { Queue } from '../queue/queue.js'
 

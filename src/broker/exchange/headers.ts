@@ -1,10 +1,18 @@
 // Routes on message headers instead of the routing key. A binding's arguments name the headers to match;
 // x-match says whether all or any must match ('all'/'any' ignore x- headers, 'all-with-x'/'any-with-x'
 // include them), and a void value matches any value of that header, as in RabbitMQ.
-import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js'
+import {
+  TypedValue,
+  erlangFloat,
+  fieldTypeName,
+  isFloatValue,
+  plain,
+  sameFieldValue,
+  type FieldTable,
+  type FieldValue,
+} from '../../protocol/field-value.js'
 import type { Message } from '../message.js'
 import { preconditionFailed } from '../../protocol/errors.js'
-import { fieldTypeName } from '../arguments.js'
 import { Exchange, type Binding, type Destination } from './exchange.js'
 
 const X_MATCH_MODES = new Set(['all', 'any', 'all-with-x', 'any-with-x'])
@@ -57,33 +65,11 @@ function matches(m: Matcher, headers: FieldTable | undefined): boolean {
   if (m.keys.length === 0) return !m.any
   for (const [key, expected] of m.keys) {
     const present = headers !== undefined && Object.hasOwn(headers, key)
-    const ok = present && (expected === null || sameValue(expected, headers[key]!))
+    const ok = present && (expected === null || sameFieldValue(expected, headers[key]!))
     if (m.any && ok) return true
     if (!m.any && !ok) return false
   }
   return !m.any
-}
-
-function plain(v: FieldValue): unknown {
-  return v instanceof TypedValue ? v.value : v
-}
-
-function sameValue(a: FieldValue, b: FieldValue): boolean {
-  const x = plain(a)
-  const y = plain(b)
-  if (Buffer.isBuffer(x) || Buffer.isBuffer(y)) {
-    const bx = Buffer.isBuffer(x) ? x : typeof x === 'string' ? Buffer.from(x) : null
-    const by = Buffer.isBuffer(y) ? y : typeof y === 'string' ? Buffer.from(y) : null
-    return bx !== null && by !== null && bx.equals(by)
-  }
-  if (typeof x === 'bigint' || typeof y === 'bigint') {
-    // Only integers compare with a 64-bit value; BigInt() of a string or a fraction would throw
-    const ix = typeof x === 'bigint' ? x : Number.isInteger(x) ? BigInt(x as number) : undefined
-    const iy = typeof y === 'bigint' ? y : Number.isInteger(y) ? BigInt(y as number) : undefined
-    return ix !== undefined && ix === iy
-  }
-  if (typeof x === 'object' || typeof y === 'object') return stableJson(x) === stableJson(y)
-  return x === y
 }
 
 /** JSON of nested tables and arrays, with 64-bit integers written as numbers instead of throwing. */
@@ -95,6 +81,7 @@ function stableJson(v: unknown): string {
 
 /** A value as RabbitMQ prints it in error texts (an Erlang term): <<"all">>, 1, [..]. */
 function erlangTerm(v: FieldValue): string {
+  if (isFloatValue(v)) return erlangFloat(Number(plain(v)))
   const raw = plain(v)
   if (typeof raw === 'string') return `<<"${raw}">>`
   if (Buffer.isBuffer(raw)) return `<<"${raw.toString('utf8')}">>`

@@ -1,5 +1,5 @@
 // What a queue's arguments (x-message-ttl, x-max-length, ...) ask of it, read once at declare time.
-import { fieldNumber, fieldString, type FieldTable } from '../../protocol/field-table.js'
+import { fieldNumber, fieldString, type FieldTable } from '../../protocol/field-value.js'
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
 

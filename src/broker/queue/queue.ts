@@ -3,7 +3,7 @@
 // however many messages arrive in it, and stops as soon as no consumer can take more. Messages leave by
 // ack, or die: rejected, expired (TTL) or pushed out by a length limit, and go to the dead-letter exchange
 // when there is one.
-import type { FieldTable } from '../../protocol/field-table.js'
+import type { FieldTable } from '../../protocol/field-value.js'
 import type { DeathReason } from '../dead-letter.js'
 import type { LoadedEntry, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'

@@ -51,5 +51,31 @@ export const HARD_ERRORS: ReadonlySet<number> = new Set([
   320, 402, 501, 502, 503, 504, 505, 530, 540, 541,
 ])
 
+/**
+ * What an error code closes: the channel (a soft error) or the whole connection (a hard error). errors.ts
+ * builds its errors from this, so the choice of ChannelError or ConnectionError follows the specification.
+ */
+export const ERROR_KINDS = {
+  311: 'channel',
+  312: 'channel',
+  313: 'channel',
+  320: 'connection',
+  402: 'connection',
+  403: 'channel',
+  404: 'channel',
+  405: 'channel',
+  406: 'channel',
+  501: 'connection',
+  502: 'connection',
+  503: 'connection',
+  504: 'connection',
+  505: 'connection',
+  506: 'channel',
+  530: 'connection',
+  540: 'connection',
+  541: 'connection',
+} as const
+export type ErrorCode = keyof typeof ERROR_KINDS
+
 export const FRAME_MIN_SIZE = 4096
 export const PROTOCOL_VERSION = [0, 9, 1] as const

@@ -174,6 +174,35 @@ describe('amqplib: queue', () => {
     await conn.close()
   })
 
+  test(
+    'redeclare compares argument values as Erlang terms (rabbit_misc:assert_args_equivalence)',
+    TEST_TIMEOUT,
+    async () => {
+      const conn = await scope.connect()
+      const q = scope.queue()
+      const other = scope.queue()
+      let ch = await openChannel(conn)
+      await ch.assertQueue(q, { durable: false, messageTtl: 1000 })
+      // an integer and a timestamp of the same value are the same term; so are a longstr and a binary
+      await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': { '!': 'timestamp', value: 1000 } } })
+      await ch.assertQueue(other, { durable: false, deadLetterExchange: 'dlx' })
+      await ch.assertQueue(other, { durable: false, arguments: { 'x-dead-letter-exchange': Buffer.from('dlx') } })
+      // an integer is not a float of the same value; RabbitMQ prints the float as Erlang does
+      await expectChannelError(
+        ch,
+        ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': { '!': 'double', value: 1000 } } }),
+        inequivalent(q, 'x-message-ttl', "'1.0e3'", "'1000'"),
+      )
+      ch = await openChannel(conn)
+      await expectChannelError(
+        ch,
+        ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': { '!': 'float', value: 1000 } } }),
+        inequivalent(q, 'x-message-ttl', "'1.0e3'", "'1000'"),
+      )
+      await conn.close()
+    },
+  )
+
   test('arguments RabbitMQ does not know are not compared on redeclare', TEST_TIMEOUT, async () => {
     const { conn, ch } = await scope.open()
     const q = scope.queue()

@@ -61,6 +61,43 @@ const EXPECTED: Array<[string, Record<string, unknown>, string[]]> = [
   ['strings are not integers', { 'x-match': 'all', a: '1' }, ['aStr1']],
 ]
 
+const long = (value: number) => ({ '!': 'long', value })
+
+/**
+ * RabbitMQ compares a binding value with a header value as Erlang terms (==): at the top level the wire type
+ * does not matter, only the value (an integer equals a timestamp or a whole double; a longstr equals a
+ * binary), but inside an array or a table every element keeps its type, so [1 as byte] is not [1 as long].
+ */
+const TERM_MESSAGES: Array<[string, Record<string, unknown>]> = [
+  ['int', { v: 1000 }],
+  ['long', { v: long(1000) }],
+  ['timestamp', { v: { '!': 'timestamp', value: 1000 } }],
+  ['double', { v: { '!': 'double', value: 1000 } }],
+  ['str', { v: '1000' }],
+  ['bin', { v: Buffer.from('1000') }],
+  ['arrByte', { arr: [1] }],
+  ['arrLong', { arr: [long(1)] }],
+  ['arrDouble', { arr: [{ '!': 'double', value: 1 }] }],
+  ['arrStr', { arr: ['a'] }],
+  ['arrBin', { arr: [Buffer.from('a')] }],
+  ['tabByte', { tab: { k: 1 } }],
+  ['tabLong', { tab: { k: long(1) } }],
+  ['tabKL', { tab: { k: 1, l: 'x' } }],
+  ['tabLK', { tab: { l: 'x', k: 1 } }],
+]
+
+const TERM_EXPECTED: Array<[string, Record<string, unknown>, string[]]> = [
+  ['an integer equals a timestamp and a whole double', { v: 1000 }, ['int', 'long', 'timestamp', 'double']],
+  ['a whole double equals an integer', { v: { '!': 'double', value: 1000 } }, ['int', 'long', 'timestamp', 'double']],
+  ['a longstr equals a binary', { v: '1000' }, ['str', 'bin']],
+  ['a binary equals a longstr', { v: Buffer.from('1000') }, ['str', 'bin']],
+  ['array elements keep their integer type', { arr: [1] }, ['arrByte']],
+  ['array elements keep their long type', { arr: [long(1)] }, ['arrLong']],
+  ['array elements keep their string type', { arr: ['a'] }, ['arrStr']],
+  ['table values keep their type', { tab: { k: 1 } }, ['tabByte']],
+  ['table entries keep their order', { tab: { k: 1, l: 'x' } }, ['tabKL']],
+]
+
 describe('amqplib: headers routing', () => {
   let broker: TestBroker
   let scope: Scope
@@ -89,6 +126,26 @@ describe('amqplib: headers routing', () => {
     for (const [name, headers] of MESSAGES) ch.publish(x, 'any-key', Buffer.from(name), headers ? { headers } : {})
     await roundTrip(ch)
     for (const [i, [what, , expected]] of EXPECTED.entries()) {
+      await waitForMessageCount(ch, queues[i]!, expected.length)
+      assert.deepEqual(await drain(ch, queues[i]!), expected, what)
+    }
+    await conn.close()
+  })
+
+  test('binding and header values compare as RabbitMQ compares Erlang terms', TEST_TIMEOUT, async () => {
+    const { conn, ch } = await scope.open()
+    const x = scope.exchange()
+    await ch.assertExchange(x, 'headers', { durable: false })
+    const queues: string[] = []
+    for (const [, args] of TERM_EXPECTED) {
+      const q = scope.queue()
+      await ch.assertQueue(q, { durable: false })
+      await ch.bindQueue(q, x, '', args)
+      queues.push(q)
+    }
+    for (const [name, headers] of TERM_MESSAGES) ch.publish(x, '', Buffer.from(name), { headers })
+    await roundTrip(ch)
+    for (const [i, [what, , expected]] of TERM_EXPECTED.entries()) {
       await waitForMessageCount(ch, queues[i]!, expected.length)
       assert.deepEqual(await drain(ch, queues[i]!), expected, what)
     }

@@ -2,7 +2,6 @@
 // (amq.headers, amqplib): x-match all/any ignore x- arguments, all-with-x/any-with-x include them but
 // never x-match itself, a void argument asks only for presence, and values compare as Erlang's ==
 // does (1 as int, long or double are equal; true is not 1; a longstr equals the same bytes as bytearray).
-import '../../../src/protocol/field-table.js' // before writer.js (module cycle, see writer.test.ts)
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -15,7 +14,7 @@ import { createExchange } from '../../../src/broker/exchange/index.js'
 import { Message } from '../../../src/broker/message.js'
 import type { Queue } from '../../../src/broker/queue/queue.js'
 import { ChannelError } from '../../../src/protocol/errors.js'
-import { TypedValue, type FieldTable, type FieldValue } from '../../../src/protocol/field-table.js'
+import { TypedValue, type FieldTable, type FieldValue } from '../../../src/protocol/field-value.js'
 
 const OPTIONS: ExchangeOptions = { durable: false, autoDelete: false, internal: false, arguments: {} }
 

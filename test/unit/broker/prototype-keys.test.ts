@@ -9,7 +9,7 @@ import {
 } from '../../../src/broker/arguments.js'
 import { policyError } from '../../../src/broker/policy.js'
 import { queueSettings } from '../../../src/broker/queue/queue-settings.js'
-import type { FieldTable } from '../../../src/protocol/field-table.js'
+import type { FieldTable } from '../../../src/protocol/field-value.js'
 import type { PolicyDefinition } from '../../../src/store/definitions-log.js'
 
 const KEYS = ['hasOwnProperty', 'constructor', '__proto__', 'toString', 'valueOf', 'isPrototypeOf']

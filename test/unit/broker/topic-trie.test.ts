@@ -2,7 +2,6 @@
 // or more, empty words count ('a..b' has three), an empty routing key has no words at all. Checked by
 // hand on the edge cases and, property-based, against a simple regex matcher; unbinding must prune the
 // trie back to nothing.
-import '../../../src/protocol/field-table.js' // before writer.js (module cycle, see writer.test.ts)
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { TypedValue, type FieldTable, type FieldValue } from '../../../src/protocol/field-table.js'
+import { TypedValue, type FieldTable, type FieldValue } from '../../../src/protocol/field-value.js'
 import type { Method, MethodName } from '../../../src/protocol/generated/methods.js'
 import type { BasicProperties } from '../../../src/protocol/generated/properties.js'
 

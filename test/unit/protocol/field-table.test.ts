@@ -4,15 +4,14 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ConnectionError } from '../../../src/protocol/errors.js'
+import { decodeFieldValue, encodeTable, readTable, writeTable } from '../../../src/protocol/field-table.js'
 import {
   TypedValue,
-  decodeFieldValue,
-  encodeTable,
   fieldNumber,
   fieldString,
   type FieldTable,
   type FieldValue,
-} from '../../../src/protocol/field-table.js'
+} from '../../../src/protocol/field-value.js'
 import { Reader } from '../../../src/protocol/reader.js'
 import { Writer } from '../../../src/protocol/writer.js'
 import { fieldTable, fieldValue, leafValue, nullProto, tableKey } from './arbitraries.js'
@@ -21,7 +20,7 @@ import { fieldTable, fieldValue, leafValue, nullProto, tableKey } from './arbitr
 function roundTrip(t: FieldTable): FieldTable {
   const bytes = Buffer.from(encodeTable(t)) // encodeTable's result is a view, valid until the next call
   const r = new Reader(bytes)
-  const back = r.table()
+  const back = readTable(r)
   assert.equal(r.pos, bytes.length, 'decoder consumed the whole table')
   return back
 }
@@ -69,7 +68,7 @@ describe('field table round trip', () => {
     fc.assert(
       fc.property(fieldTable, (t) => {
         const first = Buffer.from(encodeTable(t))
-        const again = Buffer.from(encodeTable(new Reader(first).table()))
+        const again = Buffer.from(encodeTable(readTable(new Reader(first))))
         assert.equal(again.toString('hex'), first.toString('hex'))
       }),
       { numRuns: 200 },
@@ -158,7 +157,7 @@ describe('plain values are written with their default types', () => {
 describe('field table decoding errors', () => {
   test('an unknown value type is 502 SYNTAX_ERROR', () => {
     for (const type of ['Z', 'a', '\u0000', 'L', 'U', 'c']) {
-      assert.throws(() => new Reader(tableWith(type, Buffer.alloc(8))).table(), isSyntaxError, `type '${type}'`)
+      assert.throws(() => readTable(new Reader(tableWith(type, Buffer.alloc(8)))), isSyntaxError, `type '${type}'`)
     }
   })
 
@@ -171,32 +170,32 @@ describe('field table decoding errors', () => {
       ['F', Buffer.from([0, 0, 1, 0])],
       ['D', Buffer.from([2, 0, 0])],
     ] as const) {
-      assert.throws(() => new Reader(tableWith(type, bytes)).table(), isFrameError, `type '${type}'`)
+      assert.throws(() => readTable(new Reader(tableWith(type, bytes))), isFrameError, `type '${type}'`)
     }
   })
 
   test('an array running past the end of its table is refused', () => {
     assert.throws(
-      () => new Reader(tableWith('A', Buffer.from([0, 0, 0, 9, 0x56]))).table(),
+      () => readTable(new Reader(tableWith('A', Buffer.from([0, 0, 0, 9, 0x56])))),
       (err: unknown) => isSyntaxError(err) || isFrameError(err),
     )
   })
 
   test('a table whose length runs past the payload is 501', () => {
     const bytes = Buffer.from([0, 0, 0, 10, 1, 0x6b, 0x56])
-    assert.throws(() => new Reader(bytes).table(), isFrameError)
+    assert.throws(() => readTable(new Reader(bytes)), isFrameError)
   })
 
   test('a table key whose length runs past the table is 501', () => {
     const bytes = Buffer.from([0, 0, 0, 3, 9, 0x6b, 0x6b])
-    assert.throws(() => new Reader(bytes).table(), isFrameError)
+    assert.throws(() => readTable(new Reader(bytes)), isFrameError)
   })
 
   test('tables nested deeper than the limit are refused with 502, without overflowing the stack', () => {
     for (const depth of [65, 100, 100_000]) {
       for (const container of ['F', 'A'] as const) {
         const bytes = nestedBytes(depth, container)
-        assert.throws(() => new Reader(bytes).table(), isSyntaxError, `${depth} levels of ${container}`)
+        assert.throws(() => readTable(new Reader(bytes)), isSyntaxError, `${depth} levels of ${container}`)
       }
     }
   })
@@ -204,15 +203,15 @@ describe('field table decoding errors', () => {
   test('the nesting limit is 64 levels, and a refused table does not affect the next decode', () => {
     const ok = nestedBytes(64, 'F')
     const tooDeep = nestedBytes(65, 'F')
-    assert.doesNotThrow(() => new Reader(ok).table())
-    assert.throws(() => new Reader(tooDeep).table(), isSyntaxError)
-    assert.doesNotThrow(() => new Reader(ok).table(), 'depth count reset after the error')
+    assert.doesNotThrow(() => readTable(new Reader(ok)))
+    assert.throws(() => readTable(new Reader(tooDeep)), isSyntaxError)
+    assert.doesNotThrow(() => readTable(new Reader(ok)), 'depth count reset after the error')
     // A truncated deep table fails with 501 part way down: the depth count must unwind too
     const truncated = Buffer.from(nestedBytes(60, 'A').subarray(0, -1))
     truncated.writeUInt32BE(truncated.length - 4, 0)
-    assert.throws(() => new Reader(truncated).table())
-    assert.doesNotThrow(() => new Reader(ok).table(), 'depth count unwound after a 501 deep down')
-    assert.doesNotThrow(() => new Reader(nestedBytes(64, 'A')).table())
+    assert.throws(() => readTable(new Reader(truncated)))
+    assert.doesNotThrow(() => readTable(new Reader(ok)), 'depth count unwound after a 501 deep down')
+    assert.doesNotThrow(() => readTable(new Reader(nestedBytes(64, 'A'))))
   })
 
   test('decodeFieldValue reads one value and leaves the reader after it', () => {
@@ -275,8 +274,8 @@ describe('fieldNumber / fieldString', () => {
 describe('Writer.table', () => {
   test('writes an empty table for undefined, and the encoded table otherwise', () => {
     const w = new Writer(8, true)
-    w.table(undefined)
-    w.table({ a: 1 })
+    writeTable(w, undefined)
+    writeTable(w, { a: 1 })
     assert.equal(w.view().toString('hex'), '00000000' + '00000007' + '0161' + '49' + '00000001')
   })
 })

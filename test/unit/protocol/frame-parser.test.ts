@@ -1,7 +1,6 @@
 // FrameParser: however a byte stream is cut into chunks, the same frames come out; whole frames inside a
 // chunk are passed as slices of it (zero copy); an oversized frame or a bad frame-end octet is 501
 // FRAME_ERROR, and a hostile size never makes the parser allocate.
-import '../../../src/protocol/field-table.js' // before writer.js (module cycle, see writer.test.ts)
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

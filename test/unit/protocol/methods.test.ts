@@ -1,8 +1,6 @@
 // Method codec: the generated METHODS table against the protocol description, and a round trip of every
 // method (encode with Writer, split the bytes back into frames with FrameParser, decode) with arbitrary
 // values for every field.
-// field-table.js must load before writer.js (module cycle, see writer.test.ts): import it first
-import '../../../src/protocol/field-table.js'
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

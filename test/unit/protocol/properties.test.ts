@@ -1,6 +1,5 @@
 // Basic content properties: all 14 round trip, each sets exactly its own flag bit, and a flag word with
 // the continuation bit is skipped as the specification describes.
-import '../../../src/protocol/field-table.js' // before writer.js (module cycle, see writer.test.ts)
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

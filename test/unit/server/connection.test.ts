@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Duplex } from 'node:stream'
 import { startBroker, type WarrenBroker } from '../../../src/index.js'
-import type { FieldTable } from '../../../src/protocol/field-table.js'
+import type { FieldTable } from '../../../src/protocol/field-value.js'
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../../src/protocol/writer.js'
 import {
   AMQP_0_9_1_HEADER,
