@@ -1,7 +1,7 @@
 // Warren as a library: what `import { startBroker } from 'warren'` gives. An application's tests start a
 // broker in-process (in memory, on a free port) and connect any AMQP 0-9-1 client to broker.url.
 import type { Duplex } from 'node:stream'
-import { DEFAULTS, type Config } from './config/config.js'
+import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
 import { openBroker, serve } from './server/start.js'
 
 /** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
@@ -20,6 +20,15 @@ export interface BrokerUser {
 export interface BrokerOptions {
   /** TCP port; 0 picks a free one (broker.port says which). Default 5672 */
   port?: number
+  /** false: no plain (amqp) listener, only the TLS one (RabbitMQ's listeners.tcp = none). Default true */
+  tcpListener?: boolean
+  /**
+   * An amqps listener: { port, cert, key, ca?, verifyPeer?, failIfNoPeerCert? }, cert, key and ca as file
+   * paths or PEM (a string or Buffer). TLS 1.2 and 1.3 only. Port 0 picks a free one (broker.tlsPort)
+   */
+  tls?: TlsConfig
+  /** The user name EXTERNAL takes from a client certificate. Default 'distinguished_name', as RabbitMQ */
+  sslCertLoginFrom?: CertLoginFrom
   /** Address to listen on (--bind). Default '0.0.0.0' */
   host?: string
   /** Data directory (--data-dir); when absent, the broker keeps everything in memory and writes no file */
@@ -64,10 +73,17 @@ export interface StreamPeer {
 }
 
 export interface WarrenBroker {
-  /** amqp://USER:PASS@HOST:PORT/ with the default user; HOST is 127.0.0.1 when listening on every address */
+  /**
+   * amqp://USER:PASS@HOST:PORT/ with the default user; HOST is 127.0.0.1 when listening on every address.
+   * With the plain listener off, the amqps:// URL (as tlsUrl)
+   */
   readonly url: string
-  /** The port it listens on */
+  /** The port it listens on: the plain one, or the TLS one when tcpListener is false */
   readonly port: number
+  /** amqps://USER:PASS@HOST:PORT/ when a TLS listener runs */
+  readonly tlsUrl: string | undefined
+  /** The TLS listener's port, when it runs */
+  readonly tlsPort: number | undefined
   /** The address it listens on */
   readonly host: string
   /**
@@ -115,9 +131,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
   for (const user of options.users ?? []) broker.users.add(user.name, user.password, user.tags ?? [])
   const server = await serve(broker)
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
+  const tlsUrl =
+    server.tlsPort === undefined ? undefined : `amqps://${credentials}@${urlHost(config.bind)}:${server.tlsPort}/`
   return {
-    url: `amqp://${credentials}@${urlHost(config.bind)}:${server.port}/`,
+    url: config.tcpListener ? `amqp://${credentials}@${urlHost(config.bind)}:${server.port}/` : tlsUrl!,
     port: server.port,
+    tlsUrl,
+    tlsPort: server.tlsPort,
     host: config.bind,
     handle: (stream, peer) => server.handle(stream, peer),
     close: () => server.stop(),

@@ -28,7 +28,7 @@ import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Wri
 import type { Logger } from '../util/logger.js'
 import { Connection, type ClientCapabilities, type ConnectionInfo } from './connection.js'
 import { HEARTBEAT_FRAME, Heartbeat, type HeartbeatHost } from './heartbeat.js'
-import { MECHANISMS, parseCredentials } from './sasl.js'
+import { certificateLogin, externalLogin, offeredMechanisms, parseCredentials } from './sasl.js'
 import { serverProperties } from './server-properties.js'
 import { closingTimeout, endGracefully } from './socket-end.js'
 
@@ -129,15 +129,16 @@ export class Handshake implements HeartbeatHost {
       const header = await this.take(PROTOCOL_HEADER.length)
       if (!header.equals(PROTOCOL_HEADER)) return this.refuseProtocol(header)
       this.phase = 'start'
+      const mechanisms = offeredMechanisms(this.socket)
       this.send({
         name: 'connection.start',
         versionMajor: 0,
         versionMinor: 9,
         serverProperties: serverProperties(),
-        mechanisms: MECHANISMS,
+        mechanisms: mechanisms.join(' '),
         locales: 'en_US',
       })
-      const user = this.authenticate(await this.expect('connection.start-ok'))
+      const user = this.authenticate(await this.expect('connection.start-ok'), mechanisms)
       const config = this.broker.config
       this.phase = 'tune'
       this.send({
@@ -170,7 +171,7 @@ export class Handshake implements HeartbeatHost {
   }
 
   /** The checks of connection.start-ok; the capabilities the client announced; the login. */
-  private authenticate(startOk: MethodCalled<'connection.start-ok'>): User {
+  private authenticate(startOk: MethodCalled<'connection.start-ok'>, mechanisms: string[]): User {
     const { mechanism, clientProperties } = startOk
     this.clientProperties = clientProperties
     const caps = clientProperties['capabilities']
@@ -181,20 +182,28 @@ export class Handshake implements HeartbeatHost {
       }
       this.authFailureClose = (caps as FieldTable)['authentication_failure_close'] === true
     }
-    const credentials = parseCredentials(mechanism, Buffer.from(startOk.response))
-    if (!credentials) {
-      if (!MECHANISMS.split(' ').includes(mechanism)) {
-        throw new ConnectionError(
-          ReplyCode.ACCESS_REFUSED,
-          `unsupported authentication mechanism '${mechanism}', use one of ${MECHANISMS}`,
-        )
-      }
-      throw new ConnectionError(ReplyCode.ACCESS_REFUSED, `malformed ${mechanism} response`)
+    if (!mechanisms.includes(mechanism)) {
+      throw new ConnectionError(
+        ReplyCode.ACCESS_REFUSED,
+        `unsupported authentication mechanism '${mechanism}', use one of ${mechanisms.join(' ')}`,
+      )
     }
     const loopback = isLoopback(this.info.remoteAddress)
-    const result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
+    let username: string
+    let result: ReturnType<Broker['users']['authenticate']>
+    if (mechanism === 'EXTERNAL') {
+      // The certificate names the user; the response is ignored, as by rabbit_auth_mechanism_ssl
+      const login = certificateLogin(this.socket, this.broker.config.sslCertLoginFrom)
+      username = login.ok ? login.username : ''
+      result = login.ok ? externalLogin(this.broker.users, username, loopback) : login
+    } else {
+      const credentials = parseCredentials(mechanism, Buffer.from(startOk.response))
+      if (!credentials) throw new ConnectionError(ReplyCode.ACCESS_REFUSED, `malformed ${mechanism} response`)
+      username = credentials.username
+      result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
+    }
     if (!result.ok) {
-      this.log.warn({ user: credentials.username, reason: result.reason }, 'login refused')
+      this.log.warn({ user: username, mechanism, reason: result.reason }, 'login refused')
       const refused = new ConnectionError(
         ReplyCode.ACCESS_REFUSED,
         `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,

@@ -1,18 +1,22 @@
-// Starts a broker listening on TCP: what main.ts runs, what tests start in-process on port 0, and what the
-// library's startBroker (src/index.ts) builds on. openBroker restores the broker's state; serve listens and
-// also takes connections over any Duplex stream (handle).
-import { mkdir } from 'node:fs/promises'
+// Starts a broker listening on TCP and/or TLS: what main.ts runs, what tests start in-process on port 0, and
+// what the library's startBroker (src/index.ts) builds on. openBroker restores the broker's state; serve
+// listens and also takes connections over any Duplex stream (handle).
+import { mkdir, readFile } from 'node:fs/promises'
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { Broker } from '../broker/broker.js'
 import type { MessageStoreOptions } from '../store/message-store.js'
-import { DEFAULTS, type Config } from '../config/config.js'
-import { createLogger } from '../util/logger.js'
+import { DEFAULTS, type Config, type TlsConfig } from '../config/config.js'
+import { createLogger, type Logger } from '../util/logger.js'
 import type { Connection, ConnectionInfo } from './connection.js'
 import { Clients } from './clients.js'
 
 export interface RunningServer {
+  /** The plain listener's port; the TLS one's when the plain listener is off (tcpListener: false) */
   readonly port: number
+  /** The TLS (amqps) listener's port, if it runs */
+  readonly tlsPort: number | undefined
   readonly broker: Broker
   /** The client connections open now (for tests and diagnostics) */
   readonly connections: ReadonlySet<Connection>
@@ -44,7 +48,59 @@ export async function openBroker(config: Config, storeOptions: MessageStoreOptio
   return broker
 }
 
-/** Listens on config.port and config.bind; if that fails, the broker is closed and the error thrown. */
+/**
+ * A certificate, key or CA given as a file path or as PEM: PEM text (or a Buffer) is used as it is, anything
+ * else is read as a file.
+ */
+async function pem(value: string | Buffer): Promise<string | Buffer> {
+  if (Buffer.isBuffer(value) || value.includes('-----BEGIN')) return value
+  return readFile(value)
+}
+
+/** The TLS server's options: TLS 1.2 and 1.3 only, peer verification as RabbitMQ's ssl_options. */
+async function tlsOptions(tls: TlsConfig, handshakeTimeout: number): Promise<TlsOptions> {
+  const verifyPeer = tls.verifyPeer === true
+  return {
+    cert: await pem(tls.cert),
+    key: await pem(tls.key),
+    ...(tls.ca !== undefined ? { ca: await pem(tls.ca) } : {}),
+    minVersion: 'TLSv1.2',
+    // verify_peer asks for a certificate; Node's rejectUnauthorized refuses a missing one as well as a bad
+    // one, so without fail_if_no_peer_cert a bad one is refused once the handshake is done (see serve)
+    requestCert: verifyPeer,
+    rejectUnauthorized: verifyPeer && tls.failIfNoPeerCert === true,
+    // The TLS handshake counts against the handshake timeout too (a client that never finishes it is cut)
+    handshakeTimeout,
+  }
+}
+
+/** Logs with at most one line a second (a flood of failing sockets must not flood the log), with the count. */
+function throttledLog(log: Logger, level: 'error' | 'warn', message: string) {
+  let count = 0
+  let loggedAt = 0
+  return (fields: Record<string, unknown>) => {
+    count++
+    if (Date.now() - loggedAt < 1000) return
+    loggedAt = Date.now()
+    log[level]({ ...fields, count }, message)
+    count = 0
+  }
+}
+
+function listen(server: Server, port: number, bind: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, bind, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/**
+ * Listens on config.port (unless tcpListener is false) and config.tls.port, on config.bind; both feed the
+ * same clients. If listening fails, the broker is closed and the error thrown.
+ */
 export async function serve(broker: Broker): Promise<RunningServer> {
   const { config, log } = broker
   const clients = new Clients(broker)
@@ -64,41 +120,61 @@ export async function serve(broker: Broker): Promise<RunningServer> {
     stream.on('close', () => streams.delete(stream))
     clients.accept(stream, info)
   }
-  const server: Server = createServer((socket) =>
-    accept(socket, { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 }),
-  )
-
+  const acceptSocket = (socket: Socket) =>
+    accept(socket, { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 })
+  const servers: Server[] = []
+  let tcpServer: Server | undefined
+  let tlsServer: Server | undefined
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.port, config.bind, () => {
-        server.off('error', reject)
-        resolve()
+    if (!config.tcpListener && !config.tls) throw new Error('no listener: the plain one is off and there is no TLS one')
+    if (config.tcpListener) {
+      tcpServer = createServer(acceptSocket)
+      servers.push(tcpServer)
+      await listen(tcpServer, config.port, config.bind)
+    }
+    if (config.tls) {
+      const tlsFailed = throttledLog(log, 'warn', 'TLS handshake failed')
+      const secure = createTlsServer(await tlsOptions(config.tls, config.handshakeTimeout), (socket: TLSSocket) => {
+        // verify_peer without fail_if_no_peer_cert: no certificate is fine, a bad one is not
+        const sentCert = (socket.getPeerCertificate().raw as Buffer | undefined) !== undefined
+        if (config.tls?.verifyPeer && sentCert && !socket.authorized) {
+          tlsFailed({ client: socket.remoteAddress, reason: String(socket.authorizationError) })
+          socket.on('error', () => {})
+          socket.destroy()
+          return
+        }
+        acceptSocket(socket)
       })
-    })
+      // A client that fails the TLS handshake (wrong version, unknown CA, no certificate, timeout) never
+      // reaches AMQP: logged, and its socket is gone
+      secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+        tlsFailed({ client: socket.remoteAddress, err: err.message, code: err.code })
+        socket.destroy()
+      })
+      tlsServer = secure
+      servers.push(tlsServer)
+      await listen(tlsServer, config.tls.port, config.bind)
+    }
   } catch (error) {
+    for (const server of servers) server.close()
     await broker.close()
     throw error
   }
   // After listen, an 'error' is an accept failing (EMFILE, ENFILE, ENOBUFS when descriptors or memory run
   // out): libuv drops the waiting connection and keeps listening, so this is logged and nothing more
-  let acceptFailures = 0
-  let acceptLoggedAt = 0
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    acceptFailures++
-    // A flood fails many accepts a second: one line a second, with the count
-    if (Date.now() - acceptLoggedAt < 1000) return
-    acceptLoggedAt = Date.now()
-    log.error({ err: err.message, code: err.code, failures: acceptFailures }, 'accept failed')
-    acceptFailures = 0
-  })
-  const port = (server.address() as AddressInfo).port
+  const acceptFailed = throttledLog(log, 'error', 'accept failed')
+  for (const server of servers) {
+    server.on('error', (err: NodeJS.ErrnoException) => acceptFailed({ err: err.message, code: err.code }))
+  }
+  const tcpPort = tcpServer ? (tcpServer.address() as AddressInfo).port : undefined
+  const tlsPort = tlsServer ? (tlsServer.address() as AddressInfo).port : undefined
+  const port = tcpPort ?? tlsPort ?? 0
   const dataDir = config.dataDir ?? '(none: in memory)'
-  log.info({ port, bind: config.bind, dataDir }, 'Warren is listening for AMQP 0-9-1')
+  log.info({ port: tcpPort ?? 'none', tlsPort, bind: config.bind, dataDir }, 'Warren is listening for AMQP 0-9-1')
 
   let stopped: Promise<void> | undefined
   const stop = async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
     clients.closeAll('shutdown')
     // Give clients a moment to answer close-ok, then drop whoever has not
     const deadline = Date.now() + 2000
@@ -110,6 +186,7 @@ export async function serve(broker: Broker): Promise<RunningServer> {
   }
   return {
     port,
+    tlsPort,
     broker,
     connections: clients.connections,
     handle(stream, peer = {}) {

@@ -55,6 +55,8 @@ export interface InProcessBroker extends TestBroker {
   external: false
   broker: Broker
   connections: ReadonlySet<Connection>
+  /** The TLS (amqps) listener's port, when options.tls asked for one */
+  tlsPort: number | undefined
   /**
    * Stops this broker if it still runs, keeping its data directory, and starts a new one on that directory
    * with the same options but `changes` (a new port: use the new handle's url). The new handle takes over
@@ -142,6 +144,7 @@ async function startInProcess(options: StartOptions, dataDir: string, ownsDataDi
   const handle: InProcessBroker = {
     host,
     port: server.port,
+    tlsPort: server.tlsPort,
     url: `amqp://${user}:${pass}@${host.includes(':') ? `[${host}]` : host}:${server.port}/`,
     dataDir,
     external: false,

@@ -98,3 +98,84 @@ test('limits: RabbitMQ defaults, and each flag sets its own', () => {
   assert.throws(() => parse(['--max-message-size', String(513 * 1024 * 1024)]), /--max-message-size must be/)
   assert.throws(() => parse(['--consumer-timeout=-1']), /--consumer-timeout must be/)
 })
+
+test('RABBITMQ_DEFAULT_USER and RABBITMQ_DEFAULT_PASS make the first user; WARREN_* wins over them', () => {
+  const rabbit = parse([], { RABBITMQ_DEFAULT_USER: 'app', RABBITMQ_DEFAULT_PASS: 's3cret' })
+  assert.equal(rabbit.defaultUser, 'app')
+  assert.equal(rabbit.defaultPass, 's3cret')
+  const both = parse([], {
+    RABBITMQ_DEFAULT_USER: 'app',
+    RABBITMQ_DEFAULT_PASS: 's3cret',
+    WARREN_DEFAULT_USER: 'warren',
+    WARREN_DEFAULT_PASS: 'w-pass',
+  })
+  assert.equal(both.defaultUser, 'warren')
+  assert.equal(both.defaultPass, 'w-pass')
+})
+
+test('a default user without a password is an error, not a user with the password guest', () => {
+  for (const env of [{ WARREN_DEFAULT_USER: 'admin' }, { RABBITMQ_DEFAULT_USER: 'admin' }]) {
+    assert.throws(() => parseConfig([], env), /default user 'admin' has no password: set WARREN_DEFAULT_PASS/)
+  }
+  // A password alone changes guest's password
+  const c = parse([], { RABBITMQ_DEFAULT_PASS: 'only-pass' })
+  assert.equal(c.defaultUser, 'guest')
+  assert.equal(c.defaultPass, 'only-pass')
+})
+
+test('TLS: --tls-* flags and WARREN_TLS_* variables; off by default', () => {
+  const d = parse([])
+  assert.equal(d.tls, undefined)
+  assert.equal(d.tcpListener, true)
+  assert.equal(d.sslCertLoginFrom, 'distinguished_name')
+  const c = parse(
+    [
+      '--tls-port',
+      '5671',
+      '--tls-cert',
+      'c.pem',
+      '--tls-key',
+      'k.pem',
+      '--tls-verify-peer',
+      '--tls-fail-if-no-peer-cert',
+    ],
+    { WARREN_TLS_CA: 'ca.pem' },
+  )
+  assert.deepEqual(c.tls, {
+    port: 5671,
+    cert: 'c.pem',
+    key: 'k.pem',
+    ca: 'ca.pem',
+    verifyPeer: true,
+    failIfNoPeerCert: true,
+  })
+  const e = parse([], {
+    WARREN_TLS_PORT: '5675',
+    WARREN_TLS_CERT: 'c.pem',
+    WARREN_TLS_KEY: 'k.pem',
+    WARREN_TLS_VERIFY_PEER: 'true',
+  })
+  assert.deepEqual(e.tls, { port: 5675, cert: 'c.pem', key: 'k.pem', verifyPeer: true, failIfNoPeerCert: false })
+  assert.equal(parse(['--ssl-cert-login-from', 'common_name']).sslCertLoginFrom, 'common_name')
+})
+
+test('TLS: incomplete settings are refused with a clear message', () => {
+  assert.throws(() => parseConfig(['--tls-port', '5671'], {}), /--tls-port needs --tls-cert and --tls-key/)
+  assert.throws(() => parseConfig(['--tls-cert', 'c.pem'], {}), /the --tls-\* options need --tls-port/)
+  assert.throws(
+    () => parseConfig(['--tls-port', '1', '--tls-cert', 'c', '--tls-key', 'k', '--tls-fail-if-no-peer-cert'], {}),
+    /--tls-fail-if-no-peer-cert needs --tls-verify-peer/,
+  )
+  assert.throws(() => parseConfig(['--ssl-cert-login-from', 'cn'], {}), /distinguished_name or common_name/)
+})
+
+test('--port none turns the plain listener off, with a TLS listener only', () => {
+  const c = parse(['--port', 'none', '--tls-port', '5671', '--tls-cert', 'c', '--tls-key', 'k'])
+  assert.equal(c.tcpListener, false)
+  assert.equal(c.tls?.port, 5671)
+  assert.equal(
+    parse([], { WARREN_PORT: 'none', WARREN_TLS_PORT: '1', WARREN_TLS_CERT: 'c', WARREN_TLS_KEY: 'k' }).tcpListener,
+    false,
+  )
+  assert.throws(() => parseConfig(['--port', 'none'], {}), /--port none turns off the only listener/)
+})
