@@ -55,21 +55,15 @@ export function externalLogin(users: UserStore, username: string, fromLoopback: 
  * specific first, "CN=alice,O=Example,C=GB"), or its common name.
  */
 export function certificateName(cert: X509Certificate, from: CertLoginFrom): string | undefined {
-  // Node gives the subject one attribute per line, least specific first ("C=GB\nO=Example\nCN=alice")
+  // Node gives the subject one attribute per line, least specific first ("C=GB\nO=Example\nCN=alice"), with
+  // values already escaped as RFC 4514 asks ("O=Acme\, Inc.")
   const attributes = cert.subject.split('\n').filter((line) => line !== '')
   if (from === 'common_name') {
+    // The CN's value itself, unescaped
     const cn = attributes.find((line) => line.startsWith('CN='))
-    return cn?.slice(3)
+    return cn?.slice(3).replace(/\\(.)/g, '$1')
   }
-  return attributes.length === 0 ? undefined : attributes.reverse().map(escapeRdn).join(',')
-}
-
-/** RFC 4514's escapes for an attribute value (as RabbitMQ's escape_rdn). */
-function escapeRdn(attribute: string): string {
-  const eq = attribute.indexOf('=')
-  const type = attribute.slice(0, eq)
-  const value = attribute.slice(eq + 1).replace(/[,+"\\<>;]/g, (c) => `\\${c}`)
-  return `${type}=${value.replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ')}`
+  return attributes.length === 0 ? undefined : attributes.reverse().join(',')
 }
 
 export interface Credentials {

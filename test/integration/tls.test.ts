@@ -9,8 +9,11 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
+import { X509Certificate } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import amqp, { type ChannelModel } from 'amqplib'
+import { startBroker as startLibraryBroker } from '../../src/index.js'
+import { certificateName } from '../../src/server/sasl.js'
 import { startBroker, stopAllBrokers, type InProcessBroker } from '../helpers/broker.js'
 import { connect, replyText, withTimeout } from '../helpers/amqplib.js'
 import { runPython } from '../helpers/python.js'
@@ -78,6 +81,7 @@ before(async () => {
   const client = 'extendedKeyUsage=clientAuth\n'
   makeCert('alice', 'ca', '/O=Warren Tests/CN=alice', client)
   makeCert('bob', 'ca', '/O=Warren Tests/CN=bob', client)
+  makeCert('carol', 'ca', '/C=GB/O=Acme, Inc./CN=carol, jr', client)
   makeCert('mallory', 'other-ca', '/O=Warren Tests/CN=alice', client)
   const tlsSettings = { cert: file('server.pem'), key: file('server.key'), ca: file('ca.pem') }
   verifying = await startBroker({ inProcess: true, tls: { port: 0, ...tlsSettings, verifyPeer: true } })
@@ -227,6 +231,41 @@ describe('TLS listener', () => {
     await conn.close()
   })
 
+  test('a client that never starts the TLS handshake is cut at the handshake timeout', T, async () => {
+    const quick = await startBroker({
+      inProcess: true,
+      handshakeTimeout: 200,
+      tls: { port: 0, cert: file('server.pem'), key: file('server.key') },
+    })
+    const client = await RawClient.connect(quick.tlsPort!, '127.0.0.1', false)
+    assert.equal(await client.waitSocketClosed(10_000), true)
+    await quick.stop()
+  })
+
+  test(
+    'the library: startBroker({ tls }) gives the amqps URL and port; with tcpListener false only TLS',
+    T,
+    async () => {
+      const broker = await startLibraryBroker({
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+        tcpListener: false,
+        tls: { port: 0, cert: read('server.pem'), key: read('server.key') },
+      })
+      try {
+        assert.equal(broker.tlsUrl, `amqps://guest:guest@127.0.0.1:${broker.tlsPort}/`)
+        assert.equal(broker.url, broker.tlsUrl)
+        assert.equal(broker.port, broker.tlsPort)
+        const conn = await connect(broker.url.replace('127.0.0.1', 'localhost'), clientCert(undefined))
+        assert.equal(await publishAndGet(conn, 'library over TLS'), 'library over TLS')
+        await conn.close()
+      } finally {
+        await broker.close()
+      }
+    },
+  )
+
   test('the plain listener turned off: its port refuses connections, the TLS one serves', T, async () => {
     const refused = await new Promise<string>((resolve) => {
       const socket = net.connect(plainPort, '127.0.0.1')
@@ -269,6 +308,12 @@ describe('EXTERNAL: login with a client certificate', () => {
     } finally {
       await conn.close()
     }
+  })
+
+  test("the user name as RabbitMQ's rabbit_cert_info writes the subject: most specific first, RFC 4514 escapes", () => {
+    const carol = new X509Certificate(read('carol.pem'))
+    assert.equal(certificateName(carol, 'distinguished_name'), 'CN=carol\\, jr,O=Acme\\, Inc.,C=GB')
+    assert.equal(certificateName(carol, 'common_name'), 'carol, jr')
   })
 
   test('with ssl_cert_login_from = common_name the CN is the user name', T, async () => {
