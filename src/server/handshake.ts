@@ -1,5 +1,6 @@
 // The handshake of one client, from the protocol header to connection.open-ok, as straight-line code (in
-// the spirit of LavinMQ's ConnectionFactory): header, start/start-ok (PLAIN, AMQPLAIN), tune/tune-ok, open.
+// the spirit of LavinMQ's ConnectionFactory): header, start/start-ok (PLAIN, AMQPLAIN; EXTERNAL over TLS),
+// tune/tune-ok, open.
 // It owns the socket until open-ok, and only then builds the Connection with what was negotiated, handing
 // it the bytes read after connection.open in order (clients pipeline channel.open), so a Connection is
 // never half open. RabbitMQ's ways of ending a handshake are kept: a wrong protocol header gets the right
