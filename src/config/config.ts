@@ -11,6 +11,8 @@ export interface Config {
   /** The first user, created on a fresh broker (RABBITMQ_DEFAULT_USER's counterpart) */
   defaultUser: string
   defaultPass: string
+  /** The vhost created on a fresh broker, the default user given full access to it (RABBITMQ_DEFAULT_VHOST) */
+  defaultVhost: string
   /** Seconds; 0 disables heartbeats */
   heartbeat: number
   frameMax: number
@@ -42,6 +44,7 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   defaultUser: 'guest',
   defaultPass: 'guest',
+  defaultVhost: '/',
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
@@ -94,7 +97,8 @@ const USAGE = `Usage: warren [options]
                     until it reads (default 1048576)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS create the first user instead of guest/guest
-(guest may connect from loopback only, as in RabbitMQ).`
+(guest may connect from loopback only, as in RabbitMQ); WARREN_DEFAULT_VHOST (or RABBITMQ_DEFAULT_VHOST)
+names the vhost created on a fresh broker instead of /.`
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback
@@ -136,6 +140,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     logLevel: values['log-level'] ?? env['WARREN_LOG_LEVEL'] ?? DEFAULTS.logLevel,
     defaultUser: env['WARREN_DEFAULT_USER'] || DEFAULTS.defaultUser,
     defaultPass: env['WARREN_DEFAULT_PASS'] || DEFAULTS.defaultPass,
+    defaultVhost: env['WARREN_DEFAULT_VHOST'] || env['RABBITMQ_DEFAULT_VHOST'] || DEFAULTS.defaultVhost,
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),
