@@ -192,8 +192,13 @@ export function importDefinitions(
     const limits = limitsObject(v.limits)
     if (Object.keys(limits).length > 0) apply(() => tenancy.setVhostLimits(v.name, limits))
   }
-  for (const p of file.permissions ?? []) apply(() => tenancy.setPermission(p.user, p.vhost, p))
-  for (const p of file.topic_permissions ?? []) apply(() => tenancy.setTopicPermission(p.user, p.vhost, p))
+  for (const p of file.permissions ?? []) {
+    apply(() => tenancy.setPermission(p.user, p.vhost, { configure: p.configure, write: p.write, read: p.read }))
+  }
+  for (const p of file.topic_permissions ?? []) {
+    const tp = { exchange: p.exchange, write: p.write, read: p.read }
+    apply(() => tenancy.setTopicPermission(p.user, p.vhost, tp))
+  }
   for (const p of file.parameters ?? []) {
     // RabbitMQ keeps vhost limits as the parameter 'limits' of the component 'vhost-limits'
     if (p.component === 'vhost-limits') apply(() => tenancy.setVhostLimits(p.vhost, p.value as LimitsDefinition))

@@ -87,8 +87,12 @@ export class Tenancy {
       if (v.defaultQueueType !== undefined) metadata.defaultQueueType = v.defaultQueueType
       host.vhosts.set(v.name, host.makeVhost(v.name, metadata))
     }
-    for (const p of stored.permissions) host.permissions.set(p.user, p.vhost, p)
-    for (const p of stored.topicPermissions) host.permissions.setTopic(p.user, p.vhost, p)
+    for (const { user, vhost, configure, write, read } of stored.permissions) {
+      host.permissions.set(user, vhost, { configure, write, read })
+    }
+    for (const { user, vhost, exchange, write, read } of stored.topicPermissions) {
+      host.permissions.setTopic(user, vhost, { exchange, write, read })
+    }
     for (const l of stored.vhostLimits) host.limits.setVhost(l.vhost, l.limits)
     for (const l of stored.userLimits) host.limits.setUser(l.user, l.limits)
   }
