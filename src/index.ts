@@ -3,6 +3,7 @@
 import type { Duplex } from 'node:stream'
 import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
 import { openBroker, serve } from './server/start.js'
+import { FULL_ACCESS } from './broker/tenancy.js'
 
 /** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
 export interface BrokerUser {
@@ -40,6 +41,13 @@ export interface BrokerOptions {
   defaultPass?: string
   /** More users; a user named as the default one replaces it (and may then connect from anywhere) */
   users?: BrokerUser[]
+  /**
+   * Vhosts made at start besides the default one (defaultVhost, '/' unless said otherwise). The default
+   * user, and each of `users`, get full access to all of them.
+   */
+  vhosts?: string[]
+  /** The vhost made on a fresh broker (RABBITMQ_DEFAULT_VHOST). Default '/' */
+  defaultVhost?: string
   /** A RabbitMQ-format JSON definitions file imported at start (--definitions) */
   definitions?: string
   /** Seconds proposed to clients; 0 disables heartbeats. Default 60 */
@@ -96,7 +104,7 @@ export interface WarrenBroker {
 }
 
 /** Options that are not Config's own fields (Config's bind and definitionsFile go by other names) */
-const LIBRARY_ONLY = new Set(['host', 'definitions', 'users'])
+const LIBRARY_ONLY = new Set(['host', 'definitions', 'users', 'vhosts'])
 const NOT_OPTIONS = new Set(['bind', 'definitionsFile'])
 
 function configFrom(options: BrokerOptions): Config {
@@ -105,7 +113,7 @@ function configFrom(options: BrokerOptions): Config {
     if (!LIBRARY_ONLY.has(key) && (NOT_OPTIONS.has(key) || !(key in DEFAULTS)))
       throw new TypeError(`startBroker: unknown option '${key}'`)
   }
-  const { host, definitions, users: _users, dataDir, ...settings } = options
+  const { host, definitions, users: _users, vhosts: _vhosts, dataDir, ...settings } = options
   // Only settings given: a key present with the value undefined must not hide the default
   const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
   return {
@@ -128,7 +136,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
   const config = configFrom(options)
   const broker = await openBroker(config)
   // Before listening, so that no client can find the port before its user exists
-  for (const user of options.users ?? []) broker.users.add(user.name, user.password, user.tags ?? [])
+  for (const name of options.vhosts ?? []) if (!broker.vhosts.has(name)) broker.createVhost(name)
+  const everyone = [config.defaultUser]
+  for (const user of options.users ?? []) {
+    broker.users.add(user.name, user.password, user.tags ?? [])
+    everyone.push(user.name)
+  }
+  // Users given here may use every vhost given here, as the default user may
+  for (const name of everyone) {
+    for (const vhost of options.vhosts ?? []) broker.permissions.set(name, vhost, FULL_ACCESS)
+    if (name !== config.defaultUser) broker.permissions.set(name, config.defaultVhost, FULL_ACCESS)
+  }
   const server = await serve(broker)
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
   const tlsUrl =

@@ -1,7 +1,10 @@
 // The broker: users, virtual hosts and the settings every connection negotiates from. It is the one place
 // that composes the model: each vhost is made with its definitions log and message store (none in memory
-// mode), and hands its queues their stores as it makes them.
+// mode), and hands its queues their stores as it makes them. Vhosts, users, permissions and limits are
+// changed at run time through its operations (tenancy.ts), which the definitions import, the management
+// API and the command line all call.
 import { UserStore } from '../auth/users.js'
+import { Permissions } from '../auth/permissions.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
 import { DataDirLock } from '../store/data-dir-lock.js'
@@ -16,20 +19,29 @@ import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
 import { performance } from 'node:perf_hooks'
-import { Vhost, type OpenQueueStore, type VhostPersistence } from './vhost.js'
-
-/** The vhosts every broker has. */
-const VHOSTS = ['/']
+import { Vhost, type OpenQueueStore, type VhostMetadata, type VhostPersistence } from './vhost.js'
+import { Limits } from './limits.js'
+import { Tenancy, type UserOptions, type VhostOptions } from './tenancy.js'
+import type { Permission, TopicPermission } from '../auth/permissions.js'
+import type { User } from '../auth/users.js'
+import type { LimitsDefinition } from '../store/definitions-log.js'
 
 export class Broker {
   readonly users = new UserStore()
-  /** Made by open(), with what they keep on disk */
+  readonly permissions = new Permissions()
+  /** Vhost and user limits, and the open connections counted against them */
+  readonly limits = new Limits()
+  /** Made by open(), with what they keep on disk; more are made and deleted at run time */
   readonly vhosts = new Map<string, Vhost>()
+  /** Vhosts, users, permissions and limits changed at run time, and persisted */
+  readonly tenancy: Tenancy
   /** Memory and disk: while any is set, connections that publish are blocked */
   readonly alarms: ResourceAlarms
   readonly memoryAlarm: MemoryAlarm
   readonly diskAlarm: DiskAlarm
   private definitions: DefinitionsLog | undefined
+  /** What each vhost made from now on is given to keep on disk (none in memory mode) */
+  private persistence: VhostPersistence | undefined
   private messageStore: MessageStore | undefined
   private dataDirLock: DataDirLock | undefined
   private readonly memory: MessageMemory
@@ -45,8 +57,37 @@ export class Broker {
     // Without a data directory nothing is written, so the alarm is never started (start.ts); '.' is a placeholder
     this.diskAlarm = new DiskAlarm(config.dataDir ?? '.', config.diskFreeLimit, this.alarms, log)
     this.memory = new MessageMemory(config.messageMemoryBudget)
-    // RabbitMQ's loopback_users: guest may only log in from the machine itself
-    this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
+    this.tenancy = new Tenancy(this, (change) => this.definitions?.record(change))
+  }
+
+  // The run-time operations (tenancy.ts): each logged before it is made, refused if it cannot be
+  createVhost = (name: string, options?: VhostOptions): Vhost => this.tenancy.createVhost(name, options)
+  deleteVhost = (name: string): Promise<boolean> => this.tenancy.deleteVhost(name)
+  putUser = (name: string, options?: UserOptions): User => this.tenancy.putUser(name, options)
+  deleteUser = (name: string): boolean => this.tenancy.deleteUser(name)
+  setPermission = (user: string, vhost: string, p: Permission): void => this.tenancy.setPermission(user, vhost, p)
+  clearPermission = (user: string, vhost: string): boolean => this.tenancy.clearPermission(user, vhost)
+  setTopicPermission = (user: string, vhost: string, tp: TopicPermission): void =>
+    this.tenancy.setTopicPermission(user, vhost, tp)
+  clearTopicPermission = (user: string, vhost: string, exchange?: string): void =>
+    this.tenancy.clearTopicPermission(user, vhost, exchange)
+  setVhostLimits = (vhost: string, limits: LimitsDefinition): void => this.tenancy.setVhostLimits(vhost, limits)
+  setUserLimits = (user: string, limits: LimitsDefinition): void => this.tenancy.setUserLimits(user, limits)
+
+  /** A vhost as the broker makes them: with its persistence, metadata and queue limit. Not registered. */
+  makeVhost(name: string, metadata: VhostMetadata): Vhost {
+    return new Vhost(name, this.log, this.memory, this.persistence, metadata, (vhost, queue, queues) =>
+      this.limits.checkQueue(vhost, queue, queues),
+    )
+  }
+
+  /** Removes a deleted vhost's queue stores (its queues are deleted by Vhost.destroy). */
+  async removeQueueStores(vhost: string): Promise<void> {
+    const store = this.messageStore
+    if (!store) return
+    for (const q of await store.listQueues()) {
+      if (q.vhost === vhost) await store.deleteQueue(vhost, q.queue)
+    }
   }
 
   /**
@@ -59,7 +100,7 @@ export class Broker {
     // No data directory (the library's default): no lock, no definitions log, no message store. Durable
     // entities and persistent messages then live as long as the process, and confirms come at once.
     if (dataDir === undefined) {
-      this.createVhosts()
+      this.tenancy.createDefaults([])
       return this.importDefinitionsFile()
     }
     const lock = DataDirLock.acquire(dataDir, this.log)
@@ -73,11 +114,6 @@ export class Broker {
     }
   }
 
-  /** Makes the vhosts; without persistence (memory mode) they write nothing anywhere. */
-  private createVhosts(persistence?: VhostPersistence): void {
-    for (const name of VHOSTS) this.vhosts.set(name, new Vhost(name, this.log, this.memory, persistence))
-  }
-
   private async restore(dataDir: string): Promise<void> {
     const definitions = new DefinitionsLog(dataDir, this.log)
     this.definitions = definitions
@@ -85,7 +121,13 @@ export class Broker {
     const messageStore = new MessageStore(dataDir, this.log, this.storeOptions)
     this.messageStore = messageStore
     await messageStore.removeTrash()
-    this.createVhosts({ record: (change) => definitions.record(change), durability: new Durability(messageStore) })
+    this.persistence = { record: (change) => definitions.record(change), durability: new Durability(messageStore) }
+    // Vhosts, users and permissions before anything inside a vhost
+    if (stored.vhosts.length === 0 && stored.users.length === 0) {
+      // A fresh data directory, or a log written before vhosts and users were: the vhosts its entities name
+      const named = [...stored.exchanges, ...stored.queues, ...stored.policies].map((d) => d.vhost)
+      this.tenancy.createDefaults(named)
+    } else this.tenancy.restore(stored)
     const started = performance.now()
     let messages = 0
     const restored = new Set<string>()
@@ -110,7 +152,7 @@ export class Broker {
 
   private importDefinitionsFile(): void {
     if (!this.config.definitionsFile) return
-    const { applied } = importDefinitions(this.vhosts, this.config.definitionsFile)
+    const { applied } = importDefinitions(this.tenancy, this.vhosts, this.config.definitionsFile, this.log)
     this.log.info({ file: this.config.definitionsFile, applied }, 'definitions file imported')
   }
 
@@ -125,8 +167,10 @@ export class Broker {
     for (const { vhost, queue } of await store.listQueues()) {
       const key = JSON.stringify([vhost, queue])
       if (restored.has(key)) continue
+      // A vhost deleted before its queue stores were all removed (a crash in between) is finished now.
       // With a damaged line in the log, even a recorded deletion may have been followed by a declaration
-      if (removed.has(key) && stored.damagedLines === 0) {
+      const deleted = removed.has(key) || (stored.removedVhosts.includes(vhost) && !this.vhosts.has(vhost))
+      if (deleted && stored.damagedLines === 0) {
         await store.deleteQueue(vhost, queue)
         continue
       }

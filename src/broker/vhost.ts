@@ -56,6 +56,17 @@ export interface VhostPersistence {
   readonly durability?: Durability
 }
 
+/** What describes a vhost (RabbitMQ's vhost metadata) */
+export interface VhostMetadata {
+  description: string
+  tags: string[]
+  /** RabbitMQ 3.11's default queue type; kept and exported, not applied */
+  defaultQueueType?: string
+}
+
+/** Checks a new queue against the vhost's max-queues (broker/limits.ts): throws 406 when it is reached */
+export type CheckNewQueue = (vhost: string, queue: string, queues: number) => void
+
 /**
  * Opens the store of a durable queue restored at start, pushing the messages it recovers, in order, with
  * whether each may have been delivered before.
@@ -90,6 +101,9 @@ export class Vhost {
     /** The broker's budget of message bytes in memory, shared by all vhosts */
     readonly memory: MessageMemory,
     persistence: VhostPersistence = {},
+    /** Its description and tags: changed by the broker when the vhost is updated */
+    public metadata: VhostMetadata = { description: '', tags: [] },
+    private readonly checkNewQueue: CheckNewQueue = () => {},
   ) {
     this.record = persistence.record
     this.durability = persistence.durability
@@ -262,6 +276,8 @@ export class Vhost {
       existing.touch()
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount }
     }
+    // New queues only, before their arguments are looked at, as RabbitMQ does
+    this.checkNewQueue(this.name, name, this.queues.size)
     const queueType = fieldString(options.arguments['x-queue-type']) ?? 'classic'
     if (queueType !== 'classic' && queueType !== 'quorum') {
       throw preconditionFailed(
@@ -516,6 +532,20 @@ export class Vhost {
   /** Puts a message routed earlier (a transaction's, at commit) into those of its queues still there. */
   enqueue(queues: readonly Queue[], message: Message): PublishResult {
     return this.router.enqueue(queues, message)
+  }
+
+  /**
+   * The vhost is deleted (its deletion already logged): every queue goes with its messages, and the stores
+   * of durable queues are removed. Its connections have been closed before; its exchanges go with it.
+   */
+  async destroy(): Promise<void> {
+    const stores: Promise<void>[] = []
+    for (const queue of [...this.queues.values()]) {
+      this.queues.delete(queue.name)
+      if (queue.store) stores.push(this.deleteQueueStore(queue.name))
+      queue.delete()
+    }
+    await Promise.all(stores)
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

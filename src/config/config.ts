@@ -34,6 +34,8 @@ export interface Config {
   /** The first user, created on a fresh broker (RABBITMQ_DEFAULT_USER's counterpart) */
   defaultUser: string
   defaultPass: string
+  /** The vhost created on a fresh broker, the default user given full access to it (RABBITMQ_DEFAULT_VHOST) */
+  defaultVhost: string
   /** Seconds; 0 disables heartbeats */
   heartbeat: number
   frameMax: number
@@ -69,6 +71,7 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   defaultUser: 'guest',
   defaultPass: 'guest',
+  defaultVhost: '/',
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
@@ -136,7 +139,8 @@ const USAGE = `Usage: warren [options]
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS (or RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS,
 as containers set them; WARREN_* wins) create the first user instead of guest/guest; a user without a
-password is an error (guest may connect from loopback only, as in RabbitMQ).
+password is an error (guest may connect from loopback only, as in RabbitMQ). WARREN_DEFAULT_VHOST (or
+RABBITMQ_DEFAULT_VHOST) names the vhost created on a fresh broker instead of /.
 TLS is TLS 1.2 or 1.3 only. The EXTERNAL mechanism (log in with a client certificate, no password) is
 offered on amqps connections; the user it names must exist.`
 
@@ -251,6 +255,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     logLevel: values['log-level'] ?? env['WARREN_LOG_LEVEL'] ?? DEFAULTS.logLevel,
     defaultUser,
     defaultPass,
+    defaultVhost: env['WARREN_DEFAULT_VHOST'] || env['RABBITMQ_DEFAULT_VHOST'] || DEFAULTS.defaultVhost,
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),

@@ -110,6 +110,12 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'))
     socket.on('close', () => this.cleanup())
     broker.alarms.subscribe(this)
+    // Counted against vhost and user limits, and closed when its vhost or user is deleted
+    broker.limits.connections.add(this)
+  }
+
+  get openChannels(): number {
+    return this.channels.size
   }
 
   get name(): string {
@@ -267,6 +273,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
         refused.noMethod = true // RabbitMQ's reader refuses it before any channel handles the method: 0/0
         throw refused
       }
+      this.broker.limits.checkChannel(this.user.name) // the user's max-channels, over all its connections
       this.channels.set(id, new Channel(id, this))
       this.sendMethod(id, { name: 'channel.open-ok' })
       return
@@ -473,6 +480,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.output.takeHeld()
     this.output.releaseWaiters()
     this.broker.alarms.unsubscribe(this)
+    this.broker.limits.connections.delete(this)
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

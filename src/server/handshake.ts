@@ -153,6 +153,8 @@ export class Handshake implements HeartbeatHost {
       const open = await this.expect('connection.open')
       const vhost = this.broker.vhosts.get(open.virtualHost)
       if (!vhost) throw notAllowed(`vhost ${open.virtualHost} not found`)
+      // The vhost's and the user's max-connections (530, as RabbitMQ refuses them)
+      this.broker.limits.checkConnection(vhost.name, user.name)
       this.open(user, vhost, tune)
     } catch (err) {
       if (err instanceof HandshakeEnded) return

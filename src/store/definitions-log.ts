@@ -1,4 +1,5 @@
-// Durable definitions (exchanges, queues, bindings, policies) as an append-only log of the changes made
+// Durable definitions (vhosts, users, permissions, limits, exchanges, queues, bindings, policies) as an
+// append-only log of the changes made
 // to them, one checksummed JSON line each, synced before the client hears declare-ok. At start the log is
 // replayed into a snapshot of what exists, and rewritten compactly (write a new file, sync, rename).
 //
@@ -51,7 +52,55 @@ export interface PolicyDefinition {
   definition: Record<string, string | number | boolean>
 }
 
+export interface VhostDefinition {
+  name: string
+  description: string
+  tags: string[]
+  /** RabbitMQ 3.11's default queue type of the vhost, if set */
+  defaultQueueType?: string
+}
+
+export interface UserDefinition {
+  name: string
+  /** base64 of salt ++ hash, as RabbitMQ exports it */
+  passwordHash: string
+  hashingAlgorithm: string
+  tags: string[]
+}
+
+export interface PermissionDefinition {
+  user: string
+  vhost: string
+  configure: string
+  write: string
+  read: string
+}
+
+export interface TopicPermissionDefinition {
+  user: string
+  vhost: string
+  exchange: string
+  write: string
+  read: string
+}
+
+/** RabbitMQ's limits by name ('max-connections', 'max-queues', 'max-channels'); a negative value is none */
+export type LimitsDefinition = Record<string, number>
+
 export type DefinitionChange =
+  | { op: 'vhost.add'; vhost: VhostDefinition }
+  /** The vhost and everything in it: exchanges, queues, bindings, policies, permissions, limits */
+  | { op: 'vhost.remove'; name: string }
+  | { op: 'user.add'; user: UserDefinition }
+  /** The user with its permissions and limits */
+  | { op: 'user.remove'; name: string }
+  | { op: 'permission.set'; permission: PermissionDefinition }
+  | { op: 'permission.clear'; user: string; vhost: string }
+  | { op: 'topic-permission.set'; permission: TopicPermissionDefinition }
+  | { op: 'topic-permission.clear'; user: string; vhost: string; exchange: string }
+  /** Replaces the vhost's limits; {} clears them */
+  | { op: 'vhost-limits.set'; vhost: string; limits: LimitsDefinition }
+  | { op: 'user-limits.set'; user: string; limits: LimitsDefinition }
   | { op: 'exchange.add'; exchange: ExchangeDefinition }
   | { op: 'exchange.remove'; vhost: string; name: string }
   | { op: 'queue.add'; queue: QueueDefinition }
@@ -68,8 +117,20 @@ export interface Definitions {
   policies: PolicyDefinition[]
 }
 
+/** Virtual hosts, users and what they may do: restored before the entities inside the vhosts */
+export interface TenancyDefinitions {
+  vhosts: VhostDefinition[]
+  users: UserDefinition[]
+  permissions: PermissionDefinition[]
+  topicPermissions: TopicPermissionDefinition[]
+  vhostLimits: { vhost: string; limits: LimitsDefinition }[]
+  userLimits: { user: string; limits: LimitsDefinition }[]
+}
+
 /** What the log holds at start, and what replaying it found out besides */
-export interface StoredDefinitions extends Definitions {
+export interface StoredDefinitions extends Definitions, TenancyDefinitions {
+  /** Vhosts whose deletion is the last change the log holds about them (their queue stores may remain) */
+  removedVhosts: string[]
   /** Queues whose deletion is the last change the log holds about them */
   removedQueues: { vhost: string; name: string }[]
   /** Lines skipped because they were damaged (a torn last line not counted) */
@@ -87,9 +148,51 @@ class Snapshot {
   readonly queues = new Map<string, QueueDefinition>()
   readonly bindings = new Map<string, BindingDefinition>()
   readonly policies = new Map<string, PolicyDefinition>()
+  readonly vhosts = new Map<string, VhostDefinition>()
+  readonly users = new Map<string, UserDefinition>()
+  readonly permissions = new Map<string, PermissionDefinition>()
+  readonly topicPermissions = new Map<string, TopicPermissionDefinition>()
+  readonly vhostLimits = new Map<string, LimitsDefinition>()
+  readonly userLimits = new Map<string, LimitsDefinition>()
 
   apply(c: DefinitionChange): void {
     switch (c.op) {
+      case 'vhost.add':
+        return void this.vhosts.set(c.vhost.name, c.vhost)
+      case 'vhost.remove':
+        this.vhosts.delete(c.name)
+        this.vhostLimits.delete(c.name)
+        for (const map of [this.exchanges, this.queues, this.bindings, this.policies, this.permissions]) {
+          for (const [k, d] of map) if (d.vhost === c.name) map.delete(k)
+        }
+        for (const [k, d] of this.topicPermissions) if (d.vhost === c.name) this.topicPermissions.delete(k)
+        return
+      case 'user.add':
+        return void this.users.set(c.user.name, c.user)
+      case 'user.remove':
+        this.users.delete(c.name)
+        this.userLimits.delete(c.name)
+        for (const [k, p] of this.permissions) if (p.user === c.name) this.permissions.delete(k)
+        for (const [k, p] of this.topicPermissions) if (p.user === c.name) this.topicPermissions.delete(k)
+        return
+      case 'permission.set':
+        return void this.permissions.set(entityKey(c.permission.user, c.permission.vhost), c.permission)
+      case 'permission.clear':
+        return void this.permissions.delete(entityKey(c.user, c.vhost))
+      case 'topic-permission.set': {
+        const p = c.permission
+        return void this.topicPermissions.set(JSON.stringify([p.user, p.vhost, p.exchange]), p)
+      }
+      case 'topic-permission.clear':
+        return void this.topicPermissions.delete(JSON.stringify([c.user, c.vhost, c.exchange]))
+      case 'vhost-limits.set':
+        if (Object.keys(c.limits).length === 0) this.vhostLimits.delete(c.vhost)
+        else this.vhostLimits.set(c.vhost, c.limits)
+        return
+      case 'user-limits.set':
+        if (Object.keys(c.limits).length === 0) this.userLimits.delete(c.user)
+        else this.userLimits.set(c.user, c.limits)
+        return
       case 'exchange.add':
         return void this.exchanges.set(entityKey(c.exchange.vhost, c.exchange.name), c.exchange)
       case 'exchange.remove':
@@ -119,11 +222,32 @@ class Snapshot {
   }
 
   get size(): number {
-    return this.exchanges.size + this.queues.size + this.bindings.size + this.policies.size
+    return (
+      this.exchanges.size +
+      this.queues.size +
+      this.bindings.size +
+      this.policies.size +
+      this.vhosts.size +
+      this.users.size +
+      this.permissions.size +
+      this.topicPermissions.size +
+      this.vhostLimits.size +
+      this.userLimits.size
+    )
   }
 
+  /** Vhosts and users first: replaying the compacted log makes them before what refers to them */
   changes(): DefinitionChange[] {
     return [
+      ...[...this.vhosts.values()].map((vhost) => ({ op: 'vhost.add' as const, vhost })),
+      ...[...this.users.values()].map((user) => ({ op: 'user.add' as const, user })),
+      ...[...this.permissions.values()].map((permission) => ({ op: 'permission.set' as const, permission })),
+      ...[...this.topicPermissions.values()].map((permission) => ({
+        op: 'topic-permission.set' as const,
+        permission,
+      })),
+      ...[...this.vhostLimits].map(([vhost, limits]) => ({ op: 'vhost-limits.set' as const, vhost, limits })),
+      ...[...this.userLimits].map(([user, limits]) => ({ op: 'user-limits.set' as const, user, limits })),
       ...[...this.exchanges.values()].map((exchange) => ({ op: 'exchange.add' as const, exchange })),
       ...[...this.queues.values()].map((queue) => ({ op: 'queue.add' as const, queue })),
       ...[...this.bindings.values()].map((binding) => ({ op: 'binding.add' as const, binding })),
@@ -206,6 +330,7 @@ export class DefinitionsLog {
    */
   open(): StoredDefinitions {
     const removedQueues = new Map<string, { vhost: string; name: string }>()
+    const removedVhosts = new Set<string>()
     let damagedLines = 0
     const bytes = this.fileSystem.readFile(this.path)
     if (bytes) {
@@ -220,7 +345,8 @@ export class DefinitionsLog {
             removedQueues.set(entityKey(change.vhost, change.name), { vhost: change.vhost, name: change.name })
           } else if (change.op === 'queue.add') {
             removedQueues.delete(entityKey(change.queue.vhost, change.queue.name))
-          }
+          } else if (change.op === 'vhost.remove') removedVhosts.add(change.name)
+          else if (change.op === 'vhost.add') removedVhosts.delete(change.vhost.name)
         } else if (i === rows.length - 1) {
           this.log.warn({ file: this.path }, 'definitions log: dropped a torn last line')
         } else {
@@ -250,7 +376,14 @@ export class DefinitionsLog {
       queues: [...this.snapshot.queues.values()],
       bindings: [...this.snapshot.bindings.values()],
       policies: [...this.snapshot.policies.values()],
+      vhosts: [...this.snapshot.vhosts.values()],
+      users: [...this.snapshot.users.values()],
+      permissions: [...this.snapshot.permissions.values()],
+      topicPermissions: [...this.snapshot.topicPermissions.values()],
+      vhostLimits: [...this.snapshot.vhostLimits].map(([vhost, limits]) => ({ vhost, limits })),
+      userLimits: [...this.snapshot.userLimits].map(([user, limits]) => ({ user, limits })),
       removedQueues: [...removedQueues.values()],
+      removedVhosts: [...removedVhosts],
       damagedLines,
     }
   }

@@ -47,6 +47,31 @@ describe('startBroker', () => {
     }
   })
 
+  test('vhosts: made at start (in memory), the default user and the users given may use them', T, async () => {
+    const broker = await startBroker({
+      port: 0,
+      logLevel: 'silent',
+      defaultVhost: 'home',
+      vhosts: ['tenant-a'],
+      users: [{ name: 'app', password: 'app-pw' }],
+    })
+    try {
+      for (const url of [
+        `amqp://guest:guest@127.0.0.1:${broker.port}/home`,
+        `amqp://guest:guest@127.0.0.1:${broker.port}/tenant-a`,
+        `amqp://app:app-pw@127.0.0.1:${broker.port}/tenant-a`,
+      ]) {
+        const conn = await connect(url)
+        assert.equal(await publishAndGet(conn, 'lib.vhost', url), url)
+        await conn.close()
+      }
+      // '/' is not made when another default vhost is named, as in RabbitMQ
+      await assert.rejects(connect(`amqp://guest:guest@127.0.0.1:${broker.port}/`))
+    } finally {
+      await broker.close()
+    }
+  })
+
   test('close() closes clients with 320 CONNECTION_FORCED and frees the port', T, async () => {
     const broker = await startBroker({ port: 0, host: '127.0.0.1', logLevel: 'silent' })
     const conn = await connect(broker.url)
