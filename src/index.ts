@@ -3,13 +3,21 @@
 import type { Duplex } from 'node:stream'
 import { DEFAULTS, type Config } from './config/config.js'
 import { openBroker, serve } from './server/start.js'
+import type { Permission } from './auth/permissions.js'
+
+export type { Permission } from './auth/permissions.js'
 
 /** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
 export interface BrokerUser {
   name: string
   password: string
-  /** RabbitMQ's user tags, e.g. ['administrator'] */
+  /** RabbitMQ's user tags, e.g. ['administrator']; 'impersonator' may publish another user_id */
   tags?: string[]
+  /**
+   * Configure, write and read patterns (RabbitMQ's regular expressions) per vhost. Default: everything on
+   * '/' ({ '/': { configure: '.*', write: '.*', read: '.*' } }); {} gives none (the user cannot open a vhost)
+   */
+  permissions?: Record<string, Permission>
 }
 
 /**
@@ -26,10 +34,12 @@ export interface BrokerOptions {
   dataDir?: string
   /** trace | debug | info | warn | error | silent (pino levels, JSON lines on stdout). Default 'info' */
   logLevel?: string
-  /** The default user, created at start. Defaults guest / guest; guest may connect from loopback only */
+  /** The default user, created at start with every permission on '/'. Defaults guest / guest */
   defaultUser?: string
   defaultPass?: string
-  /** More users; a user named as the default one replaces it (and may then connect from anywhere) */
+  /** Users who may connect from a loopback address only (RabbitMQ's loopback_users). Default ['guest'] */
+  loopbackUsers?: string[]
+  /** More users; a user named as the default one replaces it */
   users?: BrokerUser[]
   /** A RabbitMQ-format JSON definitions file imported at start (--definitions) */
   definitions?: string
@@ -79,6 +89,8 @@ export interface WarrenBroker {
   close(): Promise<void>
 }
 
+const FULL_PERMISSION: Permission = { configure: '.*', write: '.*', read: '.*' }
+
 /** Options that are not Config's own fields (Config's bind and definitionsFile go by other names) */
 const LIBRARY_ONLY = new Set(['host', 'definitions', 'users'])
 const NOT_OPTIONS = new Set(['bind', 'definitionsFile'])
@@ -112,7 +124,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
   const config = configFrom(options)
   const broker = await openBroker(config)
   // Before listening, so that no client can find the port before its user exists
-  for (const user of options.users ?? []) broker.users.add(user.name, user.password, user.tags ?? [])
+  for (const user of options.users ?? []) {
+    broker.users.add(user.name, user.password, user.tags ?? [])
+    for (const [vhost, permission] of Object.entries(user.permissions ?? { '/': FULL_PERMISSION })) {
+      broker.permissions.set(user.name, vhost, permission)
+    }
+  }
   const server = await serve(broker)
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
   return {

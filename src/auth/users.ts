@@ -1,47 +1,67 @@
-// Users and their credentials. Passwords are kept as salted SHA-256 hashes, as RabbitMQ does by default
-// (rabbit_password_hashing_sha256), never in clear.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+// Users and their credentials. Passwords are kept as RabbitMQ keeps them (password.ts), never in clear,
+// and never logged. A login refusal says nothing of why: an unknown user and a wrong password look the
+// same to the client, in time too (an unknown user's password is checked against a dummy user's hash).
+import { DEFAULT_HASHING_ALGORITHM, hashPassword, passwordMatches, type HashingAlgorithm } from './password.js'
+
+/** RabbitMQ's user tags; any other string is kept (and means nothing to Warren), as RabbitMQ does. */
+export type UserTag = 'administrator' | 'monitoring' | 'policymaker' | 'management' | 'impersonator' | 'none'
 
 export interface User {
   readonly name: string
-  readonly passwordHash: Buffer
+  /** RabbitMQ's password_hash (base64); '' means no password: a password login is impossible */
+  readonly passwordHash: string
+  readonly hashingAlgorithm: HashingAlgorithm
   readonly tags: readonly string[]
-  /** May log in only from a loopback address (RabbitMQ's loopback_users, guest by default) */
-  readonly loopbackOnly: boolean
-}
-
-export function hashPassword(password: string, salt: Buffer = randomBytes(4)): Buffer {
-  const digest = createHash('sha256').update(salt).update(password, 'utf8').digest()
-  return Buffer.concat([salt, digest])
-}
-
-function checkPassword(user: User, password: string): boolean {
-  const salt = user.passwordHash.subarray(0, 4)
-  const expected = hashPassword(password, salt)
-  return expected.length === user.passwordHash.length && timingSafeEqual(expected, user.passwordHash)
 }
 
 export type AuthResult = { ok: true; user: User } | { ok: false; reason: string }
 
+/** Checked against when the user is unknown, so that its refusal costs what a wrong password costs. */
+const DUMMY_USER: User = {
+  name: '',
+  passwordHash: hashPassword('not a password'),
+  hashingAlgorithm: DEFAULT_HASHING_ALGORITHM,
+  tags: [],
+}
+
 export class UserStore {
   private readonly users = new Map<string, User>()
 
-  add(name: string, password: string, tags: string[] = [], loopbackOnly = false): User {
-    const user: User = { name, passwordHash: hashPassword(password), tags, loopbackOnly }
+  /** Adds or replaces a user, the password hashed with SHA-256 (RabbitMQ's default). */
+  add(name: string, password: string, tags: string[] = []): User {
+    return this.addHashed(name, hashPassword(password), DEFAULT_HASHING_ALGORITHM, tags)
+  }
+
+  /** Adds or replaces a user whose password is already hashed (a RabbitMQ definitions export's user). */
+  addHashed(name: string, passwordHash: string, algorithm: HashingAlgorithm, tags: string[]): User {
+    const user: User = { name, passwordHash, hashingAlgorithm: algorithm, tags: [...tags] }
     this.users.set(name, user)
     return user
+  }
+
+  remove(name: string): boolean {
+    return this.users.delete(name)
   }
 
   get(name: string): User | undefined {
     return this.users.get(name)
   }
 
-  authenticate(name: string, password: string, fromLoopback: boolean): AuthResult {
+  list(): User[] {
+    return [...this.users.values()]
+  }
+
+  /** A password login (PLAIN, AMQPLAIN). Where the client may log in from is the handshake's check. */
+  authenticate(name: string, password: string): AuthResult {
     const user = this.users.get(name)
-    if (!user || !checkPassword(user, password)) return { ok: false, reason: `invalid credentials for user '${name}'` }
-    if (user.loopbackOnly && !fromLoopback) {
-      return { ok: false, reason: `user '${name}' can only connect via localhost` }
-    }
+    const checked = user ?? DUMMY_USER
+    const matches = passwordMatches(checked.passwordHash, checked.hashingAlgorithm, password)
+    if (!user) return { ok: false, reason: `user '${name}' - invalid credentials` }
+    if (user.passwordHash === '' || !matches) return { ok: false, reason: `user '${name}' - invalid credentials` }
     return { ok: true, user }
   }
+}
+
+export function hasTag(user: User, tag: UserTag): boolean {
+  return user.tags.includes(tag)
 }

@@ -1,6 +1,7 @@
 // The broker: users, virtual hosts and the settings every connection negotiates from. It is the one place
 // that composes the model: each vhost is made with its definitions log and message store (none in memory
 // mode), and hands its queues their stores as it makes them.
+import { Permissions } from '../auth/permissions.js'
 import { UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../util/logger.js'
@@ -23,6 +24,8 @@ const VHOSTS = ['/']
 
 export class Broker {
   readonly users = new UserStore()
+  /** Who may do what in which vhost (RabbitMQ's permissions and topic permissions) */
+  readonly permissions = new Permissions()
   /** Made by open(), with what they keep on disk */
   readonly vhosts = new Map<string, Vhost>()
   /** Memory and disk: while any is set, connections that publish are blocked */
@@ -45,8 +48,9 @@ export class Broker {
     // Without a data directory nothing is written, so the alarm is never started (start.ts); '.' is a placeholder
     this.diskAlarm = new DiskAlarm(config.dataDir ?? '.', config.diskFreeLimit, this.alarms, log)
     this.memory = new MessageMemory(config.messageMemoryBudget)
-    // RabbitMQ's loopback_users: guest may only log in from the machine itself
-    this.users.add(config.defaultUser, config.defaultPass, ['administrator'], config.defaultUser === 'guest')
+    // As RabbitMQ's first start: the default user, administrator, with every permission on /
+    this.users.add(config.defaultUser, config.defaultPass, ['administrator'])
+    this.permissions.set(config.defaultUser, '/', { configure: '.*', write: '.*', read: '.*' })
   }
 
   /**

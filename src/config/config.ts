@@ -11,6 +11,8 @@ export interface Config {
   /** The first user, created on a fresh broker (RABBITMQ_DEFAULT_USER's counterpart) */
   defaultUser: string
   defaultPass: string
+  /** Users who may log in from a loopback address only (RabbitMQ's loopback_users) */
+  loopbackUsers: string[]
   /** Seconds; 0 disables heartbeats */
   heartbeat: number
   frameMax: number
@@ -42,6 +44,7 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   defaultUser: 'guest',
   defaultPass: 'guest',
+  loopbackUsers: ['guest'],
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
@@ -92,6 +95,9 @@ const USAGE = `Usage: warren [options]
   --max-output-buffer BYTES
                     output buffered for one connection before it gets no more content
                     until it reads (default 1048576)
+  --loopback-users A,B
+                    users who may log in from this machine only (default guest; empty:
+                    none; env WARREN_LOOPBACK_USERS)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS create the first user instead of guest/guest
 (guest may connect from loopback only, as in RabbitMQ).`
@@ -102,6 +108,15 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   if (!Number.isInteger(n) || n < min || n > max)
     throw new Error(`--${name} must be an integer from ${min} to ${max}, got '${value}'`)
   return n
+}
+
+/** A comma-separated list of user names; '' is the empty list, undefined is not given */
+function userList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '')
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { help: string } {
@@ -124,6 +139,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       'consumer-timeout': { type: 'string' },
       'max-message-size': { type: 'string' },
       'max-output-buffer': { type: 'string' },
+      'loopback-users': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -136,6 +152,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     logLevel: values['log-level'] ?? env['WARREN_LOG_LEVEL'] ?? DEFAULTS.logLevel,
     defaultUser: env['WARREN_DEFAULT_USER'] || DEFAULTS.defaultUser,
     defaultPass: env['WARREN_DEFAULT_PASS'] || DEFAULTS.defaultPass,
+    loopbackUsers: userList(values['loopback-users'] ?? env['WARREN_LOOPBACK_USERS']) ?? DEFAULTS.loopbackUsers,
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),

@@ -151,6 +151,8 @@ export class Handshake implements HeartbeatHost {
       const open = await this.expect('connection.open')
       const vhost = this.broker.vhosts.get(open.virtualHost)
       if (!vhost) throw notAllowed(`vhost ${open.virtualHost} not found`)
+      if (!this.broker.permissions.mayAccessVhost(user.name, vhost.name))
+        throw notAllowed(`access to vhost '${vhost.name}' refused for user '${user.name}'`)
       this.open(user, vhost, tune)
     } catch (err) {
       if (err instanceof HandshakeEnded) return
@@ -191,8 +193,14 @@ export class Handshake implements HeartbeatHost {
       }
       throw new ConnectionError(ReplyCode.ACCESS_REFUSED, `malformed ${mechanism} response`)
     }
-    const loopback = isLoopback(this.info.remoteAddress)
-    const result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
+    let result = this.broker.users.authenticate(credentials.username, credentials.password)
+    // RabbitMQ's loopback_users: checked after the password, with the same refusal
+    if (
+      result.ok &&
+      !isLoopback(this.info.remoteAddress) &&
+      this.broker.config.loopbackUsers.includes(result.user.name)
+    )
+      result = { ok: false, reason: `user '${result.user.name}' can only connect via localhost` }
     if (!result.ok) {
       this.log.warn({ user: credentials.username, reason: result.reason }, 'login refused')
       const refused = new ConnectionError(
