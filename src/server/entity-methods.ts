@@ -56,8 +56,15 @@ export function entityMethod(ch: EntityChannel, m: Extract<Method, { name: Entit
   switch (m.name) {
     case 'exchange.declare':
       // RabbitMQ refuses an unknown type (503) and the default exchange before checking the permission
-      if (!m.passive && m.exchange !== '' && EXCHANGE_TYPES.has(m.type))
+      if (!m.passive && m.exchange !== '' && EXCHANGE_TYPES.has(m.type)) {
         access.check('configure', 'exchange', m.exchange)
+        // A new exchange with an alternate exchange: read on it and write on the alternate (rabbit_channel)
+        const alternate = m.arguments['alternate-exchange']
+        if (typeof alternate === 'string' && !vhost.exchanges.has(m.exchange) && !m.exchange.startsWith('amq.')) {
+          access.check('read', 'exchange', m.exchange)
+          access.check('write', 'exchange', alternate)
+        }
+      }
       vhost.declareExchange(
         m.exchange,
         m.type,
@@ -101,7 +108,15 @@ export function entityMethod(ch: EntityChannel, m: Extract<Method, { name: Entit
         m.passive,
         owner,
         // after the name is chosen (a server-named queue's too) and its amq. prefix refused
-        (name) => access.check('configure', 'queue', name),
+        (name) => {
+          access.check('configure', 'queue', name)
+          // A new queue that dead-letters: read on it and write on its dead-letter exchange (rabbit_channel)
+          const deadLetterExchange = m.arguments['x-dead-letter-exchange']
+          if (typeof deadLetterExchange === 'string' && !vhost.queues.has(name)) {
+            access.check('read', 'queue', name)
+            access.check('write', 'exchange', deadLetterExchange)
+          }
+        },
       )
       ch.lastQueue = r.queue.name
       if (!m.noWait) {

@@ -117,6 +117,31 @@ describe('permissions: configure, write, read and topic permissions as RabbitMQ 
       const ch = await alice()
       await expectChannelError(ch, ch.deleteQueue('shared-q'), refused("access to queue 'shared-q'"))
     })
+    test('a new exchange with an alternate exchange needs write on the alternate', T, async () => {
+      const ch = await alice()
+      await ch.assertExchange('alice-ae', 'fanout', { autoDelete: true, alternateExchange: 'alice-x' })
+      await ch.deleteExchange('alice-ae')
+      await expectChannelError(
+        ch,
+        ch.assertExchange('alice-ae2', 'fanout', { alternateExchange: 'bob-x' }),
+        refused("access to exchange 'bob-x'"),
+      )
+    })
+    test('a new queue with a dead-letter exchange needs write on it (the default one is amq.default)', T, async () => {
+      const ch = await alice()
+      await ch.assertQueue('alice-dlq', { exclusive: true, deadLetterExchange: 'alice-x' })
+      await expectChannelError(
+        ch,
+        ch.assertQueue('alice-dlq2', { exclusive: true, deadLetterExchange: 'bob-x' }),
+        refused("access to exchange 'bob-x'"),
+      )
+      const ch2 = await alice()
+      await expectChannelError(
+        ch2,
+        ch2.assertQueue('alice-dlq3', { exclusive: true, deadLetterExchange: '' }),
+        refused("access to exchange 'amq.default'"),
+      )
+    })
     test("'' configures nothing: it is '^$', not '.*'", T, async () => {
       const ch = await channelAs('noconf', 'noconf-pw')
       await expectChannelError(ch, ch.assertQueue('noconf-q'), refused("access to queue 'noconf-q'", 'noconf'))
