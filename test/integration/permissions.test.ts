@@ -19,6 +19,12 @@ import {
   TEST_TIMEOUT,
 } from '../helpers/amqplib.js'
 import { applyPermissionFixture } from './permissions-fixture.js'
+import { runPython } from '../helpers/python.js'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+
+// test/integration/pika/permissions.py, from dist/test/integration or test/integration alike
+const PIKA_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../../test/integration/pika/permissions.py')
 
 const T = TEST_TIMEOUT
 const ACCESS_REFUSED = 403
@@ -254,6 +260,27 @@ describe('permissions: configure, write, read and topic permissions as RabbitMQ 
         text:
           "ACCESS_REFUSED - access to topic 'secret.#' in exchange 'alice-topic' in vhost '/' " +
           "refused for user 'alice'",
+      })
+    })
+  })
+
+  describe('pika', () => {
+    test('the same refusals reach pika: 403 on the channel, 530 at connection.open', T, async () => {
+      const result = await runPython(PIKA_SCRIPT, [broker.host, String(broker.port)])
+      assert.equal(result.code, 0, result.stderr)
+      assert.deepEqual(JSON.parse(result.stdout), {
+        declare_own_queue: 'alice-pika-q',
+        declare_other_queue: [
+          403,
+          "ACCESS_REFUSED - access to queue 'bob-pika-q' in vhost '/' refused for user 'alice'",
+        ],
+        publish_default_exchange: [
+          403,
+          "ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused for user 'alice'",
+        ],
+        get_other_queue: [403, "ACCESS_REFUSED - access to queue 'shared-q' in vhost '/' refused for user 'alice'"],
+        alice_connection_open: true,
+        nobody: `ConnectionClosedByBroker: (530) "NOT_ALLOWED - access to vhost '/' refused for user 'nobody'"`,
       })
     })
   })
