@@ -98,3 +98,11 @@ test('limits: RabbitMQ defaults, and each flag sets its own', () => {
   assert.throws(() => parse(['--max-message-size', String(513 * 1024 * 1024)]), /--max-message-size must be/)
   assert.throws(() => parse(['--consumer-timeout=-1']), /--consumer-timeout must be/)
 })
+
+test("loopback users: guest by default (RabbitMQ's loopback_users), a list, or none", () => {
+  assert.deepEqual(parse([]).loopbackUsers, ['guest'])
+  assert.deepEqual(parse(['--loopback-users', 'guest, ops']).loopbackUsers, ['guest', 'ops'])
+  assert.deepEqual(parse(['--loopback-users', '']).loopbackUsers, [])
+  assert.deepEqual(parse([], { WARREN_LOOPBACK_USERS: 'a,b' }).loopbackUsers, ['a', 'b'])
+  assert.deepEqual(parse(['--loopback-users', 'x'], { WARREN_LOOPBACK_USERS: 'a' }).loopbackUsers, ['x'])
+})
