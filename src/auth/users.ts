@@ -57,6 +57,8 @@ export class UserStore {
     const checked = user ?? DUMMY_USER
     const matches = passwordMatches(checked.passwordHash, checked.hashingAlgorithm, password)
     if (!user) return { ok: false, reason: `user '${name}' - invalid credentials` }
+    // RabbitMQ's internal backend refuses a blank password whatever the hash says
+    if (password === '') return { ok: false, reason: `user '${name}' attempted to log in with a blank password` }
     if (user.passwordHash === '' || !matches) return { ok: false, reason: `user '${name}' - invalid credentials` }
     return { ok: true, user }
   }

@@ -49,6 +49,10 @@ test('UserStore: an unknown user and a wrong password are refused alike; tags, r
   assert.equal(wrong.ok, false)
   assert.equal(unknown.ok, false)
   assert.equal(users.authenticate('nopass', '').ok, false)
+  // a blank password is refused even when it is the user's (RabbitMQ's internal backend)
+  users.add('blank', '')
+  assert.equal(users.authenticate('blank', '').ok, false)
+  users.remove('blank')
   assert.deepEqual(users.get('app')?.tags, ['impersonator'])
   assert.equal(users.get('app')?.hashingAlgorithm, 'rabbit_password_hashing_sha256')
   assert.deepEqual(
