@@ -3,14 +3,22 @@
 import type { Duplex } from 'node:stream'
 import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
 import { openBroker, serve } from './server/start.js'
+import type { Permission } from './auth/permissions.js'
 import { FULL_ACCESS } from './broker/tenancy.js'
+
+export type { Permission } from './auth/permissions.js'
 
 /** A user besides the default one (guest/guest unless defaultUser/defaultPass say otherwise). */
 export interface BrokerUser {
   name: string
   password: string
-  /** RabbitMQ's user tags, e.g. ['administrator'] */
+  /** RabbitMQ's user tags, e.g. ['administrator']; 'impersonator' may publish another user_id */
   tags?: string[]
+  /**
+   * Configure, write and read patterns (RabbitMQ's regular expressions) per vhost. Default: everything on
+   * '/' ({ '/': { configure: '.*', write: '.*', read: '.*' } }); {} gives none (the user cannot open a vhost)
+   */
+  permissions?: Record<string, Permission>
 }
 
 /**
@@ -36,10 +44,12 @@ export interface BrokerOptions {
   dataDir?: string
   /** trace | debug | info | warn | error | silent (pino levels, JSON lines on stdout). Default 'info' */
   logLevel?: string
-  /** The default user, created at start. Defaults guest / guest; guest may connect from loopback only */
+  /** The default user, created at start with every permission on '/'. Defaults guest / guest */
   defaultUser?: string
   defaultPass?: string
-  /** More users; a user named as the default one replaces it (and may then connect from anywhere) */
+  /** Users who may connect from a loopback address only (RabbitMQ's loopback_users). Default ['guest'] */
+  loopbackUsers?: string[]
+  /** More users; a user named as the default one replaces it */
   users?: BrokerUser[]
   /**
    * Vhosts made at start besides the default one (defaultVhost, '/' unless said otherwise). The default
@@ -113,6 +123,9 @@ function configFrom(options: BrokerOptions): Config {
     if (!LIBRARY_ONLY.has(key) && (NOT_OPTIONS.has(key) || !(key in DEFAULTS)))
       throw new TypeError(`startBroker: unknown option '${key}'`)
   }
+  // As with RABBITMQ_DEFAULT_USER: a user without a password is a mistake, not a user with guest's password
+  if (options.defaultUser !== undefined && options.defaultPass === undefined)
+    throw new TypeError(`startBroker: defaultUser '${options.defaultUser}' needs a defaultPass`)
   const { host, definitions, users: _users, vhosts: _vhosts, dataDir, ...settings } = options
   // Only settings given: a key present with the value undefined must not hide the default
   const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
@@ -137,15 +150,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
   const broker = await openBroker(config)
   // Before listening, so that no client can find the port before its user exists
   for (const name of options.vhosts ?? []) if (!broker.vhosts.has(name)) broker.createVhost(name)
-  const everyone = [config.defaultUser]
+  // The default user may use every vhost given here; so may each user given here, unless its permissions say
+  for (const vhost of options.vhosts ?? []) broker.permissions.set(config.defaultUser, vhost, FULL_ACCESS)
   for (const user of options.users ?? []) {
     broker.users.add(user.name, user.password, user.tags ?? [])
-    everyone.push(user.name)
-  }
-  // Users given here may use every vhost given here, as the default user may
-  for (const name of everyone) {
-    for (const vhost of options.vhosts ?? []) broker.permissions.set(name, vhost, FULL_ACCESS)
-    if (name !== config.defaultUser) broker.permissions.set(name, config.defaultVhost, FULL_ACCESS)
+    const everywhere = Object.fromEntries(
+      [config.defaultVhost, ...(options.vhosts ?? [])].map((vhost): [string, Permission] => [vhost, FULL_ACCESS]),
+    )
+    for (const [vhost, permission] of Object.entries(user.permissions ?? everywhere)) {
+      broker.permissions.set(user.name, vhost, permission)
+    }
   }
   const server = await serve(broker)
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`

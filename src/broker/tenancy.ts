@@ -2,7 +2,7 @@
 // API and definitions import change them: one set of operations, each logged to the definitions log before
 // it is made (so a change that cannot be written is refused and not made), none written in memory mode.
 import type { Permission, Permissions, TopicPermission } from '../auth/permissions.js'
-import { DEFAULT_HASHING, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from '../auth/password.js'
+import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from '../auth/password.js'
 import type { User, UserStore } from '../auth/users.js'
 import type { Config } from '../config/config.js'
 import { connectionForced } from '../protocol/errors.js'
@@ -80,7 +80,7 @@ export class Tenancy {
         host.log.warn({ user: u.name, algorithm: u.hashingAlgorithm }, 'stored user with an unknown hashing skipped')
         continue
       }
-      host.users.addHashed(u.name, u.passwordHash, u.hashingAlgorithm, u.tags, u.name === 'guest')
+      host.users.addHashed(u.name, u.passwordHash, u.hashingAlgorithm, u.tags)
     }
     for (const v of stored.vhosts) {
       const metadata: VhostMetadata = { description: v.description, tags: v.tags }
@@ -138,14 +138,14 @@ export class Tenancy {
   /** Adds or replaces a user (RabbitMQ's add_user, or a PUT of the management API) */
   putUser(name: string, options: UserOptions = {}): User {
     if (name === '') throw new Error('a user name must not be empty')
-    const algorithm = options.hashingAlgorithm ?? DEFAULT_HASHING
+    const algorithm = options.hashingAlgorithm ?? DEFAULT_HASHING_ALGORITHM
     if (!isHashingAlgorithm(algorithm)) throw new Error(`unknown hashing algorithm '${String(algorithm)}'`)
     const passwordHash =
       options.passwordHash ?? (options.password === undefined ? '' : hashPassword(options.password, algorithm))
     const tags = [...(options.tags ?? [])]
     this.record({ op: 'user.add', user: { name, passwordHash, hashingAlgorithm: algorithm, tags } })
     // RabbitMQ's loopback_users: a user named guest may only log in from the machine itself
-    return this.host.users.addHashed(name, passwordHash, algorithm, tags, name === 'guest')
+    return this.host.users.addHashed(name, passwordHash, algorithm, tags)
   }
 
   /** Deletes a user, its permissions and limits, and closes its connections as RabbitMQ does. */
@@ -172,7 +172,8 @@ export class Tenancy {
   clearPermission(user: string, vhost: string): boolean {
     if (!this.host.permissions.get(user, vhost)) return false
     this.record({ op: 'permission.clear', user, vhost })
-    return this.host.permissions.clear(user, vhost)
+    this.host.permissions.clear(user, vhost)
+    return true
   }
 
   setTopicPermission(user: string, vhost: string, tp: TopicPermission): void {
@@ -186,10 +187,11 @@ export class Tenancy {
 
   /** Without an exchange: all of the user's topic permissions in the vhost, as rabbitmqctl clears them */
   clearTopicPermission(user: string, vhost: string, exchange?: string): void {
-    for (const { user: u, vhost: v, permission } of this.host.permissions.listTopic()) {
-      if (u !== user || v !== vhost || (exchange !== undefined && permission.exchange !== exchange)) continue
-      this.record({ op: 'topic-permission.clear', user, vhost, exchange: permission.exchange })
-      this.host.permissions.clearTopic(user, vhost, permission.exchange)
+    for (const entry of this.host.permissions.listTopic()) {
+      if (entry.user !== user || entry.vhost !== vhost || (exchange !== undefined && entry.exchange !== exchange))
+        continue
+      this.record({ op: 'topic-permission.clear', user, vhost, exchange: entry.exchange })
+      this.host.permissions.clearTopic(user, vhost, entry.exchange)
     }
   }
 

@@ -255,6 +255,8 @@ export class Vhost {
     options: QueueOptions,
     passive: boolean,
     owner: object,
+    /** Called with the queue's name (a server-named one's too) before anything else is checked: permissions */
+    authorize?: (name: string) => void,
   ): { queue: Queue; messageCount: number; consumerCount: number } {
     if (passive) {
       const queue = this.getQueue(requestedName, owner)
@@ -263,6 +265,7 @@ export class Vhost {
     }
     const name = requestedName === '' ? generateName('amq.gen-') : requestedName
     if (requestedName.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
+    authorize?.(name)
     const existing = this.queues.get(name)
     if (existing) {
       // an existing queue is compared, not validated: RabbitMQ reports a bad argument that differs from the

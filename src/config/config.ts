@@ -36,6 +36,8 @@ export interface Config {
   defaultPass: string
   /** The vhost created on a fresh broker, the default user given full access to it (RABBITMQ_DEFAULT_VHOST) */
   defaultVhost: string
+  /** Users who may log in from a loopback address only (RabbitMQ's loopback_users) */
+  loopbackUsers: string[]
   /** Seconds; 0 disables heartbeats */
   heartbeat: number
   frameMax: number
@@ -72,6 +74,7 @@ export const DEFAULTS: Config = {
   defaultUser: 'guest',
   defaultPass: 'guest',
   defaultVhost: '/',
+  loopbackUsers: ['guest'],
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
@@ -136,6 +139,9 @@ const USAGE = `Usage: warren [options]
   --max-output-buffer BYTES
                     output buffered for one connection before it gets no more content
                     until it reads (default 1048576)
+  --loopback-users A,B
+                    users who may log in from this machine only (default guest; empty:
+                    none; env WARREN_LOOPBACK_USERS)
   -h, --help        this text
 Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS (or RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS,
 as containers set them; WARREN_* wins) create the first user instead of guest/guest; a user without a
@@ -205,6 +211,15 @@ function tlsConfig(
   }
 }
 
+/** A comma-separated list of user names; '' is the empty list, undefined is not given */
+function userList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '')
+}
+
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { help: string } {
   const { values } = parseArgs({
     args: argv,
@@ -232,6 +247,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
       'consumer-timeout': { type: 'string' },
       'max-message-size': { type: 'string' },
       'max-output-buffer': { type: 'string' },
+      'loopback-users': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -256,6 +272,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { 
     defaultUser,
     defaultPass,
     defaultVhost: env['WARREN_DEFAULT_VHOST'] || env['RABBITMQ_DEFAULT_VHOST'] || DEFAULTS.defaultVhost,
+    loopbackUsers: userList(values['loopback-users'] ?? env['WARREN_LOOPBACK_USERS']) ?? DEFAULTS.loopbackUsers,
     heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
     frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
     channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),

@@ -4,6 +4,7 @@
 import type { Message } from '../broker/message.js'
 import type { Vhost } from '../broker/vhost.js'
 import type { User } from '../auth/users.js'
+import type { ConnectionAccess } from '../auth/access.js'
 import type { Config } from '../config/config.js'
 import type { Method } from '../protocol/generated/methods.js'
 import type { Logger } from '../util/logger.js'
@@ -20,6 +21,8 @@ export interface ChannelHost extends DrainSource, FlowWaiter {
   /** The user who logged in */
   readonly user: User
   readonly vhost: Vhost
+  /** The user's permissions in the vhost: each check throws 403 ACCESS_REFUSED with RabbitMQ's text */
+  readonly access: ConnectionAccess
   readonly config: ChannelConfig
   readonly log: Logger
   /** The client handles basic.cancel from the server (capability consumer_cancel_notify) */

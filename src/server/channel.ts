@@ -249,6 +249,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     args: FieldTable,
   ): void {
     if (queueName === DIRECT_REPLY_QUEUE) return this.consumeReplies(requestedTag, noAck, noWait)
+    this.host.access.check('read', 'queue', queueName)
     const queue = this.vhost.getQueue(queueName, this.host)
     const tag = requestedTag === '' ? generateName('amq.ctag-') : requestedTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
@@ -335,6 +336,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   }
 
   private get(queueName: string, noAck: boolean): void {
+    this.host.access.check('read', 'queue', queueName)
     const queue = this.vhost.getQueue(queueName, this.host)
     const entry = queue.take(noAck)
     if (!entry) return this.send({ name: 'basic.get-empty' })

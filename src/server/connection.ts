@@ -9,6 +9,7 @@ import type { Message } from '../broker/message.js'
 import type { Vhost } from '../broker/vhost.js'
 import type { AlarmListener } from '../broker/resource-alarms.js'
 import type { User } from '../auth/users.js'
+import { ConnectionAccess } from '../auth/access.js'
 import {
   AmqpError,
   ChannelError,
@@ -77,6 +78,8 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
 
   readonly user: User
   readonly vhost: Vhost
+  /** The user's permissions in the vhost, checked by the channels */
+  readonly access: ConnectionAccess
   readonly channelMax: number
   readonly frameMax: number
   readonly clientProperties: FieldTable
@@ -93,6 +96,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   ) {
     this.user = negotiated.user
     this.vhost = negotiated.vhost
+    this.access = new ConnectionAccess(broker.permissions, negotiated.user, negotiated.vhost.name)
     this.channelMax = negotiated.channelMax
     this.frameMax = negotiated.frameMax
     this.clientProperties = negotiated.clientProperties

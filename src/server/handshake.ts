@@ -155,6 +155,8 @@ export class Handshake implements HeartbeatHost {
       if (!vhost) throw notAllowed(`vhost ${open.virtualHost} not found`)
       // The vhost's and the user's max-connections (530, as RabbitMQ refuses them)
       this.broker.limits.checkConnection(vhost.name, user.name)
+      if (!this.broker.permissions.mayAccessVhost(user.name, vhost.name))
+        throw notAllowed(`access to vhost '${vhost.name}' refused for user '${user.name}'`)
       this.open(user, vhost, tune)
     } catch (err) {
       if (err instanceof HandshakeEnded) return
@@ -191,20 +193,26 @@ export class Handshake implements HeartbeatHost {
         `unsupported authentication mechanism '${mechanism}', use one of ${mechanisms.join(' ')}`,
       )
     }
-    const loopback = isLoopback(this.info.remoteAddress)
     let username: string
     let result: ReturnType<Broker['users']['authenticate']>
     if (mechanism === 'EXTERNAL') {
       // The certificate names the user; the response is ignored, as by rabbit_auth_mechanism_ssl
       const login = certificateLogin(this.socket, this.broker.config.sslCertLoginFrom)
       username = login.ok ? login.username : ''
-      result = login.ok ? externalLogin(this.broker.users, username, loopback) : login
+      result = login.ok ? externalLogin(this.broker.users, username) : login
     } else {
       const credentials = parseCredentials(mechanism, Buffer.from(startOk.response))
       if (!credentials) throw new ConnectionError(ReplyCode.ACCESS_REFUSED, `malformed ${mechanism} response`)
       username = credentials.username
-      result = this.broker.users.authenticate(credentials.username, credentials.password, loopback)
+      result = this.broker.users.authenticate(credentials.username, credentials.password)
     }
+    // RabbitMQ's loopback_users: checked after the credentials, with the same refusal
+    if (
+      result.ok &&
+      !isLoopback(this.info.remoteAddress) &&
+      this.broker.config.loopbackUsers.includes(result.user.name)
+    )
+      result = { ok: false, reason: `user '${result.user.name}' can only connect via localhost` }
     if (!result.ok) {
       this.log.warn({ user: username, mechanism, reason: result.reason }, 'login refused')
       const refused = new ConnectionError(

@@ -10,6 +10,7 @@ import { CONFIRM_ACK, CONFIRM_NACK, Confirms } from './confirms.js'
 import { frameError, preconditionFailed, unexpectedFrame } from '../protocol/errors.js'
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
 import { fieldTypeName, routingKeysOf } from '../protocol/field-value.js'
+import { mayImpersonate } from '../auth/permissions.js'
 import { expiryError } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
 import { Reader } from '../protocol/reader.js'
@@ -113,12 +114,17 @@ export class Publisher {
   private complete(body: Buffer): void {
     this.state = 'idle'
     const ch = this.channel
+    // RabbitMQ's order: write on the exchange (before it is looked up), the exchange, its internal flag, the
+    // routing key against a topic permission, then user_id, which only an impersonator may set to another name
+    const access = ch.host.access
+    access.checkPublish(this.exchangeName)
     const exchange = ch.vhost.exchangeForPublish(this.exchangeName)
+    access.checkTopic('write', exchange.type, exchange.name, this.routingKey)
     let properties = this.properties
     let propertiesRaw = this.propertiesRaw
     const userId = properties.userId
     const user = ch.host.user.name
-    if (userId !== undefined && userId !== user) {
+    if (userId !== undefined && userId !== user && !mayImpersonate(ch.host.user)) {
       throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${user}'`)
     }
     if (properties.expiration !== undefined) {

@@ -39,14 +39,12 @@ export function certificateLogin(
 }
 
 /**
- * EXTERNAL's login: the user must exist, and no password is checked (check_user_login(Username, [])); a
- * loopback-only user still may connect from loopback only.
+ * EXTERNAL's login: the user must exist, and no password is checked (check_user_login(Username, [])). The
+ * handshake applies loopback_users after it, as after a password login.
  */
-export function externalLogin(users: UserStore, username: string, fromLoopback: boolean): AuthResult {
+export function externalLogin(users: UserStore, username: string): AuthResult {
   const user = users.get(username)
   if (!user) return { ok: false, reason: `user '${username}' - invalid credentials` }
-  if (user.loopbackOnly && !fromLoopback)
-    return { ok: false, reason: `user '${username}' can only connect via localhost` }
   return { ok: true, user }
 }
 

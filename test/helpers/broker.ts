@@ -26,6 +26,12 @@ export interface StartOptions extends Partial<Config> {
    * set its own limits, which an external broker cannot give them.
    */
   inProcess?: boolean
+  /**
+   * Called with Warren's broker once it listens, before the test connects: users, permissions... set on
+   * the model directly. Against an external broker (WARREN_TEST_URL) it is not called: that broker is set
+   * up by whoever runs it.
+   */
+  setup?: (broker: Broker) => void
 }
 
 export interface StopOptions {
@@ -121,7 +127,7 @@ function externalBroker(url: string): TestBroker {
 }
 
 async function startInProcess(options: StartOptions, dataDir: string, ownsDataDir: boolean): Promise<InProcessBroker> {
-  const { store, inProcess: _inProcess, ...settings } = options
+  const { store, inProcess: _inProcess, setup, ...settings } = options
   // An option given as undefined means "the default", not "undefined"
   const config: Partial<Config> = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined))
   // Loaded here so that a run against WARREN_TEST_URL does not load the broker at all
@@ -136,6 +142,7 @@ async function startInProcess(options: StartOptions, dataDir: string, ownsDataDi
     },
     store,
   )
+  setup?.(server.broker)
   const bind = config.bind ?? '127.0.0.1'
   const host = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind
   const user = encodeURIComponent(config.defaultUser ?? 'guest')

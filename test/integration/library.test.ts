@@ -114,6 +114,8 @@ describe('startBroker', () => {
       users: [
         { name: 'app', password: 's3cret/:@' },
         { name: 'ops', password: 'ops', tags: ['administrator'] },
+        { name: 'reader', password: 'r', permissions: { '/': { configure: '', write: '', read: '.*' } } },
+        { name: 'outsider', password: 'o', permissions: {} },
       ],
     })
     try {
@@ -123,6 +125,13 @@ describe('startBroker', () => {
       const guest = await connect(broker.url)
       await guest.close()
       await assert.rejects(amqp.connect(`amqp://app:wrong@127.0.0.1:${broker.port}/`), /ACCESS_REFUSED|403/)
+      // permissions: a user given some gets those; one given none cannot open the vhost
+      const reader = await connect(`amqp://reader:r@127.0.0.1:${broker.port}/`)
+      const ch = await reader.createChannel()
+      ch.on('error', () => {})
+      await assert.rejects(ch.assertQueue('lib.users.reader'), /ACCESS_REFUSED/)
+      await reader.close()
+      await assert.rejects(amqp.connect(`amqp://outsider:o@127.0.0.1:${broker.port}/`), /ConnectionClose/)
     } finally {
       await broker.close()
     }
@@ -174,6 +183,19 @@ describe('handle(stream)', () => {
     broker.handle(brokerSide, { remoteAddress: '203.0.113.9', remotePort: 40000 })
     await assert.rejects(openAmqplibOver(clientSide), /ACCESS_REFUSED|403|can only connect via localhost/)
     clientSide.destroy()
+  })
+
+  test("loopbackUsers: [] (RabbitMQ's loopback_users = none) lets guest in from a remote peer", T, async () => {
+    const open = await startBroker({ port: 0, host: '127.0.0.1', logLevel: 'silent', loopbackUsers: [] })
+    try {
+      const [clientSide, brokerSide] = streamPair()
+      open.handle(brokerSide, { remoteAddress: '203.0.113.9', remotePort: 40000 })
+      const conn = await openAmqplibOver(clientSide)
+      assert.equal(await publishAndGet(conn, 'lib.loopback.none', 'from afar'), 'from afar')
+      await conn.close()
+    } finally {
+      await open.close()
+    }
   })
 })
 

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import amqp, { type ChannelModel } from 'amqplib'
 import { startBroker as startLibraryBroker } from '../../src/index.js'
 import { certificateName } from '../../src/server/sasl.js'
+import { FULL_ACCESS } from '../../src/broker/tenancy.js'
 import { startBroker, stopAllBrokers, type InProcessBroker } from '../helpers/broker.js'
 import { connect, replyText, withTimeout } from '../helpers/amqplib.js'
 import { runPython } from '../helpers/python.js'
@@ -85,7 +86,8 @@ before(async () => {
   makeCert('mallory', 'other-ca', '/O=Warren Tests/CN=alice', client)
   const tlsSettings = { cert: file('server.pem'), key: file('server.key'), ca: file('ca.pem') }
   verifying = await startBroker({ inProcess: true, tls: { port: 0, ...tlsSettings, verifyPeer: true } })
-  verifying.broker.users.add(ALICE_DN, 'not-used-by-external')
+  verifying.broker.putUser(ALICE_DN, { password: 'not-used-by-external' })
+  verifying.broker.setPermission(ALICE_DN, '/', FULL_ACCESS)
   plainPort = await freePort()
   tlsOnly = await startBroker({
     inProcess: true,
@@ -102,7 +104,8 @@ before(async () => {
     },
     sslCertLoginFrom: 'common_name',
   })
-  tlsOnly.broker.users.add('alice', 'not-used-by-external')
+  tlsOnly.broker.putUser('alice', { password: 'not-used-by-external' })
+  tlsOnly.broker.setPermission('alice', '/', FULL_ACCESS)
 })
 
 after(async () => {

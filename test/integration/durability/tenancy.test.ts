@@ -170,7 +170,7 @@ describe(
         assert.deepEqual(b.permissions.get('dave', 'shop'), { configure: '^dave-', write: '.*', read: '.*' })
         assert.equal(b.permissions.get('erin', 'shop'), undefined)
         assert.deepEqual(b.permissions.listTopic(), [
-          { user: 'dave', vhost: 'shop', permission: { exchange: 'amq.topic', write: '^a\\.', read: '.*' } },
+          { user: 'dave', vhost: 'shop', exchange: 'amq.topic', write: '^a\\.', read: '.*' },
         ])
         assert.deepEqual(b.limits.vhost('shop'), { 'max-queues': 5 })
         assert.deepEqual(b.limits.user('dave'), { 'max-channels': 3 })

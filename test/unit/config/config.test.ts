@@ -179,3 +179,11 @@ test('--port none turns the plain listener off, with a TLS listener only', () =>
   )
   assert.throws(() => parseConfig(['--port', 'none'], {}), /--port none turns off the only listener/)
 })
+
+test("loopback users: guest by default (RabbitMQ's loopback_users), a list, or none", () => {
+  assert.deepEqual(parse([]).loopbackUsers, ['guest'])
+  assert.deepEqual(parse(['--loopback-users', 'guest, ops']).loopbackUsers, ['guest', 'ops'])
+  assert.deepEqual(parse(['--loopback-users', '']).loopbackUsers, [])
+  assert.deepEqual(parse([], { WARREN_LOOPBACK_USERS: 'a,b' }).loopbackUsers, ['a', 'b'])
+  assert.deepEqual(parse(['--loopback-users', 'x'], { WARREN_LOOPBACK_USERS: 'a' }).loopbackUsers, ['x'])
+})
