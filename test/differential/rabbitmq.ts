@@ -4,7 +4,7 @@
 //
 // Run as root, /usr/sbin/rabbitmq-server would switch to the rabbitmq user (and need the folder to be
 // theirs); the script it wraps, /usr/lib/rabbitmq/bin/rabbitmq-server, runs as whoever starts it.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
@@ -13,12 +13,23 @@ import { join } from 'node:path'
 
 export interface RabbitMq {
   url: string
+  host: string
+  port: number
   /** where its data and logs are */
   dir: string
+  /** rabbitmqctl against this node (its node name and cookie): rejects with the output if it fails */
+  ctl(...args: string[]): Promise<string>
   stop(): Promise<void>
 }
 
+export interface RabbitMqOptions {
+  /** A definitions file's content (users, vhosts, permissions...) loaded at boot (`load_definitions`) */
+  definitions?: object
+  timeoutMs?: number
+}
+
 const SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server']
+const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,7 +54,7 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /** Starts RabbitMQ and resolves once its AMQP port accepts connections (about 7 s here). */
-export async function startRabbitMq(timeoutMs = 60_000): Promise<RabbitMq> {
+export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitMqOptions = {}): Promise<RabbitMq> {
   const script = SCRIPTS.find((path) => existsSync(path))
   if (!script) throw new Error('rabbitmq-server is not installed (bash scripts/ensure-deps.sh --test installs it)')
   const dir = await mkdtemp(join(tmpdir(), 'warren-rabbitmq-'))
@@ -51,25 +62,28 @@ export async function startRabbitMq(timeoutMs = 60_000): Promise<RabbitMq> {
   const distPort = await freePort()
   await writeFile(join(dir, 'enabled_plugins'), '[].\n')
   // an hour: programs hold deliveries as long as they like (Warren is started with the same)
-  await writeFile(join(dir, 'rabbitmq.conf'), 'consumer_timeout = 3600000\nloopback_users = none\n')
+  let conf = 'consumer_timeout = 3600000\nloopback_users = none\n'
+  if (definitions) {
+    // With load_definitions RabbitMQ makes no guest and no '/' of its own: the file must have them
+    await writeFile(join(dir, 'definitions.json'), JSON.stringify(definitions))
+    conf += `load_definitions = ${join(dir, 'definitions.json')}\n`
+  }
+  await writeFile(join(dir, 'rabbitmq.conf'), conf)
   const node = `warren-diff-${process.pid}-${port}@localhost`
-  const child: ChildProcess = spawn(script, [], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      HOME: dir,
-      RABBITMQ_NODENAME: node,
-      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-      RABBITMQ_NODE_PORT: String(port),
-      RABBITMQ_DIST_PORT: String(distPort),
-      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
-      RABBITMQ_LOG_BASE: join(dir, 'log'),
-      RABBITMQ_PID_FILE: join(dir, 'pid'),
-      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
-    },
-  })
+  const env = {
+    ...process.env,
+    HOME: dir,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_PID_FILE: join(dir, 'pid'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+  }
+  const child: ChildProcess = spawn(script, [], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   let exited = false
@@ -107,5 +121,12 @@ export async function startRabbitMq(timeoutMs = 60_000): Promise<RabbitMq> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, dir, stop }
+  const ctl = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      // HOME: the Erlang cookie the node wrote there
+      execFile(CTL, ['-n', node, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout),
+      )
+    })
+  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, host: '127.0.0.1', port, dir, ctl, stop }
 }

@@ -1,10 +1,13 @@
-// The users and permissions of the permission matrix test (permissions.test.ts), written once and given to
-// both brokers: Warren's model directly (applyPermissionFixture, through startBroker's setup), RabbitMQ as a
-// definitions file loaded at boot (permissionFixtureDefinitions, written by the RabbitMQ check described in
-// the test file). The password hashes are Warren's, so RabbitMQ accepting them checks their format too.
+// The vhosts, users, permissions and limits of the permission matrix test (permissions.test.ts), written once
+// and given to both brokers: Warren through its broker operations (applyPermissionFixture, from startBroker's
+// setup), RabbitMQ as a definitions file loaded at boot (permissionFixtureDefinitions; RabbitMQ 3.10 imports
+// users' `limits` and vhost limits as `vhost-limits` parameters). The password hashes are Warren's, so
+// RabbitMQ accepting them checks their format too.
 import type { Broker } from '../../src/broker/broker.js'
 import { hashPassword, type HashingAlgorithm } from '../../src/auth/password.js'
 import type { Permission, TopicPermission } from '../../src/auth/permissions.js'
+
+type Limits = Record<string, number>
 
 interface FixtureUser {
   name: string
@@ -14,6 +17,7 @@ interface FixtureUser {
   /** vhost → permission */
   permissions: Record<string, Permission>
   topic?: (TopicPermission & { vhost: string })[]
+  limits?: Limits
 }
 
 const ALL: Permission = { configure: '.*', write: '.*', read: '.*' }
@@ -25,7 +29,7 @@ export const FIXTURE_USERS: FixtureUser[] = [
     password: 'guest',
     tags: ['administrator'],
     algorithm: 'rabbit_password_hashing_sha256',
-    permissions: { '/': ALL },
+    permissions: { '/': ALL, limited: ALL, doomed: ALL },
   },
   {
     name: 'alice',
@@ -51,18 +55,40 @@ export const FIXTURE_USERS: FixtureUser[] = [
     algorithm: 'rabbit_password_hashing_md5',
     permissions: { '/': ALL },
   },
+  // one connection and one channel at most
+  {
+    name: 'carol',
+    password: 'carol-pw',
+    tags: [],
+    algorithm: 'rabbit_password_hashing_sha256',
+    permissions: { '/': ALL },
+    limits: { 'max-connections': 1, 'max-channels': 1 },
+  },
 ]
 
-/** The vhosts (vhosts are another part of Warren's issue 10: only '/' here) */
-export const FIXTURE_VHOSTS = ['/']
+/** vhost → its limits ('doomed' is deleted by a test) */
+export const FIXTURE_VHOSTS: Record<string, Limits> = {
+  '/': {},
+  limited: { 'max-connections': 1, 'max-queues': 1 },
+  doomed: {},
+}
 
 const hashes = new Map(FIXTURE_USERS.map((u) => [u.name, hashPassword(u.password, u.algorithm)]))
 
 export function applyPermissionFixture(broker: Broker): void {
+  for (const [vhost, limits] of Object.entries(FIXTURE_VHOSTS)) {
+    if (!broker.vhosts.has(vhost)) broker.createVhost(vhost)
+    broker.setVhostLimits(vhost, limits)
+  }
   for (const user of FIXTURE_USERS) {
-    broker.users.addHashed(user.name, hashes.get(user.name)!, user.algorithm, user.tags)
-    for (const [vhost, p] of Object.entries(user.permissions)) broker.permissions.set(user.name, vhost, p)
-    for (const { vhost, ...tp } of user.topic ?? []) broker.permissions.setTopic(user.name, vhost, tp)
+    broker.putUser(user.name, {
+      passwordHash: hashes.get(user.name)!,
+      hashingAlgorithm: user.algorithm,
+      tags: user.tags,
+    })
+    for (const [vhost, p] of Object.entries(user.permissions)) broker.setPermission(user.name, vhost, p)
+    for (const { vhost, ...tp } of user.topic ?? []) broker.setTopicPermission(user.name, vhost, tp)
+    broker.setUserLimits(user.name, user.limits ?? {})
   }
 }
 
@@ -74,11 +100,15 @@ export function permissionFixtureDefinitions(): object {
       password_hash: hashes.get(u.name),
       hashing_algorithm: u.algorithm,
       tags: u.tags.join(','),
+      ...(u.limits ? { limits: u.limits } : {}),
     })),
-    vhosts: FIXTURE_VHOSTS.map((name) => ({ name })),
+    vhosts: Object.keys(FIXTURE_VHOSTS).map((name) => ({ name })),
     permissions: FIXTURE_USERS.flatMap((u) =>
       Object.entries(u.permissions).map(([vhost, p]) => ({ user: u.name, vhost, ...p })),
     ),
     topic_permissions: FIXTURE_USERS.flatMap((u) => (u.topic ?? []).map((tp) => ({ user: u.name, ...tp }))),
+    parameters: Object.entries(FIXTURE_VHOSTS)
+      .filter(([, limits]) => Object.keys(limits).length > 0)
+      .map(([vhost, value]) => ({ vhost, component: 'vhost-limits', name: 'limits', value })),
   }
 }

@@ -40,6 +40,34 @@ def publish_default():
 
 results['publish_default_exchange'] = channel_error(publish_default)
 results['get_other_queue'] = channel_error(lambda: alice.channel().basic_get(queue='shared-q'))
+
+
+def publish(exchange, routing_key):
+    def run():
+        ch = alice.channel()
+        ch.basic_publish(exchange=exchange, routing_key=routing_key, body=b'm')
+        ch.queue_declare(queue='alice-pika-q', passive=True)
+
+    return run
+
+
+results['publish_other_exchange'] = channel_error(publish('bob-x', 'k'))
+# alice-topic as the amqplib tests declare it; alice may write only keys starting 'alice.'
+alice.channel().exchange_declare(exchange='alice-topic', exchange_type='topic', durable=True)
+results['publish_topic_key'] = channel_error(publish('alice-topic', 'bob.news'))
+results['consume_other_queue'] = channel_error(
+    lambda: alice.channel().basic_consume(queue='shared-q', on_message_callback=lambda *args: None)
+)
+results['declare_other_exchange'] = channel_error(
+    lambda: alice.channel().exchange_declare(exchange='bob-pika-x', exchange_type='direct')
+)
+# queue.bind: write on the queue is checked first, then read on the exchange
+results['bind_unwritable_queue'] = channel_error(
+    lambda: alice.channel().queue_bind(queue='shared-q', exchange='amq.direct', routing_key='k')
+)
+results['bind_unreadable_exchange'] = channel_error(
+    lambda: alice.channel().queue_bind(queue='alice-pika-q', exchange='amq.direct', routing_key='k')
+)
 results['alice_connection_open'] = alice.is_open
 alice.close()
 try:
@@ -47,4 +75,9 @@ try:
     results['nobody'] = 'connected'
 except pika.exceptions.AMQPConnectionError as exc:
     results['nobody'] = str(exc)
+try:
+    connect('alice', 'wrong').close()
+    results['wrong_password'] = 'connected'
+except pika.exceptions.AMQPConnectionError as exc:
+    results['wrong_password'] = type(exc).__name__ + ': ' + str(exc)
 print(json.dumps(results))
