@@ -164,7 +164,7 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
     for (const vhost of broker.vhosts.values()) yield* vhost.queues.values()
   }
 
-  // What both endpoints serve: totals, global counters, alarms, the process
+  // What both endpoints serve: totals, global counters, the process
   const common = new Registry()
   const gauge = (registry: Registry, name: string, help: string, value: () => number): void => {
     new Gauge({
@@ -180,15 +180,6 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
   gauge(common, 'rabbitmq_channels', 'Channels currently open', () => snapshot().channels)
   gauge(common, 'rabbitmq_consumers', 'Consumers currently connected', () => sum(queues(), (q) => q.consumerCount))
   gauge(common, 'rabbitmq_queues', 'Queues available', () => sum(queues(), () => 1))
-  gauge(common, 'rabbitmq_alarms_memory_used_watermark', 'is 1 if VM memory watermark alarm is in effect', () =>
-    broker.alarms.isSet('memory') ? 1 : 0,
-  )
-  gauge(
-    common,
-    'rabbitmq_alarms_free_disk_space_watermark',
-    'is 1 if free disk space watermark alarm is in effect',
-    () => (broker.alarms.isSet('disk') ? 1 : 0),
-  )
   new Gauge({
     name: 'rabbitmq_global_consumers',
     help: 'Current number of consumers',
@@ -215,8 +206,21 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
   }
   collectDefaultMetrics({ register: common })
 
-  // /metrics: each queue metric summed over every queue, without labels
+  // /metrics: each queue metric summed over every queue, without labels; the alarms
   const aggregatedOnly = new Registry()
+  // RabbitMQ's are untyped; prom-client has no untyped metric (PromQL reads both alike)
+  gauge(
+    aggregatedOnly,
+    'rabbitmq_alarms_memory_used_watermark',
+    'is 1 if VM memory watermark alarm is in effect',
+    () => (broker.alarms.isSet('memory') ? 1 : 0),
+  )
+  gauge(
+    aggregatedOnly,
+    'rabbitmq_alarms_free_disk_space_watermark',
+    'is 1 if free disk space watermark alarm is in effect',
+    () => (broker.alarms.isSet('disk') ? 1 : 0),
+  )
   for (const [name, help, value] of QUEUE_GAUGES) gauge(aggregatedOnly, name, help, () => sum(queues(), value))
   new Counter({
     name: 'rabbitmq_queue_messages_published_total',
