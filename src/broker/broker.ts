@@ -21,6 +21,7 @@ import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.j
 import { performance } from 'node:perf_hooks'
 import { Vhost, type OpenQueueStore, type VhostMetadata, type VhostPersistence } from './vhost.js'
 import { Limits } from './limits.js'
+import { BrokerCounters, brokerTotals, type MessageTotals } from './stats.js'
 import { Tenancy, type UserOptions, type VhostOptions } from './tenancy.js'
 import type { Permission, TopicPermission } from '../auth/permissions.js'
 import type { User } from '../auth/users.js'
@@ -33,6 +34,8 @@ export class Broker {
   readonly limits = new Limits()
   /** Made by open(), with what they keep on disk; more are made and deleted at run time */
   readonly vhosts = new Map<string, Vhost>()
+  /** The message counts of deleted vhosts; messageTotals() adds the living ones' (stats.ts) */
+  readonly stats = new BrokerCounters()
   /** Vhosts, users, permissions and limits changed at run time, and persisted */
   readonly tenancy: Tenancy
   /** Memory and disk: while any is set, connections that publish are blocked */
@@ -73,6 +76,11 @@ export class Broker {
     this.tenancy.clearTopicPermission(user, vhost, exchange)
   setVhostLimits = (vhost: string, limits: LimitsDefinition): void => this.tenancy.setVhostLimits(vhost, limits)
   setUserLimits = (user: string, limits: LimitsDefinition): void => this.tenancy.setUserLimits(user, limits)
+
+  /** Every message counter summed over the broker, deleted queues and vhosts included */
+  messageTotals(): MessageTotals {
+    return brokerTotals(this.stats, this.vhosts.values())
+  }
 
   /** A vhost as the broker makes them: with its persistence, metadata and queue limit. Not registered. */
   makeVhost(name: string, metadata: VhostMetadata): Vhost {

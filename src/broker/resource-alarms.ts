@@ -19,6 +19,11 @@ export class ResourceAlarms {
 
   constructor(private readonly log: Logger) {}
 
+  /** Whether the alarm of a resource is set now */
+  isSet(resource: Resource): boolean {
+    return this.alarmed.has(resource)
+  }
+
   /** Sets or clears the alarm of one resource (the monitors call this on every change of theirs). */
   update(resource: Resource, alarmed: boolean): void {
     if (alarmed === this.alarmed.has(resource)) return

@@ -74,6 +74,8 @@ export class Router {
       return r
     }
     const queues = this.route(exchange, message, extraKeys)
+    exchange.stats.publishIn++
+    exchange.stats.publishOut += queues.length
     if (!hold) return this.enqueue(queues, message)
     const r = this.reset()
     r.queues = queues
@@ -113,6 +115,7 @@ export class Router {
         if (result === undefined) continue
         if (outcome === 'refused') result.refused = true
         else if (outcome === 'stored') result.stored = true
+        if (outcome !== 'refused') queues[i]!.stats.publish++
       }
     } finally {
       this.enqueueDepth--

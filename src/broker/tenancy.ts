@@ -10,6 +10,7 @@ import type { DefinitionChange, LimitsDefinition, StoredDefinitions } from '../s
 import type { Logger } from '../util/logger.js'
 import { USER_LIMITS, VHOST_LIMITS, validateLimits, type Limits, type OpenConnection } from './limits.js'
 import type { Vhost, VhostMetadata } from './vhost.js'
+import type { BrokerCounters } from './stats.js'
 
 /** What the tenancy operations change: the broker (broker.ts) */
 export interface TenancyHost {
@@ -19,6 +20,8 @@ export interface TenancyHost {
   readonly permissions: Permissions
   readonly limits: Limits
   readonly vhosts: Map<string, Vhost>
+  /** Keeps the message counts of deleted vhosts */
+  readonly stats: BrokerCounters
   /** A new vhost with the broker's persistence (not registered yet) */
   makeVhost(name: string, metadata: VhostMetadata): Vhost
   /** Removes whatever queue stores of a deleted vhost remain */
@@ -128,6 +131,7 @@ export class Tenancy {
     this.host.limits.setVhost(name, {})
     // Its queues first (their consumers are told), then its connections
     const destroyed = vhost.destroy()
+    this.host.stats.retireVhost(vhost)
     this.closeConnections((c) => c.vhost.name === name, `vhost '${name}' is deleted`)
     await destroyed
     await this.host.removeQueueStores(name)

@@ -39,6 +39,7 @@ import {
 import type { DefinitionChange, Definitions, PolicyDefinition } from '../store/definitions-log.js'
 import { Policy, effectivePolicy, policyError } from './policy.js'
 import type { Logger } from '../util/logger.js'
+import { VhostCounters } from './stats.js'
 
 const SYSTEM_EXCHANGES: [string, string][] = [
   ['amq.direct', 'direct'],
@@ -87,6 +88,8 @@ export class Vhost {
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
   readonly policies = new Map<string, Policy>()
+  /** Its channels' publishing counts, and its deleted queues' counts (stats.ts) */
+  readonly stats = new VhostCounters()
   readonly defaultExchange: DefaultExchange
   private readonly router: Router
   private readonly queueHooks: QueueHooks
@@ -355,6 +358,7 @@ export class Vhost {
       this.storeChange(change, `deletion of ${this.describeQueue(queue.name)}`)
     }
     this.queues.delete(queue.name)
+    this.stats.retireQueue(queue.stats)
     // Its directory is moved aside at once: a queue of the same name may be declared right away (the queue
     // lets go of its store when it is deleted, below)
     if (durable && queue.store) void this.deleteQueueStore(queue.name)
@@ -545,6 +549,7 @@ export class Vhost {
     const stores: Promise<void>[] = []
     for (const queue of [...this.queues.values()]) {
       this.queues.delete(queue.name)
+      this.stats.retireQueue(queue.stats)
       if (queue.store) stores.push(this.deleteQueueStore(queue.name))
       queue.delete()
     }

@@ -173,6 +173,12 @@ export class Publisher {
       if (queues[i]!.backlogged) this.channel.host.throttleFor(queues[i]!)
     }
     if (!delivered && mandatory) this.channel.returnMessage(message)
+    const counts = this.channel.vhost.stats.publishing
+    counts.received++
+    if (this.confirms) counts.receivedConfirm++
+    if (delivered) counts.routed++
+    else if (mandatory) counts.unroutableReturned++
+    else counts.unroutableDropped++
     // Settled in its turn: after every earlier publish, some of which may still wait for a sync
     this.confirms?.record(result.refused ? CONFIRM_NACK : result.stored ? result.batch : CONFIRM_ACK)
   }
@@ -182,7 +188,8 @@ export class Publisher {
   }
 
   enableConfirms(): void {
-    this.confirms ??= new Confirms(this.channel, this.channel.vhost.durability)
+    const vhost = this.channel.vhost
+    this.confirms ??= new Confirms(this.channel, vhost.durability, vhost.stats.publishing)
   }
 
   /** Publishes the transaction's messages: whether any was written to the store, and any was refused. */

@@ -5,6 +5,7 @@ import { encodeTable } from '../../protocol/field-table.js'
 import type { FieldTable } from '../../protocol/field-value.js'
 import type { Message } from '../message.js'
 import type { Queue } from '../queue/queue.js'
+import { ExchangeCounters } from '../stats.js'
 
 export type Destination = Queue | Exchange
 
@@ -33,6 +34,8 @@ export abstract class Exchange {
   readonly kind = 'exchange' as const
   abstract readonly type: string
   readonly bindings = new Map<string, Binding>()
+  /** Messages published to it and routed from it (stats.ts) */
+  readonly stats = new ExchangeCounters()
 
   constructor(
     readonly name: string,

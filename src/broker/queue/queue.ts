@@ -16,6 +16,7 @@ import type { Message } from '../message.js'
 import { messageFromStore, PagedReads } from './paged-reads.js'
 import { LongTimer } from '../../util/long-timer.js'
 import { resourceError } from '../../protocol/errors.js'
+import { QueueCounters } from '../stats.js'
 
 /** Flow control marks: above HIGH ready messages while consumers drain it, publishers are slowed until LOW. */
 const FLOW_HIGH = 2_000
@@ -72,6 +73,8 @@ export class Queue {
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
   deleted = false
+  /** Publishes, deliveries, gets and acks counted (stats.ts) */
+  readonly stats = new QueueCounters()
 
   constructor(
     readonly name: string,
@@ -375,9 +378,13 @@ export class Queue {
         entry = undefined
       }
     }
-    if (!entry) return undefined
+    if (!entry) {
+      this.stats.getEmpty++
+      return undefined
+    }
     if (noAck) this.forget(entry)
     else this.unackedCount++
+    this.stats.countGet(noAck, entry.redelivered)
     // expired messages that the take brought to the head go now: get-ok's message count leaves them out;
     // and the new head's TTL is watched
     this.expireHeads()
@@ -407,6 +414,7 @@ export class Queue {
   /** A delivered message was acked. */
   ack(entry: QueueEntry): void {
     if (this.unackedCount > 0) this.unackedCount--
+    this.stats.ack++
     this.forget(entry)
   }
 
@@ -571,6 +579,7 @@ export class Queue {
   private deliverTo(consumer: Consumer, entry: LoadedEntry): void {
     if (consumer.noAck) this.forget(entry)
     else this.unackedCount++
+    this.stats.countDeliver(consumer.noAck, entry.redelivered)
     consumer.deliver(entry, this)
   }
 

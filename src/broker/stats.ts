@@ -1,0 +1,177 @@
+// RabbitMQ's message counters: what the management API shows as message_stats (queues, exchanges, vhosts,
+// the overview) and the Prometheus endpoint as the rabbitmq_global_messages_* counters. They are plain
+// integer fields incremented where the message passes (the router, the queue, the server's publisher and
+// confirms), so counting costs no allocation and no lookup per message. Totals are summed when they are
+// read: a vhost's from its queues, the broker's from its vhosts. A deleted queue's counts are kept by its
+// vhost, and a deleted vhost's by the broker, so totals never go down (Prometheus counters must not).
+// This file imports nothing: the objects it reads are described by the structural types below.
+
+/** What a queue counts: RabbitMQ's queue message_stats */
+export class QueueCounters {
+  /** Messages a publish put into the queue (dead letters are not counted, as in RabbitMQ) */
+  publish = 0
+  /** basic.deliver to consumers that ack */
+  deliver = 0
+  /** basic.deliver to no-ack consumers */
+  deliverNoAck = 0
+  /** basic.get-ok in manual acknowledgement mode */
+  get = 0
+  /** basic.get-ok with no-ack */
+  getNoAck = 0
+  /** basic.get-empty */
+  getEmpty = 0
+  /** Deliveries and gets of messages flagged redelivered */
+  redeliver = 0
+  /** Deliveries acknowledged (basic.ack; a nack or reject is not an ack) */
+  ack = 0
+
+  /** A basic.deliver */
+  countDeliver(noAck: boolean, redelivered: boolean): void {
+    if (noAck) this.deliverNoAck++
+    else this.deliver++
+    if (redelivered) this.redeliver++
+  }
+
+  /** A basic.get-ok */
+  countGet(noAck: boolean, redelivered: boolean): void {
+    if (noAck) this.getNoAck++
+    else this.get++
+    if (redelivered) this.redeliver++
+  }
+
+  /** deliver + deliver_no_ack + get + get_no_ack, RabbitMQ's deliver_get */
+  get deliverGet(): number {
+    return this.deliver + this.deliverNoAck + this.get + this.getNoAck
+  }
+
+  addTo(into: QueueCounters): void {
+    into.publish += this.publish
+    into.deliver += this.deliver
+    into.deliverNoAck += this.deliverNoAck
+    into.get += this.get
+    into.getNoAck += this.getNoAck
+    into.getEmpty += this.getEmpty
+    into.redeliver += this.redeliver
+    into.ack += this.ack
+  }
+}
+
+/** What an exchange counts: RabbitMQ's exchange message_stats */
+export class ExchangeCounters {
+  /** Messages published to it */
+  publishIn = 0
+  /** Copies of those routed to queues (a message routed to 3 queues counts 3) */
+  publishOut = 0
+}
+
+/** What the channels publishing in a vhost count (they are counted by the server, which alone knows) */
+export class PublishCounters {
+  /** Messages published (basic.publish with its content) */
+  received = 0
+  /** ... on a channel in confirm mode */
+  receivedConfirm = 0
+  /** ... that reached at least one queue (or a direct reply-to consumer) */
+  routed = 0
+  /** ... unroutable and not mandatory: dropped */
+  unroutableDropped = 0
+  /** ... unroutable and mandatory: basic.return */
+  unroutableReturned = 0
+  /** Publishes acknowledged to the publisher (basic.ack of a confirm; nacks are not counted) */
+  confirmed = 0
+
+  addTo(into: PublishCounters): void {
+    into.received += this.received
+    into.receivedConfirm += this.receivedConfirm
+    into.routed += this.routed
+    into.unroutableDropped += this.unroutableDropped
+    into.unroutableReturned += this.unroutableReturned
+    into.confirmed += this.confirmed
+  }
+}
+
+/** The counters of a vhost: its publishing, and what its deleted queues had counted */
+export class VhostCounters {
+  readonly publishing = new PublishCounters()
+  readonly deletedQueues = new QueueCounters()
+
+  /** A queue is deleted: its counts stay in the vhost's totals */
+  retireQueue(queue: QueueCounters): void {
+    queue.addTo(this.deletedQueues)
+  }
+}
+
+/** The broker's counters: what its deleted vhosts had counted */
+export class BrokerCounters {
+  readonly deletedVhosts = new MessageTotals()
+
+  /** A vhost is deleted (its queues retired into it first): its counts stay in the broker's totals */
+  retireVhost(vhost: CountedVhost): void {
+    addVhostTotals(vhost, this.deletedVhosts)
+  }
+}
+
+/** Every counter summed over a vhost or the broker (publish-side and queue-side) */
+export class MessageTotals extends QueueCounters {
+  readonly publishing = new PublishCounters()
+}
+
+/** What the totals read of a vhost (vhost.ts's Vhost is one) */
+export interface CountedVhost {
+  readonly stats: VhostCounters
+  readonly queues: ReadonlyMap<string, { readonly stats: QueueCounters }>
+}
+
+function addVhostTotals(vhost: CountedVhost, into: MessageTotals): void {
+  vhost.stats.publishing.addTo(into.publishing)
+  vhost.stats.deletedQueues.addTo(into)
+  for (const queue of vhost.queues.values()) queue.stats.addTo(into)
+}
+
+/** A vhost's totals, its deleted queues' counts included */
+export function vhostTotals(vhost: CountedVhost): MessageTotals {
+  const totals = new MessageTotals()
+  addVhostTotals(vhost, totals)
+  return totals
+}
+
+/** The broker's totals: every vhost's, deleted ones included */
+export function brokerTotals(broker: BrokerCounters, vhosts: Iterable<CountedVhost>): MessageTotals {
+  const totals = new MessageTotals()
+  broker.deletedVhosts.publishing.addTo(totals.publishing)
+  broker.deletedVhosts.addTo(totals)
+  for (const vhost of vhosts) addVhostTotals(vhost, totals)
+  return totals
+}
+
+/** RabbitMQ's message_stats of a queue, as the management API names them */
+export function queueMessageStats(q: QueueCounters): Record<string, number> {
+  return {
+    publish: q.publish,
+    deliver_get: q.deliverGet,
+    deliver: q.deliver,
+    deliver_no_ack: q.deliverNoAck,
+    get: q.get,
+    get_no_ack: q.getNoAck,
+    get_empty: q.getEmpty,
+    redeliver: q.redeliver,
+    ack: q.ack,
+  }
+}
+
+/** RabbitMQ's message_stats of a vhost or the overview: `publish` is what the channels published */
+export function totalMessageStats(t: MessageTotals): Record<string, number> {
+  const p = t.publishing
+  return {
+    // the queues' own publish count is not the vhost's: the channels' publishes are
+    ...queueMessageStats(t),
+    publish: p.received,
+    confirm: p.confirmed,
+    return_unroutable: p.unroutableReturned,
+    drop_unroutable: p.unroutableDropped,
+  }
+}
+
+/** RabbitMQ's message_stats of an exchange */
+export function exchangeMessageStats(x: ExchangeCounters): Record<string, number> {
+  return { publish_in: x.publishIn, publish_out: x.publishOut }
+}
