@@ -198,7 +198,7 @@ export const SETTINGS: readonly Setting[] = [
     fileForms: ['loopback_users', 'loopback_users.NAME'],
     keyPattern: /^loopback_users(\..+)?$/,
     default: 'guest',
-    help: 'users who may log in from this machine only; empty for none. In the file: loopback_users = none, or loopback_users.NAME = true|false',
+    help: 'users who may log in from this machine only; none (or an empty flag) for nobody. In the file: loopback_users = none, or loopback_users.NAME = true|false',
   },
   {
     flag: 'heartbeat',
