@@ -1,6 +1,7 @@
 // The one table of Warren's settings. `--help`, the environment variables' names, the rabbitmq.conf keys
 // and docs/configuration.md (scripts/gen-config-docs.mjs) all come from it, so that they cannot disagree.
 import type { ConfEntries } from './conf-file.js'
+import { SettingError } from './units.js'
 
 export interface Setting {
   /** The command-line flag without its dashes; the environment variable is WARREN_ + it in capitals */
@@ -34,11 +35,19 @@ export function envNames(setting: Setting): string[] {
   return [envName(setting), ...(setting.envAliases ?? [])]
 }
 
-/** listeners.tcp.default = 5672 or = 127.0.0.1:5672 (the host part is the bind address); = none: off */
+/**
+ * listeners.tcp.default = 5672 or = 127.0.0.1:5672 (the host part is the bind address); listeners.tcp = none:
+ * off. RabbitMQ names listeners freely (listeners.tcp.1, .local); Warren has one, so one name only.
+ */
 function listener(entries: ConfEntries, kind: 'tcp' | 'ssl', part: 'port' | 'host'): string | undefined {
   const off = entries.get(`listeners.${kind}`)?.value
   if (off !== undefined) return off === 'none' && part === 'port' ? 'none' : undefined
-  const value = entries.get(`listeners.${kind}.default`)?.value
+  const named = [...entries.values()].filter((e) => e.key.startsWith(`listeners.${kind}.`))
+  if (named.length > 1)
+    throw new SettingError(
+      `${named[1]!.where}: Warren has one ${kind} listener; ${named.map((e) => e.key).join(' and ')} name two`,
+    )
+  const value = named[0]?.value
   if (value === undefined) return undefined
   const colon = value.lastIndexOf(':')
   if (colon < 0) return part === 'port' ? value : undefined
@@ -83,7 +92,7 @@ export const SETTINGS: readonly Setting[] = [
     keys: [],
     fromFile: (entries) => listener(entries, 'tcp', 'port'),
     fileForms: ['listeners.tcp.default', 'listeners.tcp = none'],
-    keyPattern: /^listeners\.tcp(\.default)?$/,
+    keyPattern: /^listeners\.tcp(\.[^.]+)?$/,
     default: '5672',
     help: 'AMQP port; none turns the plain listener off (listeners.tcp = none), e.g. for amqps only. In the file: listeners.tcp.default = 5672 or = 127.0.0.1:5672 (also sets the address)',
   },
@@ -102,7 +111,7 @@ export const SETTINGS: readonly Setting[] = [
     keys: [],
     fromFile: (entries) => listener(entries, 'ssl', 'port'),
     fileForms: ['listeners.ssl.default'],
-    keyPattern: /^listeners\.ssl(\.default)?$/,
+    keyPattern: /^listeners\.ssl(\.[^.]+)?$/,
     default: 'none',
     help: "also listen for AMQP over TLS (amqps) on this port (RabbitMQ's usual one is 5671); needs the certificate and key",
   },

@@ -126,6 +126,18 @@ test("loopback_users: RabbitMQ's none and per-user forms", () => {
   assert.deepEqual(parse(['--loopback-users', 'none']).loopbackUsers, [])
 })
 
+test('listeners.tcp.NAME: any one name, IPv6 forms; two listeners are refused', () => {
+  const c = parse(['--config', confFile('listeners.tcp.1 = [::1]:5690\n')])
+  assert.deepEqual([c.bind, c.port], ['::1', 5690])
+  assert.equal(parse(['--config', confFile('listeners.tcp.default = :::5691\n')]).bind, '::')
+  assert.equal(parse(['--config', confFile('listeners.tcp.local = 5692\n')]).bind, DEFAULTS.bind)
+  const two = confFile('listeners.tcp.1 = 5672\nlisteners.tcp.2 = 5673\n')
+  assert.throws(
+    () => parse(['--config', two]),
+    /:2: Warren has one tcp listener; listeners\.tcp\.1 and listeners\.tcp\.2 name two/,
+  )
+})
+
 test('TLS from the file: listeners.ssl.default and ssl_options; listeners.tcp = none', () => {
   const c = parse([
     '--config',
