@@ -10,11 +10,23 @@
 # that an application installing Warren downloads no compiler; without them this script fetches the versions
 # package-lock.json pins into a cache folder outside the project (npm needs the registry or its cache), and
 # node_modules keeps the runtime packages only.
+#
+# After a successful build, dist/.src-built carries the time the build started: scripts/start-build.sh (npm
+# start) compares the sources with it and skips the compiler when nothing changed since.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p dist
+started=$(mktemp dist/.src-build.XXXXXX)
+trap 'rm -f "$started"' EXIT
+built() { mv "$started" dist/.src-built; }
 if [ -x node_modules/.bin/tsc ] && [ -d node_modules/@types/node ]; then
-  if [ "${1:-}" = "--src" ]; then exec node_modules/.bin/tsc -p tsconfig.build.json; fi
-  exec node_modules/.bin/tsc -p tsconfig.json
+  if [ "${1:-}" = "--src" ]; then
+    node_modules/.bin/tsc -p tsconfig.build.json
+  else
+    node_modules/.bin/tsc -p tsconfig.json
+  fi
+  built
+  exit 0
 fi
 locked() { node -p "require('./package-lock.json').packages['node_modules/$1'].version"; }
 typescript=$(locked typescript)
@@ -26,4 +38,5 @@ if [ ! -x "$tools/node_modules/.bin/tsc" ]; then
   npm install --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
     "typescript@$typescript" "@types/node@$node_types"
 fi
-exec "$tools/node_modules/.bin/tsc" -p tsconfig.build.json --typeRoots "$tools/node_modules/@types"
+"$tools/node_modules/.bin/tsc" -p tsconfig.build.json --typeRoots "$tools/node_modules/@types"
+built

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Wiring only: configuration → server; SIGTERM/SIGINT shut down cleanly.
+// Wiring only: configuration (flags, environment, --config file) → server; SIGTERM/SIGINT shut down cleanly.
 import { parseConfig } from './config/config.js'
 import { startServer } from './server/start.js'
 
@@ -13,6 +13,10 @@ async function main(): Promise<void> {
   }
   if ('help' in config) {
     console.log(config.help)
+    return
+  }
+  if ('version' in config) {
+    console.log(config.version)
     return
   }
   const server = await startServer(config)

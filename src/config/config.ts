@@ -1,6 +1,15 @@
-// The broker's settings: command-line flags, then WARREN_* environment variables, then defaults.
+// The broker's settings: command-line flags, then environment variables, then the config file (rabbitmq.conf
+// syntax), then defaults. Which flag, variable and key each setting has is in settings.ts; here each value
+// is checked and turned into Config's field.
+import { existsSync } from 'node:fs'
 import { totalmem } from 'node:os'
+import { extname } from 'node:path'
 import { parseArgs } from 'node:util'
+import { readConfFile, type ConfEntries } from './conf-file.js'
+import { renderHelp } from './reference.js'
+import { COMMANDS, SETTINGS, envNames, isKnownKey, settingByFlag } from './settings.js'
+import { SettingError, boolean, integer, size, sizeOrFraction } from './units.js'
+import { packageVersion } from './version.js'
 
 /** The amqps listener (RabbitMQ's listeners.ssl and ssl_options). */
 export interface TlsConfig {
@@ -60,6 +69,10 @@ export interface Config {
   maxMessageSize: number
   /** Bytes of output buffered for one connection above which it gets no more content until it reads */
   maxOutputBuffer: number
+  /** The management HTTP API's port (management.tcp.port); undefined: off */
+  managementPort: number | undefined
+  /** The Prometheus endpoint's port (prometheus.tcp.port); undefined: off */
+  prometheusPort: number | undefined
 }
 
 export const DEFAULTS: Config = {
@@ -93,234 +106,182 @@ export const DEFAULTS: Config = {
   // RabbitMQ's max_message_size: 128 MiB
   maxMessageSize: 128 * 1024 * 1024,
   maxOutputBuffer: 1024 * 1024,
+  // RabbitMQ's rabbitmq_management and rabbitmq_prometheus ports
+  managementPort: 15672,
+  prometheusPort: 15692,
 }
 
-const USAGE = `Usage: warren [options]
-  --port N          AMQP port (default 5672; env WARREN_PORT); 'none' turns the plain
-                    listener off (RabbitMQ's listeners.tcp = none), e.g. for amqps only
-  --tls-port N      also listen for AMQP over TLS (amqps) on this port (env WARREN_TLS_PORT;
-                    RabbitMQ's usual one is 5671); needs --tls-cert and --tls-key
-  --tls-cert FILE   the server's certificate chain, PEM (env WARREN_TLS_CERT)
-  --tls-key FILE    its private key, PEM (env WARREN_TLS_KEY)
-  --tls-ca FILE     CA certificates client certificates must chain to (env WARREN_TLS_CA)
-  --tls-verify-peer ask clients for a certificate; refuse one that does not verify
-                    (env WARREN_TLS_VERIFY_PEER=true)
-  --tls-fail-if-no-peer-cert
-                    with --tls-verify-peer, also refuse clients without a certificate
-                    (env WARREN_TLS_FAIL_IF_NO_PEER_CERT=true)
-  --ssl-cert-login-from distinguished_name|common_name
-                    the user name the EXTERNAL mechanism takes from a client certificate
-                    (default distinguished_name, as RabbitMQ)
-  --bind ADDR       address to listen on (default 0.0.0.0; env WARREN_BIND)
-  --data-dir DIR    data directory (default ./data; env WARREN_DATA_DIR)
-  --log-level L     trace|debug|info|warn|error|silent (default info; env WARREN_LOG_LEVEL)
-  --heartbeat S     heartbeat timeout proposed to clients, seconds (default 60)
-  --frame-max N     largest frame accepted (default 131072)
-  --channel-max N   most channels per connection (default 2047)
-  --memory-high-watermark BYTES
-                    block publishers above this resident memory (default 40% of RAM)
-  --message-memory-budget BYTES
-                    message bodies kept in memory; beyond it persistent messages of
-                    durable queues are paged out to disk (default 20% of RAM)
-  --definitions F   import exchanges, queues, bindings and policies from a RabbitMQ-format
-                    JSON definitions file at start (env WARREN_DEFINITIONS)
-  --disk-free-limit BYTES
-                    block publishers when the data directory's file system has less free
-                    space than this (default 50000000, as RabbitMQ's disk_free_limit)
-  --max-connections N
-                    refuse client connections beyond this many (default 0: no limit)
-  --handshake-timeout MS
-                    drop a client that has not opened its connection by then (default 10000)
-  --consumer-timeout MS
-                    close a channel with 406 when a delivery stays unacked this long
-                    (default 1800000, 30 minutes; 0 = never)
-  --max-message-size BYTES
-                    largest message body accepted (default 134217728, 128 MiB)
-  --max-output-buffer BYTES
-                    output buffered for one connection before it gets no more content
-                    until it reads (default 1048576)
-  --loopback-users A,B
-                    users who may log in from this machine only (default guest; empty:
-                    none; env WARREN_LOOPBACK_USERS)
-  -h, --help        this text
-Environment: WARREN_DEFAULT_USER / WARREN_DEFAULT_PASS (or RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS,
-as containers set them; WARREN_* wins) create the first user instead of guest/guest; a user without a
-password is an error (guest may connect from loopback only, as in RabbitMQ). WARREN_DEFAULT_VHOST (or
-RABBITMQ_DEFAULT_VHOST) names the vhost created on a fresh broker instead of /.
-TLS is TLS 1.2 or 1.3 only. The EXTERNAL mechanism (log in with a client certificate, no password) is
-offered on amqps connections; the user it names must exist.`
+/** pino's levels, and RabbitMQ's names for them (log.console.level) */
+const LOG_LEVELS: ReadonlyMap<string, string> = new Map([
+  ...['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => [l, l] as const),
+  ['notice', 'info'],
+  ['warning', 'warn'],
+  ['critical', 'fatal'],
+  ['alert', 'fatal'],
+  ['emergency', 'fatal'],
+  ['none', 'silent'],
+])
 
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name} must be an integer from ${min} to ${max}, got '${value}'`)
-  return n
+/** A raw value and where it came from: the flag, the variable or file:line key, for messages */
+interface Raw {
+  value: string
+  from: string
 }
 
-/**
- * The first user: WARREN_DEFAULT_USER/PASS, else RABBITMQ_DEFAULT_USER/PASS (what container images set), else
- * guest/guest. A user named without a password is refused rather than given the password "guest".
- */
-function defaultUserFrom(env: NodeJS.ProcessEnv): { defaultUser: string; defaultPass: string } {
-  const user = env['WARREN_DEFAULT_USER'] || env['RABBITMQ_DEFAULT_USER'] || undefined
-  const pass = env['WARREN_DEFAULT_PASS'] || env['RABBITMQ_DEFAULT_PASS'] || undefined
-  if (user !== undefined && pass === undefined) {
-    throw new Error(
-      `default user '${user}' has no password: set WARREN_DEFAULT_PASS (or RABBITMQ_DEFAULT_PASS) as well`,
-    )
-  }
-  return { defaultUser: user ?? DEFAULTS.defaultUser, defaultPass: pass ?? DEFAULTS.defaultPass }
+/** RabbitMQ's RABBITMQ_CONFIG_FILE may leave out the .conf extension */
+function confPath(path: string): string {
+  if (!existsSync(path) && extname(path) === '' && existsSync(`${path}.conf`)) return `${path}.conf`
+  return path
 }
 
-function flag(value: boolean | undefined, envValue: string | undefined): boolean {
-  return value ?? (envValue === 'true' || envValue === '1')
-}
-
-/** The amqps listener from --tls-* flags and WARREN_TLS_* variables; undefined without a TLS port. */
-function tlsConfig(
-  values: {
-    'tls-port'?: string | undefined
-    'tls-cert'?: string | undefined
-    'tls-key'?: string | undefined
-    'tls-ca'?: string | undefined
-    'tls-verify-peer'?: boolean | undefined
-    'tls-fail-if-no-peer-cert'?: boolean | undefined
-  },
-  env: NodeJS.ProcessEnv,
-): TlsConfig | undefined {
-  const port = values['tls-port'] ?? env['WARREN_TLS_PORT']
-  const cert = values['tls-cert'] ?? env['WARREN_TLS_CERT']
-  const key = values['tls-key'] ?? env['WARREN_TLS_KEY']
-  const ca = values['tls-ca'] ?? env['WARREN_TLS_CA']
-  const verifyPeer = flag(values['tls-verify-peer'], env['WARREN_TLS_VERIFY_PEER'])
-  const failIfNoPeerCert = flag(values['tls-fail-if-no-peer-cert'], env['WARREN_TLS_FAIL_IF_NO_PEER_CERT'])
-  if (port === undefined || port === '') {
-    if (cert || key || ca || verifyPeer || failIfNoPeerCert) throw new Error('the --tls-* options need --tls-port')
-    return undefined
-  }
-  if (!cert || !key) throw new Error('--tls-port needs --tls-cert and --tls-key')
-  if (failIfNoPeerCert && !verifyPeer) throw new Error('--tls-fail-if-no-peer-cert needs --tls-verify-peer')
-  return {
-    port: integer('tls-port', port, 5671, 0, 65535),
-    cert,
-    key,
-    ...(ca ? { ca } : {}),
-    verifyPeer,
-    failIfNoPeerCert,
-  }
-}
-
-/** A comma-separated list of user names; '' is the empty list, undefined is not given */
-function userList(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined
+/** A comma-separated list of user names; '' and 'none' are the empty list */
+function userList(value: string): string[] {
+  if (value.trim() === 'none') return []
   return value
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '')
 }
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | { help: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      'tls-port': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-verify-peer': { type: 'boolean' },
-      'tls-fail-if-no-peer-cert': { type: 'boolean' },
-      'ssl-cert-login-from': { type: 'string' },
-      bind: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      heartbeat: { type: 'string' },
-      'frame-max': { type: 'string' },
-      'channel-max': { type: 'string' },
-      'memory-high-watermark': { type: 'string' },
-      definitions: { type: 'string' },
-      'message-memory-budget': { type: 'string' },
-      'disk-free-limit': { type: 'string' },
-      'max-connections': { type: 'string' },
-      'handshake-timeout': { type: 'string' },
-      'consumer-timeout': { type: 'string' },
-      'max-message-size': { type: 'string' },
-      'max-output-buffer': { type: 'string' },
-      'loopback-users': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  })
-  if (values.help) return { help: USAGE }
-  const portValue = values.port ?? env['WARREN_PORT']
-  const tcpListener = portValue !== 'none'
-  const tls = tlsConfig(values, env)
-  if (!tcpListener && !tls) throw new Error('--port none turns off the only listener: give --tls-port as well')
-  const loginFrom = values['ssl-cert-login-from'] ?? env['WARREN_SSL_CERT_LOGIN_FROM'] ?? DEFAULTS.sslCertLoginFrom
+export type ParseResult = Config | { help: string } | { version: string }
+
+export interface ParseOptions {
+  /** Where warnings go (unknown keys in the config file); default stderr */
+  warn?: (message: string) => void
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, options: ParseOptions = {}): ParseResult {
+  const warn = options.warn ?? ((message: string) => console.error(`warren: warning: ${message}`))
+  const flags = Object.fromEntries([
+    ...SETTINGS.filter((s) => !s.noFlag).map((s) => [s.flag, { type: s.arg === undefined ? 'boolean' : 'string' }]),
+    ...COMMANDS.map((c) => [c.flag, { type: 'boolean', short: c.short }]),
+  ]) as Record<string, { type: 'string' | 'boolean'; short?: string }>
+  const { values } = parseArgs({ args: argv, options: flags, strict: true })
+  if (values['help']) return { help: renderHelp() }
+  if (values['version']) return { version: packageVersion() }
+
+  const fromFlagOrEnv = (flag: string): Raw | undefined => {
+    const setting = settingByFlag(flag)
+    const given = setting.noFlag ? undefined : values[flag]
+    if (given !== undefined) return { value: String(given), from: `--${flag}` }
+    for (const name of envNames(setting)) {
+      const value = env[name]
+      // An empty variable is an unset one (compose files write FOO= for "not set")
+      if (value !== undefined && value !== '') return { value, from: name }
+    }
+    return undefined
+  }
+  const configFile = fromFlagOrEnv('config')
+  const entries: ConfEntries = configFile ? readConfFile(confPath(configFile.value)) : new Map()
+  for (const entry of entries.values()) {
+    if (!isKnownKey(entry.key)) warn(`${entry.where}: unknown setting '${entry.key}' ignored`)
+  }
+  const raw = (flag: string): Raw | undefined => {
+    const given = fromFlagOrEnv(flag)
+    if (given) return given
+    const setting = settingByFlag(flag)
+    for (const key of setting.keys) {
+      const entry = entries.get(key)
+      if (entry) return { value: entry.value, from: `${entry.where}: ${key}` }
+    }
+    const derived = setting.fromFile?.(entries)
+    return derived === undefined ? undefined : { value: derived, from: `${configFile?.value}: ${flag}` }
+  }
+  const text = (flag: string, fallback: string): string => raw(flag)?.value ?? fallback
+  const int = (flag: string, fallback: number, min: number, max: number): number => {
+    const r = raw(flag)
+    return r === undefined ? fallback : integer(r.from, r.value, min, max)
+  }
+  const bytes = (flag: string, fallback: number, min: number, max: number): number => {
+    const r = raw(flag)
+    return r === undefined ? fallback : size(r.from, r.value, min, max)
+  }
+  const bytesOfRam = (flag: string, fallback: number): number => {
+    const r = raw(flag)
+    return r === undefined ? fallback : sizeOrFraction(r.from, r.value, totalmem(), Number.MAX_SAFE_INTEGER)
+  }
+  const on = (flag: string): boolean => {
+    const r = raw(flag)
+    return r === undefined ? false : boolean(r.from, r.value)
+  }
+  const optionalPort = (flag: string, fallback: number | undefined): number | undefined => {
+    const r = raw(flag)
+    if (r === undefined) return fallback
+    return r.value === 'none' ? undefined : integer(r.from, r.value, 0, 65535)
+  }
+
+  const tcpListener = raw('port')?.value !== 'none'
+  const tls = tlsConfig(raw, on)
+  if (!tcpListener && !tls) throw new SettingError('--port none turns off the only listener: give --tls-port as well')
+  const loginFrom = text('ssl-cert-login-from', DEFAULTS.sslCertLoginFrom)
   if (loginFrom !== 'distinguished_name' && loginFrom !== 'common_name')
-    throw new Error(`--ssl-cert-login-from must be distinguished_name or common_name, got '${loginFrom}'`)
-  const { defaultUser, defaultPass } = defaultUserFrom(env)
+    throw new SettingError(`--ssl-cert-login-from must be distinguished_name or common_name, got '${loginFrom}'`)
+  const level = raw('log-level')
+  const logLevel = level === undefined ? DEFAULTS.logLevel : LOG_LEVELS.get(level.value)
+  if (logLevel === undefined)
+    throw new SettingError(`${level?.from} must be one of ${[...LOG_LEVELS.keys()].join(', ')}, got '${level?.value}'`)
+  const user = raw('default-user')
+  const pass = raw('default-pass')
+  // A user named without a password is refused rather than given the password "guest"
+  if (user !== undefined && pass === undefined) {
+    throw new SettingError(
+      `default user '${user.value}' has no password: set WARREN_DEFAULT_PASS (or RABBITMQ_DEFAULT_PASS, or default_pass in the config file) as well`,
+    )
+  }
+  const connectionMax = raw('max-connections')
   return {
-    port: tcpListener ? integer('port', portValue, DEFAULTS.port, 0, 65535) : DEFAULTS.port,
+    port: tcpListener ? int('port', DEFAULTS.port, 0, 65535) : DEFAULTS.port,
     tcpListener,
     tls,
     sslCertLoginFrom: loginFrom,
-    bind: values.bind ?? env['WARREN_BIND'] ?? DEFAULTS.bind,
-    dataDir: values['data-dir'] ?? env['WARREN_DATA_DIR'] ?? DEFAULTS.dataDir,
-    logLevel: values['log-level'] ?? env['WARREN_LOG_LEVEL'] ?? DEFAULTS.logLevel,
-    defaultUser,
-    defaultPass,
-    defaultVhost: env['WARREN_DEFAULT_VHOST'] || env['RABBITMQ_DEFAULT_VHOST'] || DEFAULTS.defaultVhost,
-    loopbackUsers: userList(values['loopback-users'] ?? env['WARREN_LOOPBACK_USERS']) ?? DEFAULTS.loopbackUsers,
-    heartbeat: integer('heartbeat', values.heartbeat, DEFAULTS.heartbeat, 0, 65535),
-    frameMax: integer('frame-max', values['frame-max'], DEFAULTS.frameMax, 4096, 0x7fff_ffff),
-    channelMax: integer('channel-max', values['channel-max'], DEFAULTS.channelMax, 1, 65535),
-    definitionsFile: values.definitions ?? env['WARREN_DEFINITIONS'] ?? undefined,
-    messageMemoryBudget: integer(
-      'message-memory-budget',
-      values['message-memory-budget'],
-      DEFAULTS.messageMemoryBudget,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    memoryHighWatermark: integer(
-      'memory-high-watermark',
-      values['memory-high-watermark'],
-      DEFAULTS.memoryHighWatermark,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    diskFreeLimit: integer(
-      'disk-free-limit',
-      values['disk-free-limit'],
-      DEFAULTS.diskFreeLimit,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxConnections: integer('max-connections', values['max-connections'], DEFAULTS.maxConnections, 0, 0x7fff_ffff),
-    handshakeTimeout: integer(
-      'handshake-timeout',
-      values['handshake-timeout'],
-      DEFAULTS.handshakeTimeout,
-      100,
-      0x7fff_ffff,
-    ),
-    consumerTimeout: integer('consumer-timeout', values['consumer-timeout'], DEFAULTS.consumerTimeout, 0, 0x7fff_ffff),
+    bind: text('bind', DEFAULTS.bind),
+    dataDir: text('data-dir', DEFAULTS.dataDir ?? './data'),
+    logLevel,
+    defaultUser: user?.value ?? DEFAULTS.defaultUser,
+    defaultPass: pass?.value ?? DEFAULTS.defaultPass,
+    defaultVhost: text('default-vhost', DEFAULTS.defaultVhost),
+    loopbackUsers: userList(text('loopback-users', DEFAULTS.loopbackUsers.join(','))),
+    heartbeat: int('heartbeat', DEFAULTS.heartbeat, 0, 65535),
+    frameMax: int('frame-max', DEFAULTS.frameMax, 4096, 0x7fff_ffff),
+    channelMax: int('channel-max', DEFAULTS.channelMax, 1, 65535),
+    definitionsFile: raw('definitions')?.value ?? DEFAULTS.definitionsFile,
+    memoryHighWatermark: bytesOfRam('memory-high-watermark', DEFAULTS.memoryHighWatermark),
+    messageMemoryBudget: bytesOfRam('message-memory-budget', DEFAULTS.messageMemoryBudget),
+    diskFreeLimit: bytesOfRam('disk-free-limit', DEFAULTS.diskFreeLimit),
+    // RabbitMQ writes "no limit" as connection_max = infinity
+    maxConnections:
+      connectionMax?.value === 'infinity' ? 0 : int('max-connections', DEFAULTS.maxConnections, 0, 0x7fff_ffff),
+    handshakeTimeout: int('handshake-timeout', DEFAULTS.handshakeTimeout, 100, 0x7fff_ffff),
+    consumerTimeout: int('consumer-timeout', DEFAULTS.consumerTimeout, 0, 0x7fff_ffff),
     // RabbitMQ's ceiling for max_message_size is 512 MiB
-    maxMessageSize: integer(
-      'max-message-size',
-      values['max-message-size'],
-      DEFAULTS.maxMessageSize,
-      1,
-      512 * 1024 * 1024,
-    ),
-    maxOutputBuffer: integer(
-      'max-output-buffer',
-      values['max-output-buffer'],
-      DEFAULTS.maxOutputBuffer,
-      4096,
-      Number.MAX_SAFE_INTEGER,
-    ),
+    maxMessageSize: bytes('max-message-size', DEFAULTS.maxMessageSize, 1, 512 * 1024 * 1024),
+    maxOutputBuffer: bytes('max-output-buffer', DEFAULTS.maxOutputBuffer, 4096, Number.MAX_SAFE_INTEGER),
+    managementPort: optionalPort('management-port', DEFAULTS.managementPort),
+    prometheusPort: optionalPort('prometheus-port', DEFAULTS.prometheusPort),
+  }
+}
+
+/** The amqps listener; undefined without a TLS port. */
+function tlsConfig(raw: (flag: string) => Raw | undefined, on: (flag: string) => boolean): TlsConfig | undefined {
+  const port = raw('tls-port')
+  const cert = raw('tls-cert')?.value
+  const key = raw('tls-key')?.value
+  const ca = raw('tls-ca')?.value
+  const verifyPeer = on('tls-verify-peer')
+  const failIfNoPeerCert = on('tls-fail-if-no-peer-cert')
+  if (port === undefined || port.value === 'none') {
+    if (cert || key || ca || verifyPeer || failIfNoPeerCert)
+      throw new SettingError('the --tls-* options need --tls-port')
+    return undefined
+  }
+  if (!cert || !key) throw new SettingError('--tls-port needs --tls-cert and --tls-key')
+  if (failIfNoPeerCert && !verifyPeer) throw new SettingError('--tls-fail-if-no-peer-cert needs --tls-verify-peer')
+  return {
+    port: integer(port.from, port.value, 0, 65535),
+    cert,
+    key,
+    ...(ca ? { ca } : {}),
+    verifyPeer,
+    failIfNoPeerCert,
   }
 }

@@ -4,7 +4,7 @@ import { DEFAULTS, parseConfig, type Config } from '../../../src/config/config.j
 
 function parse(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   const c = parseConfig(argv, env)
-  assert.ok(!('help' in c))
+  assert.ok(!('help' in c) && !('version' in c))
   return c
 }
 
