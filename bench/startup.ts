@@ -150,7 +150,19 @@ async function commandLine(): Promise<Row> {
   for (let i = 0; i < runs; i++) {
     const dataDir = await mkdtemp(join(tmpdir(), 'warren-startup-'))
     const start = performance.now()
-    const args = [cli, '--port', '0', '--bind', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info']
+    const args = [
+      cli,
+      '--port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      '--prometheus-port',
+      'none',
+    ]
     const { line, child } = await firstLine(process.execPath, args, /Warren is listening/)
     const t1 = performance.now()
     const { port } = JSON.parse(line) as { port: number }

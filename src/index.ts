@@ -2,6 +2,7 @@
 // broker in-process (in memory, on a free port) and connect any AMQP 0-9-1 client to broker.url.
 import type { Duplex } from 'node:stream'
 import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
+import { startPrometheusServer } from './management/prometheus.js'
 import { openBroker, serve } from './server/start.js'
 import type { Permission } from './auth/permissions.js'
 import { FULL_ACCESS } from './broker/tenancy.js'
@@ -29,6 +30,10 @@ export interface BrokerUser {
 export interface BrokerOptions {
   /** TCP port; 0 picks a free one (broker.port says which). Default 5672 */
   port?: number
+  /** Prometheus /metrics and /metrics/per-object on this port (0: a free one). Default: none */
+  prometheusPort?: number
+  /** Reserved for the management HTTP API (RabbitMQ's 15672); not served yet. Default: none */
+  managementPort?: number
   /** false: no plain (amqp) listener, only the TLS one (RabbitMQ's listeners.tcp = none). Default true */
   tcpListener?: boolean
   /**
@@ -100,6 +105,8 @@ export interface WarrenBroker {
   readonly port: number
   /** amqps://USER:PASS@HOST:PORT/ when a TLS listener runs */
   readonly tlsUrl: string | undefined
+  /** The Prometheus endpoint's port (/metrics), when the prometheusPort option asked for one */
+  readonly prometheusPort: number | undefined
   /** The TLS listener's port, when it runs */
   readonly tlsPort: number | undefined
   /** The address it listens on */
@@ -135,6 +142,9 @@ function configFrom(options: BrokerOptions): Config {
     bind: host ?? DEFAULTS.bind,
     dataDir,
     definitionsFile: definitions,
+    // HTTP endpoints only when asked for: an embedded broker opens no port beyond its AMQP one
+    managementPort: options.managementPort,
+    prometheusPort: options.prometheusPort,
   }
 }
 
@@ -162,6 +172,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
     }
   }
   const server = await serve(broker)
+  const prometheus =
+    config.prometheusPort === undefined
+      ? undefined
+      : await startPrometheusServer(broker, { port: config.prometheusPort, host: config.bind }).catch(
+          async (err: unknown) => {
+            await server.stop()
+            throw err
+          },
+        )
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
   const tlsUrl =
     server.tlsPort === undefined ? undefined : `amqps://${credentials}@${urlHost(config.bind)}:${server.tlsPort}/`
@@ -172,6 +191,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
     tlsPort: server.tlsPort,
     host: config.bind,
     handle: (stream, peer) => server.handle(stream, peer),
-    close: () => server.stop(),
+    prometheusPort: prometheus?.port,
+    close: async () => {
+      await Promise.all([server.stop(), prometheus?.close()])
+    },
   }
 }

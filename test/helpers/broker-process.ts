@@ -133,6 +133,11 @@ function launch(options: BrokerProcessOptions & { dataDir: string }): Promise<Br
     options.dataDir,
     '--log-level',
     options.logLevel ?? 'info',
+    // The HTTP endpoints' fixed default ports would collide between tests running at once
+    '--prometheus-port',
+    'none',
+    '--management-port',
+    'none',
     ...(options.args ?? []),
   ]
   const env: NodeJS.ProcessEnv = { ...process.env, WARREN_DEFAULT_USER: user, WARREN_DEFAULT_PASS: pass }

@@ -121,12 +121,16 @@ await broker.close()
 
 test('npx warren starts the broker and prints its listening line', T, async () => {
   // Detached, to stop npx and the broker it started together (a process group)
-  const child = spawn('npx', ['warren', '--port', '0', '--bind', '127.0.0.1', '--log-level', 'info'], {
-    cwd: app,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    'npx',
+    ['warren', '--port', '0', '--bind', '127.0.0.1', '--log-level', 'info', '--prometheus-port', 'none'],
+    {
+      cwd: app,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   try {
     const line = await new Promise<string>((resolve, reject) => {
