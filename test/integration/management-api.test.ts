@@ -262,7 +262,7 @@ describe('management API', () => {
     assert.equal((await call('DELETE', '/api/exchanges/%2F/x1')).status, 404)
   })
 
-  test('connections are listed and closed with 320 and the X-Reason text', async () => {
+  test('connections, channels and consumers are listed; a connection is closed with 320 and the X-Reason text', async () => {
     const conn = await amqp.connect(broker.url)
     const closed = new Promise<Error>((resolve) => conn.on('close', resolve))
     const list = (await call('GET', '/api/connections')).json
@@ -271,6 +271,26 @@ describe('management API', () => {
     assert.equal(list[0].vhost, '/')
     assert.equal(list[0].client_properties.product, 'amqplib')
     assert.deepEqual((await call('GET', '/api/connections', undefined, auth('mgmt', 'p'))).json, [])
+    const ch = await conn.createChannel()
+    await ch.prefetch(7)
+    await ch.assertQueue('consumed', { durable: false })
+    const { consumerTag } = await ch.consume('consumed', () => {}, { noAck: false })
+    const channels = (await call('GET', '/api/channels')).json
+    assert.equal(channels.length, 1)
+    assert.equal(channels[0].name, `${list[0].name} (1)`)
+    assert.equal(channels[0].number, 1)
+    assert.equal(channels[0].consumer_count, 1)
+    assert.equal(channels[0].prefetch_count, 7)
+    assert.deepEqual(channels[0].connection_details.name, list[0].name)
+    assert.equal((await call('GET', `/api/channels/${encodeURIComponent(channels[0].name)}`)).json.number, 1)
+    const consumers = (await call('GET', '/api/consumers/%2F')).json
+    assert.equal(consumers.length, 1)
+    assert.equal(consumers[0].consumer_tag, consumerTag)
+    assert.deepEqual(consumers[0].queue, { name: 'consumed', vhost: '/' })
+    assert.equal(consumers[0].ack_required, true)
+    assert.equal(consumers[0].prefetch_count, 7)
+    assert.equal(consumers[0].channel_details.name, channels[0].name)
+    assert.equal((await call('GET', '/api/connections')).json[0].channels, 1)
     const name = encodeURIComponent(list[0].name)
     assert.equal((await call('GET', `/api/connections/${name}`)).json.name, list[0].name)
     const res = await fetch(`${base}/api/connections/${name}`, {

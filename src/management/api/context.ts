@@ -17,7 +17,28 @@ export interface ManagedConnection {
   readonly frameMax: number
   readonly clientProperties: FieldTable
   readonly openChannels: number
+  readonly channelList: Iterable<ManagedChannel>
   closeWithError(err: AmqpError): void
+}
+
+/** What the API lists of a channel (server/channel.ts's Channel is one) */
+export interface ManagedChannel {
+  readonly id: number
+  readonly unackedCount: number
+  readonly globalPrefetch: number
+  readonly prefetchCount: number
+  readonly inTx: boolean
+  readonly confirming: boolean
+  readonly consumerList: Iterable<ManagedConsumer>
+}
+
+export interface ManagedConsumer {
+  readonly tag: string
+  readonly queue: { readonly name: string; readonly vhost: string }
+  readonly noAck: boolean
+  readonly exclusive: boolean
+  readonly prefetch: number
+  readonly priority: number
 }
 
 export interface ApiContext {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import { Access, authenticate, requireMonitor } from './auth.js'
 import { httpErrorOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
+import * as channels from './channels.js'
 import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
 import { getMessages, publish } from './messages.js'
@@ -95,6 +96,12 @@ const ROUTES: Route[] = [
   ['GET', '/api/connections', node.listConnections],
   ['GET', '/api/connections/:name', node.getConnection],
   ['DELETE', '/api/connections/:name', node.deleteConnection],
+  ['GET', '/api/connections/:connection/channels', channels.listChannels],
+  ['GET', '/api/vhosts/:vhost/channels', channels.listChannels],
+  ['GET', '/api/channels', channels.listChannels],
+  ['GET', '/api/channels/:name', channels.getChannel],
+  ['GET', '/api/consumers', channels.listConsumers],
+  ['GET', '/api/consumers/:vhost', channels.listConsumers],
 ]
 
 /**
