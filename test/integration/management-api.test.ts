@@ -83,6 +83,34 @@ describe('management API', () => {
     const patch = await call('PATCH', '/api/overview')
     assert.equal(patch.status, 405)
     assert.equal(patch.text, '')
+    // missing keys, as Erlang prints the list (wrapped past 80 characters)
+    assert.equal((await call('POST', '/api/queues/%2F/missing/get', { count: 1 })).status, 404)
+    const noQueueKeys = await call('PUT', '/api/queues/%2F/keys', {})
+    assert.equal(noQueueKeys.status, 201)
+    assert.equal((await call('GET', '/api/queues/%2F/keys')).json.durable, false)
+    assert.deepEqual((await call('POST', '/api/queues/%2F/keys/get', { count: 1 })).json, {
+      error: 'bad_request',
+      reason: '[{key_missing,ackmode},{key_missing,encoding}]',
+    })
+    assert.deepEqual((await call('POST', '/api/exchanges/%2F/amq.default/publish', {})).json, {
+      error: 'bad_request',
+      reason:
+        '[{key_missing,routing_key},\n {key_missing,properties},\n {key_missing,payload},\n {key_missing,payload_encoding}]',
+    })
+    assert.deepEqual((await call('PUT', '/api/permissions/%2F/guest', {})).json, {
+      error: 'bad_request',
+      reason: '[{key_missing,configure},{key_missing,write},{key_missing,read}]',
+    })
+    assert.deepEqual((await call('PUT', '/api/users/notags', { password: 'x' })).json, {
+      error: 'bad_request',
+      reason: 'tags_not_present',
+    })
+    assert.equal((await call('PUT', '/api/exchanges/%2F/bare', {})).status, 201)
+    const bare = (await call('GET', '/api/exchanges/%2F/bare')).json
+    assert.equal(bare.type, 'direct')
+    assert.equal(bare.durable, false)
+    assert.equal((await call('DELETE', '/api/exchanges/%2F/bare')).status, 204)
+    assert.equal((await call('DELETE', '/api/queues/%2F/keys')).status, 204)
     const bad = await call('PUT', '/api/queues/%2F/q3', '{bad')
     assert.equal(bad.status, 400)
     assert.deepEqual(bad.json, { error: 'bad_request', reason: 'not_json' })

@@ -33,10 +33,6 @@ export function requireAdministrator(user: User): void {
   if (!isAdministrator(user)) throw notAuthorised('Not administrator user')
 }
 
-export function requireMonitor(user: User): void {
-  if (!isMonitor(user)) throw notAuthorised('Not monitor user')
-}
-
 /** The access checks of one request's user */
 export class Access {
   constructor(

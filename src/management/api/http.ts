@@ -155,3 +155,15 @@ export function booleanField(body: Record<string, unknown>, key: string, fallbac
   if (v === false || v === 'false') return false
   throw badRequest(`${key} must be a boolean`)
 }
+
+/**
+ * The keys a body must have, refused as RabbitMQ's rabbit_mgmt_util:with_decode refuses them: 400 with the
+ * missing keys as Erlang prints the list ("[{key_missing,ackmode},{key_missing,encoding}]"; one per line
+ * once the line would pass 80 characters, as io_lib's ~p wraps it).
+ */
+export function requireKeys(body: Record<string, unknown>, keys: string[]): void {
+  const missing = keys.filter((k) => body[k] === undefined).map((k) => `{key_missing,${k}}`)
+  if (missing.length === 0) return
+  const oneLine = `[${missing.join(',')}]`
+  throw badRequest(oneLine.length <= 80 ? oneLine : `[${missing.join(',\n ')}]`)
+}

@@ -6,7 +6,7 @@ import type { LoadedEntry } from '../../broker/message.js'
 import type { BasicProperties } from '../../protocol/generated/properties.js'
 import { encodeProperties } from '../../protocol/properties.js'
 import { exchangeName, operation, vhostOf, type ApiHandler } from './context.js'
-import { badRequest, notFoundError, ok, stringField } from './http.js'
+import { badRequest, notFoundError, ok, requireKeys, stringField } from './http.js'
 import { tableFromJson, tableJson, type Json } from './format.js'
 
 const PROPERTY_NAMES: [keyof BasicProperties, string][] = [
@@ -61,6 +61,7 @@ export const publish: ApiHandler = (ctx, access, req) => {
   access.requireVhost(vhost.name)
   const name = exchangeName(req.params['name']!)
   const body = req.json()
+  requireKeys(body, ['routing_key', 'properties', 'payload', 'payload_encoding'])
   const routingKey = stringField(body, 'routing_key', '')
   const encoding = stringField(body, 'payload_encoding', 'string')
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest('payload_encoding must be string or base64')
@@ -111,7 +112,8 @@ export const getMessages: ApiHandler = (ctx, access, req) => {
   const queue = vhost.queues.get(req.params['name']!)
   if (!queue) throw notFoundError()
   const body = req.json()
-  const count = Number(body['count'] ?? 1)
+  requireKeys(body, ['ackmode', 'count', 'encoding'])
+  const count = Number(body['count'])
   if (!Number.isInteger(count) || count < 0) throw badRequest('count must be a non-negative integer')
   // Older clients (rabbitmqadmin of 3.6) send requeue instead of ackmode
   const requeue = body['requeue']

@@ -4,7 +4,7 @@
 import { isHashingAlgorithm } from '../../auth/password.js'
 import { requireAdministrator } from './auth.js'
 import { operation, vhostOf, type ApiHandler } from './context.js'
-import { badRequest, noContent, notFoundError, ok, putReply, stringField } from './http.js'
+import { badRequest, noContent, notFoundError, ok, putReply, requireKeys, stringField } from './http.js'
 import { userJson, vhostJson } from './format.js'
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -83,6 +83,8 @@ export const putUser: ApiHandler = (ctx, access, req) => {
   const name = req.params['user']!
   const body = req.json()
   const existed = ctx.broker.users.get(name) !== undefined
+  // tags are required, a password is not (RabbitMQ 3.10.8: 400 tags_not_present)
+  if (body['tags'] === undefined) throw badRequest('tags_not_present')
   const tags = tagsOf(body['tags']) ?? []
   const password = body['password']
   const hash = body['password_hash']
@@ -143,6 +145,7 @@ export const putPermission: ApiHandler = (ctx, access, req) => {
   const user = req.params['user']!
   const vhost = req.params['vhost']!
   const body = req.json()
+  requireKeys(body, ['configure', 'write', 'read'])
   checkUserAndVhost(ctx, user, vhost)
   const existed = ctx.broker.permissions.get(user, vhost) !== undefined
   const p = {
@@ -179,6 +182,7 @@ export const putTopicPermission: ApiHandler = (ctx, access, req) => {
   const user = req.params['user']!
   const vhost = req.params['vhost']!
   const body = req.json()
+  requireKeys(body, ['exchange', 'write', 'read'])
   checkUserAndVhost(ctx, user, vhost)
   const exchange = stringField(body, 'exchange', '')
   const existed = ctx.broker.permissions.getTopic(user, vhost, exchange) !== undefined
