@@ -141,7 +141,20 @@ describe('management API', () => {
     const vhosts = (await call('GET', '/api/vhosts')).json
     assert.deepEqual(
       vhosts.map((v: Body) => Object.keys(v).sort()),
-      [['cluster_state', 'default_queue_type', 'description', 'metadata', 'name', 'tags', 'tracing']],
+      [
+        [
+          'cluster_state',
+          'default_queue_type',
+          'description',
+          'messages',
+          'messages_ready',
+          'messages_unacknowledged',
+          'metadata',
+          'name',
+          'tags',
+          'tracing',
+        ],
+      ],
     )
     assert.equal((await call('PUT', '/api/vhosts/v2', { description: 'two' })).status, 201)
     assert.equal((await call('PUT', '/api/vhosts/v2', {})).status, 204)
@@ -418,5 +431,15 @@ describe('management API', () => {
     assert.match(await admin('import', file), /Uploaded definitions/)
     assert.equal(broker.broker.vhosts.get('/')!.queues.has('adminq'), true)
     assert.match(await admin('list', 'users'), /guest/)
+    assert.match(await admin('list', 'vhosts'), /\| \/ +\| 0 +\|/)
+    assert.equal(await admin('declare', 'exchange', 'name=adminx', 'type=fanout'), 'exchange declared\n')
+    assert.equal(await admin('declare', 'binding', 'source=adminx', 'destination=adminq'), 'binding declared\n')
+    assert.match(await admin('list', 'bindings'), /\| adminx +\| adminq +\| +\|/)
+    const conn = await amqp.connect(broker.url)
+    const closed = new Promise<unknown>((resolve) => conn.on('close', resolve))
+    const name = (await admin('-f', 'tsv', '-q', 'list', 'connections', 'name')).trim()
+    assert.equal(await admin('close', 'connection', `name=${name}`), 'connection closed\n')
+    await closed
+    assert.equal(await admin('delete', 'exchange', 'name=adminx'), 'exchange deleted\n')
   })
 })

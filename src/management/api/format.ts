@@ -39,6 +39,12 @@ export function tableJson(t: FieldTable | undefined): { [key: string]: Json } {
 
 export function vhostJson(v: Vhost): Json {
   const { description, tags } = v.metadata
+  let ready = 0
+  let unacked = 0
+  for (const q of v.queues.values()) {
+    ready += q.messageCount
+    unacked += q.unackedCount
+  }
   return {
     name: v.name,
     description,
@@ -47,6 +53,9 @@ export function vhostJson(v: Vhost): Json {
     metadata: { description, tags: [...tags] },
     tracing: false,
     cluster_state: { [NODE]: 'running' },
+    messages: ready + unacked,
+    messages_ready: ready,
+    messages_unacknowledged: unacked,
   }
 }
 
