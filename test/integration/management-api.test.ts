@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import amqp from 'amqplib'
 import { startBroker, type InProcessBroker } from '../helpers/broker.js'
@@ -74,6 +75,31 @@ describe('management API', () => {
     // a management user without permissions sees no vhost
     const mgmtVhosts = await call('GET', '/api/vhosts', undefined, auth('mgmt', 'p'))
     assert.deepEqual(mgmtVhosts.json, [])
+  })
+
+  test('loopback users (guest) only from the machine itself', async () => {
+    // another address of this machine, if it has one: the API listens on all addresses for this test
+    const remote = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
+    assert.ok(remote, 'this test needs a non-loopback IPv4 address')
+    const wide = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '0.0.0.0' })
+    try {
+      const res = await fetch(`http://${remote}:${wide.port}/api/whoami`, { headers: { authorization: GUEST } })
+      assert.equal(res.status, 401)
+      assert.equal(res.headers.get('www-authenticate'), null)
+      assert.deepEqual(await res.json(), { error: 'not_authorised', reason: 'User can only log in via localhost' })
+      const wrong = await fetch(`http://${remote}:${wide.port}/api/whoami`, {
+        headers: { authorization: auth('guest', 'nope') },
+      })
+      assert.deepEqual(await wrong.json(), { error: 'not_authorized', reason: 'Login failed' })
+      const mon = await fetch(`http://${remote}:${wide.port}/api/whoami`, {
+        headers: { authorization: auth('mon', 'p') },
+      })
+      assert.equal(mon.status, 200)
+    } finally {
+      await wide.close()
+    }
   })
 
   test('unknown paths, missing objects, methods and bodies', async () => {

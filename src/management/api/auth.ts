@@ -13,7 +13,20 @@ const REALM = { 'www-authenticate': 'Basic realm="RabbitMQ Management"' }
 /** The tags that let a user use the management API at all */
 const MANAGEMENT_TAGS = ['management', 'policymaker', 'monitoring', 'administrator']
 
-export function authenticate(users: UserStore, header: string | undefined): User {
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+}
+
+/**
+ * The request's user. `loopbackUsers` (RabbitMQ's loopback_users, guest by default) may only come from the
+ * machine itself: 401 "User can only log in via localhost" once the password is right (3.10.8, checked).
+ */
+export function authenticate(
+  users: UserStore,
+  header: string | undefined,
+  remoteAddress: string,
+  loopbackUsers: readonly string[],
+): User {
   if (!header || !/^basic /i.test(header)) throw new HttpError(401, '', '', REALM)
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
@@ -22,6 +35,9 @@ export function authenticate(users: UserStore, header: string | undefined): User
   const result = users.authenticate(name, password)
   if (!result.ok) throw new HttpError(401, 'not_authorized', 'Login failed', REALM)
   const user = result.user
+  if (loopbackUsers.includes(user.name) && !isLoopback(remoteAddress)) {
+    throw notAuthorised('User can only log in via localhost')
+  }
   if (!user.tags.some((t) => MANAGEMENT_TAGS.includes(t))) throw notAuthorised('Not management user')
   return user
 }

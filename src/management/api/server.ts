@@ -142,7 +142,12 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     if (!segments) throw new HttpError(400, 'bad_request', 'malformed path')
     const method = req.method ?? 'GET'
     // Authentication before routing, as RabbitMQ answers 401 to any path without credentials
-    const user = authenticate(ctx.broker.users, req.headers.authorization)
+    const user = authenticate(
+      ctx.broker.users,
+      req.headers.authorization,
+      req.socket.remoteAddress ?? '',
+      ctx.broker.config.loopbackUsers,
+    )
     const { handler, params } = router.match(method, segments)
     const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req)
     const access = new Access(user, ctx.broker.permissions)
