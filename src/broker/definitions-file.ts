@@ -143,15 +143,32 @@ export function importDefinitions(
   path: string,
   log: Logger,
 ): { applied: number } {
-  let file: DefinitionsFile
+  let file: unknown
   try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as DefinitionsFile
+    file = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
     throw new Error(`cannot read definitions file ${path}: ${err instanceof Error ? err.message : String(err)}`)
   }
+  return applyDefinitions(tenancy, vhosts, file, `definitions file ${path}`, log)
+}
+
+/**
+ * Applies definitions in RabbitMQ's format, parsed already (a file's, or a body posted to the management
+ * API's /api/definitions). `source` starts the errors' texts and is logged with the warnings.
+ */
+export function applyDefinitions(
+  tenancy: Tenancy,
+  vhosts: ReadonlyMap<string, Vhost>,
+  parsed: unknown,
+  source: string,
+  log: Logger,
+): { applied: number } {
   const fail = (err: unknown): never => {
-    throw new Error(`definitions file ${path}: ${err instanceof Error ? err.message : String(err)}`)
+    throw new Error(`${source}: ${err instanceof Error ? err.message : String(err)}`)
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('not a JSON object')
+  const file = parsed as DefinitionsFile
+  const path = source
   const vhostOf = (name = '/') => vhosts.get(name) ?? fail(`vhost '${name}' does not exist`)
   for (const section of Object.keys(file)) {
     if (!SECTIONS.has(section)) log.warn({ file: path, section }, 'definitions file: unknown section skipped')

@@ -54,6 +54,11 @@ export class ResourceAlarms {
     return `low on ${resources.join(' & ')}`
   }
 
+  /** The resources whose alarm is set, disk first (the management API's health check lists them) */
+  get resources(): Resource[] {
+    return (['disk', 'memory'] as const).filter((r) => this.alarmed.has(r))
+  }
+
   subscribe(listener: AlarmListener): void {
     this.listeners.add(listener)
   }

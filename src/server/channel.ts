@@ -84,6 +84,21 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     return this.consumers.size > 0 || this.directReply !== undefined
   }
 
+  /** The consumers of this channel (the management API lists them) */
+  get consumerList(): Iterable<ChannelConsumer> {
+    return this.consumers.values()
+  }
+
+  /** basic.qos prefetch-count (global=false) given to consumers created from now on */
+  get prefetchCount(): number {
+    return this.consumerPrefetch
+  }
+
+  /** In confirm mode (confirm.select) */
+  get confirming(): boolean {
+    return this.publisher.confirming
+  }
+
   get inTx(): boolean {
     return this.txOps !== null
   }

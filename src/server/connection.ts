@@ -118,6 +118,11 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     broker.limits.connections.add(this)
   }
 
+  /** The open channels (the management API lists them) */
+  get channelList(): Iterable<Channel> {
+    return this.channels.values()
+  }
+
   get openChannels(): number {
     return this.channels.size
   }

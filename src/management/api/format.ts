@@ -1,0 +1,178 @@
+// The JSON shapes of the management API's objects, field names as RabbitMQ 3.10.8 answers them (compared
+// with curl against a private node: see notes). Only what Warren knows is given: no statistics and no
+// Erlang process details (garbage_collection, reductions), never invented numbers.
+import { createHash } from 'node:crypto'
+import type { User } from '../../auth/users.js'
+import type { Binding, Exchange } from '../../broker/exchange/exchange.js'
+import type { Queue } from '../../broker/queue/queue.js'
+import type { Vhost } from '../../broker/vhost.js'
+import type { LimitsDefinition } from '../../store/definitions-log.js'
+import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-value.js'
+import { badRequest } from './http.js'
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+/** The node name RabbitMQ would show: Warren is one node */
+export const NODE = 'warren@localhost'
+
+/** A field value as RabbitMQ's management API renders it in JSON */
+export function valueJson(v: FieldValue): Json {
+  if (v instanceof TypedValue) {
+    const inner = v.value
+    if (typeof inner === 'bigint') return Number(inner)
+    if (Buffer.isBuffer(inner)) return inner.toString('utf8')
+    if (typeof inner === 'object') return inner.value / 10 ** inner.scale
+    return inner
+  }
+  if (typeof v === 'bigint') return Number(v)
+  if (Buffer.isBuffer(v)) return v.toString('utf8')
+  if (Array.isArray(v)) return v.map(valueJson)
+  if (v !== null && typeof v === 'object') return tableJson(v)
+  return v
+}
+
+export function tableJson(t: FieldTable | undefined): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {}
+  if (t) for (const [k, v] of Object.entries(t)) out[k] = valueJson(v)
+  return out
+}
+
+export function vhostJson(v: Vhost): Json {
+  const { description, tags } = v.metadata
+  let ready = 0
+  let unacked = 0
+  for (const q of v.queues.values()) {
+    ready += q.messageCount
+    unacked += q.unackedCount
+  }
+  return {
+    name: v.name,
+    description,
+    tags: [...tags],
+    default_queue_type: v.metadata.defaultQueueType ?? 'undefined',
+    metadata: { description, tags: [...tags] },
+    tracing: false,
+    cluster_state: { [NODE]: 'running' },
+    messages: ready + unacked,
+    messages_ready: ready,
+    messages_unacknowledged: unacked,
+  }
+}
+
+export function userJson(u: User, limits: LimitsDefinition): Json {
+  return {
+    name: u.name,
+    password_hash: u.passwordHash,
+    hashing_algorithm: u.hashingAlgorithm,
+    tags: [...u.tags],
+    limits: { ...limits },
+  }
+}
+
+export function exchangeJson(vhost: string, e: Exchange): Json {
+  return {
+    name: e.name,
+    vhost,
+    type: e.type,
+    durable: e.options.durable,
+    auto_delete: e.options.autoDelete,
+    internal: e.options.internal,
+    arguments: tableJson(e.options.arguments),
+  }
+}
+
+export function queueType(q: Queue): string {
+  const t = q.options.arguments['x-queue-type']
+  return t === 'quorum' ? 'quorum' : 'classic'
+}
+
+export function queueJson(q: Queue): Json {
+  return {
+    name: q.name,
+    vhost: q.vhost,
+    type: queueType(q),
+    node: NODE,
+    durable: q.options.durable,
+    auto_delete: q.options.autoDelete,
+    exclusive: q.owner !== null,
+    arguments: tableJson(q.options.arguments),
+    state: 'running',
+    consumers: q.consumerCount,
+    messages: q.messageCount + q.unackedCount,
+    messages_ready: q.messageCount,
+    messages_unacknowledged: q.unackedCount,
+    policy: null,
+    exclusive_consumer_tag: null,
+  }
+}
+
+/**
+ * RabbitMQ's properties_key, which names a binding in a URL: the routing key quoted ('~' for an empty
+ * one), then '~' and a hash of the arguments if there are any. RabbitMQ's hash is Erlang's phash2; this one
+ * is Warren's own (clients take the key from a listing and give it back, never compute it).
+ */
+export function propertiesKey(routingKey: string, args: FieldTable): string {
+  const quoted = encodeURIComponent(routingKey).replace(/%20/g, '+').replace(/~/g, '%7E')
+  if (Object.keys(args).length === 0) return routingKey === '' ? '~' : quoted
+  const hash = createHash('sha256')
+    .update(JSON.stringify(tableJson(args)))
+    .digest()
+    .subarray(0, 4)
+  return `${quoted}~${hash.toString('base64url')}`
+}
+
+export interface BindingView {
+  source: string
+  vhost: string
+  destination: string
+  destination_type: 'queue' | 'exchange'
+  routing_key: string
+  arguments: { [key: string]: Json }
+  properties_key: string
+}
+
+export function bindingJson(vhost: string, b: Binding): BindingView {
+  return {
+    source: b.source.name,
+    vhost,
+    destination: b.destination.name,
+    destination_type: b.destination.kind,
+    routing_key: b.routingKey,
+    arguments: tableJson(b.arguments),
+    properties_key: propertiesKey(b.routingKey, b.arguments),
+  }
+}
+
+/** Every binding of a vhost, the default exchange's implicit one to each queue first, as RabbitMQ lists them */
+export function vhostBindings(v: Vhost): BindingView[] {
+  const out: BindingView[] = []
+  for (const q of v.queues.values()) {
+    out.push({
+      source: '',
+      vhost: v.name,
+      destination: q.name,
+      destination_type: 'queue',
+      routing_key: q.name,
+      arguments: {},
+      properties_key: propertiesKey(q.name, {}),
+    })
+  }
+  for (const e of v.exchanges.values()) for (const b of e.bindings.values()) out.push(bindingJson(v.name, b))
+  return out
+}
+
+/** A JSON object as a field table (arguments, headers): numbers, strings, booleans, lists, tables */
+export function tableFromJson(value: unknown): FieldTable {
+  if (value === undefined || value === null || value === '') return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest('arguments must be an object')
+  const table: FieldTable = {}
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) table[k] = fieldFromJson(v)
+  return table
+}
+
+function fieldFromJson(v: unknown): FieldValue {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
+  if (Array.isArray(v)) return v.map(fieldFromJson)
+  if (typeof v === 'object') return tableFromJson(v)
+  throw badRequest('unsupported argument value')
+}

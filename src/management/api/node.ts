@@ -1,0 +1,249 @@
+// The node as a whole through the management API: overview, connections, definitions export and import,
+// health checks and the aliveness test. Shapes as RabbitMQ 3.10.8's (field names compared with curl),
+// without statistics Warren does not keep.
+import { applyDefinitions } from '../../broker/definitions-file.js'
+import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
+import { Message } from '../../broker/message.js'
+import { connectionForced } from '../../protocol/errors.js'
+import { encodeProperties } from '../../protocol/properties.js'
+import { VERSION } from '../../server/server-properties.js'
+import { requireAdministrator } from './auth.js'
+import { API_OWNER, httpErrorOf, vhostOf, type ApiHandler, type ManagedConnection } from './context.js'
+import { NODE, tableJson, userJson, type Json } from './format.js'
+import { noContent, notFoundError, ok } from './http.js'
+
+/** The RabbitMQ release whose behaviour Warren follows; tools read rabbitmq_version to know what to expect */
+export const RABBITMQ_VERSION = '3.10.8'
+
+const EXCHANGE_DESCRIPTIONS: Record<string, string> = {
+  direct: 'AMQP direct exchange, as per the AMQP specification',
+  fanout: 'AMQP fanout exchange, as per the AMQP specification',
+  headers: 'AMQP headers exchange, as per the AMQP specification',
+  topic: 'AMQP topic exchange, as per the AMQP specification',
+}
+
+export const overview: ApiHandler = (ctx, access) => {
+  const { broker } = ctx
+  const visible = [...broker.vhosts.values()].filter((v) => access.seesVhost(v.name))
+  let queues = 0
+  let exchanges = 0
+  let consumers = 0
+  let ready = 0
+  let unacked = 0
+  for (const v of visible) {
+    exchanges += v.exchanges.size
+    for (const q of v.queues.values()) {
+      queues++
+      consumers += q.consumerCount
+      ready += q.messageCount
+      unacked += q.unackedCount
+    }
+  }
+  const conns = [...ctx.connections()].filter((c) => access.seesConnectionOf(c.user.name))
+  const http = ctx.listener()
+  return ok({
+    management_version: RABBITMQ_VERSION,
+    // Warren keeps no message rates: RabbitMQ's management.rates_mode = none
+    rates_mode: 'none',
+    exchange_types: [...EXCHANGE_TYPES.keys()]
+      .sort()
+      .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
+    product_version: VERSION,
+    product_name: 'Warren',
+    rabbitmq_version: RABBITMQ_VERSION,
+    cluster_name: NODE,
+    node: NODE,
+    object_totals: {
+      channels: conns.reduce((n, c) => n + c.openChannels, 0),
+      connections: conns.length,
+      consumers,
+      exchanges,
+      queues,
+    },
+    queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
+    listeners: [
+      { node: NODE, protocol: 'amqp', ip_address: '::', port: broker.config.port },
+      { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
+    ],
+    contexts: [],
+  })
+}
+
+function connectionJson(c: ManagedConnection): Json {
+  return {
+    name: c.name,
+    node: NODE,
+    vhost: c.vhost.name,
+    user: c.user.name,
+    state: 'running',
+    type: 'network',
+    protocol: 'AMQP 0-9-1',
+    channels: c.openChannels,
+    channel_max: c.channelMax,
+    frame_max: c.frameMax,
+    peer_host: c.info.remoteAddress,
+    peer_port: c.info.remotePort,
+    client_properties: tableJson(c.clientProperties),
+  }
+}
+
+export const listConnections: ApiHandler = (ctx, access, req) => {
+  const vhost = req.params['vhost']
+  if (vhost !== undefined) vhostOf(ctx, vhost)
+  return ok(
+    [...ctx.connections()]
+      .filter((c) => access.seesConnectionOf(c.user.name) && (vhost === undefined || c.vhost.name === vhost))
+      .map(connectionJson),
+  )
+}
+
+function connectionOf(
+  ctx: Parameters<ApiHandler>[0],
+  access: Parameters<ApiHandler>[1],
+  name: string,
+): ManagedConnection {
+  for (const c of ctx.connections()) if (c.name === name && access.seesConnectionOf(c.user.name)) return c
+  throw notFoundError()
+}
+
+export const getConnection: ApiHandler = (ctx, access, req) =>
+  ok(connectionJson(connectionOf(ctx, access, req.params['name']!)))
+
+/** Closes with 320 CONNECTION_FORCED and the X-Reason header's text, as RabbitMQ's API does */
+export const deleteConnection: ApiHandler = (ctx, access, req) => {
+  const c = connectionOf(ctx, access, req.params['name']!)
+  const header = req.headers['x-reason']
+  const reason = typeof header === 'string' && header !== '' ? header : 'Closed via management plugin'
+  c.closeWithError(connectionForced(reason))
+  return noContent()
+}
+
+/** GET /api/definitions: the broker's definitions in the format rabbitmqctl export_definitions writes */
+export const exportDefinitions: ApiHandler = (ctx, access) => {
+  requireAdministrator(access.user)
+  const { broker } = ctx
+  const vhosts = [...broker.vhosts.values()]
+  return ok({
+    rabbit_version: RABBITMQ_VERSION,
+    rabbitmq_version: RABBITMQ_VERSION,
+    product_name: 'Warren',
+    product_version: VERSION,
+    users: broker.users.list().map((u) => userJson(u, broker.limits.user(u.name))),
+    // RabbitMQ 3.10.8 exports a vhost's name only
+    vhosts: vhosts.map((v) => ({ name: v.name })),
+    permissions: broker.permissions
+      .list()
+      .map(({ user, vhost, configure, write, read }) => ({ user, vhost, configure, write, read })),
+    topic_permissions: broker.permissions
+      .listTopic()
+      .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
+    parameters: vhosts
+      .filter((v) => Object.keys(broker.limits.vhost(v.name)).length > 0)
+      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) })),
+    global_parameters: [],
+    policies: vhosts.flatMap((v) =>
+      [...v.policies.values()].map(({ def }) => ({
+        vhost: v.name,
+        name: def.name,
+        pattern: def.pattern,
+        'apply-to': def.applyTo,
+        definition: def.definition,
+        priority: def.priority,
+      })),
+    ),
+    // Exclusive queues cannot be restored; the default and amq.* exchanges are the broker's own
+    queues: vhosts.flatMap((v) =>
+      [...v.queues.values()]
+        .filter((q) => q.owner === null)
+        .map((q) => ({
+          name: q.name,
+          vhost: v.name,
+          durable: q.options.durable,
+          auto_delete: q.options.autoDelete,
+          arguments: tableJson(q.options.arguments),
+        })),
+    ),
+    exchanges: vhosts.flatMap((v) =>
+      [...v.exchanges.values()]
+        .filter((e) => e.name !== '' && !e.name.startsWith('amq.'))
+        .map((e) => ({
+          name: e.name,
+          vhost: v.name,
+          type: e.type,
+          durable: e.options.durable,
+          auto_delete: e.options.autoDelete,
+          internal: e.options.internal,
+          arguments: tableJson(e.options.arguments),
+        })),
+    ),
+    bindings: vhosts.flatMap((v) =>
+      [...v.exchanges.values()].flatMap((e) =>
+        [...e.bindings.values()]
+          .filter((b) => b.destination.kind === 'exchange' || b.destination.owner === null)
+          .map((b) => ({
+            source: e.name,
+            vhost: v.name,
+            destination: b.destination.name,
+            destination_type: b.destination.kind,
+            routing_key: b.routingKey,
+            arguments: tableJson(b.arguments),
+          })),
+      ),
+    ),
+  })
+}
+
+/** POST /api/definitions: imports a body in RabbitMQ's format with the definitions file's importer */
+export const importDefinitions: ApiHandler = (ctx, access, req) => {
+  requireAdministrator(access.user)
+  const body = req.json()
+  try {
+    applyDefinitions(ctx.broker.tenancy, ctx.broker.vhosts, body, 'definitions', ctx.broker.log)
+  } catch (err) {
+    throw httpErrorOf(err)
+  }
+  return noContent()
+}
+
+/** GET /api/health/checks/alarms: 200 ok, or 503 with the alarms in effect (RabbitMQ's body) */
+export const alarmsCheck: ApiHandler = (ctx) => {
+  const resources = ctx.broker.alarms.resources
+  if (resources.length === 0) return ok({ status: 'ok' })
+  return {
+    status: 503,
+    body: {
+      status: 'failed',
+      reason: 'resource alarm(s) in effect in the cluster',
+      alarms: resources.map((resource) => ({ node: NODE, resource })),
+    },
+  }
+}
+
+/**
+ * GET /api/aliveness-test/{vhost}: declares the queue aliveness-test, publishes "test_message" to it and
+ * gets it back, as RabbitMQ does.
+ */
+export const alivenessTest: ApiHandler = (ctx, access, req) => {
+  const vhost = vhostOf(ctx, req.params['vhost'])
+  access.requireVhost(vhost.name)
+  try {
+    const options = { durable: false, exclusive: false, autoDelete: false, arguments: {} }
+    const { queue } = vhost.declareQueue('aliveness-test', options, false, API_OWNER)
+    const properties = {}
+    const message = new Message(
+      '',
+      'aliveness-test',
+      properties,
+      encodeProperties(properties),
+      Buffer.from('test_message'),
+    )
+    vhost.publish(vhost.getExchange(''), message)
+    const entry = queue.take(true)
+    if (entry?.message.body.toString() !== 'test_message') {
+      return { status: 503, body: { status: 'failed', reason: 'aliveness test message not received' } }
+    }
+  } catch (err) {
+    return { status: 503, body: { status: 'failed', reason: err instanceof Error ? err.message : String(err) } }
+  }
+  return ok({ status: 'ok' })
+}

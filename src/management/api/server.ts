@@ -1,0 +1,168 @@
+// The management HTTP API (RabbitMQ's rabbitmq_management paths, bodies, status codes and errors) on
+// node:http, without a framework. Every request is authenticated with HTTP basic auth against the broker's
+// users and needs a management tag (auth.ts); each route then checks what its RabbitMQ counterpart checks.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Broker } from '../../broker/broker.js'
+import { Access, authenticate } from './auth.js'
+import { httpErrorOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
+import * as channels from './channels.js'
+import * as entities from './entities.js'
+import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
+import { getMessages, publish } from './messages.js'
+import * as node from './node.js'
+import * as tenancy from './tenancy.js'
+
+export interface ManagementServerOptions {
+  port: number
+  host?: string
+}
+
+export interface ManagementServer {
+  port: number
+  close(): Promise<void>
+}
+
+type Route = [method: string, pattern: string, handler: ApiHandler]
+
+const ROUTES: Route[] = [
+  ['GET', '/api/overview', node.overview],
+  ['GET', '/api/whoami', tenancy.whoami],
+  ['GET', '/api/health/checks/alarms', node.alarmsCheck],
+  ['GET', '/api/aliveness-test/:vhost', node.alivenessTest],
+  ['GET', '/api/definitions', node.exportDefinitions],
+  ['POST', '/api/definitions', node.importDefinitions],
+
+  ['GET', '/api/vhosts', tenancy.listVhosts],
+  ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
+  ['PUT', '/api/vhosts/:vhost', tenancy.putVhost],
+  ['DELETE', '/api/vhosts/:vhost', tenancy.deleteVhost],
+  ['GET', '/api/vhosts/:vhost/permissions', tenancy.listPermissions],
+  ['GET', '/api/vhosts/:vhost/topic-permissions', tenancy.listTopicPermissions],
+  ['GET', '/api/vhosts/:vhost/connections', node.listConnections],
+
+  ['GET', '/api/users', tenancy.listUsers],
+  ['GET', '/api/users/:user', tenancy.getUser],
+  ['PUT', '/api/users/:user', tenancy.putUser],
+  ['DELETE', '/api/users/:user', tenancy.deleteUser],
+  ['GET', '/api/users/:user/permissions', tenancy.listPermissions],
+  ['GET', '/api/users/:user/topic-permissions', tenancy.listTopicPermissions],
+
+  ['GET', '/api/permissions', tenancy.listPermissions],
+  ['GET', '/api/permissions/:vhost/:user', tenancy.getPermission],
+  ['PUT', '/api/permissions/:vhost/:user', tenancy.putPermission],
+  ['DELETE', '/api/permissions/:vhost/:user', tenancy.deletePermission],
+  ['GET', '/api/topic-permissions', tenancy.listTopicPermissions],
+  ['GET', '/api/topic-permissions/:vhost/:user', tenancy.listTopicPermissions],
+  ['PUT', '/api/topic-permissions/:vhost/:user', tenancy.putTopicPermission],
+  ['DELETE', '/api/topic-permissions/:vhost/:user', tenancy.deleteTopicPermission],
+
+  ['GET', '/api/exchanges', entities.listExchanges],
+  ['GET', '/api/exchanges/:vhost', entities.listExchanges],
+  ['GET', '/api/exchanges/:vhost/:name', entities.getExchange],
+  ['PUT', '/api/exchanges/:vhost/:name', entities.putExchange],
+  ['DELETE', '/api/exchanges/:vhost/:name', entities.deleteExchange],
+  ['GET', '/api/exchanges/:vhost/:name/bindings/source', entities.exchangeBindings('source')],
+  ['GET', '/api/exchanges/:vhost/:name/bindings/destination', entities.exchangeBindings('destination')],
+  ['POST', '/api/exchanges/:vhost/:name/publish', publish],
+
+  ['GET', '/api/queues', entities.listQueues],
+  ['GET', '/api/queues/:vhost', entities.listQueues],
+  ['GET', '/api/queues/:vhost/:name', entities.getQueue],
+  ['PUT', '/api/queues/:vhost/:name', entities.putQueue],
+  ['DELETE', '/api/queues/:vhost/:name', entities.deleteQueue],
+  ['GET', '/api/queues/:vhost/:name/bindings', entities.queueBindings],
+  ['DELETE', '/api/queues/:vhost/:name/contents', entities.purgeQueue],
+  ['POST', '/api/queues/:vhost/:name/get', getMessages],
+
+  ['GET', '/api/bindings', entities.listBindings],
+  ['GET', '/api/bindings/:vhost', entities.listBindings],
+  ['GET', '/api/bindings/:vhost/e/:source/q/:destination', entities.listBindingsBetween('q')],
+  ['POST', '/api/bindings/:vhost/e/:source/q/:destination', entities.postBinding('q')],
+  ['GET', '/api/bindings/:vhost/e/:source/q/:destination/:props', entities.getBinding('q')],
+  ['DELETE', '/api/bindings/:vhost/e/:source/q/:destination/:props', entities.deleteBinding('q')],
+  ['GET', '/api/bindings/:vhost/e/:source/e/:destination', entities.listBindingsBetween('e')],
+  ['POST', '/api/bindings/:vhost/e/:source/e/:destination', entities.postBinding('e')],
+  ['GET', '/api/bindings/:vhost/e/:source/e/:destination/:props', entities.getBinding('e')],
+  ['DELETE', '/api/bindings/:vhost/e/:source/e/:destination/:props', entities.deleteBinding('e')],
+
+  ['GET', '/api/connections', node.listConnections],
+  ['GET', '/api/connections/:name', node.getConnection],
+  ['DELETE', '/api/connections/:name', node.deleteConnection],
+  ['GET', '/api/connections/:connection/channels', channels.listChannels],
+  ['GET', '/api/vhosts/:vhost/channels', channels.listChannels],
+  ['GET', '/api/channels', channels.listChannels],
+  ['GET', '/api/channels/:name', channels.getChannel],
+  ['GET', '/api/consumers', channels.listConsumers],
+  ['GET', '/api/consumers/:vhost', channels.listConsumers],
+]
+
+/**
+ * Starts the management API next to a broker. `connections` gives the open AMQP connections (server/
+ * start.ts's `connections`); the API does not start or own the broker.
+ */
+export async function startManagementServer(
+  broker: Broker,
+  connections: () => Iterable<ManagedConnection>,
+  options: ManagementServerOptions,
+): Promise<ManagementServer> {
+  const router = new Router()
+  const host = options.host ?? '::'
+  let port = options.port
+  const ctx: ApiContext = { broker, connections, listener: () => ({ host, port }) }
+  for (const [method, pattern, handler] of ROUTES) {
+    router.add(method, pattern, (req) => handler(ctx, req.access, req))
+  }
+  const server = createServer((req, res) => void handle(ctx, router, req, res))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  port = (server.address() as AddressInfo).port
+  broker.log.info({ port }, 'management API listening')
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    // The raw path: %2F inside a segment must stay inside it
+    const rawPath = (req.url ?? '/').split('?')[0]!
+    const segments = pathSegments(rawPath)
+    if (!segments) throw new HttpError(400, 'bad_request', 'malformed path')
+    const method = req.method ?? 'GET'
+    // Authentication before routing, as RabbitMQ answers 401 to any path without credentials
+    const user = authenticate(
+      ctx.broker.users,
+      req.headers.authorization,
+      req.socket.remoteAddress ?? '',
+      ctx.broker.config.loopbackUsers,
+    )
+    const { handler, params } = router.match(method, segments)
+    const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req)
+    const access = new Access(user, ctx.broker.permissions)
+    const reply = await handler({
+      method,
+      params,
+      query: url.searchParams,
+      headers: req.headers,
+      access,
+      json: () => parseJsonBody(body),
+    })
+    send(res, reply, method === 'HEAD')
+  } catch (err) {
+    const error = httpErrorOf(err)
+    if (!(err instanceof HttpError)) ctx.broker.log.debug({ err }, 'management API request refused')
+    sendError(res, error)
+  }
+}
