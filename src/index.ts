@@ -2,7 +2,7 @@
 // broker in-process (in memory, on a free port) and connect any AMQP 0-9-1 client to broker.url.
 import type { Duplex } from 'node:stream'
 import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
-import { startPrometheusServer } from './management/prometheus.js'
+import { startHttpEndpoints } from './management/endpoints.js'
 import { openBroker, serve } from './server/start.js'
 import type { Permission } from './auth/permissions.js'
 import { FULL_ACCESS } from './broker/tenancy.js'
@@ -32,7 +32,7 @@ export interface BrokerOptions {
   port?: number
   /** Prometheus /metrics and /metrics/per-object on this port (0: a free one). Default: none */
   prometheusPort?: number
-  /** Reserved for the management HTTP API (RabbitMQ's 15672); not served yet. Default: none */
+  /** The management HTTP API (RabbitMQ's paths) on this port (0: a free one). Default: none */
   managementPort?: number
   /** false: no plain (amqp) listener, only the TLS one (RabbitMQ's listeners.tcp = none). Default true */
   tcpListener?: boolean
@@ -105,6 +105,8 @@ export interface WarrenBroker {
   readonly port: number
   /** amqps://USER:PASS@HOST:PORT/ when a TLS listener runs */
   readonly tlsUrl: string | undefined
+  /** The management API's port, when the managementPort option asked for one */
+  readonly managementPort: number | undefined
   /** The Prometheus endpoint's port (/metrics), when the prometheusPort option asked for one */
   readonly prometheusPort: number | undefined
   /** The TLS listener's port, when it runs */
@@ -172,15 +174,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
     }
   }
   const server = await serve(broker)
-  const prometheus =
-    config.prometheusPort === undefined
-      ? undefined
-      : await startPrometheusServer(broker, { port: config.prometheusPort, host: config.bind }).catch(
-          async (err: unknown) => {
-            await server.stop()
-            throw err
-          },
-        )
+  const endpoints = await startHttpEndpoints(server, config).catch(async (err: unknown) => {
+    await server.stop()
+    throw err
+  })
   const credentials = `${encodeURIComponent(config.defaultUser)}:${encodeURIComponent(config.defaultPass)}`
   const tlsUrl =
     server.tlsPort === undefined ? undefined : `amqps://${credentials}@${urlHost(config.bind)}:${server.tlsPort}/`
@@ -191,9 +188,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<WarrenBr
     tlsPort: server.tlsPort,
     host: config.bind,
     handle: (stream, peer) => server.handle(stream, peer),
-    prometheusPort: prometheus?.port,
+    managementPort: endpoints.managementPort,
+    prometheusPort: endpoints.prometheusPort,
     close: async () => {
-      await Promise.all([server.stop(), prometheus?.close()])
+      await Promise.all([endpoints.close(), server.stop()])
     },
   }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Wiring only: configuration (flags, environment, --config file) → server and the Prometheus endpoint;
+// Wiring only: configuration (flags, environment, --config file) → server, management API and Prometheus;
 // SIGTERM/SIGINT shut down cleanly.
 import { parseConfig } from './config/config.js'
-import { startPrometheusServer } from './management/prometheus.js'
+import { startHttpEndpoints } from './management/endpoints.js'
 import { startServer } from './server/start.js'
 
 async function main(): Promise<void> {
@@ -22,23 +22,17 @@ async function main(): Promise<void> {
     return
   }
   const server = await startServer(config)
-  // As RabbitMQ with rabbitmq_prometheus enabled: /metrics on 15692 unless --prometheus-port none
-  const prometheus =
-    config.prometheusPort === undefined
-      ? undefined
-      : await startPrometheusServer(server.broker, { port: config.prometheusPort, host: config.bind }).catch(
-          async (err: unknown) => {
-            await server.stop()
-            throw err
-          },
-        )
-  if (prometheus) server.broker.log.info({ port: prometheus.port }, 'Prometheus metrics on /metrics')
+  // As RabbitMQ with its management and prometheus plugins: 15672 and 15692 unless turned off (none)
+  const endpoints = await startHttpEndpoints(server, config).catch(async (err: unknown) => {
+    await server.stop()
+    throw err
+  })
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     server.broker.log.info({ signal }, 'shutting down')
-    Promise.all([server.stop(), prometheus?.close()]).then(
+    Promise.all([endpoints.close(), server.stop()]).then(
       () => process.exit(0),
       () => process.exit(1),
     )

@@ -46,6 +46,8 @@ export interface ApiContext {
   connections(): Iterable<ManagedConnection>
   /** Where the API listens, for /api/overview's listeners */
   readonly listener: () => { host: string; port: number }
+  /** The AMQP listener's port, for the same */
+  readonly amqpPort: number
 }
 
 export type ApiHandler = (ctx: ApiContext, access: Access, req: Request) => Reply | Promise<Reply>

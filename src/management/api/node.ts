@@ -62,7 +62,7 @@ export const overview: ApiHandler = (ctx, access) => {
     },
     queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
     listeners: [
-      { node: NODE, protocol: 'amqp', ip_address: '::', port: broker.config.port },
+      { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
       { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
     ],
     contexts: [],

@@ -16,6 +16,8 @@ import * as tenancy from './tenancy.js'
 export interface ManagementServerOptions {
   port: number
   host?: string
+  /** The AMQP listener's port as bound (port 0 picks one), for /api/overview's listeners */
+  amqpPort?: number
 }
 
 export interface ManagementServer {
@@ -109,7 +111,8 @@ export async function startManagementServer(
   const router = new Router()
   const host = options.host ?? '::'
   let port = options.port
-  const ctx: ApiContext = { broker, connections, listener: () => ({ host, port }) }
+  const amqpPort = options.amqpPort ?? broker.config.port ?? 0
+  const ctx: ApiContext = { broker, connections, listener: () => ({ host, port }), amqpPort }
   for (const [method, pattern, handler] of ROUTES) {
     router.add(method, pattern, (req) => handler(ctx, req.access, req))
   }
