@@ -162,6 +162,8 @@ async function commandLine(): Promise<Row> {
       'info',
       '--prometheus-port',
       'none',
+      '--management-port',
+      'none',
     ]
     const { line, child } = await firstLine(process.execPath, args, /Warren is listening/)
     const t1 = performance.now()

@@ -123,7 +123,19 @@ test('npx warren starts the broker and prints its listening line', T, async () =
   // Detached, to stop npx and the broker it started together (a process group)
   const child = spawn(
     'npx',
-    ['warren', '--port', '0', '--bind', '127.0.0.1', '--log-level', 'info', '--prometheus-port', 'none'],
+    [
+      'warren',
+      '--port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--log-level',
+      'info',
+      '--prometheus-port',
+      'none',
+      '--management-port',
+      'none',
+    ],
     {
       cwd: app,
       env,
