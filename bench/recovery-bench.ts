@@ -96,7 +96,11 @@ const dataDir =
 function startWarren(): Broker {
   const child: ChildProcess = spawn(
     process.execPath,
-    [warrenMain, '--port', String(port), '--data-dir', dataDir, '--log-level', 'info'],
+    [
+      warrenMain,
+      ...['--port', String(port), '--data-dir', dataDir, '--log-level', 'info'],
+      ...['--management-port', 'none', '--prometheus-port', 'none'],
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const broker: Broker = {

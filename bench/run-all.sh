@@ -35,7 +35,7 @@ WPID=
 WDIR=
 start_warren() { # extra options
   WDIR=$(mktemp -d /tmp/warren-bench-data.XXXXXX)
-  node dist/src/main.js --port $WPORT --data-dir "$WDIR" --log-level warn "$@" >>"$OUT/warren.log" 2>&1 &
+  node dist/src/main.js --port $WPORT --data-dir "$WDIR" --log-level warn --management-port none --prometheus-port none "$@" >>"$OUT/warren.log" 2>&1 &
   WPID=$!
   for _ in $(seq 1 200); do (echo >/dev/tcp/127.0.0.1/$WPORT) 2>/dev/null && break; sleep 0.05; done
   echo "warren pid $WPID data $WDIR options: $*" >>"$OUT/commands.log"
