@@ -163,7 +163,7 @@ describe('management API', () => {
       'exchanges',
       'queues',
     ])
-    assert.equal('message_stats' in o, false)
+    assert.equal(typeof o.message_stats.publish, 'number')
     const vhosts = (await call('GET', '/api/vhosts')).json
     assert.deepEqual(
       vhosts.map((v: Body) => Object.keys(v).sort()),
@@ -172,6 +172,7 @@ describe('management API', () => {
           'cluster_state',
           'default_queue_type',
           'description',
+          'message_stats',
           'messages',
           'messages_ready',
           'messages_unacknowledged',
@@ -238,6 +239,12 @@ describe('management API', () => {
       auto_delete: false,
       internal: false,
       arguments: {},
+      message_stats: {
+        publish_in: 0,
+        publish_in_details: { rate: 0 },
+        publish_out: 0,
+        publish_out_details: { rate: 0 },
+      },
     })
     assert.equal((await call('PUT', '/api/queues/%2F/q1', { durable: false })).status, 201)
     assert.equal((await call('PUT', '/api/queues/%2F/q1', { durable: false })).status, 204)

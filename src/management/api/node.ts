@@ -7,8 +7,11 @@ import { Message } from '../../broker/message.js'
 import { connectionForced } from '../../protocol/errors.js'
 import { encodeProperties } from '../../protocol/properties.js'
 import { VERSION } from '../../server/server-properties.js'
-import { requireAdministrator } from './auth.js'
-import { API_OWNER, httpErrorOf, vhostOf, type ApiHandler, type ManagedConnection } from './context.js'
+import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
+import type { Vhost } from '../../broker/vhost.js'
+import { isMonitor, requireAdministrator, type Access } from './auth.js'
+import { withRates } from './rates.js'
+import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
 import { NODE, tableJson, userJson, type Json } from './format.js'
 import { noContent, notFoundError, ok } from './http.js'
 
@@ -43,8 +46,8 @@ export const overview: ApiHandler = (ctx, access) => {
   const http = ctx.listener()
   return ok({
     management_version: RABBITMQ_VERSION,
-    // Warren keeps no message rates: RabbitMQ's management.rates_mode = none
-    rates_mode: 'none',
+    // message_stats with rates (rates.ts), as RabbitMQ's default management.rates_mode
+    rates_mode: 'basic',
     exchange_types: [...EXCHANGE_TYPES.keys()]
       .sort()
       .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
@@ -61,12 +64,36 @@ export const overview: ApiHandler = (ctx, access) => {
       queues,
     },
     queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
+    message_stats: overviewMessageStats(ctx, access, visible),
     listeners: [
       { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
       { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
     ],
     contexts: [],
   })
+}
+
+/** Per user without a view of every vhost: the key of that user's rate samples (rates.ts) */
+const partialViewKeys = new Map<string, object>()
+
+/**
+ * The overview's message_stats: the broker's totals (deleted vhosts included) for a user who sees every
+ * vhost, else the sum over the vhosts the user sees, as RabbitMQ's overview counts only those.
+ */
+function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[]): Json {
+  const { broker } = ctx
+  if (visible.length === broker.vhosts.size && isMonitor(access.user)) {
+    return withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+  }
+  const totals = new MessageTotals()
+  for (const v of visible) {
+    const t = vhostTotals(v)
+    t.addTo(totals)
+    t.publishing.addTo(totals.publishing)
+  }
+  let key = partialViewKeys.get(access.user.name)
+  if (!key) partialViewKeys.set(access.user.name, (key = {}))
+  return withRates(key, totalMessageStats(totals))
 }
 
 function connectionJson(c: ManagedConnection): Json {

@@ -9,8 +9,11 @@ import { httpErrorOf, type ApiContext, type ApiHandler, type ManagedConnection }
 import * as channels from './channels.js'
 import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
+import { applyListQuery } from './list-query.js'
+import type { Json } from './format.js'
 import { getMessages, publish } from './messages.js'
 import * as node from './node.js'
+import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
 
 export interface ManagementServerOptions {
@@ -34,6 +37,14 @@ const ROUTES: Route[] = [
   ['GET', '/api/aliveness-test/:vhost', node.alivenessTest],
   ['GET', '/api/definitions', node.exportDefinitions],
   ['POST', '/api/definitions', node.importDefinitions],
+
+  ['GET', '/api/policies', policies.listPolicies],
+  ['GET', '/api/policies/:vhost', policies.listPolicies],
+  ['GET', '/api/policies/:vhost/:name', policies.getPolicy],
+  ['PUT', '/api/policies/:vhost/:name', policies.putPolicy],
+  ['DELETE', '/api/policies/:vhost/:name', policies.deletePolicy],
+  ['GET', '/api/operator-policies', policies.listOperatorPolicies],
+  ['GET', '/api/operator-policies/:vhost', policies.listOperatorPolicies],
 
   ['GET', '/api/vhosts', tenancy.listVhosts],
   ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
@@ -162,6 +173,10 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
       access,
       json: () => parseJsonBody(body),
     })
+    // Every list answers the same query parameters (filter, sort, columns, pages): applied here, once
+    if (reply.status === 200 && Array.isArray(reply.body)) {
+      reply.body = applyListQuery(reply.body as Json[], url.searchParams)
+    }
     send(res, reply, method === 'HEAD')
   } catch (err) {
     const error = httpErrorOf(err)

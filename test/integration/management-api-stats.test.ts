@@ -1,0 +1,183 @@
+// The management API's policies, message_stats and list query parameters (issue 11, second part) against an
+// in-process Warren, with real HTTP requests and amqplib. Shapes follow RabbitMQ 3.10's management plugin
+// (see /work/wt/notes/api2.md).
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import amqp from 'amqplib'
+import { startBroker, type InProcessBroker } from '../helpers/broker.js'
+import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import { withRates } from '../../src/management/api/rates.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = any
+
+describe('management API: policies, message_stats, list queries', () => {
+  let broker: InProcessBroker
+  let api: ManagementServer
+  let base: string
+  const auth = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64')
+  const GUEST = auth('guest', 'guest')
+
+  async function call(method: string, path: string, body?: unknown, authorization = GUEST) {
+    const res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, text, json: text === '' ? undefined : (JSON.parse(text) as Body) }
+  }
+
+  before(async () => {
+    broker = await startBroker({ inProcess: true })
+    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${api.port}`
+    broker.broker.putUser('mon', { password: 'p', tags: ['monitoring'] })
+  })
+
+  after(async () => {
+    await api?.close()
+    await broker?.stop()
+  })
+
+  test('policies: PUT applies at once to an existing queue, GET lists, DELETE removes', async () => {
+    assert.equal((await call('PUT', '/api/queues/%2F/pol.q', { durable: false })).status, 201)
+    const missing = await call('PUT', '/api/policies/%2F/p1', { definition: {} })
+    assert.equal(missing.status, 400)
+    assert.deepEqual(missing.json, { error: 'bad_request', reason: '[{key_missing,pattern}]' })
+    const put = await call('PUT', '/api/policies/%2F/p1', {
+      pattern: '^pol\\.',
+      definition: { 'max-length': 2 },
+      priority: 1,
+      'apply-to': 'queues',
+    })
+    assert.equal(put.status, 201)
+    assert.equal(
+      (
+        await call('PUT', '/api/policies/%2F/p1', {
+          pattern: '^pol\\.',
+          definition: { 'max-length': 2 },
+          'apply-to': 'queues',
+          priority: 1,
+        })
+      ).status,
+      204,
+    )
+    const expected = {
+      vhost: '/',
+      name: 'p1',
+      pattern: '^pol\\.',
+      'apply-to': 'queues',
+      definition: { 'max-length': 2 },
+      priority: 1,
+    }
+    assert.deepEqual((await call('GET', '/api/policies')).json, [expected])
+    assert.deepEqual((await call('GET', '/api/policies/%2F')).json, [expected])
+    assert.deepEqual((await call('GET', '/api/policies/%2F/p1')).json, expected)
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.policy, 'p1')
+    // the policy's max-length holds for the queue made before it
+    for (let i = 0; i < 4; i++) {
+      await call('POST', '/api/exchanges/%2F/amq.default/publish', {
+        routing_key: 'pol.q',
+        properties: {},
+        payload: `m${i}`,
+        payload_encoding: 'string',
+      })
+    }
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.messages, 2)
+    const mon = await call('GET', '/api/policies', undefined, auth('mon', 'p'))
+    assert.equal(mon.status, 401)
+    assert.deepEqual((await call('GET', '/api/operator-policies')).json, [])
+    assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 204)
+    assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 404)
+    assert.equal((await call('GET', '/api/policies/%2F/p1')).status, 404)
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.policy, null)
+    await call('DELETE', '/api/queues/%2F/pol.q')
+  })
+
+  test('message_stats from the counters on queues, exchanges, vhosts and the overview', async () => {
+    const conn = await amqp.connect(broker.url)
+    try {
+      const ch = await conn.createConfirmChannel()
+      await ch.assertExchange('ms.x', 'fanout', { durable: false })
+      await ch.assertQueue('ms.q', { durable: false })
+      await ch.bindQueue('ms.q', 'ms.x', '')
+      for (let i = 0; i < 3; i++) ch.publish('ms.x', '', Buffer.from(`m${i}`))
+      await ch.waitForConfirms()
+      const got = await ch.get('ms.q', { noAck: false })
+      assert.ok(got)
+      ch.ack(got)
+      await ch.get('ms.q', { noAck: true })
+      await ch.close()
+    } finally {
+      await conn.close()
+    }
+    const q = (await call('GET', '/api/queues/%2F/ms.q')).json
+    assert.equal(q.message_stats.publish, 3)
+    assert.equal(q.message_stats.get, 1)
+    assert.equal(q.message_stats.get_no_ack, 1)
+    assert.equal(q.message_stats.deliver_get, 2)
+    assert.equal(q.message_stats.ack, 1)
+    assert.deepEqual(Object.keys(q.message_stats.publish_details), ['rate'])
+    const x = (await call('GET', '/api/exchanges/%2F/ms.x')).json
+    assert.equal(x.message_stats.publish_in, 3)
+    assert.equal(x.message_stats.publish_out, 3)
+    const v = (await call('GET', '/api/vhosts/%2F')).json
+    assert.ok(v.message_stats.publish >= 3)
+    assert.ok(v.message_stats.confirm >= 3)
+    const o = (await call('GET', '/api/overview')).json
+    assert.equal(o.rates_mode, 'basic')
+    assert.ok(o.message_stats.publish >= 3)
+    assert.ok(o.message_stats.deliver_get >= 2)
+    await call('DELETE', '/api/queues/%2F/ms.q')
+    await call('DELETE', '/api/exchanges/%2F/ms.x')
+  })
+
+  test('rates: change per second since the previous kept sample, one sample per 5 s', () => {
+    const key = {}
+    assert.deepEqual(withRates(key, { publish: 0 }, 1000), { publish: 0, publish_details: { rate: 0 } })
+    // within 5 s no new sample: the rate is against the first one
+    assert.deepEqual(withRates(key, { publish: 10 }, 3000), { publish: 10, publish_details: { rate: 5 } })
+    // 5 s later a new sample is kept; the rate is against the previous one
+    assert.deepEqual(withRates(key, { publish: 30 }, 6000), { publish: 30, publish_details: { rate: 6 } })
+    assert.deepEqual(withRates(key, { publish: 40 }, 8000), { publish: 40, publish_details: { rate: 5.7 } })
+  })
+
+  test('list query parameters: name, use_regex, sort, sort_reverse, columns, pages', async () => {
+    for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('PUT', `/api/queues/%2F/${name}`, {})
+    const names = (r: Body) => (r as { name: string }[]).map((q) => q.name)
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c'])
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=^lq\\.[ab]$&use_regex=true')).json), [
+      'lq.a',
+      'lq.b',
+    ])
+    // without use_regex the name is a plain substring
+    assert.deepEqual((await call('GET', '/api/queues/%2F?name=lq.[ab]')).json, [])
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=lq&sort=name&sort_reverse=true')).json), [
+      'lq.c',
+      'lq.b',
+      'lq.a',
+    ])
+    assert.deepEqual((await call('GET', '/api/queues/%2F?name=lq&columns=name,message_stats.publish')).json, [
+      { name: 'lq.a', message_stats: { publish: 0 } },
+      { name: 'lq.b', message_stats: { publish: 0 } },
+      { name: 'lq.c', message_stats: { publish: 0 } },
+    ])
+    const page = (await call('GET', '/api/queues/%2F?page=2&page_size=2&name=lq&columns=name')).json
+    assert.deepEqual(page, {
+      filtered_count: 3,
+      item_count: 1,
+      items: [{ name: 'lq.c' }],
+      page: 2,
+      page_count: 2,
+      page_size: 2,
+      total_count: 4,
+    })
+    assert.equal((await call('GET', '/api/queues/%2F?page=3&page_size=2&name=lq')).status, 400)
+    assert.equal((await call('GET', '/api/queues/%2F?page=1&page_size=501')).status, 400)
+    // the same implementation for every list
+    assert.deepEqual((await call('GET', '/api/exchanges/%2F?name=amq.top&columns=name')).json, [{ name: 'amq.topic' }])
+    assert.deepEqual((await call('GET', '/api/users?columns=name&name=guest')).json, [{ name: 'guest' }])
+    for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('DELETE', `/api/queues/%2F/${name}`)
+  })
+})
