@@ -85,8 +85,15 @@ describe('management API: policies, message_stats, list queries', () => {
       })
     }
     assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.messages, 2)
-    const mon = await call('GET', '/api/policies', undefined, auth('mon', 'p'))
-    assert.equal(mon.status, 401)
+    // listed for the vhosts a user may log in to (mon has no permissions); set by policymakers only
+    assert.deepEqual((await call('GET', '/api/policies', undefined, auth('mon', 'p'))).json, [])
+    assert.deepEqual(
+      (await call('PUT', '/api/policies/%2F/p9', { pattern: 'x', definition: {} }, auth('mon', 'p'))).json,
+      {
+        error: 'not_authorised',
+        reason: 'User not authorised to access object',
+      },
+    )
     assert.deepEqual((await call('GET', '/api/operator-policies')).json, [])
     assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 204)
     assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 404)
@@ -145,6 +152,16 @@ describe('management API: policies, message_stats, list queries', () => {
 
   test('list query parameters: name, use_regex, sort, sort_reverse, columns, pages', async () => {
     for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('PUT', `/api/queues/%2F/${name}`, {})
+    const publishTo = (key: string) =>
+      call('POST', '/api/exchanges/%2F/amq.default/publish', {
+        routing_key: key,
+        properties: {},
+        payload: 'x',
+        payload_encoding: 'string',
+      })
+    await publishTo('lq.c')
+    await publishTo('lq.c')
+    await publishTo('lq.a')
     const names = (r: Body) => (r as { name: string }[]).map((q) => q.name)
     assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c'])
     assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=^lq\\.[ab]$&use_regex=true')).json), [
@@ -159,9 +176,15 @@ describe('management API: policies, message_stats, list queries', () => {
       'lq.a',
     ])
     assert.deepEqual((await call('GET', '/api/queues/%2F?name=lq&columns=name,message_stats.publish')).json, [
-      { name: 'lq.a', message_stats: { publish: 0 } },
-      { name: 'lq.b', message_stats: { publish: 0 } },
-      { name: 'lq.c', message_stats: { publish: 0 } },
+      { name: 'lq.a', message_stats: { publish: 1 } },
+      { name: 'lq.b' },
+      { name: 'lq.c', message_stats: { publish: 2 } },
+    ])
+    // sorting by a nested column: a missing value first, as RabbitMQ orders them
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=lq&sort=message_stats.publish')).json), [
+      'lq.b',
+      'lq.a',
+      'lq.c',
     ])
     const page = (await call('GET', '/api/queues/%2F?page=2&page_size=2&name=lq&columns=name')).json
     assert.deepEqual(page, {
@@ -173,11 +196,144 @@ describe('management API: policies, message_stats, list queries', () => {
       page_size: 2,
       total_count: 4,
     })
-    assert.equal((await call('GET', '/api/queues/%2F?page=3&page_size=2&name=lq')).status, 400)
-    assert.equal((await call('GET', '/api/queues/%2F?page=1&page_size=501')).status, 400)
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=3&page_size=2&name=lq')).json, {
+      error: 'page_out_of_range',
+      reason: 'Page out of range, page: 3 page size: 2, len: 3',
+    })
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=1&page_size=501')).json, {
+      error: 'invalid_pagination_parameters',
+      reason: 'Invalid pagination parameters: page number 1, page size 501',
+    })
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=0')).json, {
+      error: 'invalid_pagination_parameters',
+      reason: 'Invalid pagination parameters: page number 0, page size undefined',
+    })
     // the same implementation for every list
     assert.deepEqual((await call('GET', '/api/exchanges/%2F?name=amq.top&columns=name')).json, [{ name: 'amq.topic' }])
     assert.deepEqual((await call('GET', '/api/users?columns=name&name=guest')).json, [{ name: 'guest' }])
     for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('DELETE', `/api/queues/%2F/${name}`)
+  })
+})
+
+describe('management API: health checks, nodes, limits, per-vhost definitions', () => {
+  let broker: InProcessBroker
+  let api: ManagementServer
+  let base: string
+  const GUEST = 'Basic ' + Buffer.from('guest:guest').toString('base64')
+
+  async function call(method: string, path: string, body?: unknown) {
+    const res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: GUEST },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as Body) }
+  }
+
+  before(async () => {
+    broker = await startBroker({ inProcess: true })
+    api = await startManagementServer(broker.broker, () => broker.connections, {
+      port: 0,
+      host: '127.0.0.1',
+      amqpPort: broker.port,
+    })
+    base = `http://127.0.0.1:${api.port}`
+  })
+
+  after(async () => {
+    await api?.close()
+    await broker?.stop()
+  })
+
+  test('health checks: local alarms, virtual hosts, port listener', async () => {
+    assert.deepEqual(await call('GET', '/api/health/checks/local-alarms'), { status: 200, json: { status: 'ok' } })
+    assert.deepEqual(await call('GET', '/api/health/checks/virtual-hosts'), { status: 200, json: { status: 'ok' } })
+    assert.deepEqual(await call('GET', `/api/health/checks/port-listener/${broker.port}`), {
+      status: 200,
+      json: { status: 'ok', port: broker.port },
+    })
+    const missing = await call('GET', '/api/health/checks/port-listener/1')
+    assert.equal(missing.status, 503)
+    assert.deepEqual(missing.json, {
+      status: 'failed',
+      reason: 'No active listener',
+      missing: 1,
+      ports: [api.port, broker.port].sort((a, b) => a - b),
+    })
+    assert.deepEqual(await call('GET', '/api/health/checks/port-listener/abc'), {
+      status: 400,
+      json: { error: 'bad_request', reason: 'Invalid port' },
+    })
+    broker.broker.alarms.update('memory', true)
+    try {
+      const alarmed = await call('GET', '/api/health/checks/local-alarms')
+      assert.equal(alarmed.status, 503)
+      assert.deepEqual(alarmed.json.alarms, [{ node: 'warren@localhost', resource: 'memory' }])
+    } finally {
+      broker.broker.alarms.update('memory', false)
+    }
+  })
+
+  test('nodes', async () => {
+    const nodes = (await call('GET', '/api/nodes')).json
+    assert.equal(nodes.length, 1)
+    assert.equal(nodes[0].name, 'warren@localhost')
+    assert.equal(nodes[0].running, true)
+    assert.equal(nodes[0].os_pid, String(process.pid))
+    assert.equal((await call('GET', '/api/nodes/warren@localhost')).json.name, 'warren@localhost')
+    assert.equal((await call('GET', '/api/nodes/other@host')).status, 404)
+  })
+
+  test('vhost and user limits', async () => {
+    assert.equal((await call('PUT', '/api/vhost-limits/%2F/max-connections', { value: 10 })).status, 204)
+    assert.deepEqual((await call('GET', '/api/vhost-limits')).json, [{ vhost: '/', value: { 'max-connections': 10 } }])
+    assert.deepEqual(broker.broker.limits.vhost('/'), { 'max-connections': 10 })
+    assert.deepEqual((await call('PUT', '/api/vhost-limits/%2F/max-connections', {})).json, {
+      error: 'bad_request',
+      reason: '[{key_missing,value}]',
+    })
+    assert.equal((await call('DELETE', '/api/vhost-limits/%2F/max-connections')).status, 204)
+    assert.deepEqual((await call('GET', '/api/vhost-limits/%2F')).json, [])
+    assert.equal((await call('GET', '/api/vhost-limits/nov')).status, 404)
+    assert.equal((await call('PUT', '/api/user-limits/guest/max-channels', { value: 5 })).status, 204)
+    assert.deepEqual((await call('GET', '/api/user-limits/guest')).json, [
+      { user: 'guest', value: { 'max-channels': 5 } },
+    ])
+    assert.deepEqual(broker.broker.limits.user('guest'), { 'max-channels': 5 })
+    assert.equal((await call('DELETE', '/api/user-limits/guest/max-channels')).status, 204)
+    assert.deepEqual((await call('GET', '/api/user-limits')).json, [])
+  })
+
+  test('per-vhost definitions: export without the vhost, import into the path vhost', async () => {
+    assert.equal((await call('PUT', '/api/vhosts/dv')).status, 201)
+    const imported = await call('POST', '/api/definitions/dv', {
+      queues: [{ name: 'dq', durable: true, auto_delete: false, arguments: {} }],
+      exchanges: [{ name: 'dx', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
+      bindings: [{ source: 'dx', destination: 'dq', destination_type: 'queue', routing_key: 'k', arguments: {} }],
+      policies: [{ name: 'dp', pattern: '^dq$', 'apply-to': 'queues', definition: { 'max-length': 1 }, priority: 0 }],
+    })
+    assert.equal(imported.status, 204)
+    const exported = (await call('GET', '/api/definitions/dv')).json
+    assert.deepEqual(exported, {
+      rabbit_version: '3.10.8',
+      parameters: [],
+      policies: [
+        {
+          vhost: 'dv',
+          name: 'dp',
+          pattern: '^dq$',
+          'apply-to': 'queues',
+          definition: { 'max-length': 1 },
+          priority: 0,
+        },
+      ],
+      queues: [{ name: 'dq', durable: true, auto_delete: false, arguments: {} }],
+      exchanges: [{ name: 'dx', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
+      bindings: [{ source: 'dx', destination: 'dq', destination_type: 'queue', routing_key: 'k', arguments: {} }],
+    })
+    assert.equal((await call('GET', '/api/queues/dv/dq')).json.policy, 'dp')
+    assert.equal((await call('GET', '/api/definitions/nov')).status, 404)
+    assert.equal((await call('DELETE', '/api/vhosts/dv')).status, 204)
   })
 })

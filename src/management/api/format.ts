@@ -10,7 +10,7 @@ import type { LimitsDefinition } from '../../store/definitions-log.js'
 import { exchangeMessageStats, queueMessageStats, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-value.js'
 import { badRequest } from './http.js'
-import { withRates } from './rates.js'
+import { withRates, type MessageStats } from './rates.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -81,13 +81,27 @@ export function exchangeJson(vhost: string, e: Exchange): Json {
     auto_delete: e.options.autoDelete,
     internal: e.options.internal,
     arguments: tableJson(e.options.arguments),
-    message_stats: withRates(e.stats, exchangeMessageStats(e.stats)),
+    // RabbitMQ shows an exchange's message_stats once something went through it
+    ...(e.stats.publishIn + e.stats.publishOut > 0
+      ? { message_stats: withRates(e.stats, exchangeMessageStats(e.stats)) }
+      : {}),
   }
 }
 
 export function queueType(q: Queue): string {
   const t = q.options.arguments['x-queue-type']
   return t === 'quorum' ? 'quorum' : 'classic'
+}
+
+/**
+ * A queue's message_stats as RabbitMQ 3.10.8 shows them: none before any traffic, `publish` alone while
+ * only publishes happened, every delivery counter once one was delivered or got (checked with curl).
+ */
+function queueStatsJson(q: Queue): { message_stats?: MessageStats } {
+  const all = queueMessageStats(q.stats)
+  const delivered = q.stats.deliverGet + q.stats.getEmpty + q.stats.ack + q.stats.redeliver > 0
+  if (!delivered && q.stats.publish === 0) return {}
+  return { message_stats: withRates(q.stats, delivered ? all : { publish: q.stats.publish }) }
 }
 
 /** `policy`: the name of the policy in force for the queue, if any */
@@ -107,7 +121,7 @@ export function queueJson(q: Queue, policy: string | null): Json {
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
     policy,
-    message_stats: withRates(q.stats, queueMessageStats(q.stats)),
+    ...queueStatsJson(q),
     exclusive_consumer_tag: null,
   }
 }

@@ -4,7 +4,7 @@
 // `columns` (a comma list of the columns to keep), and `page` / `page_size` (default 100, at most 500),
 // which turn the answer into RabbitMQ's paged object.
 import type { Json } from './format.js'
-import { badRequest, ok, type Reply } from './http.js'
+import { HttpError, badRequest, ok, type Reply } from './http.js'
 
 const DEFAULT_PAGE_SIZE = 100
 const MAX_PAGE_SIZE = 500
@@ -41,12 +41,20 @@ function compareJson(a: Json | undefined, b: Json | undefined): number {
   return 0
 }
 
-function positiveInteger(query: URLSearchParams, key: string, fallback: number): number {
-  const raw = query.get(key)
-  if (raw === null) return fallback
-  const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < 1) throw badRequest(`${key} must be a positive integer`)
-  return n
+/** page and page_size, refused as RabbitMQ 3.10.8 refuses them (checked with curl) */
+function pagination(query: URLSearchParams): { page: number; pageSize: number } {
+  const rawPage = query.get('page') ?? ''
+  const rawSize = query.get('page_size')
+  const page = /^\d+$/.test(rawPage) ? Number(rawPage) : NaN
+  const pageSize = rawSize === null ? DEFAULT_PAGE_SIZE : /^\d+$/.test(rawSize) ? Number(rawSize) : NaN
+  if (!(page >= 1) || !(pageSize >= 1) || pageSize > MAX_PAGE_SIZE) {
+    throw new HttpError(
+      400,
+      'invalid_pagination_parameters',
+      `Invalid pagination parameters: page number ${rawPage}, page size ${rawSize ?? 'undefined'}`,
+    )
+  }
+  return { page, pageSize }
 }
 
 function nameFilter(query: URLSearchParams): RegExp | undefined {
@@ -106,11 +114,15 @@ export function applyListQuery(items: Json[], query: URLSearchParams): Json {
     columnsRaw === null || columnsRaw === '' ? undefined : columnsRaw.split(',').map((c) => c.trim().split('.'))
   const cut = (page: Json[]): Json[] => (columns ? page.map((i) => keepColumns(i as Item, columns)) : page)
   if (query.get('page') === null) return cut(list)
-  const page = positiveInteger(query, 'page', 1)
-  const pageSize = positiveInteger(query, 'page_size', DEFAULT_PAGE_SIZE)
-  if (pageSize > MAX_PAGE_SIZE) throw badRequest(`Page size must not exceed ${MAX_PAGE_SIZE}`)
+  const { page, pageSize } = pagination(query)
   const pageCount = Math.ceil(filtered / pageSize)
-  if (page > Math.max(pageCount, 1)) throw badRequest('Page out of range')
+  if (page > Math.max(pageCount, 1)) {
+    throw new HttpError(
+      400,
+      'page_out_of_range',
+      `Page out of range, page: ${page} page size: ${pageSize}, len: ${filtered}`,
+    )
+  }
   const pageItems = cut(list.slice((page - 1) * pageSize, page * pageSize))
   return {
     filtered_count: filtered,

@@ -14,7 +14,8 @@ import { badRequest, noContent, notFoundError, ok, putReply, requireKeys } from 
 const POLICY_TAGS = ['policymaker', 'administrator']
 
 function requirePolicymaker(access: Access): void {
-  if (!access.user.tags.some((t) => POLICY_TAGS.includes(t))) throw notAuthorised('Not policymaker user')
+  if (!access.user.tags.some((t) => POLICY_TAGS.includes(t)))
+    throw notAuthorised('User not authorised to access object')
 }
 
 export function policyJson(p: PolicyDefinition): Json {
@@ -34,11 +35,11 @@ function visible(ctx: ApiContext, access: Access, name: string | undefined): Vho
     access.requireVhost(vhost.name)
     return [vhost]
   }
-  return [...ctx.broker.vhosts.values()].filter((v) => access.seesVhost(v.name))
+  // Policies are listed for the vhosts the user may log in to, monitoring or not (3.10.8)
+  return [...ctx.broker.vhosts.values()].filter((v) => access.mayAccessVhost(v.name))
 }
 
 export const listPolicies: ApiHandler = (ctx, access, req) => {
-  requirePolicymaker(access)
   const items = visible(ctx, access, req.params['vhost']).flatMap((v) =>
     [...v.policies.values()].map((p) => policyJson(p.def)),
   )
@@ -53,7 +54,6 @@ function policyOf(ctx: ApiContext, access: Access, vhostName: string, name: stri
 }
 
 export const getPolicy: ApiHandler = (ctx, access, req) => {
-  requirePolicymaker(access)
   return ok(policyJson(policyOf(ctx, access, req.params['vhost']!, req.params['name']!)))
 }
 
@@ -71,7 +71,9 @@ export const putPolicy: ApiHandler = (ctx, access, req) => {
     throw badRequest('definition must be an object')
   }
   if (applyTo !== 'queues' && applyTo !== 'exchanges' && applyTo !== 'all') {
-    throw badRequest(`Validation failed\n\n'${String(applyTo)}' is not a valid apply-to value\n`)
+    throw badRequest(
+      `Validation failed\n\napply-to '${String(applyTo)}' unrecognised; should be 'queues', 'exchanges' or 'all'\n`,
+    )
   }
   // rabbitmqadmin sends the priority as a string
   const priorityNumber = typeof priority === 'string' ? Number(priority) : priority
@@ -109,7 +111,6 @@ export const deletePolicy: ApiHandler = (ctx, access, req) => {
 
 /** Operator policies: Warren has none (no broker support); the list is empty, a PUT is refused */
 export const listOperatorPolicies: ApiHandler = (ctx, access, req) => {
-  requirePolicymaker(access)
   if (req.params['vhost'] !== undefined) visible(ctx, access, req.params['vhost'])
   return ok([])
 }

@@ -12,6 +12,7 @@ import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendErr
 import { applyListQuery } from './list-query.js'
 import type { Json } from './format.js'
 import { getMessages, publish } from './messages.js'
+import * as health from './health.js'
 import * as node from './node.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
@@ -37,6 +38,21 @@ const ROUTES: Route[] = [
   ['GET', '/api/aliveness-test/:vhost', node.alivenessTest],
   ['GET', '/api/definitions', node.exportDefinitions],
   ['POST', '/api/definitions', node.importDefinitions],
+  ['GET', '/api/definitions/:vhost', node.exportVhostDefinitions],
+  ['POST', '/api/definitions/:vhost', node.importVhostDefinitions],
+  ['GET', '/api/health/checks/local-alarms', health.localAlarmsCheck],
+  ['GET', '/api/health/checks/virtual-hosts', health.virtualHostsCheck],
+  ['GET', '/api/health/checks/port-listener/:port', health.portListenerCheck],
+  ['GET', '/api/nodes', health.listNodes],
+  ['GET', '/api/nodes/:name', health.getNode],
+  ['GET', '/api/vhost-limits', health.listVhostLimits],
+  ['GET', '/api/vhost-limits/:vhost', health.listVhostLimits],
+  ['PUT', '/api/vhost-limits/:vhost/:name', health.putVhostLimit],
+  ['DELETE', '/api/vhost-limits/:vhost/:name', health.deleteVhostLimit],
+  ['GET', '/api/user-limits', health.listUserLimits],
+  ['GET', '/api/user-limits/:user', health.listUserLimits],
+  ['PUT', '/api/user-limits/:user/:name', health.putUserLimit],
+  ['DELETE', '/api/user-limits/:user/:name', health.deleteUserLimit],
 
   ['GET', '/api/policies', policies.listPolicies],
   ['GET', '/api/policies/:vhost', policies.listPolicies],
