@@ -95,6 +95,27 @@ describe('management API: policies, message_stats, list queries', () => {
       },
     )
     assert.deepEqual((await call('GET', '/api/operator-policies')).json, [])
+    // an exchange policy holds at once too: alternate-exchange for an exchange made before it
+    await call('PUT', '/api/exchanges/%2F/pol.x', { type: 'direct' })
+    await call('PUT', '/api/exchanges/%2F/pol.ae', { type: 'fanout' })
+    await call('PUT', '/api/queues/%2F/pol.aeq', {})
+    await call('POST', '/api/bindings/%2F/e/pol.ae/q/pol.aeq', { routing_key: '' })
+    const publishToX = () =>
+      call('POST', '/api/exchanges/%2F/pol.x/publish', {
+        routing_key: 'nowhere',
+        properties: {},
+        payload: 'x',
+        payload_encoding: 'string',
+      })
+    assert.deepEqual((await publishToX()).json, { routed: false })
+    const ae = { pattern: '^pol\\.x$', definition: { 'alternate-exchange': 'pol.ae' }, 'apply-to': 'exchanges' }
+    assert.equal((await call('PUT', '/api/policies/%2F/ae', ae)).status, 201)
+    assert.deepEqual((await publishToX()).json, { routed: true })
+    assert.equal((await call('GET', '/api/queues/%2F/pol.aeq')).json.messages, 1)
+    assert.equal((await call('DELETE', '/api/policies/%2F/ae')).status, 204)
+    assert.deepEqual((await publishToX()).json, { routed: false })
+    for (const x of ['pol.x', 'pol.ae']) await call('DELETE', `/api/exchanges/%2F/${x}`)
+    await call('DELETE', '/api/queues/%2F/pol.aeq')
     assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 204)
     assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 404)
     assert.equal((await call('GET', '/api/policies/%2F/p1')).status, 404)
@@ -163,25 +184,33 @@ describe('management API: policies, message_stats, list queries', () => {
     await publishTo('lq.c')
     await publishTo('lq.a')
     const names = (r: Body) => (r as { name: string }[]).map((q) => q.name)
-    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c'])
-    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=^lq\\.[ab]$&use_regex=true')).json), [
+    const items = (r: Body) => names((r as { items: unknown }).items)
+    // name filters only a paged request, as in RabbitMQ 3.10.8
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c', 'other'])
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c'])
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=LQ\\.[ab]$&use_regex=true')).json), [
       'lq.a',
       'lq.b',
     ])
     // without use_regex the name is a plain substring
-    assert.deepEqual((await call('GET', '/api/queues/%2F?name=lq.[ab]')).json, [])
-    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=lq&sort=name&sort_reverse=true')).json), [
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq.[ab]')).json), [])
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=1&name=[&use_regex=true')).json, {
+      error: 'bad_request',
+      reason: 'Pagination parameters are invalid',
+    })
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq&sort=name&sort_reverse=true')).json), [
       'lq.c',
       'lq.b',
       'lq.a',
     ])
-    assert.deepEqual((await call('GET', '/api/queues/%2F?name=lq&columns=name,message_stats.publish')).json, [
+    assert.deepEqual((await call('GET', '/api/queues/%2F?columns=name,message_stats.publish')).json, [
       { name: 'lq.a', message_stats: { publish: 1 } },
       { name: 'lq.b' },
       { name: 'lq.c', message_stats: { publish: 2 } },
+      { name: 'other' },
     ])
     // sorting by a nested column: a missing value first, as RabbitMQ orders them
-    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=lq&sort=message_stats.publish')).json), [
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq&sort=message_stats.publish')).json), [
       'lq.b',
       'lq.a',
       'lq.c',
@@ -209,8 +238,14 @@ describe('management API: policies, message_stats, list queries', () => {
       reason: 'Invalid pagination parameters: page number 0, page size undefined',
     })
     // the same implementation for every list
-    assert.deepEqual((await call('GET', '/api/exchanges/%2F?name=amq.top&columns=name')).json, [{ name: 'amq.topic' }])
-    assert.deepEqual((await call('GET', '/api/users?columns=name&name=guest')).json, [{ name: 'guest' }])
+    assert.deepEqual((await call('GET', '/api/exchanges/%2F?page=1&name=amq.top&columns=name')).json.items, [
+      { name: 'amq.topic' },
+    ])
+    assert.deepEqual((await call('GET', '/api/users?page=1&columns=name&name=guest')).json.items, [{ name: 'guest' }])
+    assert.deepEqual((await call('GET', '/api/users?columns=name&sort=name&sort_reverse=true')).json, [
+      { name: 'mon' },
+      { name: 'guest' },
+    ])
     for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('DELETE', `/api/queues/%2F/${name}`)
   })
 })

@@ -1,6 +1,6 @@
 // The query parameters every list endpoint takes, as rabbit_mgmt_util applies them (one implementation for
-// all lists): `name` (a case-insensitive substring, or with use_regex=true a case-insensitive regex, on the
-// item's name), `sort` (a column, dotted for nested ones: message_stats.publish) and `sort_reverse`,
+// all lists, checked against 3.10.8 with curl): `name` (a case-insensitive substring, or with use_regex=true
+// a case-insensitive regex, on the item's name; applied only with `page`, as RabbitMQ does), `sort` (a column, dotted for nested ones: message_stats.publish) and `sort_reverse`,
 // `columns` (a comma list of the columns to keep), and `page` / `page_size` (default 100, at most 500),
 // which turn the answer into RabbitMQ's paged object.
 import type { Json } from './format.js'
@@ -64,7 +64,7 @@ function nameFilter(query: URLSearchParams): RegExp | undefined {
     try {
       return new RegExp(name, 'i')
     } catch {
-      throw badRequest(`invalid regular expression '${name}'`)
+      throw badRequest('Pagination parameters are invalid')
     }
   }
   return new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i')
@@ -95,7 +95,9 @@ export function listReply(items: Json[], query: URLSearchParams): Reply {
 export function applyListQuery(items: Json[], query: URLSearchParams): Json {
   const total = items.length
   let list = items
-  const filter = nameFilter(query)
+  // RabbitMQ 3.10.8 filters by name only in a paged request (checked: ?name=x alone lists everything)
+  const paged = query.get('page') !== null
+  const filter = paged ? nameFilter(query) : undefined
   if (filter)
     list = list.filter((i) => {
       const n = columnOf(i, ['name'])
@@ -113,7 +115,7 @@ export function applyListQuery(items: Json[], query: URLSearchParams): Json {
   const columns =
     columnsRaw === null || columnsRaw === '' ? undefined : columnsRaw.split(',').map((c) => c.trim().split('.'))
   const cut = (page: Json[]): Json[] => (columns ? page.map((i) => keepColumns(i as Item, columns)) : page)
-  if (query.get('page') === null) return cut(list)
+  if (!paged) return cut(list)
   const { page, pageSize } = pagination(query)
   const pageCount = Math.ceil(filtered / pageSize)
   if (page > Math.max(pageCount, 1)) {
