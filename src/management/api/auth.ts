@@ -61,6 +61,11 @@ export class Access {
     return isMonitor(this.user) || this.permissions.mayAccessVhost(this.user.name, vhost)
   }
 
+  /** Whether the user may log in to the vhost (policies are listed for those only) */
+  mayAccessVhost(vhost: string): boolean {
+    return this.permissions.mayAccessVhost(this.user.name, vhost)
+  }
+
   /** A path naming a vhost: the user must be able to log in to it (rabbit_mgmt_util:is_authorized_vhost) */
   requireVhost(vhost: string): void {
     if (!this.permissions.mayAccessVhost(this.user.name, vhost)) {

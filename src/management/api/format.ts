@@ -1,14 +1,16 @@
 // The JSON shapes of the management API's objects, field names as RabbitMQ 3.10.8 answers them (compared
-// with curl against a private node: see notes). Only what Warren knows is given: no statistics and no
-// Erlang process details (garbage_collection, reductions), never invented numbers.
+// with curl against a private node: see notes). Only what Warren knows is given: message_stats from the
+// broker's counters (rates: rates.ts), no Erlang process details (garbage_collection, reductions).
 import { createHash } from 'node:crypto'
 import type { User } from '../../auth/users.js'
 import type { Binding, Exchange } from '../../broker/exchange/exchange.js'
 import type { Queue } from '../../broker/queue/queue.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { LimitsDefinition } from '../../store/definitions-log.js'
+import { exchangeMessageStats, queueMessageStats, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-value.js'
 import { badRequest } from './http.js'
+import { withRates, type MessageStats } from './rates.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -56,6 +58,7 @@ export function vhostJson(v: Vhost): Json {
     messages: ready + unacked,
     messages_ready: ready,
     messages_unacknowledged: unacked,
+    message_stats: withRates(v.stats, totalMessageStats(vhostTotals(v))),
   }
 }
 
@@ -78,6 +81,10 @@ export function exchangeJson(vhost: string, e: Exchange): Json {
     auto_delete: e.options.autoDelete,
     internal: e.options.internal,
     arguments: tableJson(e.options.arguments),
+    // RabbitMQ shows an exchange's message_stats once something went through it
+    ...(e.stats.publishIn + e.stats.publishOut > 0
+      ? { message_stats: withRates(e.stats, exchangeMessageStats(e.stats)) }
+      : {}),
   }
 }
 
@@ -86,7 +93,19 @@ export function queueType(q: Queue): string {
   return t === 'quorum' ? 'quorum' : 'classic'
 }
 
-export function queueJson(q: Queue): Json {
+/**
+ * A queue's message_stats as RabbitMQ 3.10.8 shows them: none before any traffic, `publish` alone while
+ * only publishes happened, every delivery counter once one was delivered or got (checked with curl).
+ */
+function queueStatsJson(q: Queue): { message_stats?: MessageStats } {
+  const all = queueMessageStats(q.stats)
+  const delivered = q.stats.deliverGet + q.stats.getEmpty + q.stats.ack + q.stats.redeliver > 0
+  if (!delivered && q.stats.publish === 0) return {}
+  return { message_stats: withRates(q.stats, delivered ? all : { publish: q.stats.publish }) }
+}
+
+/** `policy`: the name of the policy in force for the queue, if any */
+export function queueJson(q: Queue, policy: string | null): Json {
   return {
     name: q.name,
     vhost: q.vhost,
@@ -101,7 +120,8 @@ export function queueJson(q: Queue): Json {
     messages: q.messageCount + q.unackedCount,
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
-    policy: null,
+    policy,
+    ...queueStatsJson(q),
     exclusive_consumer_tag: null,
   }
 }

@@ -7,8 +7,12 @@ import { Message } from '../../broker/message.js'
 import { connectionForced } from '../../protocol/errors.js'
 import { encodeProperties } from '../../protocol/properties.js'
 import { VERSION } from '../../server/server-properties.js'
-import { requireAdministrator } from './auth.js'
-import { API_OWNER, httpErrorOf, vhostOf, type ApiHandler, type ManagedConnection } from './context.js'
+import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
+import type { Vhost } from '../../broker/vhost.js'
+import type { Broker } from '../../broker/broker.js'
+import { isMonitor, requireAdministrator, type Access } from './auth.js'
+import { withRates } from './rates.js'
+import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
 import { NODE, tableJson, userJson, type Json } from './format.js'
 import { noContent, notFoundError, ok } from './http.js'
 
@@ -43,8 +47,8 @@ export const overview: ApiHandler = (ctx, access) => {
   const http = ctx.listener()
   return ok({
     management_version: RABBITMQ_VERSION,
-    // Warren keeps no message rates: RabbitMQ's management.rates_mode = none
-    rates_mode: 'none',
+    // message_stats with rates (rates.ts), as RabbitMQ's default management.rates_mode
+    rates_mode: 'basic',
     exchange_types: [...EXCHANGE_TYPES.keys()]
       .sort()
       .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
@@ -61,12 +65,36 @@ export const overview: ApiHandler = (ctx, access) => {
       queues,
     },
     queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
+    message_stats: overviewMessageStats(ctx, access, visible),
     listeners: [
       { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
       { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
     ],
     contexts: [],
   })
+}
+
+/** Per user without a view of every vhost: the key of that user's rate samples (rates.ts) */
+const partialViewKeys = new Map<string, object>()
+
+/**
+ * The overview's message_stats: the broker's totals (deleted vhosts included) for a user who sees every
+ * vhost, else the sum over the vhosts the user sees, as RabbitMQ's overview counts only those.
+ */
+function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[]): Json {
+  const { broker } = ctx
+  if (visible.length === broker.vhosts.size && isMonitor(access.user)) {
+    return withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+  }
+  const totals = new MessageTotals()
+  for (const v of visible) {
+    const t = vhostTotals(v)
+    t.addTo(totals)
+    t.publishing.addTo(totals.publishing)
+  }
+  let key = partialViewKeys.get(access.user.name)
+  if (!key) partialViewKeys.set(access.user.name, (key = {}))
+  return withRates(key, totalMessageStats(totals))
 }
 
 function connectionJson(c: ManagedConnection): Json {
@@ -121,9 +149,54 @@ export const deleteConnection: ApiHandler = (ctx, access, req) => {
 /** GET /api/definitions: the broker's definitions in the format rabbitmqctl export_definitions writes */
 export const exportDefinitions: ApiHandler = (ctx, access) => {
   requireAdministrator(access.user)
-  const { broker } = ctx
-  const vhosts = [...broker.vhosts.values()]
+  return ok(definitionsOf(ctx.broker, [...ctx.broker.vhosts.values()]))
+}
+
+/**
+ * GET /api/definitions/{vhost}: that vhost's parameters, policies, queues, exchanges and bindings, the
+ * queues', exchanges' and bindings' `vhost` left out, as RabbitMQ 3.10.8 exports one vhost (checked).
+ */
+export const exportVhostDefinitions: ApiHandler = (ctx, access, req) => {
+  requireAdministrator(access.user)
+  const vhost = vhostOf(ctx, req.params['vhost'])
+  const all = definitionsOf(ctx.broker, [vhost])
+  const strip = (items: Record<string, unknown>[]) => items.map(({ vhost: _vhost, ...rest }) => rest)
   return ok({
+    rabbit_version: RABBITMQ_VERSION,
+    parameters: all.parameters,
+    policies: all.policies,
+    queues: strip(all.queues),
+    exchanges: strip(all.exchanges),
+    bindings: strip(all.bindings),
+  })
+}
+
+/** POST /api/definitions/{vhost}: imports a body's policies, queues, exchanges and bindings into that vhost */
+export const importVhostDefinitions: ApiHandler = (ctx, access, req) => {
+  requireAdministrator(access.user)
+  const vhost = vhostOf(ctx, req.params['vhost']).name
+  const body = req.json()
+  const into = (key: string): Record<string, unknown>[] => {
+    const items = body[key]
+    return Array.isArray(items) ? items.map((i) => ({ ...(i as Record<string, unknown>), vhost })) : []
+  }
+  const scoped = {
+    parameters: into('parameters'),
+    policies: into('policies'),
+    queues: into('queues'),
+    exchanges: into('exchanges'),
+    bindings: into('bindings'),
+  }
+  try {
+    applyDefinitions(ctx.broker.tenancy, ctx.broker.vhosts, scoped, 'definitions', ctx.broker.log)
+  } catch (err) {
+    throw httpErrorOf(err)
+  }
+  return noContent()
+}
+
+function definitionsOf(broker: Broker, vhosts: Vhost[]) {
+  return {
     rabbit_version: RABBITMQ_VERSION,
     rabbitmq_version: RABBITMQ_VERSION,
     product_name: 'Warren',
@@ -190,7 +263,7 @@ export const exportDefinitions: ApiHandler = (ctx, access) => {
           })),
       ),
     ),
-  })
+  }
 }
 
 /** POST /api/definitions: imports a body in RabbitMQ's format with the definitions file's importer */

@@ -9,8 +9,12 @@ import { httpErrorOf, type ApiContext, type ApiHandler, type ManagedConnection }
 import * as channels from './channels.js'
 import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
+import { applyListQuery } from './list-query.js'
+import type { Json } from './format.js'
 import { getMessages, publish } from './messages.js'
+import * as health from './health.js'
 import * as node from './node.js'
+import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
 
 export interface ManagementServerOptions {
@@ -34,6 +38,29 @@ const ROUTES: Route[] = [
   ['GET', '/api/aliveness-test/:vhost', node.alivenessTest],
   ['GET', '/api/definitions', node.exportDefinitions],
   ['POST', '/api/definitions', node.importDefinitions],
+  ['GET', '/api/definitions/:vhost', node.exportVhostDefinitions],
+  ['POST', '/api/definitions/:vhost', node.importVhostDefinitions],
+  ['GET', '/api/health/checks/local-alarms', health.localAlarmsCheck],
+  ['GET', '/api/health/checks/virtual-hosts', health.virtualHostsCheck],
+  ['GET', '/api/health/checks/port-listener/:port', health.portListenerCheck],
+  ['GET', '/api/nodes', health.listNodes],
+  ['GET', '/api/nodes/:name', health.getNode],
+  ['GET', '/api/vhost-limits', health.listVhostLimits],
+  ['GET', '/api/vhost-limits/:vhost', health.listVhostLimits],
+  ['PUT', '/api/vhost-limits/:vhost/:name', health.putVhostLimit],
+  ['DELETE', '/api/vhost-limits/:vhost/:name', health.deleteVhostLimit],
+  ['GET', '/api/user-limits', health.listUserLimits],
+  ['GET', '/api/user-limits/:user', health.listUserLimits],
+  ['PUT', '/api/user-limits/:user/:name', health.putUserLimit],
+  ['DELETE', '/api/user-limits/:user/:name', health.deleteUserLimit],
+
+  ['GET', '/api/policies', policies.listPolicies],
+  ['GET', '/api/policies/:vhost', policies.listPolicies],
+  ['GET', '/api/policies/:vhost/:name', policies.getPolicy],
+  ['PUT', '/api/policies/:vhost/:name', policies.putPolicy],
+  ['DELETE', '/api/policies/:vhost/:name', policies.deletePolicy],
+  ['GET', '/api/operator-policies', policies.listOperatorPolicies],
+  ['GET', '/api/operator-policies/:vhost', policies.listOperatorPolicies],
 
   ['GET', '/api/vhosts', tenancy.listVhosts],
   ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
@@ -162,6 +189,10 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
       access,
       json: () => parseJsonBody(body),
     })
+    // Every list answers the same query parameters (filter, sort, columns, pages): applied here, once
+    if (reply.status === 200 && Array.isArray(reply.body)) {
+      reply.body = applyListQuery(reply.body as Json[], url.searchParams)
+    }
     send(res, reply, method === 'HEAD')
   } catch (err) {
     const error = httpErrorOf(err)

@@ -1,0 +1,47 @@
+// Message rates (`*_details: {rate}`) from the broker's counters (broker/stats.ts), without any cost per
+// message and without a timer: each object's counters are sampled when the API reads them, at most one
+// sample per 5 s (RabbitMQ's default collect_statistics_interval), and the rate is the change per second
+// between the current values and the previous kept sample, so it covers the last 5 to 10 s of reads.
+// The first read of an object has no earlier sample: its rates are 0, as a new object's are in RabbitMQ.
+// Samples live in a WeakMap keyed by the counters object, so they go with the queue, exchange or vhost.
+/** RabbitMQ's default collect_statistics_interval */
+export const SAMPLE_INTERVAL_MS = 5000
+
+interface Sample {
+  readonly at: number
+  readonly values: Readonly<Record<string, number>>
+}
+
+interface Samples {
+  previous?: Sample
+  last: Sample
+}
+
+const samplesOf = new WeakMap<object, Samples>()
+
+/** RabbitMQ's message_stats: each counter, and beside it `<name>_details: {rate}` */
+export type MessageStats = { [name: string]: number | { rate: number } }
+
+/**
+ * The counters with RabbitMQ's rate beside each: `{publish: 3, publish_details: {rate: 0.6}}`. `key` is the
+ * object the counters belong to (queue.stats, exchange.stats, vhost.stats, broker.stats).
+ */
+export function withRates(key: object, values: Record<string, number>, now = Date.now()): MessageStats {
+  let samples = samplesOf.get(key)
+  if (!samples) {
+    samples = { last: { at: now, values } }
+    samplesOf.set(key, samples)
+  } else if (now - samples.last.at >= SAMPLE_INTERVAL_MS) {
+    samples.previous = samples.last
+    samples.last = { at: now, values }
+  }
+  const base = samples.previous ?? (samples.last.at < now ? samples.last : undefined)
+  const out: MessageStats = {}
+  for (const [name, value] of Object.entries(values)) {
+    out[name] = value
+    const seconds = base ? (now - base.at) / 1000 : 0
+    const rate = seconds > 0 ? (value - (base!.values[name] ?? 0)) / seconds : 0
+    out[`${name}_details`] = { rate: Math.round(rate * 10) / 10 }
+  }
+  return out
+}

@@ -1,0 +1,374 @@
+// The management API's policies, message_stats and list query parameters (issue 11, second part) against an
+// in-process Warren, with real HTTP requests and amqplib. Shapes follow RabbitMQ 3.10's management plugin
+// (see /work/wt/notes/api2.md).
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import amqp from 'amqplib'
+import { startBroker, type InProcessBroker } from '../helpers/broker.js'
+import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import { withRates } from '../../src/management/api/rates.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = any
+
+describe('management API: policies, message_stats, list queries', () => {
+  let broker: InProcessBroker
+  let api: ManagementServer
+  let base: string
+  const auth = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64')
+  const GUEST = auth('guest', 'guest')
+
+  async function call(method: string, path: string, body?: unknown, authorization = GUEST) {
+    const res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, text, json: text === '' ? undefined : (JSON.parse(text) as Body) }
+  }
+
+  before(async () => {
+    broker = await startBroker({ inProcess: true })
+    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${api.port}`
+    broker.broker.putUser('mon', { password: 'p', tags: ['monitoring'] })
+  })
+
+  after(async () => {
+    await api?.close()
+    await broker?.stop()
+  })
+
+  test('policies: PUT applies at once to an existing queue, GET lists, DELETE removes', async () => {
+    assert.equal((await call('PUT', '/api/queues/%2F/pol.q', { durable: false })).status, 201)
+    const missing = await call('PUT', '/api/policies/%2F/p1', { definition: {} })
+    assert.equal(missing.status, 400)
+    assert.deepEqual(missing.json, { error: 'bad_request', reason: '[{key_missing,pattern}]' })
+    const put = await call('PUT', '/api/policies/%2F/p1', {
+      pattern: '^pol\\.',
+      definition: { 'max-length': 2 },
+      priority: 1,
+      'apply-to': 'queues',
+    })
+    assert.equal(put.status, 201)
+    assert.equal(
+      (
+        await call('PUT', '/api/policies/%2F/p1', {
+          pattern: '^pol\\.',
+          definition: { 'max-length': 2 },
+          'apply-to': 'queues',
+          priority: 1,
+        })
+      ).status,
+      204,
+    )
+    const expected = {
+      vhost: '/',
+      name: 'p1',
+      pattern: '^pol\\.',
+      'apply-to': 'queues',
+      definition: { 'max-length': 2 },
+      priority: 1,
+    }
+    assert.deepEqual((await call('GET', '/api/policies')).json, [expected])
+    assert.deepEqual((await call('GET', '/api/policies/%2F')).json, [expected])
+    assert.deepEqual((await call('GET', '/api/policies/%2F/p1')).json, expected)
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.policy, 'p1')
+    // the policy's max-length holds for the queue made before it
+    for (let i = 0; i < 4; i++) {
+      await call('POST', '/api/exchanges/%2F/amq.default/publish', {
+        routing_key: 'pol.q',
+        properties: {},
+        payload: `m${i}`,
+        payload_encoding: 'string',
+      })
+    }
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.messages, 2)
+    // listed for the vhosts a user may log in to (mon has no permissions); set by policymakers only
+    assert.deepEqual((await call('GET', '/api/policies', undefined, auth('mon', 'p'))).json, [])
+    assert.deepEqual(
+      (await call('PUT', '/api/policies/%2F/p9', { pattern: 'x', definition: {} }, auth('mon', 'p'))).json,
+      {
+        error: 'not_authorised',
+        reason: 'User not authorised to access object',
+      },
+    )
+    assert.deepEqual((await call('GET', '/api/operator-policies')).json, [])
+    // an exchange policy holds at once too: alternate-exchange for an exchange made before it
+    await call('PUT', '/api/exchanges/%2F/pol.x', { type: 'direct' })
+    await call('PUT', '/api/exchanges/%2F/pol.ae', { type: 'fanout' })
+    await call('PUT', '/api/queues/%2F/pol.aeq', {})
+    await call('POST', '/api/bindings/%2F/e/pol.ae/q/pol.aeq', { routing_key: '' })
+    const publishToX = () =>
+      call('POST', '/api/exchanges/%2F/pol.x/publish', {
+        routing_key: 'nowhere',
+        properties: {},
+        payload: 'x',
+        payload_encoding: 'string',
+      })
+    assert.deepEqual((await publishToX()).json, { routed: false })
+    const ae = { pattern: '^pol\\.x$', definition: { 'alternate-exchange': 'pol.ae' }, 'apply-to': 'exchanges' }
+    assert.equal((await call('PUT', '/api/policies/%2F/ae', ae)).status, 201)
+    assert.deepEqual((await publishToX()).json, { routed: true })
+    assert.equal((await call('GET', '/api/queues/%2F/pol.aeq')).json.messages, 1)
+    assert.equal((await call('DELETE', '/api/policies/%2F/ae')).status, 204)
+    assert.deepEqual((await publishToX()).json, { routed: false })
+    for (const x of ['pol.x', 'pol.ae']) await call('DELETE', `/api/exchanges/%2F/${x}`)
+    await call('DELETE', '/api/queues/%2F/pol.aeq')
+    assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 204)
+    assert.equal((await call('DELETE', '/api/policies/%2F/p1')).status, 404)
+    assert.equal((await call('GET', '/api/policies/%2F/p1')).status, 404)
+    assert.equal((await call('GET', '/api/queues/%2F/pol.q')).json.policy, null)
+    await call('DELETE', '/api/queues/%2F/pol.q')
+  })
+
+  test('message_stats from the counters on queues, exchanges, vhosts and the overview', async () => {
+    const conn = await amqp.connect(broker.url)
+    try {
+      const ch = await conn.createConfirmChannel()
+      await ch.assertExchange('ms.x', 'fanout', { durable: false })
+      await ch.assertQueue('ms.q', { durable: false })
+      await ch.bindQueue('ms.q', 'ms.x', '')
+      for (let i = 0; i < 3; i++) ch.publish('ms.x', '', Buffer.from(`m${i}`))
+      await ch.waitForConfirms()
+      const got = await ch.get('ms.q', { noAck: false })
+      assert.ok(got)
+      ch.ack(got)
+      await ch.get('ms.q', { noAck: true })
+      await ch.close()
+    } finally {
+      await conn.close()
+    }
+    const q = (await call('GET', '/api/queues/%2F/ms.q')).json
+    assert.equal(q.message_stats.publish, 3)
+    assert.equal(q.message_stats.get, 1)
+    assert.equal(q.message_stats.get_no_ack, 1)
+    assert.equal(q.message_stats.deliver_get, 2)
+    assert.equal(q.message_stats.ack, 1)
+    assert.deepEqual(Object.keys(q.message_stats.publish_details), ['rate'])
+    const x = (await call('GET', '/api/exchanges/%2F/ms.x')).json
+    assert.equal(x.message_stats.publish_in, 3)
+    assert.equal(x.message_stats.publish_out, 3)
+    const v = (await call('GET', '/api/vhosts/%2F')).json
+    assert.ok(v.message_stats.publish >= 3)
+    assert.ok(v.message_stats.confirm >= 3)
+    const o = (await call('GET', '/api/overview')).json
+    assert.equal(o.rates_mode, 'basic')
+    assert.ok(o.message_stats.publish >= 3)
+    assert.ok(o.message_stats.deliver_get >= 2)
+    await call('DELETE', '/api/queues/%2F/ms.q')
+    await call('DELETE', '/api/exchanges/%2F/ms.x')
+  })
+
+  test('rates: change per second since the previous kept sample, one sample per 5 s', () => {
+    const key = {}
+    assert.deepEqual(withRates(key, { publish: 0 }, 1000), { publish: 0, publish_details: { rate: 0 } })
+    // within 5 s no new sample: the rate is against the first one
+    assert.deepEqual(withRates(key, { publish: 10 }, 3000), { publish: 10, publish_details: { rate: 5 } })
+    // 5 s later a new sample is kept; the rate is against the previous one
+    assert.deepEqual(withRates(key, { publish: 30 }, 6000), { publish: 30, publish_details: { rate: 6 } })
+    assert.deepEqual(withRates(key, { publish: 40 }, 8000), { publish: 40, publish_details: { rate: 5.7 } })
+  })
+
+  test('list query parameters: name, use_regex, sort, sort_reverse, columns, pages', async () => {
+    for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('PUT', `/api/queues/%2F/${name}`, {})
+    const publishTo = (key: string) =>
+      call('POST', '/api/exchanges/%2F/amq.default/publish', {
+        routing_key: key,
+        properties: {},
+        payload: 'x',
+        payload_encoding: 'string',
+      })
+    await publishTo('lq.c')
+    await publishTo('lq.c')
+    await publishTo('lq.a')
+    const names = (r: Body) => (r as { name: string }[]).map((q) => q.name)
+    const items = (r: Body) => names((r as { items: unknown }).items)
+    // name filters only a paged request, as in RabbitMQ 3.10.8
+    assert.deepEqual(names((await call('GET', '/api/queues/%2F?name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c', 'other'])
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=LQ.')).json), ['lq.a', 'lq.b', 'lq.c'])
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=LQ\\.[ab]$&use_regex=true')).json), [
+      'lq.a',
+      'lq.b',
+    ])
+    // without use_regex the name is a plain substring
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq.[ab]')).json), [])
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=1&name=[&use_regex=true')).json, {
+      error: 'bad_request',
+      reason: 'Pagination parameters are invalid',
+    })
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq&sort=name&sort_reverse=true')).json), [
+      'lq.c',
+      'lq.b',
+      'lq.a',
+    ])
+    assert.deepEqual((await call('GET', '/api/queues/%2F?columns=name,message_stats.publish')).json, [
+      { name: 'lq.a', message_stats: { publish: 1 } },
+      { name: 'lq.b' },
+      { name: 'lq.c', message_stats: { publish: 2 } },
+      { name: 'other' },
+    ])
+    // sorting by a nested column: a missing value first, as RabbitMQ orders them
+    assert.deepEqual(items((await call('GET', '/api/queues/%2F?page=1&name=lq&sort=message_stats.publish')).json), [
+      'lq.b',
+      'lq.a',
+      'lq.c',
+    ])
+    const page = (await call('GET', '/api/queues/%2F?page=2&page_size=2&name=lq&columns=name')).json
+    assert.deepEqual(page, {
+      filtered_count: 3,
+      item_count: 1,
+      items: [{ name: 'lq.c' }],
+      page: 2,
+      page_count: 2,
+      page_size: 2,
+      total_count: 4,
+    })
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=3&page_size=2&name=lq')).json, {
+      error: 'page_out_of_range',
+      reason: 'Page out of range, page: 3 page size: 2, len: 3',
+    })
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=1&page_size=501')).json, {
+      error: 'invalid_pagination_parameters',
+      reason: 'Invalid pagination parameters: page number 1, page size 501',
+    })
+    assert.deepEqual((await call('GET', '/api/queues/%2F?page=0')).json, {
+      error: 'invalid_pagination_parameters',
+      reason: 'Invalid pagination parameters: page number 0, page size undefined',
+    })
+    // the same implementation for every list
+    assert.deepEqual((await call('GET', '/api/exchanges/%2F?page=1&name=amq.top&columns=name')).json.items, [
+      { name: 'amq.topic' },
+    ])
+    assert.deepEqual((await call('GET', '/api/users?page=1&columns=name&name=guest')).json.items, [{ name: 'guest' }])
+    assert.deepEqual((await call('GET', '/api/users?columns=name&sort=name&sort_reverse=true')).json, [
+      { name: 'mon' },
+      { name: 'guest' },
+    ])
+    for (const name of ['lq.b', 'lq.a', 'lq.c', 'other']) await call('DELETE', `/api/queues/%2F/${name}`)
+  })
+})
+
+describe('management API: health checks, nodes, limits, per-vhost definitions', () => {
+  let broker: InProcessBroker
+  let api: ManagementServer
+  let base: string
+  const GUEST = 'Basic ' + Buffer.from('guest:guest').toString('base64')
+
+  async function call(method: string, path: string, body?: unknown) {
+    const res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: GUEST },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as Body) }
+  }
+
+  before(async () => {
+    broker = await startBroker({ inProcess: true })
+    api = await startManagementServer(broker.broker, () => broker.connections, {
+      port: 0,
+      host: '127.0.0.1',
+      amqpPort: broker.port,
+    })
+    base = `http://127.0.0.1:${api.port}`
+  })
+
+  after(async () => {
+    await api?.close()
+    await broker?.stop()
+  })
+
+  test('health checks: local alarms, virtual hosts, port listener', async () => {
+    assert.deepEqual(await call('GET', '/api/health/checks/local-alarms'), { status: 200, json: { status: 'ok' } })
+    assert.deepEqual(await call('GET', '/api/health/checks/virtual-hosts'), { status: 200, json: { status: 'ok' } })
+    assert.deepEqual(await call('GET', `/api/health/checks/port-listener/${broker.port}`), {
+      status: 200,
+      json: { status: 'ok', port: broker.port },
+    })
+    const missing = await call('GET', '/api/health/checks/port-listener/1')
+    assert.equal(missing.status, 503)
+    assert.deepEqual(missing.json, {
+      status: 'failed',
+      reason: 'No active listener',
+      missing: 1,
+      ports: [api.port, broker.port].sort((a, b) => a - b),
+    })
+    assert.deepEqual(await call('GET', '/api/health/checks/port-listener/abc'), {
+      status: 400,
+      json: { error: 'bad_request', reason: 'Invalid port' },
+    })
+    broker.broker.alarms.update('memory', true)
+    try {
+      const alarmed = await call('GET', '/api/health/checks/local-alarms')
+      assert.equal(alarmed.status, 503)
+      assert.deepEqual(alarmed.json.alarms, [{ node: 'warren@localhost', resource: 'memory' }])
+    } finally {
+      broker.broker.alarms.update('memory', false)
+    }
+  })
+
+  test('nodes', async () => {
+    const nodes = (await call('GET', '/api/nodes')).json
+    assert.equal(nodes.length, 1)
+    assert.equal(nodes[0].name, 'warren@localhost')
+    assert.equal(nodes[0].running, true)
+    assert.equal(nodes[0].os_pid, String(process.pid))
+    assert.equal((await call('GET', '/api/nodes/warren@localhost')).json.name, 'warren@localhost')
+    assert.equal((await call('GET', '/api/nodes/other@host')).status, 404)
+  })
+
+  test('vhost and user limits', async () => {
+    assert.equal((await call('PUT', '/api/vhost-limits/%2F/max-connections', { value: 10 })).status, 204)
+    assert.deepEqual((await call('GET', '/api/vhost-limits')).json, [{ vhost: '/', value: { 'max-connections': 10 } }])
+    assert.deepEqual(broker.broker.limits.vhost('/'), { 'max-connections': 10 })
+    assert.deepEqual((await call('PUT', '/api/vhost-limits/%2F/max-connections', {})).json, {
+      error: 'bad_request',
+      reason: '[{key_missing,value}]',
+    })
+    assert.equal((await call('DELETE', '/api/vhost-limits/%2F/max-connections')).status, 204)
+    assert.deepEqual((await call('GET', '/api/vhost-limits/%2F')).json, [])
+    assert.equal((await call('GET', '/api/vhost-limits/nov')).status, 404)
+    assert.equal((await call('PUT', '/api/user-limits/guest/max-channels', { value: 5 })).status, 204)
+    assert.deepEqual((await call('GET', '/api/user-limits/guest')).json, [
+      { user: 'guest', value: { 'max-channels': 5 } },
+    ])
+    assert.deepEqual(broker.broker.limits.user('guest'), { 'max-channels': 5 })
+    assert.equal((await call('DELETE', '/api/user-limits/guest/max-channels')).status, 204)
+    assert.deepEqual((await call('GET', '/api/user-limits')).json, [])
+  })
+
+  test('per-vhost definitions: export without the vhost, import into the path vhost', async () => {
+    assert.equal((await call('PUT', '/api/vhosts/dv')).status, 201)
+    const imported = await call('POST', '/api/definitions/dv', {
+      queues: [{ name: 'dq', durable: true, auto_delete: false, arguments: {} }],
+      exchanges: [{ name: 'dx', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
+      bindings: [{ source: 'dx', destination: 'dq', destination_type: 'queue', routing_key: 'k', arguments: {} }],
+      policies: [{ name: 'dp', pattern: '^dq$', 'apply-to': 'queues', definition: { 'max-length': 1 }, priority: 0 }],
+    })
+    assert.equal(imported.status, 204)
+    const exported = (await call('GET', '/api/definitions/dv')).json
+    assert.deepEqual(exported, {
+      rabbit_version: '3.10.8',
+      parameters: [],
+      policies: [
+        {
+          vhost: 'dv',
+          name: 'dp',
+          pattern: '^dq$',
+          'apply-to': 'queues',
+          definition: { 'max-length': 1 },
+          priority: 0,
+        },
+      ],
+      queues: [{ name: 'dq', durable: true, auto_delete: false, arguments: {} }],
+      exchanges: [{ name: 'dx', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
+      bindings: [{ source: 'dx', destination: 'dq', destination_type: 'queue', routing_key: 'k', arguments: {} }],
+    })
+    assert.equal((await call('GET', '/api/queues/dv/dq')).json.policy, 'dp')
+    assert.equal((await call('GET', '/api/definitions/nov')).status, 404)
+    assert.equal((await call('DELETE', '/api/vhosts/dv')).status, 204)
+  })
+})
