@@ -41,11 +41,15 @@ export function checkColumns(columns: string[], rows: Row[], aliases: ColumnAlia
   }
 }
 
-/** A value in a table cell: strings as they are, lists and objects as JSON, nothing as empty */
+/** A value in a table cell: strings as they are, lists as [a, b], objects as JSON, nothing as empty */
 export function cellText(value: unknown): string {
   if (value === undefined || value === null) return ''
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  // A list of plain values as rabbitmqctl prints tags: [administrator, monitoring]
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) {
+    return `[${value.map(cellText).join(', ')}]`
+  }
   return JSON.stringify(value)
 }
 
