@@ -3,45 +3,20 @@
 // and the errors: exit code and the one line on stderr. The policy commands are in
 // warrenctl-policies.test.ts (they need the /api/policies endpoints).
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { createServer, type AddressInfo } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import amqp from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
+import { warrenctl } from '../helpers/warrenctl.js'
 
-// Compiled next to this test: dist/test/integration → dist/src/cli
-const CLI = fileURLToPath(new URL('../../src/cli/warrenctl.js', import.meta.url))
 const T = { timeout: 30_000 }
 const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }
 // API bodies are looked at field by field
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = any
-
-export interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs warrenctl with these arguments against `url`; never rejects, the exit code is in the result */
-export function warrenctl(url: string, args: string[], input?: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, WARREN_MGMT_URL: url } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-        resolve({ code, stdout, stderr })
-      },
-    )
-    child.stdin!.end(input ?? '')
-  })
-}
 
 /** A port that was free a moment ago and that nothing listens on */
 function closedPort(): Promise<number> {
