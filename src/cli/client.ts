@@ -35,6 +35,8 @@ export interface RequestOptions {
   headers?: Record<string, string>
   /** What the path names, for the message a 404 gets: "queue 'q' in vhost '/'" */
   subject?: string
+  /** Messages for the API's terse reasons ('vhost_or_user_not_found'), said in the command's terms */
+  reasons?: Record<string, string>
 }
 
 /** A path segment as RabbitMQ's API expects it: '/' (the default vhost) as %2F */
@@ -107,6 +109,8 @@ export class ApiClient {
     if (res.status === 404 && opts.subject !== undefined) {
       throw new NotFound(opts.subject === '' ? `${path} not found` : `${opts.subject} not found`)
     }
+    const explained = opts.reasons?.[reason]
+    if (explained !== undefined) throw new CliError(explained, EXIT.refused)
     throw new CliError(`${method} ${path} refused (${res.status}): ${reason}`, EXIT.refused)
   }
 }

@@ -62,6 +62,10 @@ function action(
 }
 
 const vhostSubject = (v: string): string => `vhost '${v}'`
+/** RabbitMQ's API answers 400 vhost_or_user_not_found to a permission for a missing vhost or user */
+const vhostOrUserReasons = (vhost: string, user: string): Record<string, string> => ({
+  vhost_or_user_not_found: `vhost '${vhost}' or user '${user}' not found`,
+})
 const queueSubject = (q: string, v: string): string => `queue '${q}' in vhost '${v}'`
 
 function parseColumns(positional: string[], option: string | undefined, defaults: string[]): string[] {
@@ -250,7 +254,11 @@ Exit codes: 0 ok, 1 the API refused (not found, bad argument), 64 bad usage,
     .action(
       action(io, async ({ api, g, say }, [user, configure, write, read]) => {
         say(`Setting permissions for user "${user}" in vhost "${g.vhost}" ...`)
-        await api.put(`/api/permissions/${seg(g.vhost)}/${seg(user!)}`, { configure, write, read })
+        await api.put(
+          `/api/permissions/${seg(g.vhost)}/${seg(user!)}`,
+          { configure, write, read },
+          { reasons: vhostOrUserReasons(g.vhost, user!) },
+        )
       }),
     )
 
@@ -277,7 +285,11 @@ Exit codes: 0 ok, 1 the API refused (not found, bad argument), 64 bad usage,
     .action(
       action(io, async ({ api, g, say }, [user, exchange, write, read]) => {
         say(`Setting topic permissions on "${exchange}" for user "${user}" in vhost "${g.vhost}" ...`)
-        await api.put(`/api/topic-permissions/${seg(g.vhost)}/${seg(user!)}`, { exchange, write, read })
+        await api.put(
+          `/api/topic-permissions/${seg(g.vhost)}/${seg(user!)}`,
+          { exchange, write, read },
+          { reasons: vhostOrUserReasons(g.vhost, user!) },
+        )
       }),
     )
 

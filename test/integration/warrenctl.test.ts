@@ -264,6 +264,18 @@ describe('warrenctl', () => {
       const conn = await amqp.connect(`amqp://bob:pw@127.0.0.1:${broker.port}/staging`)
       await conn.close()
 
+      for (const [vhost, user] of [
+        ['nowhere', 'bob'],
+        ['staging', 'nobody'],
+      ] as const) {
+        for (const command of [
+          ['set_permissions', '.*', '.*', '.*'],
+          ['set_topic_permissions', 'amq.topic', '.*', '.*'],
+        ]) {
+          const r = await ctl(command[0]!, '-p', vhost, user, ...command.slice(1))
+          assert.deepEqual([r.code, r.stderr], [1, `warrenctl: vhost '${vhost}' or user '${user}' not found\n`])
+        }
+      }
       await ok('set_topic_permissions', '-p', 'staging', 'bob', 'amq.topic', '^bob\\.', '.*')
       assert.deepEqual(JSON.parse(await ok('list_topic_permissions', '-p', 'staging', '--format', 'json')), [
         { user: 'bob', exchange: 'amq.topic', write: '^bob\\.', read: '.*' },
