@@ -55,4 +55,9 @@ export default tseslint.config(
   { files: ['src/protocol/**/*.ts'], rules: upperLayers('server', 'broker', 'store', 'config', 'auth') },
   { files: ['src/store/**/*.ts'], rules: upperLayers('server', 'broker', 'auth') },
   { files: ['src/broker/**/*.ts'], rules: upperLayers('server') },
+  // warrenctl is an HTTP client of the management API: no broker code in it
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: upperLayers('server', 'broker', 'store', 'protocol', 'auth', 'config', 'management', 'util'),
+  },
 )

@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { connect } from '../helpers/amqplib.js'
 import { spawnProcess } from '../helpers/spawn-wait.js'
@@ -57,6 +58,7 @@ test('the tarball holds the compiled broker and its types, no tests or benchmark
     assert.ok(files.includes(file), `${file} in ${tarball}`)
   }
   assert.ok(files.includes('package/dist/src/main.js'))
+  assert.ok(files.includes('package/dist/src/cli/warrenctl.js'))
   assert.deepEqual(
     files.filter((f) => /^package\/(dist\/)?(test|bench|tools|examples)\//.test(f)),
     [],
@@ -162,4 +164,25 @@ test('npx warren starts the broker and prints its listening line', T, async () =
     process.kill(-child.pid!, 'SIGTERM')
     await exited
   }
+})
+
+test('npx warrenctl runs the installed CLI: --version, and a clear error for an API that is not there', T, async () => {
+  const version = await run('npx', ['warrenctl', '--version'], { cwd: app, env })
+  assert.equal(version.stdout, '0.1.0\n')
+  // A loopback port nothing listens on (one just freed); warrenctl says so with rabbitmqctl's EX_UNAVAILABLE
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+  const refused = await run('npx', ['warrenctl', '--url', `http://127.0.0.1:${port}`, 'list_queues'], {
+    cwd: app,
+    env,
+  }).catch((err: { code: number; stderr: string }) => err)
+  assert.equal((refused as { code: number }).code, 69)
+  assert.match(
+    (refused as { stderr: string }).stderr,
+    /^warrenctl: cannot reach the management API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\n$/,
+  )
 })
