@@ -114,11 +114,11 @@ function startWarren(): Broker {
         ms?: number
         messages?: number
         queues?: number
-        level?: number
+        level?: string
       }
       if (entry.msg === 'durable state recovered') {
         broker.recovered = { ms: entry.ms ?? NaN, messages: entry.messages ?? NaN, queues: entry.queues ?? NaN }
-      } else if ((entry.level ?? 0) >= 40) {
+      } else if (entry.level === 'warn' || entry.level === 'error' || entry.level === 'fatal') {
         log(`  warren: ${line}`)
       }
     } catch {

@@ -47,7 +47,7 @@ export function formatHeader(s: BenchResult['settings']): string {
 }
 
 export function formatSummary(result: BenchResult): string {
-  const lines = ['', 'Results']
+  const lines = ['', `Results (tool on Node ${result.tool.node})`]
   const row = (label: string, text: string): void => {
     lines.push(`  ${label.padEnd(11)} ${text}`)
   }
@@ -116,7 +116,7 @@ export function formatRpcProgress(sample: RpcProgressSample): string {
 }
 
 export function formatRpcSummary(result: RpcResult): string {
-  const lines = ['', 'Results']
+  const lines = ['', `Results (tool on Node ${result.tool.node})`]
   const row = (label: string, text: string): void => {
     lines.push(`  ${label.padEnd(11)} ${text}`)
   }

@@ -19,6 +19,8 @@ export interface BenchResult {
   latencyMillis: { samples: number; p50: number; p75: number; p95: number; p99: number; max: number } | null
   broker: { pid: number; peakRssBytes: number; cpuPercent: number } | null
   tool: {
+    /** the Node.js that ran the tool (process.version, e.g. v20.20.2), so that results say what they ran on */
+    node: string
     /** whole tool process, percent of one core */
     cpuPercent: number
     /** highest per-second CPU use of any publisher/consumer thread, in cores (0..1); Linux only */
@@ -74,6 +76,8 @@ export interface RpcResult {
   latencyMillis: { samples: number; p50: number; p75: number; p95: number; p99: number; max: number } | null
   broker: { pid: number; peakRssBytes: number; cpuPercent: number } | null
   tool: {
+    /** the Node.js that ran the tool (process.version) */
+    node: string
     cpuPercent: number
     /** highest per-second CPU use of any client/server thread, in cores (0..1); Linux only */
     peakClientCpu: number | null

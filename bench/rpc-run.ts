@@ -177,6 +177,7 @@ function collectRpcResult(run: RpcRunRecord): RpcResult {
         : { samples, p50: at(50), p75: at(75), p95: at(95), p99: at(99), max: client.maxLatencyMicros / 1000 },
     broker: probe && { pid: probe.pid, peakRssBytes: probe.peakRssBytes, cpuPercent: probe.cpuPercent() },
     tool: {
+      node: process.version,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / (endedAt - startedAt)) * 100,
       peakClientCpu: stats.peakClientCpu,
       peakServerCpu: stats.peakServerCpu,

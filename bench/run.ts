@@ -139,6 +139,7 @@ function collectResult(run: RunRecord): BenchResult {
         : { samples: latencySamples, p50: at(50), p75: at(75), p95: at(95), p99: at(99), max: maxMicros / 1000 },
     broker: probe && { pid: probe.pid, peakRssBytes: probe.peakRssBytes, cpuPercent: probe.cpuPercent() },
     tool: {
+      node: process.version,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / (endedAt - startedAt)) * 100,
       peakPublisherCpu: stats.peakPublisherCpu,
       peakConsumerCpu: stats.peakConsumerCpu,

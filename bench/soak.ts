@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Channel, ChannelModel } from 'amqplib'
-import { startBrokerProcess, type BrokerProcess } from '../test/helpers/broker-process.js'
+import { isWarningOrWorse, startBrokerProcess, type BrokerProcess } from '../test/helpers/broker-process.js'
 import { BrokerProbe } from './broker-probe.js'
 import { nowMillis, sleep } from './clock.js'
 import { BUCKET_COUNT, percentile, recordLatency, totalCount } from './latency-histogram.js'
@@ -464,7 +464,7 @@ function summariseBrokerLog(broker: BrokerProcess): Record<string, number> {
   for (const line of broker.logs()) {
     let key: string | null = null
     if (line.msg === 'channel error') key = `channel error ${String(line['code'])} ${String(line['text'])}`
-    else if ((line.level ?? 0) >= 40) key = `level ${line.level}: ${line.msg}`
+    else if (isWarningOrWorse(line)) key = `${line.level}: ${line.msg}`
     if (key !== null) counts[key.slice(0, 160)] = (counts[key.slice(0, 160)] ?? 0) + 1
   }
   if (broker.stderr().trim() !== '') counts[`stderr: ${broker.stderr().trim().slice(0, 300)}`] = 1

@@ -1,7 +1,7 @@
 // Warren as a library: what `import { startBroker } from 'warren'` gives. An application's tests start a
 // broker in-process (in memory, on a free port) and connect any AMQP 0-9-1 client to broker.url.
 import type { Duplex } from 'node:stream'
-import { DEFAULTS, type CertLoginFrom, type Config, type TlsConfig } from './config/config.js'
+import { DEFAULTS, type CertLoginFrom, type Config, type LogFormat, type TlsConfig } from './config/config.js'
 import { startHttpEndpoints } from './management/endpoints.js'
 import { openBroker, serve } from './server/start.js'
 import type { Permission } from './auth/permissions.js'
@@ -47,8 +47,10 @@ export interface BrokerOptions {
   host?: string
   /** Data directory (--data-dir); when absent, the broker keeps everything in memory and writes no file */
   dataDir?: string
-  /** trace | debug | info | warn | error | silent (pino levels, JSON lines on stdout). Default 'info' */
+  /** trace | debug | info | warn | error | silent (pino levels, lines on stdout). Default 'info' */
   logLevel?: string
+  /** 'json' (one object a line, ISO times, level names) or 'text' (TIME LEVEL message key=value). Default 'json' */
+  logFormat?: LogFormat
   /** The default user, created at start with every permission on '/'. Defaults guest / guest */
   defaultUser?: string
   defaultPass?: string

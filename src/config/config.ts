@@ -28,6 +28,9 @@ export interface TlsConfig {
 /** Where the EXTERNAL mechanism takes the user name from in a client certificate (ssl_cert_login_from). */
 export type CertLoginFrom = 'distinguished_name' | 'common_name'
 
+/** How log lines are written (src/util/logger.ts; declared here so that src/config needs nothing outside it) */
+export type LogFormat = 'json' | 'text'
+
 export interface Config {
   port: number
   /** Whether the plain AMQP listener (port) runs; false is RabbitMQ's listeners.tcp = none */
@@ -40,6 +43,8 @@ export interface Config {
   /** Where durable definitions and persistent messages are kept; undefined keeps everything in memory */
   dataDir: string | undefined
   logLevel: string
+  /** json lines (default) or text for a terminal (--log-format, log.console.formatter) */
+  logFormat: LogFormat
   /** The first user, created on a fresh broker (RABBITMQ_DEFAULT_USER's counterpart) */
   defaultUser: string
   defaultPass: string
@@ -84,6 +89,7 @@ export const DEFAULTS: Config = {
   bind: '0.0.0.0',
   dataDir: './data',
   logLevel: 'info',
+  logFormat: 'json',
   defaultUser: 'guest',
   defaultPass: 'guest',
   defaultVhost: '/',
@@ -120,6 +126,13 @@ const LOG_LEVELS: ReadonlyMap<string, string> = new Map([
   ['alert', 'fatal'],
   ['emergency', 'fatal'],
   ['none', 'silent'],
+])
+
+/** The log forms, and RabbitMQ's name for text (log.console.formatter = plaintext) */
+const LOG_FORMAT_NAMES: ReadonlyMap<string, LogFormat> = new Map([
+  ['json', 'json'],
+  ['text', 'text'],
+  ['plaintext', 'text'],
 ])
 
 /** A raw value and where it came from: the flag, the variable or file:line key, for messages */
@@ -220,6 +233,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, options: Par
   const logLevel = level === undefined ? DEFAULTS.logLevel : LOG_LEVELS.get(level.value)
   if (logLevel === undefined)
     throw new SettingError(`${level?.from} must be one of ${[...LOG_LEVELS.keys()].join(', ')}, got '${level?.value}'`)
+  const format = raw('log-format')
+  const logFormat = format === undefined ? DEFAULTS.logFormat : LOG_FORMAT_NAMES.get(format.value)
+  if (logFormat === undefined)
+    throw new SettingError(`${format?.from} must be json or text (or plaintext), got '${format?.value}'`)
   const user = raw('default-user')
   const pass = raw('default-pass')
   // A user named without a password is refused rather than given the password "guest"
@@ -237,6 +254,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, options: Par
     bind: text('bind', DEFAULTS.bind),
     dataDir: text('data-dir', DEFAULTS.dataDir ?? './data'),
     logLevel,
+    logFormat,
     defaultUser: user?.value ?? DEFAULTS.defaultUser,
     defaultPass: pass?.value ?? DEFAULTS.defaultPass,
     defaultVhost: text('default-vhost', DEFAULTS.defaultVhost),

@@ -176,6 +176,13 @@ export const SETTINGS: readonly Setting[] = [
     help: "trace, debug, info, warn, error, fatal or silent; RabbitMQ's names work too (warning, critical, none)",
   },
   {
+    flag: 'log-format',
+    arg: 'json|text',
+    keys: ['log.console.formatter'],
+    default: 'json',
+    help: "json: one JSON object a line, with ISO times and level names (for journald and log shippers); text: the same as 'TIME LEVEL message key=value' for a terminal. RabbitMQ's plaintext means text",
+  },
+  {
     flag: 'default-user',
     arg: 'NAME',
     envAliases: ['RABBITMQ_DEFAULT_USER'],

@@ -38,7 +38,7 @@ export async function startServer(
 
 /** A broker with its state restored (from config.dataDir, if any) and its resource alarms running. */
 export async function openBroker(config: Config, storeOptions: MessageStoreOptions = {}): Promise<Broker> {
-  const log = createLogger(config.logLevel)
+  const log = createLogger(config.logLevel, config.logFormat)
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true })
   const broker = new Broker(config, log, storeOptions)
   await broker.open()

@@ -17,11 +17,17 @@ export interface BrokerExit {
   signal: NodeJS.Signals | null
 }
 
-/** One JSON log line of the broker (pino: level 30 info, 40 warn, 50 error). */
+/** One JSON log line of the broker: level by name (trace, debug, info, warn, error, fatal), time in ISO 8601. */
 export interface BrokerLogLine {
-  level?: number
+  level?: string
+  time?: string
   msg?: string
   [key: string]: unknown
+}
+
+/** Whether a log line is a warning or worse (warn, error, fatal) */
+export function isWarningOrWorse(line: BrokerLogLine): boolean {
+  return line.level === 'warn' || line.level === 'error' || line.level === 'fatal'
 }
 
 export interface BrokerProcessOptions {

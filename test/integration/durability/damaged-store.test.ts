@@ -71,7 +71,7 @@ describe(
 
         const restarted = await broker.restart()
         assert.deepEqual(await drain(restarted, 'flipped'), [...bodies.slice(0, 2), ...bodies.slice(3)])
-        const warning = restarted.logs().find((line) => line.level === 40 && line.file === segment)
+        const warning = restarted.logs().find((line) => line.level === 'warn' && line.file === segment)
         assert.ok(warning, restarted.stdoutLines.join('\n'))
         assert.equal(typeof warning.offset, 'number')
         await restarted.stop()
@@ -98,7 +98,7 @@ describe(
         // The broker runs, with what it could read
         assert.deepEqual(await drain(restarted, 'bystander'), ['b1'])
         assert.equal(await queueExists(restarted, 'victim'), false)
-        const warning = restarted.logs().find((line) => line.level === 40 && line.queue === 'victim')
+        const warning = restarted.logs().find((line) => line.level === 'warn' && line.queue === 'victim')
         assert.ok(warning, restarted.stdoutLines.join('\n'))
         assert.equal(warning.vhost, '/')
         assert.equal(warning.messages, 3)
@@ -113,7 +113,7 @@ describe(
         const again = await restarted.restart()
         assert.deepEqual(await drain(again, 'victim'), ['new'])
         assert.ok((await readdir(kept)).includes('msgs.0000000001'))
-        assert.ok(!again.logs().some((line) => line.level === 40 && line.queue === 'victim'))
+        assert.ok(!again.logs().some((line) => line.level === 'warn' && line.queue === 'victim'))
 
         // Putting the quarantined directory in place of the new queue's brings the messages back
         assert.equal((await again.stop()).code, 0)
@@ -156,7 +156,7 @@ describe(
         restarted = await restarted.restart()
         assert.equal(await queueExists(restarted, 'deleted'), false)
         assert.deepEqual(await drain(restarted, 'other'), ['o1'])
-        const warning = restarted.logs().find((l) => l.level === 40 && l.queue === 'deleted')
+        const warning = restarted.logs().find((l) => l.level === 'warn' && l.queue === 'deleted')
         assert.ok(warning, restarted.stdoutLines.join('\n'))
         assert.equal(warning.messages, 1)
         await restarted.stop()

@@ -232,6 +232,17 @@ test("log level: pino's names and RabbitMQ's", () => {
   assert.throws(() => parse(['--log-level', 'loud']), /--log-level must be one of/)
 })
 
+test("log format: json by default, text, RabbitMQ's log.console.formatter = plaintext", () => {
+  assert.equal(parse([]).logFormat, 'json')
+  assert.equal(parse(['--log-format', 'text']).logFormat, 'text')
+  assert.equal(parse([], { WARREN_LOG_FORMAT: 'text' }).logFormat, 'text')
+  const warnings: string[] = []
+  assert.equal(parse(['--config', confFile('log.console.formatter = plaintext\n')], {}, warnings).logFormat, 'text')
+  assert.equal(parse(['--config', confFile('log.console.formatter = json\n')], {}, warnings).logFormat, 'json')
+  assert.deepEqual(warnings, [])
+  assert.throws(() => parse(['--log-format', 'xml']), /--log-format must be json or text \(or plaintext\), got 'xml'/)
+})
+
 test('--version is package.json version', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
   assert.deepEqual(parseConfig(['--version'], {}), { version: pkg.version })
