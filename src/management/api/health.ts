@@ -4,24 +4,30 @@ import { availableParallelism } from 'node:os'
 import { requireAdministrator } from './auth.js'
 import { operation, vhostOf, type ApiHandler } from './context.js'
 import { NODE, type Json } from './format.js'
-import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys } from './http.js'
+import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys, type Reply } from './http.js'
 import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
 
 const STARTED_AT = Date.now()
 
-/** GET /api/health/checks/local-alarms: Warren is one node, so its alarms are the local ones */
-export const localAlarmsCheck: ApiHandler = (ctx) => {
+/** 200 ok, or 503 with the alarms in effect (RabbitMQ's body; `where` is its wording for the check) */
+function alarmsReply(ctx: Parameters<ApiHandler>[0], where: 'in the cluster' | 'on the node'): Reply {
   const resources = ctx.broker.alarms.resources
   if (resources.length === 0) return ok({ status: 'ok' })
   return {
     status: 503,
     body: {
       status: 'failed',
-      reason: 'resource alarm(s) in effect on the node',
+      reason: `resource alarm(s) in effect ${where}`,
       alarms: resources.map((resource) => ({ node: NODE, resource })),
     },
   }
 }
+
+/** GET /api/health/checks/alarms */
+export const alarmsCheck: ApiHandler = (ctx) => alarmsReply(ctx, 'in the cluster')
+
+/** GET /api/health/checks/local-alarms: Warren is one node, so its alarms are the local ones */
+export const localAlarmsCheck: ApiHandler = (ctx) => alarmsReply(ctx, 'on the node')
 
 /** GET /api/health/checks/virtual-hosts: a Warren vhost is up as long as it exists (no per-vhost supervisor) */
 export const virtualHostsCheck: ApiHandler = () => ok({ status: 'ok' })

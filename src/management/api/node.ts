@@ -278,20 +278,6 @@ export const importDefinitions: ApiHandler = (ctx, access, req) => {
   return noContent()
 }
 
-/** GET /api/health/checks/alarms: 200 ok, or 503 with the alarms in effect (RabbitMQ's body) */
-export const alarmsCheck: ApiHandler = (ctx) => {
-  const resources = ctx.broker.alarms.resources
-  if (resources.length === 0) return ok({ status: 'ok' })
-  return {
-    status: 503,
-    body: {
-      status: 'failed',
-      reason: 'resource alarm(s) in effect in the cluster',
-      alarms: resources.map((resource) => ({ node: NODE, resource })),
-    },
-  }
-}
-
 /**
  * GET /api/aliveness-test/{vhost}: declares the queue aliveness-test, publishes "test_message" to it and
  * gets it back, as RabbitMQ does.

@@ -34,7 +34,7 @@ type Route = [method: string, pattern: string, handler: ApiHandler]
 const ROUTES: Route[] = [
   ['GET', '/api/overview', node.overview],
   ['GET', '/api/whoami', tenancy.whoami],
-  ['GET', '/api/health/checks/alarms', node.alarmsCheck],
+  ['GET', '/api/health/checks/alarms', health.alarmsCheck],
   ['GET', '/api/aliveness-test/:vhost', node.alivenessTest],
   ['GET', '/api/definitions', node.exportDefinitions],
   ['POST', '/api/definitions', node.importDefinitions],
