@@ -9,9 +9,9 @@ import { after, test } from 'node:test'
 import amqp from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
 import { startRabbitMq, type RabbitMq } from '../differential/rabbitmq.js'
+import { apiClient, type Body } from '../helpers/management-http.js'
 
 const T = { timeout: 120_000 }
-const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }
 
 let rabbit: RabbitMq | undefined
 const brokers: WarrenBroker[] = []
@@ -22,15 +22,10 @@ after(async () => {
   if (dir && process.env['KEEP'] === undefined) await rm(dir, { recursive: true, force: true })
 })
 
-async function api(broker: WarrenBroker, method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${broker.managementPort}${path}`, {
-    method,
-    headers: { ...AUTH, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`)
-  return text === '' ? undefined : JSON.parse(text)
+async function api(broker: WarrenBroker, method: string, path: string, body?: unknown): Promise<Body> {
+  const reply = await apiClient(() => `http://127.0.0.1:${broker.managementPort}`)(method, path, body)
+  assert.ok(reply.status < 300, `${method} ${path}: ${reply.status} ${reply.text}`)
+  return reply.json
 }
 
 type Definitions = Record<string, Record<string, unknown>[] | unknown>

@@ -6,10 +6,11 @@ import { after, test } from 'node:test'
 import amqp from 'amqplib'
 import { startBroker } from '../../src/index.js'
 import { sleep } from '../helpers/amqplib.js'
+import { GUEST } from '../helpers/management-http.js'
 import { startBrokerProcess, stopAllBrokerProcesses, type BrokerProcess } from '../helpers/broker-process.js'
 
 const T = { timeout: 30_000 }
-const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }
+const AUTH = { authorization: GUEST }
 
 after(stopAllBrokerProcesses)
 

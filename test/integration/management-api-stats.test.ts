@@ -7,26 +7,13 @@ import amqp from 'amqplib'
 import { startBroker, type InProcessBroker } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
 import { withRates } from '../../src/management/api/rates.js'
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = any
+import { apiClient, basicAuth as auth, type Body } from '../helpers/management-http.js'
 
 describe('management API: policies, message_stats, list queries', () => {
   let broker: InProcessBroker
   let api: ManagementServer
   let base: string
-  const auth = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64')
-  const GUEST = auth('guest', 'guest')
-
-  async function call(method: string, path: string, body?: unknown, authorization = GUEST) {
-    const res = await fetch(base + path, {
-      method,
-      headers: { 'content-type': 'application/json', authorization },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await res.text()
-    return { status: res.status, text, json: text === '' ? undefined : (JSON.parse(text) as Body) }
-  }
+  const call = apiClient(() => base)
 
   before(async () => {
     broker = await startBroker({ inProcess: true })
@@ -254,16 +241,11 @@ describe('management API: health checks, nodes, limits, per-vhost definitions', 
   let broker: InProcessBroker
   let api: ManagementServer
   let base: string
-  const GUEST = 'Basic ' + Buffer.from('guest:guest').toString('base64')
-
-  async function call(method: string, path: string, body?: unknown) {
-    const res = await fetch(base + path, {
-      method,
-      headers: { 'content-type': 'application/json', authorization: GUEST },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await res.text()
-    return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as Body) }
+  const request = apiClient(() => base)
+  // These tests compare the status and body as a whole
+  const call = async (method: string, path: string, body?: unknown) => {
+    const { status, json } = await request(method, path, body)
+    return { status, json }
   }
 
   before(async () => {

@@ -11,36 +11,16 @@ import { promisify } from 'node:util'
 import amqp from 'amqplib'
 import { startBroker, type InProcessBroker } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import { apiClient, basicAuth as auth, GUEST, type Body } from '../helpers/management-http.js'
 
 const run = promisify(execFile)
-// Response bodies are looked at field by field; their shapes are what the assertions check
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = any
 const RABBITMQADMIN = ['/usr/bin/rabbitmqadmin', '/usr/sbin/rabbitmqadmin'].find((p) => existsSync(p))
 
 describe('management API', () => {
   let broker: InProcessBroker
   let api: ManagementServer
   let base: string
-  const auth = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64')
-  const GUEST = auth('guest', 'guest')
-
-  async function call(method: string, path: string, body?: unknown, authorization = GUEST) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (authorization !== '') headers['authorization'] = authorization
-    const res = await fetch(base + path, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    })
-    const text = await res.text()
-    return {
-      status: res.status,
-      headers: res.headers,
-      text,
-      json: text === '' ? undefined : (JSON.parse(text) as Body),
-    }
-  }
+  const call = apiClient(() => base)
 
   before(async () => {
     broker = await startBroker({ inProcess: true })

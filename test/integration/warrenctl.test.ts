@@ -11,9 +11,10 @@ import { after, before, describe, test } from 'node:test'
 import amqp from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
 import { warrenctl } from '../helpers/warrenctl.js'
+import { basicAuth, GUEST } from '../helpers/management-http.js'
 
 const T = { timeout: 30_000 }
-const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }
+const AUTH = { authorization: GUEST }
 // API bodies are looked at field by field
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = any
@@ -199,7 +200,7 @@ describe('warrenctl', () => {
     ])
     const whoami = (user: string, pass: string) =>
       fetch(`${url}/api/whoami`, {
-        headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` },
+        headers: { authorization: basicAuth(user, pass) },
       }).then((r) => r.status)
     assert.equal(await whoami('alice', 's3cret'), 200)
 
