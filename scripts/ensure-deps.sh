@@ -2,7 +2,8 @@
 # Installs what Warren needs on a fresh machine: the npm packages (when node_modules is missing or older
 # than package-lock.json) and, with --test, the Debian packages of the end-to-end tests: python3-pika for
 # the pika tests, golang-go and golang-github-rabbitmq-amqp091-go-dev for the Go client (amqp091-go) tests,
-# rabbitmq-server for the differential tests (which start their own node; Debian's service is not started).
+# rabbitmq-server for the differential tests (which start their own node; Debian's service is not started),
+# chromium for the web UI's end-to-end tests (driven by playwright-core; no browser is downloaded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -14,6 +15,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v go >/dev/null || missing+=(golang-go)
   [ -d /usr/share/gocode/src/github.com/rabbitmq/amqp091-go ] || missing+=(golang-github-rabbitmq-amqp091-go-dev)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       # keep apt from starting the services it installs (a system RabbitMQ would only take memory)
