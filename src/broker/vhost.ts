@@ -280,6 +280,7 @@ export class Vhost {
       assertFlagEquivalent('auto_delete', existing.options.autoDelete, options.autoDelete, what)
       assertArgumentsEquivalent(existing.options.arguments, options.arguments, QUEUE_EQUIVALENCE_ARGS, what)
       existing.touch()
+      this.stats.queueChurn.declared++
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount }
     }
     // New queues only, before their arguments are looked at, as RabbitMQ does
@@ -313,6 +314,8 @@ export class Vhost {
     }
     this.queues.set(name, queue)
     queue.start()
+    this.stats.queueChurn.declared++
+    this.stats.queueChurn.created++
     return { queue, messageCount: 0, consumerCount: 0 }
   }
 
@@ -359,6 +362,7 @@ export class Vhost {
     }
     this.queues.delete(queue.name)
     this.stats.retireQueue(queue.stats)
+    this.stats.queueChurn.deleted++
     // Its directory is moved aside at once: a queue of the same name may be declared right away (the queue
     // lets go of its store when it is deleted, below)
     if (durable && queue.store) void this.deleteQueueStore(queue.name)
@@ -550,6 +554,7 @@ export class Vhost {
     for (const queue of [...this.queues.values()]) {
       this.queues.delete(queue.name)
       this.stats.retireQueue(queue.stats)
+      this.stats.queueChurn.deleted++
       if (queue.store) stores.push(this.deleteQueueStore(queue.name))
       queue.delete()
     }

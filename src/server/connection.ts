@@ -75,6 +75,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   private readonly heartbeat: Heartbeat
   private closeTimer: NodeJS.Timeout | undefined
   private cleanedUp = false
+  /** Socket reads and writes (one corked writev each), RabbitMQ's packet counts (recv_cnt, send_cnt) */
+  packetsIn = 0
+  packetsOut = 0
 
   readonly user: User
   readonly vhost: Vhost
@@ -116,6 +119,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     broker.alarms.subscribe(this)
     // Counted against vhost and user limits, and closed when its vhost or user is deleted
     broker.limits.connections.add(this)
+    broker.stats.churn.connectionsOpened++
   }
 
   /** The open channels (the management API lists them) */
@@ -125,6 +129,15 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
 
   get openChannels(): number {
     return this.channels.size
+  }
+
+  /** Bytes read from and written to the socket, the handshake's included (0 for a stream that is not a socket) */
+  get bytesIn(): number {
+    return (this.socket as { bytesRead?: number }).bytesRead ?? 0
+  }
+
+  get bytesOut(): number {
+    return (this.socket as { bytesWritten?: number }).bytesWritten ?? 0
   }
 
   get name(): string {
@@ -154,6 +167,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   /** Bytes from the socket, and first those the handshake read after connection.open (pipelined). */
   receive(chunk: Buffer): void {
     this.heartbeat.readSinceTick = true
+    this.packetsIn++
     // Something resumed the socket while input is held (e.g. an alarm cleared): read no further
     if (this.output.held) this.socket.pause()
     try {
@@ -284,6 +298,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       }
       this.broker.limits.checkChannel(this.user.name) // the user's max-channels, over all its connections
       this.channels.set(id, new Channel(id, this))
+      this.broker.stats.churn.channelsOpened++
       this.sendMethod(id, { name: 'channel.open-ok' })
       return
     }
@@ -293,7 +308,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   }
 
   channelClosed(id: number): void {
-    this.channels.delete(id)
+    if (this.channels.delete(id)) this.broker.stats.churn.channelsClosed++
   }
 
   sendMethod(channel: number, method: Method): void {
@@ -319,6 +334,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.flushScheduled = false
     const chunks = this.out.take()
     if (chunks.length === 0 || this.socket.destroyed || !this.socket.writable) return
+    this.packetsOut++
     this.socket.cork()
     for (const chunk of chunks) this.socket.write(chunk)
     this.socket.uncork()
@@ -475,6 +491,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
 
   private releaseChannels(): void {
     for (const channel of this.channels.values()) channel.release()
+    this.broker.stats.churn.channelsClosed += this.channels.size
     this.channels.clear()
     this.vhost.dropExclusiveQueues(this)
   }
@@ -490,6 +507,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.output.releaseWaiters()
     this.broker.alarms.unsubscribe(this)
     this.broker.limits.connections.delete(this)
+    this.broker.stats.churn.connectionsClosed++
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)
