@@ -1,7 +1,8 @@
-// The Prometheus text exposition format (0.0.4), read strictly, and scraping over real HTTP: for the tests of
+// The Prometheus text exposition format (0.0.4), read by a Prometheus parser from npm, and scraping over real HTTP: for the tests of
 // Warren's endpoint and of its comparison with RabbitMQ's rabbitmq_prometheus.
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
+import parse from 'parse-prometheus-text-format'
 
 export interface Family {
   help: string
@@ -9,49 +10,49 @@ export interface Family {
   samples: { labels: Record<string, string>; value: number }[]
 }
 
+interface ParsedMetric {
+  value?: string
+  labels?: Record<string, string>
+  buckets?: Record<string, string>
+  quantiles?: Record<string, string>
+  count?: string
+  sum?: string
+}
+const parsePrometheusTextFormat = parse as unknown as (text: string) => {
+  name: string
+  help: string
+  type: string
+  metrics: ParsedMetric[]
+}[]
+
+/** Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case (prom-client writes Nan) */
+function sampleValue(text: string): number {
+  const special = /^(nan|[+-]?inf)$/i.test(text)
+  const value = special ? Number(text.replace(/nan/i, 'NaN').replace(/inf/i, 'Infinity')) : Number(text)
+  assert.ok(special || !Number.isNaN(value), `bad value ${text}`)
+  return value
+}
+
 /**
- * A strict parser of the text exposition format (0.0.4): every line is a HELP, a TYPE or a sample of the
- * family announced just before; label values are quoted with \\, \" and \n escapes; anything else fails.
+ * The text exposition format (0.0.4), read by parse-prometheus-text-format: the families by name, each with
+ * its HELP, its TYPE (lower case, as written) and its samples (a histogram's buckets and a summary's
+ * quantiles as samples with their le and quantile labels).
  */
 export function parseExposition(text: string): Map<string, Family> {
-  const families = new Map<string, Family>()
-  let current: { name: string; family: Family } | undefined
   assert.ok(text.endsWith('\n'), 'the exposition ends with a newline')
-  for (const line of text.slice(0, -1).split('\n')) {
-    if (line === '') continue
-    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line)
-    if (meta) {
-      const [, kind, name, rest] = meta as unknown as [string, string, string, string]
-      let family = families.get(name)
-      if (!family) families.set(name, (family = { help: '', type: '', samples: [] }))
-      if (kind === 'HELP') family.help = rest
-      else {
-        assert.match(rest, /^(counter|gauge|histogram|summary|untyped)$/, line)
-        family.type = rest
-      }
-      current = { name, family }
-      continue
+  const families = new Map<string, Family>()
+  for (const parsed of parsePrometheusTextFormat(text)) {
+    const family: Family = { help: parsed.help, type: parsed.type.toLowerCase(), samples: [] }
+    for (const metric of parsed.metrics) {
+      const labels = metric.labels ?? {}
+      if (metric.value !== undefined) family.samples.push({ labels, value: sampleValue(metric.value) })
+      for (const [le, v] of Object.entries(metric.buckets ?? {}))
+        family.samples.push({ labels: { ...labels, le }, value: sampleValue(v) })
+      for (const [quantile, v] of Object.entries(metric.quantiles ?? {}))
+        family.samples.push({ labels: { ...labels, quantile }, value: sampleValue(v) })
     }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    assert.ok(sample, `not a sample line: ${line}`)
-    const [, name, labelText, valueText] = sample as unknown as [string, string, string | undefined, string]
-    assert.ok(current, `a sample before any TYPE: ${line}`)
-    // histograms and summaries: name_bucket, name_sum, name_count belong to the family announced
-    const base = current.name
-    assert.ok(name === base || /^_(bucket|sum|count|total|created)$/.test(name.slice(base.length)), line)
-    const labels: Record<string, string> = {}
-    let rest = labelText ?? ''
-    while (rest !== '') {
-      const label = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\[\\"n])*)"(,|$)/.exec(rest)
-      assert.ok(label, `bad labels in: ${line}`)
-      labels[label[1]!] = label[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
-      rest = rest.slice(label[0].length)
-    }
-    // Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case (prom-client writes Nan)
-    const special = /^(nan|[+-]?inf)$/i.test(valueText)
-    const value = special ? Number(valueText.replace(/nan/i, 'NaN').replace(/inf/i, 'Infinity')) : Number(valueText)
-    assert.ok(special || !Number.isNaN(value), `bad value in: ${line}`)
-    current.family.samples.push({ labels, value })
+    assert.ok(!families.has(parsed.name), `family ${parsed.name} twice`)
+    families.set(parsed.name, family)
   }
   return families
 }
