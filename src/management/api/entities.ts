@@ -4,7 +4,6 @@
 import type { Exchange } from '../../broker/exchange/exchange.js'
 import type { Queue } from '../../broker/queue/queue.js'
 import type { Vhost } from '../../broker/vhost.js'
-import { effectivePolicy } from '../../broker/policy.js'
 import type { FieldTable } from '../../protocol/field-value.js'
 import { API_OWNER, exchangeName, operation, vhostOf, type ApiContext, type ApiHandler } from './context.js'
 import type { Access } from './auth.js'
@@ -81,15 +80,12 @@ export const deleteExchange: ApiHandler = (ctx, access, req) => {
 
 export const listQueues: ApiHandler = (ctx, access, req) =>
   ok(
-    sortByName(visibleVhosts(ctx, access, req.params['vhost']).flatMap((v) => [...v.queues.values()])).map((q) =>
-      queueJson(q, queuePolicyName(ctx.broker.vhosts.get(q.vhost), q.name)),
-    ),
+    sortByName(
+      visibleVhosts(ctx, access, req.params['vhost']).flatMap((v) =>
+        [...v.queues.values()].map((queue) => ({ name: queue.name, vhost: v.name, queue, owner: v })),
+      ),
+    ).map(({ queue, owner }) => queueJson(queue, owner.queuePolicies(queue.name))),
   )
-
-/** The policy in force for a queue, as the queue's `policy` field names it (null: none) */
-function queuePolicyName(vhost: Vhost | undefined, name: string): string | null {
-  return vhost ? (effectivePolicy(vhost.policies.values(), 'queues', name)?.name ?? null) : null
-}
 
 export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost: Vhost; queue: Queue } {
   const vhost = visibleVhosts(ctx, access, req.params['vhost'])[0]!
@@ -100,7 +96,7 @@ export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost:
 
 export const getQueue: ApiHandler = (ctx, access, req) => {
   const { vhost, queue } = queueOf(ctx, access, req)
-  return ok(queueJson(queue, queuePolicyName(vhost, queue.name)))
+  return ok(queueJson(queue, vhost.queuePolicies(queue.name)))
 }
 
 export const putQueue: ApiHandler = (ctx, access, req) => {

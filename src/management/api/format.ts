@@ -104,8 +104,14 @@ function queueStatsJson(q: Queue): { message_stats?: MessageStats } {
   return { message_stats: withRates(q.stats, delivered ? all : { publish: q.stats.publish }) }
 }
 
-/** `policy`: the name of the policy in force for the queue, if any */
-export function queueJson(q: Queue, policy: string | null): Json {
+/** The user and operator policies in force for a queue and their merged definition (Vhost.queuePolicies) */
+export interface QueuePolicies {
+  policy?: { name: string }
+  operatorPolicy?: { name: string }
+  definition: FieldTable
+}
+
+export function queueJson(q: Queue, policies: QueuePolicies): Json {
   return {
     name: q.name,
     vhost: q.vhost,
@@ -120,7 +126,9 @@ export function queueJson(q: Queue, policy: string | null): Json {
     messages: q.messageCount + q.unackedCount,
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
-    policy,
+    policy: policies.policy?.name ?? null,
+    operator_policy: policies.operatorPolicy?.name ?? null,
+    effective_policy_definition: tableJson(policies.definition),
     ...queueStatsJson(q),
     exclusive_consumer_tag: null,
   }

@@ -195,6 +195,29 @@ export const importVhostDefinitions: ApiHandler = (ctx, access, req) => {
   return noContent()
 }
 
+/**
+ * RabbitMQ's runtime parameters of these vhosts, as /api/parameters and the definitions list them: the
+ * vhost limits (component vhost-limits, name limits) and the operator policies (component operator_policy).
+ */
+export function vhostParameters(broker: Broker, vhosts: Vhost[]) {
+  return vhosts.flatMap((v) => [
+    ...(Object.keys(broker.limits.vhost(v.name)).length > 0
+      ? [{ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) as Json }]
+      : []),
+    ...[...v.operatorPolicies.values()].map(({ def }) => ({
+      vhost: v.name,
+      component: 'operator_policy',
+      name: def.name,
+      value: {
+        pattern: def.pattern,
+        'apply-to': def.applyTo,
+        definition: def.definition,
+        priority: def.priority,
+      } as Json,
+    })),
+  ])
+}
+
 function definitionsOf(broker: Broker, vhosts: Vhost[]) {
   return {
     rabbit_version: RABBITMQ_VERSION,
@@ -210,9 +233,7 @@ function definitionsOf(broker: Broker, vhosts: Vhost[]) {
     topic_permissions: broker.permissions
       .listTopic()
       .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
-    parameters: vhosts
-      .filter((v) => Object.keys(broker.limits.vhost(v.name)).length > 0)
-      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) })),
+    parameters: vhostParameters(broker, vhosts),
     global_parameters: [],
     policies: vhosts.flatMap((v) =>
       [...v.policies.values()].map(({ def }) => ({
