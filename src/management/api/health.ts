@@ -77,7 +77,8 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
 export const listNodes: ApiHandler = (ctx) => ok([nodeJson(ctx)])
 
 export const getNode: ApiHandler = (ctx, _access, req) => {
-  if (req.params['name'] !== NODE) throw notFoundError()
+  // RabbitMQ 3.10.8 answers an unknown node with a bare 500 (its RPC to the node fails)
+  if (req.params['name'] !== NODE) return { status: 500 }
   return ok(nodeJson(ctx))
 }
 
@@ -133,7 +134,10 @@ export const listUserLimits: ApiHandler = (ctx, access, req) => {
 
 export const putUserLimit: ApiHandler = (ctx, access, req) => {
   requireAdministrator(access.user)
-  const user = userOf(ctx, req.params['user'])
+  const name = req.params['user']!
+  // RabbitMQ 3.10.8's body for a user that does not exist: the Erlang error as a list
+  if (!ctx.broker.users.get(name)) throw new HttpError(400, 'bad_request', ['no_such_user', name])
+  const user = userOf(ctx, name)
   const value = limitValue(req.json())
   const limits = { ...ctx.broker.limits.user(user), [req.params['name']!]: value }
   operation(() => ctx.broker.setUserLimits(user, limits))

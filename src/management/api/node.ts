@@ -10,11 +10,12 @@ import { VERSION } from '../../server/server-properties.js'
 import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
-import { isMonitor, requireAdministrator, type Access } from './auth.js'
+import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
 import { withRates } from './rates.js'
 import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
 import { NODE, tableJson, userJson, type Json } from './format.js'
-import { noContent, notFoundError, ok } from './http.js'
+import { noContent, notAuthorised, notFoundError, ok } from './http.js'
+import { clusterName, globalParametersJson, vhostParameters } from './parameters.js'
 
 /** The RabbitMQ release whose behaviour Warren follows; tools read rabbitmq_version to know what to expect */
 export const RABBITMQ_VERSION = '3.10.8'
@@ -55,7 +56,7 @@ export const overview: ApiHandler = (ctx, access) => {
     product_version: VERSION,
     product_name: 'Warren',
     rabbitmq_version: RABBITMQ_VERSION,
-    cluster_name: NODE,
+    cluster_name: clusterName(broker),
     node: NODE,
     object_totals: {
       channels: conns.reduce((n, c) => n + c.openChannels, 0),
@@ -140,6 +141,10 @@ export const getConnection: ApiHandler = (ctx, access, req) =>
 /** Closes with 320 CONNECTION_FORCED and the X-Reason header's text, as RabbitMQ's API does */
 export const deleteConnection: ApiHandler = (ctx, access, req) => {
   const c = connectionOf(ctx, access, req.params['name']!)
+  // Monitoring users see every connection but close only their own, as RabbitMQ (is_authorized_user)
+  if (c.user.name !== access.user.name && !isAdministrator(access.user)) {
+    throw notAuthorised('User not authorised to access object')
+  }
   const header = req.headers['x-reason']
   const reason = typeof header === 'string' && header !== '' ? header : 'Closed via management plugin'
   c.closeWithError(connectionForced(reason))
@@ -195,29 +200,6 @@ export const importVhostDefinitions: ApiHandler = (ctx, access, req) => {
   return noContent()
 }
 
-/**
- * RabbitMQ's runtime parameters of these vhosts, as /api/parameters and the definitions list them: the
- * vhost limits (component vhost-limits, name limits) and the operator policies (component operator_policy).
- */
-export function vhostParameters(broker: Broker, vhosts: Vhost[]) {
-  return vhosts.flatMap((v) => [
-    ...(Object.keys(broker.limits.vhost(v.name)).length > 0
-      ? [{ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) as Json }]
-      : []),
-    ...[...v.operatorPolicies.values()].map(({ def }) => ({
-      vhost: v.name,
-      component: 'operator_policy',
-      name: def.name,
-      value: {
-        pattern: def.pattern,
-        'apply-to': def.applyTo,
-        definition: def.definition,
-        priority: def.priority,
-      } as Json,
-    })),
-  ])
-}
-
 function definitionsOf(broker: Broker, vhosts: Vhost[]) {
   return {
     rabbit_version: RABBITMQ_VERSION,
@@ -234,7 +216,7 @@ function definitionsOf(broker: Broker, vhosts: Vhost[]) {
       .listTopic()
       .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
     parameters: vhostParameters(broker, vhosts),
-    global_parameters: [],
+    global_parameters: globalParametersJson(broker),
     policies: vhosts.flatMap((v) =>
       [...v.policies.values()].map(({ def }) => ({
         vhost: v.name,

@@ -14,6 +14,7 @@ import type { Json } from './format.js'
 import { getMessages, publish } from './messages.js'
 import * as health from './health.js'
 import * as node from './node.js'
+import * as parameters from './parameters.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
 
@@ -64,6 +65,20 @@ const ROUTES: Route[] = [
   ['GET', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.get],
   ['PUT', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.put],
   ['DELETE', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.remove],
+
+  ['GET', '/api/parameters', parameters.listParameters],
+  ['GET', '/api/parameters/:component', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost/:name', parameters.getParameter],
+  ['PUT', '/api/parameters/:component/:vhost/:name', parameters.putParameter],
+  ['DELETE', '/api/parameters/:component/:vhost/:name', parameters.deleteParameter],
+  ['GET', '/api/global-parameters', parameters.listGlobalParameters],
+  ['GET', '/api/global-parameters/:name', parameters.getGlobalParameter],
+  ['PUT', '/api/global-parameters/:name', parameters.putGlobalParameter],
+  ['DELETE', '/api/global-parameters/:name', parameters.deleteGlobalParameter],
+  ['GET', '/api/cluster-name', parameters.getClusterName],
+  ['PUT', '/api/cluster-name', parameters.putClusterName],
+  ['GET', '/api/extensions', parameters.listExtensions],
 
   ['GET', '/api/vhosts', tenancy.listVhosts],
   ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
