@@ -8,6 +8,7 @@ import type { FieldTable } from '../../protocol/field-value.js'
 import { API_OWNER, exchangeName, operation, vhostOf, type ApiContext, type ApiHandler } from './context.js'
 import type { Access } from './auth.js'
 import { booleanField, notFoundError, noContent, ok, putReply, stringField, type Reply, type Request } from './http.js'
+import { consumersJson } from './channels.js'
 import { exchangeJson, queueJson, vhostBindings, bindingJson, tableFromJson, type BindingView } from './format.js'
 
 const permissionName = (name: string): string => (name === '' ? 'amq.default' : name)
@@ -46,7 +47,8 @@ function exchangeOf(ctx: ApiContext, access: Access, req: Request): { vhost: Vho
 
 export const getExchange: ApiHandler = (ctx, access, req) => {
   const { vhost, exchange } = exchangeOf(ctx, access, req)
-  return ok(exchangeJson(vhost.name, exchange))
+  // One exchange comes with the detailed rates' lists, empty with rates_mode basic as in RabbitMQ
+  return ok({ ...(exchangeJson(vhost.name, exchange) as object), incoming: [], outgoing: [] })
 }
 
 export const putExchange: ApiHandler = (ctx, access, req) => {
@@ -96,7 +98,13 @@ export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost:
 
 export const getQueue: ApiHandler = (ctx, access, req) => {
   const { vhost, queue } = queueOf(ctx, access, req)
-  return ok(queueJson(queue, vhost.queuePolicies(queue.name)))
+  // One queue comes with its consumers, and the detailed rates' lists (empty: rates_mode basic)
+  return ok({
+    ...(queueJson(queue, vhost.queuePolicies(queue.name)) as object),
+    consumer_details: consumersJson(ctx, access, vhost.name, (c) => c.queue === queue),
+    deliveries: [],
+    incoming: [],
+  })
 }
 
 export const putQueue: ApiHandler = (ctx, access, req) => {

@@ -6,6 +6,8 @@ import { operation, vhostOf, type ApiHandler } from './context.js'
 import { NODE, type Json } from './format.js'
 import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys, type Reply } from './http.js'
 import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
+import { EXCHANGE_DESCRIPTIONS } from './format.js'
+import { managementContexts } from './node.js'
 
 const STARTED_AT = Date.now()
 
@@ -70,7 +72,10 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
     db_dir: config.dataDir ?? '',
     partitions: [],
     enabled_plugins: ['rabbitmq_management'],
-    exchange_types: [...EXCHANGE_TYPES.keys()].sort().map((name) => ({ name, enabled: true })),
+    contexts: managementContexts(ctx, 'node'),
+    exchange_types: [...EXCHANGE_TYPES.keys()]
+      .sort()
+      .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
   }
 }
 
