@@ -17,6 +17,8 @@ export interface RabbitMq {
   port: number
   /** where its data and logs are */
   dir: string
+  /** The management API's port (with `management: true`), else undefined */
+  managementPort?: number
   /** rabbitmqctl against this node (its node name and cookie): rejects with the output if it fails */
   ctl(...args: string[]): Promise<string>
   stop(): Promise<void>
@@ -25,6 +27,12 @@ export interface RabbitMq {
 export interface RabbitMqOptions {
   /** A definitions file's content (users, vhosts, permissions...) loaded at boot (`load_definitions`) */
   definitions?: object
+  /**
+   * Enables rabbitmq_management on a free port of its own (127.0.0.1), with statistics collected every
+   * `statsIntervalMs` (RabbitMQ's default is 5000), and waits for the API to answer too.
+   */
+  management?: boolean
+  statsIntervalMs?: number
   timeoutMs?: number
 }
 
@@ -54,15 +62,26 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /** Starts RabbitMQ and resolves once its AMQP port accepts connections (about 7 s here). */
-export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitMqOptions = {}): Promise<RabbitMq> {
+export async function startRabbitMq({
+  definitions,
+  management = false,
+  statsIntervalMs = 5000,
+  timeoutMs = 60_000,
+}: RabbitMqOptions = {}): Promise<RabbitMq> {
   const script = SCRIPTS.find((path) => existsSync(path))
   if (!script) throw new Error('rabbitmq-server is not installed (bash scripts/ensure-deps.sh --test installs it)')
   const dir = await mkdtemp(join(tmpdir(), 'warren-rabbitmq-'))
   const port = await freePort()
   const distPort = await freePort()
-  await writeFile(join(dir, 'enabled_plugins'), '[].\n')
+  const managementPort = management ? await freePort() : undefined
+  // The plugins file is read at boot, as `rabbitmq-plugins --offline enable` would have written it
+  await writeFile(join(dir, 'enabled_plugins'), management ? '[rabbitmq_management].\n' : '[].\n')
   // an hour: programs hold deliveries as long as they like (Warren is started with the same)
   let conf = 'consumer_timeout = 3600000\nloopback_users = none\n'
+  if (managementPort !== undefined) {
+    conf += `management.tcp.port = ${managementPort}\nmanagement.tcp.ip = 127.0.0.1\n`
+    conf += `collect_statistics_interval = ${statsIntervalMs}\n`
+  }
   if (definitions) {
     // With load_definitions RabbitMQ makes no guest and no '/' of its own: the file must have them
     await writeFile(join(dir, 'definitions.json'), JSON.stringify(definitions))
@@ -114,7 +133,7 @@ export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitM
     await rm(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + timeoutMs
-  while (!(await canConnect(port))) {
+  while (!(await canConnect(port)) || (managementPort !== undefined && !(await canConnect(managementPort)))) {
     if (exited || Date.now() > deadline) {
       await stop()
       throw new Error(`RabbitMQ did not start on port ${port}: ${stderr.slice(-2000)}`)
@@ -128,5 +147,5 @@ export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitM
         err ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout),
       )
     })
-  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, host: '127.0.0.1', port, dir, ctl, stop }
+  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, host: '127.0.0.1', port, dir, managementPort, ctl, stop }
 }
