@@ -42,6 +42,15 @@ type State = 'running' | 'closing' | 'closed'
 export interface ConnectionInfo {
   remoteAddress: string
   remotePort: number
+  /** Where the client connected to (the listener's address and port); absent for an in-process stream */
+  localAddress?: string
+  localPort?: number
+}
+
+/** An address as RabbitMQ's rabbit_misc:ntoab writes it: IPv4-mapped IPv6 as IPv4, IPv6 in brackets */
+function addressText(address: string): string {
+  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+  return v4.includes(':') ? `[${v4}]` : v4
 }
 
 /** Capabilities the client announced in connection.start-ok that change what we send it. */
@@ -140,8 +149,10 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     return (this.socket as { bytesWritten?: number }).bytesWritten ?? 0
   }
 
+  /** RabbitMQ's connection name: "127.0.0.1:54321 -> 127.0.0.1:5672" (the management API's key for it) */
   get name(): string {
-    return `${this.info.remoteAddress}:${this.info.remotePort}`
+    const { remoteAddress, remotePort, localAddress = '127.0.0.1', localPort = 0 } = this.info
+    return `${addressText(remoteAddress)}:${remotePort} -> ${addressText(localAddress)}:${localPort}`
   }
 
   get config(): ChannelConfig {
