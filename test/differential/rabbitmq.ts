@@ -50,7 +50,8 @@ const PLUGIN_LISTENERS = { rabbitmq_prometheus: 'prometheus', rabbitmq_managemen
 const SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server']
 const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (the OS picks it) */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.on('error', reject)
@@ -61,7 +62,8 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection */
+export async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.once('connect', () => {
