@@ -23,6 +23,8 @@ export interface ExchangeDefinition {
   internal: boolean
   /** The arguments table in AMQP wire encoding, base64: lossless for every field type */
   arguments: string
+  /** The user who declared it; absent for the broker's own (logs written before it was recorded too) */
+  declaredBy?: string
 }
 
 export interface QueueDefinition {
