@@ -230,6 +230,8 @@ export function applyDefinitions(
     const tp = { exchange: p.exchange, write: p.write, read: p.read }
     apply(() => tenancy.setTopicPermission(p.user, p.vhost, tp))
   }
+  // All of them, internal_cluster_id included, as RabbitMQ 3.10.8 imports them (checked)
+  for (const g of file.global_parameters ?? []) apply(() => tenancy.setGlobalParameter(g.name, g.value))
   for (const p of file.parameters ?? []) {
     // RabbitMQ keeps vhost limits as the parameter 'limits' of the component 'vhost-limits'
     if (p.component === 'vhost-limits') apply(() => tenancy.setVhostLimits(p.vhost, p.value as LimitsDefinition))

@@ -184,7 +184,8 @@ export class Vhost {
     )
   }
 
-  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean): Exchange {
+  /** `user`: who declares it (kept for the management API); the broker's internal user if none */
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean, user?: string): Exchange {
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
     if (passive) return this.getExchange(name)
     if (name.startsWith('amq.') && !this.exchanges.has(name)) {
@@ -202,6 +203,7 @@ export class Vhost {
       return existing
     }
     const exchange = createExchange(type, name, options)!
+    if (user !== undefined) exchange.declaredBy = user
     if (exchange.durable) {
       const change = { op: 'exchange.add', exchange: exchangeDefinition(this.name, exchange) } as const
       this.storeChange(change, `definition of ${this.describeExchange(name)}`)
@@ -511,6 +513,7 @@ export class Vhost {
         arguments: tableFromText(e.arguments),
       }
       const exchange = createExchange(e.type, e.name, options)
+      if (exchange && e.declaredBy !== undefined) exchange.declaredBy = e.declaredBy
       if (exchange) this.exchanges.set(e.name, exchange)
       else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
     }

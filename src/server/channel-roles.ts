@@ -4,6 +4,7 @@ import type { LoadedEntry, Message } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import type { Vhost } from '../broker/vhost.js'
 import type { Method } from '../protocol/generated/methods.js'
+import type { ChannelCounters } from '../broker/stats.js'
 import type { ChannelHost } from './channel-host.js'
 import type { ConfirmTarget } from './confirms.js'
 
@@ -19,6 +20,8 @@ export interface PublishingChannel extends ConfirmTarget {
   readonly host: ChannelHost
   readonly vhost: Vhost
   readonly inTx: boolean
+  /** The channel's message_stats, counted where each publish is settled */
+  readonly stats: ChannelCounters
   /** This channel's direct reply-to address, if it consumes from amq.rabbitmq.reply-to */
   readonly directReplyAddress: string | undefined
   /** basic.return for a mandatory message that reached no queue. */
@@ -28,6 +31,8 @@ export interface PublishingChannel extends ConfirmTarget {
 /** The channel as a ChannelConsumer sees it. */
 export interface ConsumingChannel {
   readonly host: ChannelHost
+  /** The channel's message_stats, counted at each delivery */
+  readonly stats: ChannelCounters
   /** The channel is open and its connection's output is not backed up */
   readonly deliveriesFlowing: boolean
   /** basic.qos prefetch-count shared by all consumers of the channel (global=true); 0 = none */

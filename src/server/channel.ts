@@ -6,6 +6,7 @@ import type { Queue } from '../broker/queue/queue.js'
 import { DIRECT_REPLY_QUEUE, type ReplyTarget } from '../broker/direct-reply-to.js'
 import { generateName } from '../broker/names.js'
 import type { Vhost } from '../broker/vhost.js'
+import { ChannelCounters } from '../broker/stats.js'
 import {
   accessRefused,
   notAllowed,
@@ -27,7 +28,7 @@ import { LongTimer } from '../util/long-timer.js'
 import { turnNow } from '../util/turn-clock.js'
 
 /** A delivery waiting for ack, nack or reject. */
-interface Unacked {
+export interface Unacked {
   readonly queue: Queue
   readonly entry: LoadedEntry
   /** null for basic.get */
@@ -67,6 +68,8 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   /** consumer_timeout: one timer per channel, for the oldest unacked delivery, armed only while there is one */
   private ackTimer: LongTimer | undefined
   readonly publisher: Publisher
+  /** RabbitMQ's per-channel message_stats (publishes, deliveries, gets, acks), read by the management API */
+  readonly stats = new ChannelCounters()
 
   constructor(
     readonly id: number,
@@ -87,6 +90,11 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   /** The consumers of this channel (the management API lists them) */
   get consumerList(): Iterable<ChannelConsumer> {
     return this.consumers.values()
+  }
+
+  /** The deliveries waiting for an ack, with their queue (read by the management API) */
+  get unackedEntries(): Iterable<Unacked> {
+    return this.unacked.values()
   }
 
   /** basic.qos prefetch-count (global=false) given to consumers created from now on */
@@ -361,7 +369,11 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.host.access.check('read', 'queue', queueName)
     const queue = this.vhost.getQueue(queueName, this.host)
     const entry = queue.take(noAck)
-    if (!entry) return this.send({ name: 'basic.get-empty' })
+    if (!entry) {
+      this.stats.getEmpty++
+      return this.send({ name: 'basic.get-empty' })
+    }
+    this.stats.countGet(noAck, entry.redelivered)
     const m = entry.message
     this.send({
       name: 'basic.get-ok',
@@ -467,8 +479,10 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
         deliveries.map(([, d]) => d),
         true,
       )
-    else if (requeue === null) for (const [, d] of deliveries) d.queue.ack(d.entry)
-    else for (const [, d] of deliveries) d.queue.reject(d.entry)
+    else if (requeue === null) {
+      this.stats.ack += deliveries.length
+      for (const [, d] of deliveries) d.queue.ack(d.entry)
+    } else for (const [, d] of deliveries) d.queue.reject(d.entry)
     this.wakeConsumers()
   }
 

@@ -71,6 +71,8 @@ export interface Negotiated {
   readonly heartbeat: Heartbeat
   readonly clientProperties: FieldTable
   readonly capabilities: ClientCapabilities
+  /** The SASL mechanism the client logged in with (PLAIN, AMQPLAIN, EXTERNAL) */
+  readonly authMechanism: string
 }
 
 export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, FlowWaiter {
@@ -97,6 +99,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   readonly clientProperties: FieldTable
   readonly consumerCancelNotify: boolean
   private readonly blockedNotify: boolean
+  /** The SASL mechanism of the login, and when connection.open-ok was sent (the management API shows both) */
+  readonly authMechanism: string
+  readonly connectedAt = Date.now()
 
   constructor(
     private readonly broker: Broker,
@@ -114,6 +119,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.clientProperties = negotiated.clientProperties
     this.consumerCancelNotify = negotiated.capabilities.consumerCancelNotify
     this.blockedNotify = negotiated.capabilities.blockedNotify
+    this.authMechanism = negotiated.authMechanism
     this.heartbeat = negotiated.heartbeat
     this.heartbeat.handOver(this)
     this.output = new OutputFlow(socket, this.out, broker.config.maxOutputBuffer)
@@ -153,6 +159,16 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   get name(): string {
     const { remoteAddress, remotePort, localAddress = '127.0.0.1', localPort = 0 } = this.info
     return `${addressText(remoteAddress)}:${remotePort} -> ${addressText(localAddress)}:${localPort}`
+  }
+
+  /** The negotiated heartbeat interval in seconds (0: none) */
+  get heartbeatSeconds(): number {
+    return this.heartbeat.seconds
+  }
+
+  /** The socket itself (a TLS socket knows its cipher and peer certificate), for the management API */
+  get transport(): Duplex {
+    return this.socket
   }
 
   get config(): ChannelConfig {
@@ -519,6 +535,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.broker.alarms.unsubscribe(this)
     this.broker.limits.connections.delete(this)
     this.broker.stats.churn.connectionsClosed++
+    const traffic = this.vhost.stats.closedConnections
+    traffic.bytesIn += this.bytesIn
+    traffic.bytesOut += this.bytesOut
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

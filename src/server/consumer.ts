@@ -39,6 +39,7 @@ export class ChannelConsumer implements Consumer, DeliveryConsumer {
   deliver(entry: LoadedEntry, queue: Queue): void {
     const ch = this.channel
     const tag = ch.track(entry, queue, this.noAck ? false : this)
+    ch.stats.countDeliver(this.noAck, entry.redelivered)
     const m = entry.message
     ch.send({
       name: 'basic.deliver',

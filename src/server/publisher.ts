@@ -179,11 +179,18 @@ export class Publisher {
     }
     if (!delivered && mandatory) this.channel.returnMessage(message)
     const counts = this.channel.vhost.stats.publishing
+    const own = this.channel.stats
     counts.received++
+    own.publish++
     if (this.confirms) counts.receivedConfirm++
     if (delivered) counts.routed++
-    else if (mandatory) counts.unroutableReturned++
-    else counts.unroutableDropped++
+    else if (mandatory) {
+      counts.unroutableReturned++
+      own.returnUnroutable++
+    } else {
+      counts.unroutableDropped++
+      own.dropUnroutable++
+    }
     // Settled in its turn: after every earlier publish, some of which may still wait for a sync
     this.confirms?.record(result.refused ? CONFIRM_NACK : result.stored ? result.batch : CONFIRM_ACK)
   }
@@ -199,7 +206,7 @@ export class Publisher {
 
   enableConfirms(): void {
     const vhost = this.channel.vhost
-    this.confirms ??= new Confirms(this.channel, vhost.durability, vhost.stats.publishing)
+    this.confirms ??= new Confirms(this.channel, vhost.durability, vhost.stats.publishing, this.channel.stats)
   }
 
   /** Publishes the transaction's messages: whether any was written to the store, and any was refused. */

@@ -23,6 +23,8 @@ export interface ExchangeDefinition {
   internal: boolean
   /** The arguments table in AMQP wire encoding, base64: lossless for every field type */
   arguments: string
+  /** The user who declared it; absent for the broker's own (logs written before it was recorded too) */
+  declaredBy?: string
 }
 
 export interface QueueDefinition {
@@ -86,6 +88,12 @@ export interface TopicPermissionDefinition {
   read: string
 }
 
+/** A global parameter (cluster_name, internal_cluster_id, any an operator sets): a name and a JSON value */
+export interface GlobalParameterDefinition {
+  name: string
+  value: unknown
+}
+
 /** RabbitMQ's limits by name ('max-connections', 'max-queues', 'max-channels'); a negative value is none */
 export type LimitsDefinition = Record<string, number>
 
@@ -111,6 +119,8 @@ export type DefinitionChange =
   | { op: 'binding.remove'; binding: BindingDefinition }
   | { op: 'policy.add'; policy: PolicyDefinition }
   | { op: 'policy.remove'; vhost: string; name: string; kind?: 'operator' }
+  | { op: 'global-parameter.set'; parameter: GlobalParameterDefinition }
+  | { op: 'global-parameter.clear'; name: string }
 
 export interface Definitions {
   exchanges: ExchangeDefinition[]
@@ -127,6 +137,7 @@ export interface TenancyDefinitions {
   topicPermissions: TopicPermissionDefinition[]
   vhostLimits: { vhost: string; limits: LimitsDefinition }[]
   userLimits: { user: string; limits: LimitsDefinition }[]
+  globalParameters: GlobalParameterDefinition[]
 }
 
 /** What the log holds at start, and what replaying it found out besides */
@@ -159,6 +170,7 @@ class Snapshot {
   readonly topicPermissions = new Map<string, TopicPermissionDefinition>()
   readonly vhostLimits = new Map<string, LimitsDefinition>()
   readonly userLimits = new Map<string, LimitsDefinition>()
+  readonly globalParameters = new Map<string, GlobalParameterDefinition>()
 
   apply(c: DefinitionChange): void {
     switch (c.op) {
@@ -223,6 +235,10 @@ class Snapshot {
         return void this.policies.set(policyKey(c.policy.vhost, c.policy.name, c.policy.kind), c.policy)
       case 'policy.remove':
         return void this.policies.delete(policyKey(c.vhost, c.name, c.kind))
+      case 'global-parameter.set':
+        return void this.globalParameters.set(c.parameter.name, c.parameter)
+      case 'global-parameter.clear':
+        return void this.globalParameters.delete(c.name)
     }
   }
 
@@ -237,7 +253,8 @@ class Snapshot {
       this.permissions.size +
       this.topicPermissions.size +
       this.vhostLimits.size +
-      this.userLimits.size
+      this.userLimits.size +
+      this.globalParameters.size
     )
   }
 
@@ -253,6 +270,7 @@ class Snapshot {
       })),
       ...[...this.vhostLimits].map(([vhost, limits]) => ({ op: 'vhost-limits.set' as const, vhost, limits })),
       ...[...this.userLimits].map(([user, limits]) => ({ op: 'user-limits.set' as const, user, limits })),
+      ...[...this.globalParameters.values()].map((parameter) => ({ op: 'global-parameter.set' as const, parameter })),
       ...[...this.exchanges.values()].map((exchange) => ({ op: 'exchange.add' as const, exchange })),
       ...[...this.queues.values()].map((queue) => ({ op: 'queue.add' as const, queue })),
       ...[...this.bindings.values()].map((binding) => ({ op: 'binding.add' as const, binding })),
@@ -387,6 +405,7 @@ export class DefinitionsLog {
       topicPermissions: [...this.snapshot.topicPermissions.values()],
       vhostLimits: [...this.snapshot.vhostLimits].map(([vhost, limits]) => ({ vhost, limits })),
       userLimits: [...this.snapshot.userLimits].map(([user, limits]) => ({ user, limits })),
+      globalParameters: [...this.snapshot.globalParameters.values()],
       removedQueues: [...removedQueues.values()],
       removedVhosts: [...removedVhosts],
       damagedLines,

@@ -154,8 +154,11 @@ describe('management API', () => {
           'description',
           'message_stats',
           'messages',
+          'messages_details',
           'messages_ready',
+          'messages_ready_details',
           'messages_unacknowledged',
+          'messages_unacknowledged_details',
           'metadata',
           'name',
           'tags',
@@ -219,6 +222,8 @@ describe('management API', () => {
       auto_delete: false,
       internal: false,
       arguments: {},
+      // declared through the API by guest
+      user_who_performed_action: 'guest',
       // The detailed rates' lists, empty with rates_mode basic (RabbitMQ 3.10.8)
       incoming: [],
       outgoing: [],

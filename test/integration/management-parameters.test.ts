@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
+import { startManagementServer } from '../../src/management/api/server.js'
+import { startBroker as startInProcessBroker } from '../helpers/broker.js'
 import { apiClient, basicAuth, type Body } from '../helpers/management-http.js'
 
 let broker: WarrenBroker
@@ -70,4 +72,38 @@ test('unknown nodes, limits of unknown users, and what monitoring users may not 
   await call('PUT', '/api/users/mon', { password: 'p', tags: 'monitoring' })
   assert.equal((await call('GET', '/api/global-parameters', undefined, basicAuth('mon', 'p'))).status, 401)
   assert.equal((await call('PUT', '/api/cluster-name', { name: 'x' }, basicAuth('mon', 'p'))).status, 401)
+})
+
+test('global parameters are stored with the definitions: cluster_name and internal_cluster_id survive a restart', async () => {
+  let stored = await startInProcessBroker({ inProcess: true })
+  let api = await startManagementServer(stored.broker, () => stored.connections, { port: 0, host: '127.0.0.1' })
+  const on = apiClient(() => `http://127.0.0.1:${api.port}`)
+  try {
+    const id = ((await on('GET', '/api/global-parameters/internal_cluster_id')).json as Body).value as string
+    assert.match(id, /^rabbitmq-cluster-id-[\w-]{22}$/)
+    assert.equal((await on('PUT', '/api/cluster-name', { name: 'kept' })).status, 204)
+    assert.equal((await on('PUT', '/api/global-parameters/colour', { value: { shade: ['blue', 2] } })).status, 201)
+    assert.equal((await on('PUT', '/api/global-parameters/gone', { value: 1 })).status, 201)
+    assert.equal((await on('DELETE', '/api/global-parameters/gone')).status, 204)
+    // imported as RabbitMQ 3.10.8 imports them, from a definitions body
+    const body = { global_parameters: [{ name: 'imported', value: 'yes' }] }
+    assert.equal((await on('POST', '/api/definitions', body)).status, 204)
+    await api.close()
+    stored = await stored.restart()
+    api = await startManagementServer(stored.broker, () => stored.connections, { port: 0, host: '127.0.0.1' })
+    assert.deepEqual((await on('GET', '/api/global-parameters')).json, [
+      { name: 'cluster_name', value: 'kept' },
+      { name: 'colour', value: { shade: ['blue', 2] } },
+      { name: 'imported', value: 'yes' },
+      { name: 'internal_cluster_id', value: id },
+    ])
+    assert.equal(((await on('GET', '/api/overview')).json as Body).cluster_name, 'kept')
+    assert.deepEqual(
+      ((await on('GET', '/api/definitions')).json as Body).global_parameters,
+      (await on('GET', '/api/global-parameters')).json,
+    )
+  } finally {
+    await api.close()
+    await stored.stop()
+  }
 })

@@ -11,6 +11,9 @@ import {
 } from './context.js'
 import { NODE, type Json } from './format.js'
 import { notFoundError, ok } from './http.js'
+import { channelMessageStats } from '../../broker/stats.js'
+import { withRates } from './rates.js'
+import { idleSince } from './statistics.js'
 
 /** RabbitMQ names a channel after its connection and number: "<connection> (1)" */
 const channelName = (c: ManagedConnection, ch: ManagedChannel): string => `${c.name} (${ch.id})`
@@ -26,12 +29,23 @@ function channelJson(c: ManagedConnection, ch: ManagedChannel): Json {
     connection_details: { name: c.name, peer_host: c.info.remoteAddress, peer_port: c.info.remotePort },
     consumer_count: [...ch.consumerList].length,
     messages_unacknowledged: ch.unackedCount,
+    messages_unconfirmed: ch.publisher.unconfirmed,
+    messages_uncommitted: ch.publisher.uncommitted,
+    acks_uncommitted: ch.uncommittedAcks,
     prefetch_count: ch.prefetchCount,
     global_prefetch_count: ch.globalPrefetch,
     confirm: ch.confirming,
     transactional: ch.inTx,
     user_who_performed_action: c.user.name,
+    ...idleSince(ch.stats, ch.stats.confirm),
+    ...channelStats(ch),
   }
+}
+
+/** RabbitMQ's message_stats of a channel, with rates; none before it published or delivered anything */
+function channelStats(ch: ManagedChannel): { message_stats?: Json } {
+  const counts = channelMessageStats(ch.stats)
+  return counts ? { message_stats: withRates(ch.stats, counts) } : {}
 }
 
 function visibleChannels(

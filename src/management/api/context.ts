@@ -1,5 +1,8 @@
 // What the management API's handlers work on: the broker, the open connections, and the request's user.
+import type { Duplex } from 'node:stream'
 import type { Broker } from '../../broker/broker.js'
+import type { LoadedEntry, QueueEntry } from '../../broker/message.js'
+import type { ChannelCounters } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { AmqpError } from '../../protocol/errors.js'
 import type { FieldTable } from '../../protocol/field-value.js'
@@ -23,6 +26,19 @@ export interface ManagedConnection {
   readonly clientProperties: FieldTable
   readonly openChannels: number
   readonly channelList: Iterable<ManagedChannel>
+  /** Bytes read and written (recv_oct, send_oct), socket reads and corked writes (recv_cnt, send_cnt) */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly packetsIn: number
+  readonly packetsOut: number
+  /** Output not yet taken by the socket (send_pend) */
+  readonly bufferedOutput: number
+  /** ms since the epoch of connection.open-ok */
+  readonly connectedAt: number
+  readonly authMechanism: string
+  readonly heartbeatSeconds: number
+  /** The socket: a tls.TLSSocket tells its protocol, cipher and the peer's certificate */
+  readonly transport: Duplex
   closeWithError(err: AmqpError): void
 }
 
@@ -35,6 +51,13 @@ export interface ManagedChannel {
   readonly inTx: boolean
   readonly confirming: boolean
   readonly consumerList: Iterable<ManagedConsumer>
+  /** Its message_stats */
+  readonly stats: ChannelCounters
+  /** Acks, nacks and rejects in the open transaction */
+  readonly uncommittedAcks: number
+  readonly publisher: { readonly unconfirmed: number; readonly uncommitted: number }
+  /** Its deliveries waiting for an ack, with their queue (the persistent bytes of a queue count them) */
+  readonly unackedEntries: Iterable<{ readonly queue: object; readonly entry: QueueEntry | LoadedEntry }>
 }
 
 export interface ManagedConsumer {
@@ -47,6 +70,8 @@ export interface ManagedConsumer {
     readonly activeConsumer: unknown
   }
   readonly noAck: boolean
+  /** Whether it could take a message now (credit, prefetch, the connection's output) */
+  canTake(): boolean
   readonly exclusive: boolean
   readonly prefetch: number
   readonly priority: number

@@ -9,6 +9,7 @@ import { API_OWNER, exchangeName, operation, vhostOf, type ApiContext, type ApiH
 import type { Access } from './auth.js'
 import { booleanField, notFoundError, noContent, ok, putReply, stringField, type Reply, type Request } from './http.js'
 import { consumersJson } from './channels.js'
+import { consumersByQueue, queueStatistics } from './statistics.js'
 import { exchangeJson, queueJson, vhostBindings, bindingJson, tableFromJson, type BindingView } from './format.js'
 
 const permissionName = (name: string): string => (name === '' ? 'amq.default' : name)
@@ -66,7 +67,7 @@ export const putExchange: ApiHandler = (ctx, access, req) => {
     internal: booleanField(body, 'internal', false),
     arguments: tableFromJson(body['arguments']),
   }
-  operation(() => vhost.declareExchange(name, type, options, false))
+  operation(() => vhost.declareExchange(name, type, options, false, access.user.name))
   return putReply(existed)
 }
 
@@ -80,14 +81,18 @@ export const deleteExchange: ApiHandler = (ctx, access, req) => {
   return noContent()
 }
 
-export const listQueues: ApiHandler = (ctx, access, req) =>
-  ok(
+export const listQueues: ApiHandler = (ctx, access, req) => {
+  const consumers = consumersByQueue(ctx)
+  return ok(
     sortByName(
       visibleVhosts(ctx, access, req.params['vhost']).flatMap((v) =>
         [...v.queues.values()].map((queue) => ({ name: queue.name, vhost: v.name, queue, owner: v })),
       ),
-    ).map(({ queue, owner }) => queueJson(queue, owner.queuePolicies(queue.name))),
+    ).map(({ queue, owner }) =>
+      queueJson(queue, owner.queuePolicies(queue.name), queueStatistics(ctx, queue, consumers.get(queue) ?? [])),
+    ),
   )
+}
 
 export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost: Vhost; queue: Queue } {
   const vhost = visibleVhosts(ctx, access, req.params['vhost'])[0]!
@@ -100,7 +105,11 @@ export const getQueue: ApiHandler = (ctx, access, req) => {
   const { vhost, queue } = queueOf(ctx, access, req)
   // One queue comes with its consumers, and the detailed rates' lists (empty: rates_mode basic)
   return ok({
-    ...(queueJson(queue, vhost.queuePolicies(queue.name)) as object),
+    ...(queueJson(
+      queue,
+      vhost.queuePolicies(queue.name),
+      queueStatistics(ctx, queue, consumersByQueue(ctx).get(queue) ?? []),
+    ) as object),
     consumer_details: consumersJson(ctx, access, vhost.name, (c) => c.queue === queue),
     deliveries: [],
     incoming: [],

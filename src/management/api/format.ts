@@ -10,7 +10,7 @@ import type { LimitsDefinition } from '../../store/definitions-log.js'
 import { exchangeMessageStats, queueMessageStats, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-value.js'
 import { badRequest } from './http.js'
-import { withRates, type MessageStats } from './rates.js'
+import { queueTotals, withRates, type MessageStats } from './rates.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -39,7 +39,8 @@ export function tableJson(t: FieldTable | undefined): { [key: string]: Json } {
   return out
 }
 
-export function vhostJson(v: Vhost): Json {
+/** `extra`: what the API adds from outside the vhost (its connections' traffic: statistics.ts) */
+export function vhostJson(v: Vhost, extra: object = {}): Json {
   const { description, tags } = v.metadata
   let ready = 0
   let unacked = 0
@@ -55,9 +56,8 @@ export function vhostJson(v: Vhost): Json {
     metadata: { description, tags: [...tags] },
     tracing: false,
     cluster_state: { [NODE]: 'running' },
-    messages: ready + unacked,
-    messages_ready: ready,
-    messages_unacknowledged: unacked,
+    ...extra,
+    ...queueTotals(v.stats, ready, unacked),
     message_stats: withRates(v.stats, totalMessageStats(vhostTotals(v))),
   }
 }
@@ -81,6 +81,7 @@ export function exchangeJson(vhost: string, e: Exchange): Json {
     auto_delete: e.options.autoDelete,
     internal: e.options.internal,
     arguments: tableJson(e.options.arguments),
+    user_who_performed_action: e.declaredBy,
     // RabbitMQ shows an exchange's message_stats once something went through it
     ...(e.stats.publishIn + e.stats.publishOut > 0
       ? { message_stats: withRates(e.stats, exchangeMessageStats(e.stats)) }
@@ -119,7 +120,8 @@ export interface QueuePolicies {
   definition: FieldTable
 }
 
-export function queueJson(q: Queue, policies: QueuePolicies): Json {
+/** `statistics`: a queue's statistics beyond its counts (statistics.ts queueStatistics) */
+export function queueJson(q: Queue, policies: QueuePolicies, statistics: object = {}): Json {
   return {
     name: q.name,
     vhost: q.vhost,
@@ -134,6 +136,7 @@ export function queueJson(q: Queue, policies: QueuePolicies): Json {
     messages: q.messageCount + q.unackedCount,
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
+    ...statistics,
     single_active_consumer_tag: q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null,
     policy: policies.policy?.name ?? null,
     operator_policy: policies.operatorPolicy?.name ?? null,

@@ -8,6 +8,7 @@ import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys, type 
 import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
 import { EXCHANGE_DESCRIPTIONS } from './format.js'
 import { managementContexts } from './node.js'
+import { churn, nodeResources } from './statistics.js'
 
 const STARTED_AT = Date.now()
 
@@ -63,10 +64,13 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
     uptime: Date.now() - STARTED_AT,
     processors: availableParallelism(),
     rates_mode: 'basic',
-    mem_used: process.memoryUsage().rss,
     mem_limit: config.memoryHighWatermark,
     mem_alarm: ctx.broker.alarms.isSet('memory'),
     mem_calculation_strategy: 'rss',
+    // mem_used, disk_free and their rates
+    ...nodeResources(ctx.broker),
+    // connection_created, queue_deleted... as the overview's churn_rates
+    ...churn(ctx.broker),
     disk_free_limit: config.diskFreeLimit,
     disk_free_alarm: ctx.broker.alarms.isSet('disk'),
     db_dir: config.dataDir ?? '',
@@ -151,6 +155,8 @@ export const putUserLimit: ApiHandler = (ctx, access, req) => {
 
 export const deleteUserLimit: ApiHandler = (ctx, access, req) => {
   requireAdministrator(access.user)
+  // RabbitMQ 3.10.8 answers a missing user with a bare 500 (its clear_user_limits crashes; checked)
+  if (!ctx.broker.users.get(req.params['user'] ?? '')) return { status: 500 }
   const user = userOf(ctx, req.params['user'])
   const limits = { ...ctx.broker.limits.user(user) }
   delete limits[req.params['name']!]

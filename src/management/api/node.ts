@@ -11,7 +11,8 @@ import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stat
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
 import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
-import { withRates } from './rates.js'
+import { queueTotals, withRates } from './rates.js'
+import { churn, connectionStatistics } from './statistics.js'
 import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
 import { EXCHANGE_DESCRIPTIONS, NODE, tableJson, userJson, type Json } from './format.js'
 import { noContent, notAuthorised, notFoundError, ok } from './http.js'
@@ -60,8 +61,14 @@ export const overview: ApiHandler = (ctx, access) => {
       exchanges,
       queues,
     },
-    queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
+    // The whole broker's, or (as message_stats) the user's vhosts'
+    queue_totals: queueTotals(
+      visible.length === broker.vhosts.size && monitor ? broker : partialViewKey(access),
+      ready,
+      unacked,
+    ),
     message_stats: overviewMessageStats(ctx, access, visible),
+    churn_rates: churn(broker),
     ...(monitor
       ? {
           listeners: [
@@ -100,12 +107,17 @@ function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[])
     t.addTo(totals)
     t.publishing.addTo(totals.publishing)
   }
-  let key = partialViewKeys.get(access.user.name)
-  if (!key) partialViewKeys.set(access.user.name, (key = {}))
-  return withRates(key, totalMessageStats(totals))
+  return withRates(partialViewKey(access), totalMessageStats(totals))
 }
 
-function connectionJson(c: ManagedConnection): Json {
+function partialViewKey(access: Access): object {
+  let key = partialViewKeys.get(access.user.name)
+  if (!key) partialViewKeys.set(access.user.name, (key = {}))
+  return key
+}
+
+/** `single`: one connection read on its own, whose absent TLS fields RabbitMQ gives as '' (null in lists) */
+function connectionJson(c: ManagedConnection, single = false): Json {
   return {
     name: c.name,
     node: NODE,
@@ -124,6 +136,7 @@ function connectionJson(c: ManagedConnection): Json {
     port: c.info.localPort ?? 0,
     user_who_performed_action: c.user.name,
     client_properties: tableJson(c.clientProperties),
+    ...(connectionStatistics(c, single) as object),
   }
 }
 
@@ -133,7 +146,7 @@ export const listConnections: ApiHandler = (ctx, access, req) => {
   return ok(
     [...ctx.connections()]
       .filter((c) => access.seesConnectionOf(c.user.name) && (vhost === undefined || c.vhost.name === vhost))
-      .map(connectionJson),
+      .map((c) => connectionJson(c)),
   )
 }
 
@@ -147,7 +160,7 @@ function connectionOf(
 }
 
 export const getConnection: ApiHandler = (ctx, access, req) =>
-  ok(connectionJson(connectionOf(ctx, access, req.params['name']!)))
+  ok(connectionJson(connectionOf(ctx, access, req.params['name']!), true))
 
 /** Closes with 320 CONNECTION_FORCED and the X-Reason header's text, as RabbitMQ's API does */
 export const deleteConnection: ApiHandler = (ctx, access, req) => {

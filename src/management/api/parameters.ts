@@ -5,9 +5,8 @@
 // Warren's runtime parameters are the two components it has: vhost-limits (one parameter, 'limits', per
 // vhost) and operator_policy (policies.ts); any other component (federation-upstream, shovel...) lists
 // empty and a PUT is refused as RabbitMQ refuses a component no plugin registered. Global parameters
-// (cluster_name, internal_cluster_id, and whatever an operator stores) are kept in memory for the life of
-// the broker: they are not stored in the data directory.
-import { randomBytes } from 'node:crypto'
+// (cluster_name, internal_cluster_id, and whatever an operator stores) are the broker's (broker/tenancy.ts):
+// stored in the definitions log with a data directory, exported and imported as `global_parameters`.
 import type { Broker } from '../../broker/broker.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { PolicyDefinition } from '../../store/definitions-log.js'
@@ -121,20 +120,8 @@ export const deleteParameter: ApiHandler = (ctx, access, req) => {
   throw notFoundError()
 }
 
-/** The broker's global parameters, in memory; cluster_name and internal_cluster_id made on first use */
-const globals = new WeakMap<Broker, Map<string, Json>>()
-
-function globalParameters(broker: Broker): Map<string, Json> {
-  let map = globals.get(broker)
-  if (!map) {
-    map = new Map<string, Json>([
-      // RabbitMQ's own id of the cluster: 'rabbitmq-cluster-id-' and 22 characters of base64url
-      ['internal_cluster_id', `rabbitmq-cluster-id-${randomBytes(16).toString('base64url')}`],
-    ])
-    globals.set(broker, map)
-  }
-  return map
-}
+/** The broker's global parameters, stored in the definitions log (broker/tenancy.ts) */
+const globalParameters = (broker: Broker): ReadonlyMap<string, unknown> => broker.tenancy.globalParameters
 
 /** The cluster name: the global parameter cluster_name once set (PUT /api/cluster-name), else the node's name */
 export function clusterName(broker: Broker): string {
@@ -146,7 +133,7 @@ export function clusterName(broker: Broker): string {
 export function globalParametersJson(broker: Broker): Json[] {
   return [...globalParameters(broker)]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => ({ name, value }))
+    .map(([name, value]) => ({ name, value: value as Json }))
 }
 
 export const listGlobalParameters: ApiHandler = (ctx, access) => {
@@ -159,22 +146,22 @@ export const getGlobalParameter: ApiHandler = (ctx, access, req) => {
   const name = req.params['name']!
   const map = globalParameters(ctx.broker)
   if (!map.has(name)) throw notFoundError()
-  return ok({ name, value: map.get(name)! })
+  return ok({ name, value: map.get(name) as Json })
 }
 
 export const putGlobalParameter: ApiHandler = (ctx, access, req) => {
   requirePolicymaker(access)
   const body = req.json()
   requireKeys(body, ['value'])
-  const map = globalParameters(ctx.broker)
-  const existed = map.has(req.params['name']!)
-  map.set(req.params['name']!, body['value'] as Json)
+  const name = req.params['name']!
+  const existed = globalParameters(ctx.broker).has(name)
+  operation(() => ctx.broker.tenancy.setGlobalParameter(name, body['value']))
   return putReply(existed)
 }
 
 export const deleteGlobalParameter: ApiHandler = (ctx, access, req) => {
   requirePolicymaker(access)
-  if (!globalParameters(ctx.broker).delete(req.params['name']!)) throw notFoundError()
+  if (!operation(() => ctx.broker.tenancy.clearGlobalParameter(req.params['name']!))) throw notFoundError()
   return noContent()
 }
 
@@ -187,7 +174,7 @@ export const putClusterName: ApiHandler = (ctx, access, req) => {
   requireKeys(body, ['name'])
   const name = body['name']
   if (typeof name !== 'string' || name === '') throw badRequest('name must be a non-empty string')
-  globalParameters(ctx.broker).set('cluster_name', name)
+  operation(() => ctx.broker.tenancy.setGlobalParameter('cluster_name', name))
   return noContent()
 }
 

@@ -18,6 +18,8 @@ interface Samples {
 }
 
 const samplesOf = new WeakMap<object, Samples>()
+/** Gauges (messages, messages_ready, bytes, mem_used) are sampled apart: their key may also have counters */
+const gaugeSamplesOf = new WeakMap<object, Samples>()
 
 /** RabbitMQ's message_stats: each counter, and beside it `<name>_details: {rate}` */
 export type MessageStats = { [name: string]: number | { rate: number } }
@@ -27,10 +29,27 @@ export type MessageStats = { [name: string]: number | { rate: number } }
  * object the counters belong to (queue.stats, exchange.stats, vhost.stats, broker.stats).
  */
 export function withRates(key: object, values: Record<string, number>, now = Date.now()): MessageStats {
-  let samples = samplesOf.get(key)
+  return sampled(samplesOf, key, values, now)
+}
+
+/**
+ * Gauges with RabbitMQ's rate beside each, as for the queue totals: `{messages: 5, messages_details:
+ * {rate: -0.4}}` (a gauge's rate may be negative). Sampled as counters are, apart from them.
+ */
+export function withGaugeRates(key: object, values: Record<string, number>, now = Date.now()): MessageStats {
+  return sampled(gaugeSamplesOf, key, values, now)
+}
+
+function sampled(
+  table: WeakMap<object, Samples>,
+  key: object,
+  values: Record<string, number>,
+  now: number,
+): MessageStats {
+  let samples = table.get(key)
   if (!samples) {
     samples = { last: { at: now, values } }
-    samplesOf.set(key, samples)
+    table.set(key, samples)
   } else if (now - samples.last.at >= SAMPLE_INTERVAL_MS) {
     samples.previous = samples.last
     samples.last = { at: now, values }
@@ -44,4 +63,21 @@ export function withRates(key: object, values: Record<string, number>, now = Dat
     out[`${name}_details`] = { rate: Math.round(rate * 10) / 10 }
   }
   return out
+}
+
+/** Keys of per-object gauge samples (the queue totals of a queue, vhost, the overview) */
+const gaugeKeys = new WeakMap<object, object>()
+function gaugeKey(owner: object): object {
+  let key = gaugeKeys.get(owner)
+  if (!key) gaugeKeys.set(owner, (key = {}))
+  return key
+}
+
+/** messages, messages_ready, messages_unacknowledged, each with its rate (`messages_details`...) */
+export function queueTotals(owner: object, ready: number, unacked: number): MessageStats {
+  return withGaugeRates(gaugeKey(owner), {
+    messages: ready + unacked,
+    messages_ready: ready,
+    messages_unacknowledged: unacked,
+  })
 }
