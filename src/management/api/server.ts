@@ -16,6 +16,7 @@ import * as health from './health.js'
 import * as node from './node.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
+import { isUiRequest, serveUi, withoutBrowserPrompt } from '../ui.js'
 
 export interface ManagementServerOptions {
   port: number
@@ -171,6 +172,8 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     const segments = pathSegments(rawPath)
     if (!segments) throw new HttpError(400, 'bad_request', 'malformed path')
     const method = req.method ?? 'GET'
+    // The web UI's files need no credentials, as RabbitMQ's; its API calls do (../ui.ts)
+    if (isUiRequest(method, rawPath)) return await serveUi(res, rawPath, method === 'HEAD')
     // Authentication before routing, as RabbitMQ answers 401 to any path without credentials
     const user = authenticate(
       ctx.broker.users,
@@ -197,6 +200,6 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
   } catch (err) {
     const error = httpErrorOf(err)
     if (!(err instanceof HttpError)) ctx.broker.log.debug({ err }, 'management API request refused')
-    sendError(res, error)
+    sendError(res, withoutBrowserPrompt(req.headers['x-requested-with'], error))
   }
 }
