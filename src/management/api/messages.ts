@@ -1,8 +1,10 @@
 // Messages through the management API: POST /api/exchanges/{v}/{x}/publish and POST
 // /api/queues/{v}/{q}/get, with RabbitMQ's bodies (checked against 3.10.8): {"routed": bool}; a list of
 // {payload_bytes, redelivered, exchange, routing_key, message_count, properties, payload, payload_encoding}.
+// And Warren's own GET /api/queues/{v}/{q}/messages: the same items, looked at without taking them (peek.ts).
 import { Message } from '../../broker/message.js'
 import type { LoadedEntry } from '../../broker/message.js'
+import { peekReady } from '../../broker/queue/peek.js'
 import type { BasicProperties } from '../../protocol/generated/properties.js'
 import { encodeProperties } from '../../protocol/properties.js'
 import { exchangeName, operation, vhostOf, type ApiHandler } from './context.js'
@@ -154,4 +156,48 @@ export const getMessages: ApiHandler = (ctx, access, req) => {
   else if (ackmode.startsWith('ack')) for (const e of taken) queue.ack(e)
   else for (const e of taken) queue.reject(e)
   return ok(out)
+}
+
+const PEEK_MAX_COUNT = 1000
+
+function queryInteger(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = query.get(name)
+  if (raw === null || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0 || n > max) throw badRequest(`${name} must be an integer from 0 to ${max}`)
+  return n
+}
+
+/**
+ * GET /api/queues/{v}/{q}/messages?count=&offset=&truncate=: the ready messages from place `offset` on,
+ * head first, in /get's item shape plus `position`, payloads always base64. The queue is left as it was.
+ * It needs what /get needs: access to the vhost and read permission on the queue.
+ */
+export const peekMessages: ApiHandler = (ctx, access, req) => {
+  const vhost = vhostOf(ctx, req.params['vhost'])
+  access.requireVhost(vhost.name)
+  const queue = vhost.queues.get(req.params['name']!)
+  if (!queue) throw notFoundError()
+  const count = queryInteger(req.query, 'count', 10, PEEK_MAX_COUNT)
+  const offset = queryInteger(req.query, 'offset', 0, Number.MAX_SAFE_INTEGER)
+  const truncateRaw = req.query.get('truncate')
+  const truncate =
+    truncateRaw === null || truncateRaw === ''
+      ? undefined
+      : queryInteger(req.query, 'truncate', 0, Number.MAX_SAFE_INTEGER)
+  access.requireResource(vhost.name, 'read', queue.name)
+  const ready = queue.messageCount
+  const peeked = operation(() => peekReady(queue, offset, count))
+  return ok(
+    peeked.map(({ position, redelivered, message: m }): Json => ({
+      position,
+      payload_bytes: m.body.length,
+      redelivered,
+      exchange: m.exchange,
+      routing_key: m.routingKey,
+      message_count: Math.max(0, ready - position - 1),
+      properties: propertiesJson(m.properties),
+      ...payloadJson(m.body, 'base64', truncate),
+    })),
+  )
 }

@@ -11,7 +11,7 @@ import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
 import { applyListQuery } from './list-query.js'
 import type { Json } from './format.js'
-import { getMessages, publish } from './messages.js'
+import { getMessages, peekMessages, publish } from './messages.js'
 import * as health from './health.js'
 import * as node from './node.js'
 import * as policies from './policies.js'
@@ -104,6 +104,7 @@ const ROUTES: Route[] = [
   ['GET', '/api/queues/:vhost/:name/bindings', entities.queueBindings],
   ['DELETE', '/api/queues/:vhost/:name/contents', entities.purgeQueue],
   ['POST', '/api/queues/:vhost/:name/get', getMessages],
+  ['GET', '/api/queues/:vhost/:name/messages', peekMessages],
 
   ['GET', '/api/bindings', entities.listBindings],
   ['GET', '/api/bindings/:vhost', entities.listBindings],
