@@ -35,7 +35,11 @@ export interface UiBroker {
 
 export async function startUiBroker(options: StartOptions = {}): Promise<UiBroker> {
   const broker = await startBroker({ ...options, inProcess: true })
-  const api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
+  const api = await startManagementServer(broker.broker, () => broker.connections, {
+    port: 0,
+    host: '127.0.0.1',
+    amqpPort: broker.port,
+  })
   return {
     broker,
     api,

@@ -119,7 +119,8 @@ describe('web UI: queues', () => {
     const payloads = page.locator('pre.payload')
     assert.equal(await payloads.count(), 3)
     assert.equal(await payloads.nth(0).textContent(), 'plain text first')
-    await page.getByRole('heading', { name: 'Messages', exact: true }).scrollIntoViewIfNeeded()
+    // The screenshots show the peeked messages, not the top of the page
+    await page.getByRole('heading', { name: /^Peeked/ }).evaluate((h) => h.scrollIntoView())
     await screenshot(page, 'queue-peek-text')
 
     const views = page.getByRole('group', { name: 'Show payloads as' })

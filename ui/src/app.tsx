@@ -139,6 +139,7 @@ function Shell({ session }: { session: Session }) {
           <label class="inline">
             <span>Virtual host</span>
             <select
+              aria-label="Virtual host"
               value={current}
               onChange={(e) => {
                 const v = e.currentTarget.value
@@ -157,6 +158,7 @@ function Shell({ session }: { session: Session }) {
           <label class="inline">
             <span>Refresh</span>
             <select
+              aria-label="Refresh"
               value={String(refresh)}
               onChange={(e) => {
                 const ms = Number(e.currentTarget.value)

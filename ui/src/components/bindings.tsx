@@ -109,7 +109,11 @@ export function AddBinding({ vhost, source, queue, onAdded }: AddProps) {
         {queue === undefined && (
           <label class="field">
             <span>Destination type</span>
-            <select value={kind} onChange={(e) => setKind(e.currentTarget.value as 'q' | 'e')}>
+            <select
+              aria-label="Destination type"
+              value={kind}
+              onChange={(e) => setKind(e.currentTarget.value as 'q' | 'e')}
+            >
               <option value="q">Queue</option>
               <option value="e">Exchange</option>
             </select>

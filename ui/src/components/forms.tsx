@@ -1,5 +1,6 @@
-// Form pieces shared by the create forms: a vhost chooser (the selected vhost by default) and arguments
-// as `name=value` lines.
+// Form pieces shared by the create forms: a vhost chooser (the selected vhost by default) and checkboxes.
+// Every <select> inside a <label> also has aria-label: a label's text would otherwise take in the options'
+// text too ("Virtual hostAll/staging"), which is what screen readers would say.
 import { useSettings } from '../settings.js'
 
 export function VhostField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
@@ -7,7 +8,7 @@ export function VhostField({ value, onChange }: { value: string; onChange: (v: s
   return (
     <label class="field">
       <span>Virtual host</span>
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value)} required>
+      <select aria-label="Virtual host" value={value} onChange={(e) => onChange(e.currentTarget.value)} required>
         {vhosts.map((v) => (
           <option key={v} value={v}>
             {v}

@@ -124,7 +124,7 @@ export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string;
         >
           <label class="field">
             <span>Ack mode</span>
-            <select value={ackmode} onChange={(e) => setAckmode(e.currentTarget.value)}>
+            <select aria-label="Ack mode" value={ackmode} onChange={(e) => setAckmode(e.currentTarget.value)}>
               <option value="ack_requeue_true">Nack, requeue (marks them redelivered)</option>
               <option value="reject_requeue_true">Reject, requeue (marks them redelivered)</option>
               <option value="ack_requeue_false">Ack: remove from the queue</option>

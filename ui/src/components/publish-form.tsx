@@ -90,7 +90,11 @@ export function PublishForm({ vhost, exchange, routingKey, onPublished }: Props)
       <div class="row">
         <label class="field">
           <span>Delivery mode</span>
-          <select value={deliveryMode} onChange={(e) => setDeliveryMode(e.currentTarget.value)}>
+          <select
+            aria-label="Delivery mode"
+            value={deliveryMode}
+            onChange={(e) => setDeliveryMode(e.currentTarget.value)}
+          >
             <option value="1">1 - non-persistent</option>
             <option value="2">2 - persistent</option>
           </select>
@@ -131,7 +135,11 @@ export function PublishForm({ vhost, exchange, routingKey, onPublished }: Props)
       <div class="row end">
         <label class="field">
           <span>Payload encoding</span>
-          <select value={encoding} onChange={(e) => setEncoding(e.currentTarget.value as 'string' | 'base64')}>
+          <select
+            aria-label="Payload encoding"
+            value={encoding}
+            onChange={(e) => setEncoding(e.currentTarget.value as 'string' | 'base64')}
+          >
             <option value="string">Text</option>
             <option value="base64">Base64</option>
           </select>

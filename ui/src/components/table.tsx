@@ -163,7 +163,11 @@ export function Pager({ noun, page, pageCount, pageSize, filtered, total, shown,
       </button>
       <label class="inline">
         <span>Per page</span>
-        <select value={String(pageSize)} onChange={(e) => onPageSize(Number(e.currentTarget.value))}>
+        <select
+          aria-label="Per page"
+          value={String(pageSize)}
+          onChange={(e) => onPageSize(Number(e.currentTarget.value))}
+        >
           {PAGE_SIZES.map((s) => (
             <option key={s} value={String(s)}>
               {s}

@@ -100,6 +100,7 @@ export function Limits() {
           <label class="field">
             <span>Applies to</span>
             <select
+              aria-label="Applies to"
               value={kind}
               onChange={(e) => {
                 setKind(e.currentTarget.value as 'vhost' | 'user')
@@ -115,7 +116,7 @@ export function Limits() {
           ) : (
             <label class="field">
               <span>User</span>
-              <select value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
+              <select aria-label="User" value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
                 {(users ?? []).map((u) => (
                   <option key={u.name} value={u.name}>
                     {u.name}
@@ -126,7 +127,7 @@ export function Limits() {
           )}
           <label class="field">
             <span>Limit</span>
-            <select value={limit} onChange={(e) => setLimit(e.currentTarget.value)}>
+            <select aria-label="Limit" value={limit} onChange={(e) => setLimit(e.currentTarget.value)}>
               {limitNames.map((n) => (
                 <option key={n} value={n}>
                   {n}

@@ -88,7 +88,7 @@ export function Permissions() {
           <div class="row">
             <label class="field">
               <span>User</span>
-              <select value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
+              <select aria-label="User" value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
                 {(users ?? []).map((u) => (
                   <option key={u.name} value={u.name}>
                     {u.name}

@@ -106,7 +106,7 @@ export function Policies() {
             </label>
             <label class="field">
               <span>Apply to</span>
-              <select value={applyTo} onChange={(e) => setApplyTo(e.currentTarget.value)}>
+              <select aria-label="Apply to" value={applyTo} onChange={(e) => setApplyTo(e.currentTarget.value)}>
                 <option value="queues">Queues</option>
                 <option value="exchanges">Exchanges</option>
                 <option value="all">Exchanges and queues</option>

@@ -54,6 +54,7 @@ function UserForm({ user, onDone }: { user?: User; onDone: () => void }) {
       if (!user) {
         setName('')
         setPassword('')
+        setTags(['management'])
       }
       onDone()
     } catch (err) {

@@ -63,7 +63,7 @@ export function Definitions() {
       </p>
       <label class="field narrow">
         <span>Scope</span>
-        <select value={scope} onChange={(e) => setScope(e.currentTarget.value)}>
+        <select aria-label="Scope" value={scope} onChange={(e) => setScope(e.currentTarget.value)}>
           <option value="">The whole broker</option>
           {vhosts.map((v) => (
             <option key={v} value={v}>

@@ -60,7 +60,7 @@ function AddExchange({ onAdded }: { onAdded: () => void }) {
         </label>
         <label class="field">
           <span>Type</span>
-          <select value={type} onChange={(e) => setType(e.currentTarget.value)}>
+          <select aria-label="Type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
             {types.map((t) => (
               <option key={t} value={t}>
                 {t}

@@ -71,7 +71,7 @@ function AddQueue({ onAdded }: { onAdded: () => void }) {
         </label>
         <label class="field">
           <span>Type</span>
-          <select value={type} onChange={(e) => setType(e.currentTarget.value)}>
+          <select aria-label="Type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
             <option value="classic">classic</option>
             <option value="quorum">quorum</option>
           </select>
@@ -110,12 +110,13 @@ export function Queues() {
 
   // The filter is sent once typing pauses, not on every key
   useEffect(() => {
+    if (filter === appliedFilter) return undefined
     const timer = setTimeout(() => {
       setAppliedFilter(filter)
       setPage(1)
     }, 250)
     return () => clearTimeout(timer)
-  }, [filter])
+  }, [filter, appliedFilter])
 
   const sortColumn = (key: string): string =>
     key.startsWith('rate_') ? `message_stats.${key.slice(5)}_details.rate` : key
