@@ -3,7 +3,8 @@
 # than package-lock.json) and, with --test, the Debian packages of the end-to-end tests: python3-pika for
 # the pika tests, golang-go and golang-github-rabbitmq-amqp091-go-dev for the Go client (amqp091-go) tests,
 # rabbitmq-server for the differential tests (which start their own node; Debian's service is not started),
-# chromium for the web UI's end-to-end tests (driven by playwright-core; no browser is downloaded).
+# chromium for the web UI's end-to-end tests (driven by playwright-core; no browser is downloaded), and
+# librabbitmq-dev and jq for the smoke of ../shared/bench's C load generator (test/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -16,6 +17,8 @@ if [ "${1:-}" = "--test" ]; then
   [ -d /usr/share/gocode/src/github.com/rabbitmq/amqp091-go ] || missing+=(golang-github-rabbitmq-amqp091-go-dev)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -f /usr/include/amqp.h ] || [ -f /usr/include/rabbitmq-c/amqp.h ] || missing+=(librabbitmq-dev)
+  command -v jq >/dev/null || missing+=(jq)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       # keep apt from starting the services it installs (a system RabbitMQ would only take memory)

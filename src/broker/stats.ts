@@ -89,9 +89,37 @@ export class PublishCounters {
   }
 }
 
-/** The counters of a vhost: its publishing, and what its deleted queues had counted */
+/** Queue churn, RabbitMQ's rabbitmq_queues_{declared,created,deleted}_total (counted by the vhost) */
+export class QueueChurn {
+  /** queue.declare that succeeded, not passive (a redeclare counts again) */
+  declared = 0
+  /** ... that made a new queue */
+  created = 0
+  /** Queues deleted, by a client, an auto-delete, an expiry, their connection's end or their vhost's deletion */
+  deleted = 0
+
+  addTo(into: QueueChurn): void {
+    into.declared += this.declared
+    into.created += this.created
+    into.deleted += this.deleted
+  }
+}
+
+/**
+ * Connection and channel churn, RabbitMQ's rabbitmq_{connections,channels}_{opened,closed}_total (counted
+ * by the server, on the broker's object). A connection counts from connection.open-ok on.
+ */
+export class ConnectionChurn {
+  connectionsOpened = 0
+  connectionsClosed = 0
+  channelsOpened = 0
+  channelsClosed = 0
+}
+
+/** The counters of a vhost: its publishing, its queue churn, and what its deleted queues had counted */
 export class VhostCounters {
   readonly publishing = new PublishCounters()
+  readonly queueChurn = new QueueChurn()
   readonly deletedQueues = new QueueCounters()
 
   /** A queue is deleted: its counts stay in the vhost's totals */
@@ -100,8 +128,9 @@ export class VhostCounters {
   }
 }
 
-/** The broker's counters: what its deleted vhosts had counted */
+/** The broker's counters: connection churn, and what its deleted vhosts had counted */
 export class BrokerCounters {
+  readonly churn = new ConnectionChurn()
   readonly deletedVhosts = new MessageTotals()
 
   /** A vhost is deleted (its queues retired into it first): its counts stay in the broker's totals */
@@ -113,6 +142,7 @@ export class BrokerCounters {
 /** Every counter summed over a vhost or the broker (publish-side and queue-side) */
 export class MessageTotals extends QueueCounters {
   readonly publishing = new PublishCounters()
+  readonly queueChurn = new QueueChurn()
 }
 
 /** What the totals read of a vhost (vhost.ts's Vhost is one) */
@@ -123,6 +153,7 @@ export interface CountedVhost {
 
 function addVhostTotals(vhost: CountedVhost, into: MessageTotals): void {
   vhost.stats.publishing.addTo(into.publishing)
+  vhost.stats.queueChurn.addTo(into.queueChurn)
   vhost.stats.deletedQueues.addTo(into)
   for (const queue of vhost.queues.values()) queue.stats.addTo(into)
 }
@@ -138,6 +169,7 @@ export function vhostTotals(vhost: CountedVhost): MessageTotals {
 export function brokerTotals(broker: BrokerCounters, vhosts: Iterable<CountedVhost>): MessageTotals {
   const totals = new MessageTotals()
   broker.deletedVhosts.publishing.addTo(totals.publishing)
+  broker.deletedVhosts.queueChurn.addTo(totals.queueChurn)
   broker.deletedVhosts.addTo(totals)
   for (const vhost of vhosts) addVhostTotals(vhost, totals)
   return totals

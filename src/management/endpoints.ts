@@ -28,7 +28,11 @@ export async function startHttpEndpoints(server: RunningServer, config: Config):
       })
     }
     if (config.prometheusPort !== undefined) {
-      prometheus = await startPrometheusServer(server.broker, { port: config.prometheusPort, host: config.bind })
+      prometheus = await startPrometheusServer(server.broker, {
+        port: config.prometheusPort,
+        host: config.bind,
+        connections: () => server.connections,
+      })
       server.broker.log.info({ port: prometheus.port }, 'Prometheus metrics on /metrics')
     }
   } catch (error) {

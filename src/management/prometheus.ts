@@ -1,19 +1,44 @@
-// The Prometheus endpoint, as RabbitMQ's rabbitmq_prometheus plugin serves it: `/metrics` with every queue
-// metric summed over the broker, `/metrics/per-object` with one sample per queue (labels vhost, queue). The
-// names, labels and help texts are RabbitMQ 3.10's where Warren has the same thing to count (checked against
-// a RabbitMQ node with the plugin enabled); process and Node runtime metrics are prom-client's defaults.
+// The Prometheus endpoint, as RabbitMQ's rabbitmq_prometheus plugin serves it: `/metrics` with every queue,
+// channel and connection metric summed over the broker, `/metrics/per-object` with one sample per queue
+// (labels vhost, queue), channel and connection, and `/metrics/detailed?family=...&vhost=...` with only the
+// families asked for, named rabbitmq_detailed_*. The names, labels and help texts are RabbitMQ 3.10's where
+// Warren has the same thing to count (prometheus-families.ts; compared with a RabbitMQ node by
+// test/integration/prometheus-rabbitmq.test.ts); process and Node runtime metrics are prom-client's defaults.
 // Nothing is counted here: gauges and counters read the broker's state and counters (broker/stats.ts) when
 // Prometheus scrapes, so the endpoint costs nothing between scrapes.
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { resolve } from 'node:path'
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client'
 import type { Broker } from '../broker/broker.js'
 import type { MessageTotals } from '../broker/stats.js'
+import { NODE } from './api/format.js'
+import {
+  GROUPS,
+  SCRAPED_GROUPS,
+  SUBJECT_LABELS,
+  samples,
+  vhostsOf,
+  type Family,
+  type GroupName,
+  type MetricsConnection,
+  type Scrape,
+} from './prometheus-families.js'
 
 export interface PrometheusServerOptions {
   /** 0 picks a free port (tests); RabbitMQ's default is 15692 */
   port: number
   host?: string
+  /** The open AMQP connections, for the per-connection and per-channel families (none without it) */
+  connections?: () => Iterable<MetricsConnection>
 }
 
 export interface PrometheusServer {
@@ -26,37 +51,26 @@ export interface PrometheusServer {
 const PROTOCOL = { protocol: 'amqp091' } as const
 const CLASSIC = { protocol: 'amqp091', queue_type: 'rabbit_classic_queue' } as const
 
-/** What one scrape reads of the broker, once, whichever metrics read it */
-interface Scrape {
-  totals: MessageTotals
-  connections: number
-  channels: number
+/**
+ * RabbitMQ's untyped metrics (alarms, identity): prom-client has gauges, counters, histograms and summaries
+ * only, so this is a gauge whose exposition says `untyped`, as RabbitMQ's does.
+ */
+class Untyped<T extends string> extends Gauge<T> {
+  override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
+    return { ...(await super.get()), type: 'untyped' as unknown as MetricObjectWithValues<MetricValue<T>>['type'] }
+  }
 }
 
-/** The queue depth metrics: [name, help, value of one queue] */
-const QUEUE_GAUGES: [string, string, (q: QueueView) => number][] = [
-  ['rabbitmq_queue_messages_ready', 'Messages ready to be delivered to consumers', (q) => q.messageCount],
-  [
-    'rabbitmq_queue_messages_unacked',
-    'Messages delivered to consumers but not yet acknowledged',
-    (q) => q.unackedCount,
-  ],
-  [
-    'rabbitmq_queue_messages',
-    'Sum of ready and unacknowledged messages - total queue depth',
-    (q) => q.messageCount + q.unackedCount,
-  ],
-  ['rabbitmq_queue_consumers', 'Consumers on a queue', (q) => q.consumerCount],
-  ['rabbitmq_queue_messages_paged_out', 'Messages paged out to disk', (q) => q.pagedOut],
-]
-
-interface QueueView {
-  readonly name: string
-  readonly vhost: string
-  readonly messageCount: number
-  readonly unackedCount: number
-  readonly consumerCount: number
-  readonly pagedOut: number
+/**
+ * rabbitmq_identity_info's labels. Grafana's RabbitMQ dashboards join every panel on them. Warren is one
+ * node, its own cluster (named as the management API names both); the permanent id, which RabbitMQ draws once
+ * per cluster and keeps, is derived from the data directory so that it stays the same across restarts.
+ */
+function identity(broker: Broker): Record<string, string> {
+  const dataDir = broker.config.dataDir
+  const seed = `${NODE}\0${dataDir === undefined ? `pid ${process.pid}` : resolve(dataDir)}`
+  const id = createHash('sha256').update(seed).digest('base64url').slice(0, 22)
+  return { rabbitmq_node: NODE, rabbitmq_cluster: NODE, rabbitmq_cluster_permanent_id: `rabbitmq-cluster-id-${id}` }
 }
 
 /** The global counters: [name, help, labels, value] */
@@ -147,25 +161,122 @@ const GLOBAL_COUNTERS: [string, string, Record<string, string>, (t: MessageTotal
   ],
 ]
 
-/** The two registries of one server, with the metrics reading `scrape()`'s snapshot */
-function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Registry; scrape(): void } {
+/** How a registry shows families: summed or per object, with which prefix, for which vhosts */
+interface View {
+  readonly prefix: 'rabbitmq_' | 'rabbitmq_detailed_'
+  readonly perObject: boolean
+  readonly vhost?: string
+}
+
+/** Registers a family: its collect() reads the scrape and sets one sample per object, or their sum */
+function register(registry: Registry, family: Family, view: View, scrape: () => Scrape): void {
+  const labelNames = view.perObject || family.perObjectOnly ? SUBJECT_LABELS[family.subject] : []
+  const common = { name: view.prefix + family.name, help: family.help, labelNames, registers: [registry] }
+  const each = (set: (labels: Record<string, string>, value: number) => void): void => {
+    if (!view.perObject && family.perObjectOnly) return
+    if (!view.perObject) {
+      let total = 0
+      for (const [, value] of samples(family, scrape(), view.vhost)) total += value
+      set({}, total)
+      return
+    }
+    for (const [values, value] of samples(family, scrape(), view.vhost)) {
+      const labels: Record<string, string> = {}
+      labelNames.forEach((name, i) => (labels[name] = values[i]!))
+      set(labels, value)
+    }
+  }
+  if (family.type === 'gauge') {
+    new Gauge({
+      ...common,
+      collect() {
+        this.reset()
+        each((labels, value) => this.set(labels, value))
+      },
+    })
+  } else {
+    new Counter({
+      ...common,
+      collect() {
+        this.reset()
+        each((labels, value) => this.inc(labels, value))
+      },
+    })
+  }
+}
+
+/** RabbitMQ's cluster-wide families of /metrics/detailed (vhost_status, exchange_names, exchange_bindings) */
+function registerClusterGroup(registry: Registry, group: string, broker: Broker, vhost: string | undefined): void {
+  const exchangeGauge = (name: string, help: string, value: (bindings: number) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['vhost', 'exchange', 'type'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const v of vhostsOf(broker, vhost)) {
+          for (const x of v.exchanges.values()) {
+            // the default exchange is not listed
+            if (x.name !== '') this.set({ vhost: v.name, exchange: x.name, type: x.type }, value(x.bindings.size))
+          }
+        }
+      },
+    })
+  }
+  if (group === 'vhost_status') {
+    new Gauge({
+      name: 'rabbitmq_cluster_vhost_status',
+      help: 'Whether a given vhost is running',
+      labelNames: ['vhost'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const v of vhostsOf(broker, vhost)) this.set({ vhost: v.name }, 1)
+      },
+    })
+  } else if (group === 'exchange_names') {
+    exchangeGauge(
+      'rabbitmq_cluster_exchange_name',
+      'Enumerates exchanges without any additional info. This value is cluster-wide. A cheaper alternative to `exchange_bindings`',
+      () => 1,
+    )
+  } else if (group === 'exchange_bindings') {
+    exchangeGauge(
+      'rabbitmq_cluster_exchange_bindings',
+      'Number of bindings for an exchange. This value is cluster-wide.',
+      (bindings) => bindings,
+    )
+  }
+}
+
+const CLUSTER_GROUPS = new Set(['vhost_status', 'exchange_names', 'exchange_bindings'])
+
+/** The registries of one server, with the metrics reading `scrape()`'s snapshot */
+function makeRegistries(
+  broker: Broker,
+  connections: () => Iterable<MetricsConnection>,
+): {
+  aggregated: Registry
+  perObject: Registry
+  detailed(groups: string[], vhost: string | undefined): Registry
+  scrape(): void
+} {
   let current: Scrape | undefined
-  const snapshot = (): Scrape => {
-    if (current) return current
-    let connections = 0
+  const snapshot = (): Scrape =>
+    (current ??= { broker, totals: broker.messageTotals(), connections: [...connections()] })
+  const openCounts = (): { connections: number; channels: number } => {
+    let open = 0
     let channels = 0
     for (const c of broker.limits.connections) {
-      connections++
+      open++
       channels += c.openChannels
     }
-    return (current = { totals: broker.messageTotals(), connections, channels })
+    return { connections: open, channels }
   }
-  const queues = function* (): IterableIterator<QueueView> {
+  const queues = function* () {
     for (const vhost of broker.vhosts.values()) yield* vhost.queues.values()
   }
-
-  // What both endpoints serve: totals, global counters, the process
-  const common = new Registry()
   const gauge = (registry: Registry, name: string, help: string, value: () => number): void => {
     new Gauge({
       name,
@@ -176,10 +287,23 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
       },
     })
   }
-  gauge(common, 'rabbitmq_connections', 'Connections currently open', () => snapshot().connections)
-  gauge(common, 'rabbitmq_channels', 'Channels currently open', () => snapshot().channels)
+  const identityInfo = (registry: Registry): void => {
+    const labels = identity(broker)
+    new Untyped({
+      name: 'rabbitmq_identity_info',
+      help: 'RabbitMQ node & cluster identity info',
+      labelNames: Object.keys(labels),
+      registers: [registry],
+    }).set(labels, 1)
+  }
+
+  // What both endpoints serve: totals, global counters, identity, the process
+  const common = new Registry()
+  gauge(common, 'rabbitmq_connections', 'Connections currently open', () => openCounts().connections)
+  gauge(common, 'rabbitmq_channels', 'Channels currently open', () => openCounts().channels)
   gauge(common, 'rabbitmq_consumers', 'Consumers currently connected', () => sum(queues(), (q) => q.consumerCount))
   gauge(common, 'rabbitmq_queues', 'Queues available', () => sum(queues(), () => 1))
+  identityInfo(common)
   new Gauge({
     name: 'rabbitmq_global_consumers',
     help: 'Current number of consumers',
@@ -206,22 +330,23 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
   }
   collectDefaultMetrics({ register: common })
 
-  // /metrics: each queue metric summed over every queue, without labels; the alarms
+  // /metrics: each queue, channel and connection metric summed, without labels; the alarms
   const aggregatedOnly = new Registry()
-  // RabbitMQ's are untyped; prom-client has no untyped metric (PromQL reads both alike)
-  gauge(
-    aggregatedOnly,
-    'rabbitmq_alarms_memory_used_watermark',
-    'is 1 if VM memory watermark alarm is in effect',
-    () => (broker.alarms.isSet('memory') ? 1 : 0),
-  )
-  gauge(
-    aggregatedOnly,
-    'rabbitmq_alarms_free_disk_space_watermark',
-    'is 1 if free disk space watermark alarm is in effect',
-    () => (broker.alarms.isSet('disk') ? 1 : 0),
-  )
-  for (const [name, help, value] of QUEUE_GAUGES) gauge(aggregatedOnly, name, help, () => sum(queues(), value))
+  const alarm = (name: string, help: string, resource: 'memory' | 'disk'): void => {
+    new Untyped({
+      name,
+      help,
+      registers: [aggregatedOnly],
+      collect() {
+        this.set(broker.alarms.isSet(resource) ? 1 : 0)
+      },
+    })
+  }
+  alarm('rabbitmq_alarms_memory_used_watermark', 'is 1 if VM memory watermark alarm is in effect', 'memory')
+  alarm('rabbitmq_alarms_free_disk_space_watermark', 'is 1 if free disk space watermark alarm is in effect', 'disk')
+  const summed: View = { prefix: 'rabbitmq_', perObject: false }
+  for (const group of SCRAPED_GROUPS) for (const f of GROUPS[group]) register(aggregatedOnly, f, summed, snapshot)
+  // Per object, RabbitMQ labels it by channel, queue and exchange; Warren counts it per queue only
   new Counter({
     name: 'rabbitmq_queue_messages_published_total',
     help: 'Total number of messages published to queues',
@@ -232,24 +357,35 @@ function makeRegistries(broker: Broker): { aggregated: Registry; perObject: Regi
     },
   })
 
-  // /metrics/per-object: one sample per queue
+  // /metrics/per-object: one sample per queue, channel, connection
   const perObjectOnly = new Registry()
-  for (const [name, help, value] of QUEUE_GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['vhost', 'queue'],
-      registers: [perObjectOnly],
-      collect() {
-        this.reset()
-        for (const q of queues()) this.set({ vhost: q.vhost, queue: q.name }, value(q))
-      },
-    })
+  const each: View = { prefix: 'rabbitmq_', perObject: true }
+  for (const group of SCRAPED_GROUPS) for (const f of GROUPS[group]) register(perObjectOnly, f, each, snapshot)
+
+  // /metrics/detailed: the groups asked for, per object, for one vhost or all; unknown groups are ignored
+  const detailed = (groups: string[], vhost: string | undefined): Registry => {
+    const registry = new Registry()
+    const view: View = { prefix: 'rabbitmq_detailed_', perObject: true, vhost }
+    const done = new Set<string>()
+    for (const group of groups) {
+      if (done.has(group)) continue
+      done.add(group)
+      if (Object.hasOwn(GROUPS, group)) {
+        // queue_consumers is in two groups: served once
+        for (const f of GROUPS[group as GroupName]) {
+          if (!done.has(f.name)) register(registry, f, view, snapshot)
+          done.add(f.name)
+        }
+      } else if (CLUSTER_GROUPS.has(group)) registerClusterGroup(registry, group, broker, vhost)
+    }
+    identityInfo(registry)
+    return registry
   }
 
   return {
     aggregated: Registry.merge([common, aggregatedOnly]),
     perObject: Registry.merge([common, perObjectOnly]),
+    detailed,
     scrape: () => (current = undefined),
   }
 }
@@ -266,19 +402,24 @@ function sum<T>(items: Iterable<T>, value: (item: T) => number): number {
  */
 export async function startPrometheusServer(
   broker: Broker,
-  { port, host }: PrometheusServerOptions,
+  { port, host, connections = () => [] }: PrometheusServerOptions,
 ): Promise<PrometheusServer> {
-  const { aggregated, perObject, scrape } = makeRegistries(broker)
+  const { aggregated, perObject, detailed, scrape } = makeRegistries(broker, connections)
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0]
-    const registry = path === '/metrics' ? aggregated : path === '/metrics/per-object' ? perObject : undefined
-    if (!registry || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res
-        .writeHead(registry ? 405 : 404, { 'content-type': 'text/plain' })
-        .end(registry ? 'Method Not Allowed' : 'Not Found')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    const known = path === '/metrics' || path === '/metrics/per-object' || path === '/metrics/detailed'
+    if (!known || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(known ? 405 : 404, { 'content-type': 'text/plain' }).end(known ? 'Method Not Allowed' : 'Not Found')
       return
     }
     scrape()
+    const registry =
+      path === '/metrics'
+        ? aggregated
+        : path === '/metrics/per-object'
+          ? perObject
+          : detailed(url.searchParams.getAll('family'), url.searchParams.get('vhost') ?? undefined)
     const body = await registry.metrics()
     res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body)
   }

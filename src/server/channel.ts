@@ -103,6 +103,13 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     return this.txOps !== null
   }
 
+  /** Deliveries acked, nacked or rejected in the open transaction, not yet committed (read when scraped) */
+  get uncommittedAcks(): number {
+    let n = 0
+    for (const op of this.txOps ?? []) n += op.deliveries.length
+    return n
+  }
+
   get isOpen(): boolean {
     return !this.closing && !this.released
   }

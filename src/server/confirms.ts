@@ -54,6 +54,11 @@ export class Confirms implements DurableWaiter {
     this.waiting.push(outcome)
   }
 
+  /** Publishes not yet acked or nacked to the publisher */
+  get unconfirmed(): number {
+    return this.lastSeq - this.sentUpTo
+  }
+
   onDurable(durableBatch: number): boolean {
     return this.settleUpTo(durableBatch, true)
   }

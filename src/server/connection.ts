@@ -42,6 +42,15 @@ type State = 'running' | 'closing' | 'closed'
 export interface ConnectionInfo {
   remoteAddress: string
   remotePort: number
+  /** Where the client connected to (the listener's address and port); absent for an in-process stream */
+  localAddress?: string
+  localPort?: number
+}
+
+/** An address as RabbitMQ's rabbit_misc:ntoab writes it: IPv4-mapped IPv6 as IPv4, IPv6 in brackets */
+function addressText(address: string): string {
+  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+  return v4.includes(':') ? `[${v4}]` : v4
 }
 
 /** Capabilities the client announced in connection.start-ok that change what we send it. */
@@ -75,6 +84,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   private readonly heartbeat: Heartbeat
   private closeTimer: NodeJS.Timeout | undefined
   private cleanedUp = false
+  /** Socket reads and writes (one corked writev each), RabbitMQ's packet counts (recv_cnt, send_cnt) */
+  packetsIn = 0
+  packetsOut = 0
 
   readonly user: User
   readonly vhost: Vhost
@@ -116,6 +128,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     broker.alarms.subscribe(this)
     // Counted against vhost and user limits, and closed when its vhost or user is deleted
     broker.limits.connections.add(this)
+    broker.stats.churn.connectionsOpened++
   }
 
   /** The open channels (the management API lists them) */
@@ -127,8 +140,19 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     return this.channels.size
   }
 
+  /** Bytes read from and written to the socket, the handshake's included (0 for a stream that is not a socket) */
+  get bytesIn(): number {
+    return (this.socket as { bytesRead?: number }).bytesRead ?? 0
+  }
+
+  get bytesOut(): number {
+    return (this.socket as { bytesWritten?: number }).bytesWritten ?? 0
+  }
+
+  /** RabbitMQ's connection name: "127.0.0.1:54321 -> 127.0.0.1:5672" (the management API's key for it) */
   get name(): string {
-    return `${this.info.remoteAddress}:${this.info.remotePort}`
+    const { remoteAddress, remotePort, localAddress = '127.0.0.1', localPort = 0 } = this.info
+    return `${addressText(remoteAddress)}:${remotePort} -> ${addressText(localAddress)}:${localPort}`
   }
 
   get config(): ChannelConfig {
@@ -154,6 +178,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   /** Bytes from the socket, and first those the handshake read after connection.open (pipelined). */
   receive(chunk: Buffer): void {
     this.heartbeat.readSinceTick = true
+    this.packetsIn++
     // Something resumed the socket while input is held (e.g. an alarm cleared): read no further
     if (this.output.held) this.socket.pause()
     try {
@@ -284,6 +309,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       }
       this.broker.limits.checkChannel(this.user.name) // the user's max-channels, over all its connections
       this.channels.set(id, new Channel(id, this))
+      this.broker.stats.churn.channelsOpened++
       this.sendMethod(id, { name: 'channel.open-ok' })
       return
     }
@@ -293,7 +319,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   }
 
   channelClosed(id: number): void {
-    this.channels.delete(id)
+    if (this.channels.delete(id)) this.broker.stats.churn.channelsClosed++
   }
 
   sendMethod(channel: number, method: Method): void {
@@ -319,6 +345,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.flushScheduled = false
     const chunks = this.out.take()
     if (chunks.length === 0 || this.socket.destroyed || !this.socket.writable) return
+    this.packetsOut++
     this.socket.cork()
     for (const chunk of chunks) this.socket.write(chunk)
     this.socket.uncork()
@@ -475,6 +502,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
 
   private releaseChannels(): void {
     for (const channel of this.channels.values()) channel.release()
+    this.broker.stats.churn.channelsClosed += this.channels.size
     this.channels.clear()
     this.vhost.dropExclusiveQueues(this)
   }
@@ -490,6 +518,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.output.releaseWaiters()
     this.broker.alarms.unsubscribe(this)
     this.broker.limits.connections.delete(this)
+    this.broker.stats.churn.connectionsClosed++
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

@@ -49,6 +49,11 @@ export class Publisher {
   private confirms: Confirms | null = null
   private txPublishes: PendingPublish[] = []
 
+  /** Publishes of the open transaction, not yet committed */
+  get uncommitted(): number {
+    return this.txPublishes.length
+  }
+
   constructor(private readonly channel: PublishingChannel) {}
 
   /** A method frame arrived: it must not interrupt a message's content. */
@@ -185,6 +190,11 @@ export class Publisher {
 
   get confirming(): boolean {
     return this.confirms !== null
+  }
+
+  /** Publishes not yet confirmed (acked or nacked) to the publisher */
+  get unconfirmed(): number {
+    return this.confirms?.unconfirmed ?? 0
   }
 
   enableConfirms(): void {

@@ -50,6 +50,8 @@ export interface PolicyDefinition {
   priority: number
   /** The policy's keys and values, as JSON (strings and numbers) */
   definition: Record<string, string | number | boolean>
+  /** An operator policy (RabbitMQ's operator_policy parameters); absent for a user policy */
+  kind?: 'operator'
 }
 
 export interface VhostDefinition {
@@ -108,7 +110,7 @@ export type DefinitionChange =
   | { op: 'binding.add'; binding: BindingDefinition }
   | { op: 'binding.remove'; binding: BindingDefinition }
   | { op: 'policy.add'; policy: PolicyDefinition }
-  | { op: 'policy.remove'; vhost: string; name: string }
+  | { op: 'policy.remove'; vhost: string; name: string; kind?: 'operator' }
 
 export interface Definitions {
   exchanges: ExchangeDefinition[]
@@ -141,6 +143,9 @@ const FILE = 'definitions.log'
 const bindingKey = (b: BindingDefinition) =>
   JSON.stringify([b.vhost, b.source, b.destinationType, b.destination, b.routingKey, b.arguments])
 const entityKey = (vhost: string, name: string) => JSON.stringify([vhost, name])
+/** A user policy and an operator policy may share a name */
+const policyKey = (vhost: string, name: string, kind: 'operator' | undefined) =>
+  kind === undefined ? entityKey(vhost, name) : JSON.stringify([vhost, name, kind])
 
 /** The live definitions, kept up to date as changes are logged, for compaction. */
 class Snapshot {
@@ -215,9 +220,9 @@ class Snapshot {
       case 'binding.remove':
         return void this.bindings.delete(bindingKey(c.binding))
       case 'policy.add':
-        return void this.policies.set(entityKey(c.policy.vhost, c.policy.name), c.policy)
+        return void this.policies.set(policyKey(c.policy.vhost, c.policy.name, c.policy.kind), c.policy)
       case 'policy.remove':
-        return void this.policies.delete(entityKey(c.vhost, c.name))
+        return void this.policies.delete(policyKey(c.vhost, c.name, c.kind))
     }
   }
 

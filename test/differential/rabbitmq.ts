@@ -17,6 +17,10 @@ export interface RabbitMq {
   port: number
   /** where its data and logs are */
   dir: string
+  /** The rabbitmq_prometheus plugin's HTTP port, when that plugin is enabled (`plugins`) */
+  prometheusPort?: number
+  /** The rabbitmq_management plugin's HTTP port, when that plugin is enabled (`plugins`) */
+  managementPort?: number
   /** rabbitmqctl against this node (its node name and cookie): rejects with the output if it fails */
   ctl(...args: string[]): Promise<string>
   stop(): Promise<void>
@@ -25,13 +29,29 @@ export interface RabbitMq {
 export interface RabbitMqOptions {
   /** A definitions file's content (users, vhosts, permissions...) loaded at boot (`load_definitions`) */
   definitions?: object
+  /**
+   * Enables rabbitmq_management (as `plugins` would), with statistics collected every `statsIntervalMs`
+   * (RabbitMQ's default is 5000)
+   */
+  management?: boolean
+  statsIntervalMs?: number
   timeoutMs?: number
+  /**
+   * Plugins enabled at boot, offline (the enabled_plugins file: Debian's package ships them all), e.g.
+   * `['rabbitmq_prometheus']`. rabbitmq_prometheus and rabbitmq_management listen on free ports of 127.0.0.1,
+   * returned as `prometheusPort` and `managementPort`; the node is ready once those accept connections too.
+   */
+  plugins?: string[]
 }
+
+/** The plugins with an HTTP listener of their own: their rabbitmq.conf prefix */
+const PLUGIN_LISTENERS = { rabbitmq_prometheus: 'prometheus', rabbitmq_management: 'management' } as const
 
 const SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server']
 const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (the OS picks it) */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.on('error', reject)
@@ -42,7 +62,8 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection */
+export async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.once('connect', () => {
@@ -54,15 +75,33 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /** Starts RabbitMQ and resolves once its AMQP port accepts connections (about 7 s here). */
-export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitMqOptions = {}): Promise<RabbitMq> {
+export async function startRabbitMq({
+  definitions,
+  management = false,
+  statsIntervalMs = 5000,
+  timeoutMs = 60_000,
+  plugins: requestedPlugins = [],
+}: RabbitMqOptions = {}): Promise<RabbitMq> {
+  const plugins =
+    management && !requestedPlugins.includes('rabbitmq_management')
+      ? [...requestedPlugins, 'rabbitmq_management']
+      : requestedPlugins
   const script = SCRIPTS.find((path) => existsSync(path))
   if (!script) throw new Error('rabbitmq-server is not installed (bash scripts/ensure-deps.sh --test installs it)')
   const dir = await mkdtemp(join(tmpdir(), 'warren-rabbitmq-'))
   const port = await freePort()
   const distPort = await freePort()
-  await writeFile(join(dir, 'enabled_plugins'), '[].\n')
+  await writeFile(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`)
   // an hour: programs hold deliveries as long as they like (Warren is started with the same)
   let conf = 'consumer_timeout = 3600000\nloopback_users = none\n'
+  if (plugins.includes('rabbitmq_management')) conf += `collect_statistics_interval = ${statsIntervalMs}\n`
+  const httpPorts: Partial<Record<keyof typeof PLUGIN_LISTENERS, number>> = {}
+  for (const plugin of plugins) {
+    if (!(plugin in PLUGIN_LISTENERS)) continue
+    const name = plugin as keyof typeof PLUGIN_LISTENERS
+    const httpPort = (httpPorts[name] = await freePort())
+    conf += `${PLUGIN_LISTENERS[name]}.tcp.port = ${httpPort}\n${PLUGIN_LISTENERS[name]}.tcp.ip = 127.0.0.1\n`
+  }
   if (definitions) {
     // With load_definitions RabbitMQ makes no guest and no '/' of its own: the file must have them
     await writeFile(join(dir, 'definitions.json'), JSON.stringify(definitions))
@@ -114,12 +153,15 @@ export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitM
     await rm(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + timeoutMs
-  while (!(await canConnect(port))) {
-    if (exited || Date.now() > deadline) {
-      await stop()
-      throw new Error(`RabbitMQ did not start on port ${port}: ${stderr.slice(-2000)}`)
+  const ports = [port, ...Object.values(httpPorts)]
+  for (const p of ports) {
+    while (!(await canConnect(p))) {
+      if (exited || Date.now() > deadline) {
+        await stop()
+        throw new Error(`RabbitMQ did not start on port ${p}: ${stderr.slice(-2000)}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    await new Promise((resolve) => setTimeout(resolve, 250))
   }
   const ctl = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -128,5 +170,14 @@ export async function startRabbitMq({ definitions, timeoutMs = 60_000 }: RabbitM
         err ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout),
       )
     })
-  return { url: `amqp://guest:guest@127.0.0.1:${port}/`, host: '127.0.0.1', port, dir, ctl, stop }
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}/`,
+    host: '127.0.0.1',
+    port,
+    dir,
+    prometheusPort: httpPorts.rabbitmq_prometheus,
+    managementPort: httpPorts.rabbitmq_management,
+    ctl,
+    stop,
+  }
 }

@@ -299,7 +299,8 @@ describe('management API: health checks, nodes, limits, per-vhost definitions', 
     assert.equal(nodes[0].running, true)
     assert.equal(nodes[0].os_pid, String(process.pid))
     assert.equal((await call('GET', '/api/nodes/warren@localhost')).json.name, 'warren@localhost')
-    assert.equal((await call('GET', '/api/nodes/other@host')).status, 404)
+    // RabbitMQ 3.10.8 answers an unknown node with a bare 500 (judged by test/differential/management-api.test.ts)
+    assert.equal((await call('GET', '/api/nodes/other@host')).status, 500)
   })
 
   test('vhost and user limits', async () => {

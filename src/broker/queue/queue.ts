@@ -72,6 +72,8 @@ export class Queue {
   settings: QueueSettings
   /** Messages delivered and not yet acked, rejected or requeued */
   unackedCount = 0
+  /** Their body bytes (Prometheus's rabbitmq_queue_messages_unacked_bytes) */
+  unackedBytes = 0
   deleted = false
   /** Publishes, deliveries, gets and acks counted (stats.ts) */
   readonly stats = new QueueCounters()
@@ -140,6 +142,11 @@ export class Queue {
     return this.consumers.first?.exclusive ?? false
   }
 
+  /** The consumer that gets the messages of a single-active-consumer queue (the first); undefined otherwise */
+  get activeConsumer(): Consumer | undefined {
+    return this.settings.singleActiveConsumer ? this.consumers.first : undefined
+  }
+
   /** A policy was set or cleared: the queue's own arguments still win. */
   applyPolicy(policy: FieldTable): void {
     const before = this.settings.expires
@@ -206,12 +213,29 @@ export class Queue {
 
   /** Ready messages now paged out to the store. */
   pagedOut = 0
+  /** Their body bytes */
+  pagedOutBytes = 0
+
+  /** Body bytes of the ready messages */
+  get messageBytes(): number {
+    return this.readyBytes
+  }
+
+  /**
+   * The timestamp property (seconds) of the message at the head, if it has one and is in memory: RabbitMQ's
+   * head_message_timestamp (a paged-out head is not read for it)
+   */
+  get headTimestamp(): number | undefined {
+    return this.ready.peek()?.message?.properties.timestamp
+  }
 
   private pushReady(entry: QueueEntry): void {
     this.ready.push(entry)
     this.readyBytes += entry.size
-    if (!entry.message) this.pagedOut++
-    else this.hooks.memory.used += entry.size
+    if (!entry.message) {
+      this.pagedOut++
+      this.pagedOutBytes += entry.size
+    } else this.hooks.memory.used += entry.size
   }
 
   /**
@@ -245,7 +269,10 @@ export class Queue {
     this.ready.shift()
     this.readyBytes -= entry.size
     if (entry.message) this.hooks.memory.used -= entry.size
-    else this.pagedOut--
+    else {
+      this.pagedOut--
+      this.pagedOutBytes -= entry.size
+    }
   }
 
   /** The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is retried. */
@@ -383,7 +410,10 @@ export class Queue {
       return undefined
     }
     if (noAck) this.forget(entry)
-    else this.unackedCount++
+    else {
+      this.unackedCount++
+      this.unackedBytes += entry.size
+    }
     this.stats.countGet(noAck, entry.redelivered)
     // expired messages that the take brought to the head go now: get-ok's message count leaves them out;
     // and the new head's TTL is watched
@@ -413,15 +443,22 @@ export class Queue {
 
   /** A delivered message was acked. */
   ack(entry: QueueEntry): void {
-    if (this.unackedCount > 0) this.unackedCount--
+    this.settled(entry)
     this.stats.ack++
     this.forget(entry)
   }
 
   /** A delivered message was rejected or nacked without requeue: it dies (dead-lettered if configured). */
   reject(entry: QueueEntry): void {
-    if (this.unackedCount > 0) this.unackedCount--
+    this.settled(entry)
     this.die(entry, 'rejected')
+  }
+
+  /** A delivery is no longer unacked */
+  private settled(entry: QueueEntry): void {
+    if (this.unackedCount === 0) return
+    this.unackedCount--
+    this.unackedBytes -= entry.size
   }
 
   /**
@@ -433,7 +470,7 @@ export class Queue {
     // Insert from the highest position down so that each insertion lands at or near the front
     entries.sort((a, b) => b.seq - a.seq)
     for (const entry of entries) {
-      if (this.unackedCount > 0) this.unackedCount--
+      this.settled(entry)
       entry.redelivered = true
       this.ready.requeue(entry)
       this.readyBytes += entry.size
@@ -461,6 +498,7 @@ export class Queue {
     const all = this.ready.takeAll()
     this.readyBytes = 0
     this.pagedOut = 0
+    this.pagedOutBytes = 0
     // Nothing is left to wait for: the next paged-out head is read at once
     this.reads.cancelRetry()
     for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
@@ -578,7 +616,10 @@ export class Queue {
 
   private deliverTo(consumer: Consumer, entry: LoadedEntry): void {
     if (consumer.noAck) this.forget(entry)
-    else this.unackedCount++
+    else {
+      this.unackedCount++
+      this.unackedBytes += entry.size
+    }
     this.stats.countDeliver(consumer.noAck, entry.redelivered)
     consumer.deliver(entry, this)
   }

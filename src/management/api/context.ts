@@ -10,7 +10,12 @@ import { HttpError, badRequest, notAuthorised, notFoundError, type Reply, type R
 /** What the API needs of an AMQP connection (server/connection.ts's Connection is one) */
 export interface ManagedConnection {
   readonly name: string
-  readonly info: { readonly remoteAddress: string; readonly remotePort: number }
+  readonly info: {
+    readonly remoteAddress: string
+    readonly remotePort: number
+    readonly localAddress?: string
+    readonly localPort?: number
+  }
   readonly user: { readonly name: string }
   readonly vhost: { readonly name: string }
   readonly channelMax: number
@@ -34,7 +39,13 @@ export interface ManagedChannel {
 
 export interface ManagedConsumer {
   readonly tag: string
-  readonly queue: { readonly name: string; readonly vhost: string }
+  readonly queue: {
+    readonly name: string
+    readonly vhost: string
+    readonly settings: { readonly singleActiveConsumer: boolean }
+    /** The active consumer of a single-active-consumer queue */
+    readonly activeConsumer: unknown
+  }
   readonly noAck: boolean
   readonly exclusive: boolean
   readonly prefetch: number

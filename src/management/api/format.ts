@@ -104,8 +104,22 @@ function queueStatsJson(q: Queue): { message_stats?: MessageStats } {
   return { message_stats: withRates(q.stats, delivered ? all : { publish: q.stats.publish }) }
 }
 
-/** `policy`: the name of the policy in force for the queue, if any */
-export function queueJson(q: Queue, policy: string | null): Json {
+/** What RabbitMQ's overview and nodes say of each exchange type */
+export const EXCHANGE_DESCRIPTIONS: Record<string, string> = {
+  direct: 'AMQP direct exchange, as per the AMQP specification',
+  fanout: 'AMQP fanout exchange, as per the AMQP specification',
+  headers: 'AMQP headers exchange, as per the AMQP specification',
+  topic: 'AMQP topic exchange, as per the AMQP specification',
+}
+
+/** The user and operator policies in force for a queue and their merged definition (Vhost.queuePolicies) */
+export interface QueuePolicies {
+  policy?: { name: string }
+  operatorPolicy?: { name: string }
+  definition: FieldTable
+}
+
+export function queueJson(q: Queue, policies: QueuePolicies): Json {
   return {
     name: q.name,
     vhost: q.vhost,
@@ -120,7 +134,10 @@ export function queueJson(q: Queue, policy: string | null): Json {
     messages: q.messageCount + q.unackedCount,
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
-    policy,
+    single_active_consumer_tag: q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null,
+    policy: policies.policy?.name ?? null,
+    operator_policy: policies.operatorPolicy?.name ?? null,
+    effective_policy_definition: tableJson(policies.definition),
     ...queueStatsJson(q),
     exclusive_consumer_tag: null,
   }

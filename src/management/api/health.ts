@@ -6,6 +6,8 @@ import { operation, vhostOf, type ApiHandler } from './context.js'
 import { NODE, type Json } from './format.js'
 import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys, type Reply } from './http.js'
 import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
+import { EXCHANGE_DESCRIPTIONS } from './format.js'
+import { managementContexts } from './node.js'
 
 const STARTED_AT = Date.now()
 
@@ -70,14 +72,18 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
     db_dir: config.dataDir ?? '',
     partitions: [],
     enabled_plugins: ['rabbitmq_management'],
-    exchange_types: [...EXCHANGE_TYPES.keys()].sort().map((name) => ({ name, enabled: true })),
+    contexts: managementContexts(ctx, 'node'),
+    exchange_types: [...EXCHANGE_TYPES.keys()]
+      .sort()
+      .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
   }
 }
 
 export const listNodes: ApiHandler = (ctx) => ok([nodeJson(ctx)])
 
 export const getNode: ApiHandler = (ctx, _access, req) => {
-  if (req.params['name'] !== NODE) throw notFoundError()
+  // RabbitMQ 3.10.8 answers an unknown node with a bare 500 (its RPC to the node fails)
+  if (req.params['name'] !== NODE) return { status: 500 }
   return ok(nodeJson(ctx))
 }
 
@@ -133,7 +139,10 @@ export const listUserLimits: ApiHandler = (ctx, access, req) => {
 
 export const putUserLimit: ApiHandler = (ctx, access, req) => {
   requireAdministrator(access.user)
-  const user = userOf(ctx, req.params['user'])
+  const name = req.params['user']!
+  // RabbitMQ 3.10.8's body for a user that does not exist: the Erlang error as a list
+  if (!ctx.broker.users.get(name)) throw new HttpError(400, 'bad_request', ['no_such_user', name])
+  const user = userOf(ctx, name)
   const value = limitValue(req.json())
   const limits = { ...ctx.broker.limits.user(user), [req.params['name']!]: value }
   operation(() => ctx.broker.setUserLimits(user, limits))

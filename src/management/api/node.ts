@@ -10,21 +10,15 @@ import { VERSION } from '../../server/server-properties.js'
 import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
-import { isMonitor, requireAdministrator, type Access } from './auth.js'
+import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
 import { withRates } from './rates.js'
 import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
-import { NODE, tableJson, userJson, type Json } from './format.js'
-import { noContent, notFoundError, ok } from './http.js'
+import { EXCHANGE_DESCRIPTIONS, NODE, tableJson, userJson, type Json } from './format.js'
+import { noContent, notAuthorised, notFoundError, ok } from './http.js'
+import { clusterName, globalParametersJson, vhostParameters } from './parameters.js'
 
 /** The RabbitMQ release whose behaviour Warren follows; tools read rabbitmq_version to know what to expect */
 export const RABBITMQ_VERSION = '3.10.8'
-
-const EXCHANGE_DESCRIPTIONS: Record<string, string> = {
-  direct: 'AMQP direct exchange, as per the AMQP specification',
-  fanout: 'AMQP fanout exchange, as per the AMQP specification',
-  headers: 'AMQP headers exchange, as per the AMQP specification',
-  topic: 'AMQP topic exchange, as per the AMQP specification',
-}
 
 export const overview: ApiHandler = (ctx, access) => {
   const { broker } = ctx
@@ -45,6 +39,7 @@ export const overview: ApiHandler = (ctx, access) => {
   }
   const conns = [...ctx.connections()].filter((c) => access.seesConnectionOf(c.user.name))
   const http = ctx.listener()
+  const monitor = isMonitor(access.user)
   return ok({
     management_version: RABBITMQ_VERSION,
     // message_stats with rates (rates.ts), as RabbitMQ's default management.rates_mode
@@ -55,23 +50,36 @@ export const overview: ApiHandler = (ctx, access) => {
     product_version: VERSION,
     product_name: 'Warren',
     rabbitmq_version: RABBITMQ_VERSION,
-    cluster_name: NODE,
-    node: NODE,
+    cluster_name: clusterName(broker),
+    ...(monitor ? { node: NODE } : {}),
     object_totals: {
       channels: conns.reduce((n, c) => n + c.openChannels, 0),
       connections: conns.length,
-      consumers,
+      // A plain management user sees no consumer count, node, listeners or contexts (RabbitMQ 3.10.8)
+      ...(monitor ? { consumers } : {}),
       exchanges,
       queues,
     },
     queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
     message_stats: overviewMessageStats(ctx, access, visible),
-    listeners: [
-      { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
-      { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
-    ],
-    contexts: [],
+    ...(monitor
+      ? {
+          listeners: [
+            { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
+            { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
+          ],
+          contexts: managementContexts(ctx, 'overview'),
+        }
+      : {}),
   })
+}
+
+/** The management API's HTTP context, as RabbitMQ lists its web dispatch contexts (the port as a string) */
+export function managementContexts(ctx: ApiContext, of: 'overview' | 'node'): Json[] {
+  const http = ctx.listener()
+  const context = { description: 'RabbitMQ Management', path: '/', ip: http.host, port: String(http.port) }
+  // The overview's name the node and list the TLS options; a node's own do not
+  return [of === 'overview' ? { node: NODE, ...context, ssl_opts: [] } : context]
 }
 
 /** Per user without a view of every vhost: the key of that user's rate samples (rates.ts) */
@@ -111,6 +119,10 @@ function connectionJson(c: ManagedConnection): Json {
     frame_max: c.frameMax,
     peer_host: c.info.remoteAddress,
     peer_port: c.info.remotePort,
+    // The server's side of the connection
+    host: c.info.localAddress?.replace(/^::ffff:(?=\d)/, '') ?? '127.0.0.1',
+    port: c.info.localPort ?? 0,
+    user_who_performed_action: c.user.name,
     client_properties: tableJson(c.clientProperties),
   }
 }
@@ -140,6 +152,10 @@ export const getConnection: ApiHandler = (ctx, access, req) =>
 /** Closes with 320 CONNECTION_FORCED and the X-Reason header's text, as RabbitMQ's API does */
 export const deleteConnection: ApiHandler = (ctx, access, req) => {
   const c = connectionOf(ctx, access, req.params['name']!)
+  // Monitoring users see every connection but close only their own, as RabbitMQ (is_authorized_user)
+  if (c.user.name !== access.user.name && !isAdministrator(access.user)) {
+    throw notAuthorised('User not authorised to access object')
+  }
   const header = req.headers['x-reason']
   const reason = typeof header === 'string' && header !== '' ? header : 'Closed via management plugin'
   c.closeWithError(connectionForced(reason))
@@ -210,10 +226,8 @@ function definitionsOf(broker: Broker, vhosts: Vhost[]) {
     topic_permissions: broker.permissions
       .listTopic()
       .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
-    parameters: vhosts
-      .filter((v) => Object.keys(broker.limits.vhost(v.name)).length > 0)
-      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) })),
-    global_parameters: [],
+    parameters: vhostParameters(broker, vhosts),
+    global_parameters: globalParametersJson(broker),
     policies: vhosts.flatMap((v) =>
       [...v.policies.values()].map(({ def }) => ({
         vhost: v.name,

@@ -14,6 +14,7 @@ import type { Json } from './format.js'
 import { getMessages, peekMessages, publish } from './messages.js'
 import * as health from './health.js'
 import * as node from './node.js'
+import * as parameters from './parameters.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
 import { isUiRequest, serveUi, withoutBrowserPrompt } from '../ui.js'
@@ -55,13 +56,30 @@ const ROUTES: Route[] = [
   ['PUT', '/api/user-limits/:user/:name', health.putUserLimit],
   ['DELETE', '/api/user-limits/:user/:name', health.deleteUserLimit],
 
-  ['GET', '/api/policies', policies.listPolicies],
-  ['GET', '/api/policies/:vhost', policies.listPolicies],
-  ['GET', '/api/policies/:vhost/:name', policies.getPolicy],
-  ['PUT', '/api/policies/:vhost/:name', policies.putPolicy],
-  ['DELETE', '/api/policies/:vhost/:name', policies.deletePolicy],
-  ['GET', '/api/operator-policies', policies.listOperatorPolicies],
-  ['GET', '/api/operator-policies/:vhost', policies.listOperatorPolicies],
+  ['GET', '/api/policies', policies.policies.list],
+  ['GET', '/api/policies/:vhost', policies.policies.list],
+  ['GET', '/api/policies/:vhost/:name', policies.policies.get],
+  ['PUT', '/api/policies/:vhost/:name', policies.policies.put],
+  ['DELETE', '/api/policies/:vhost/:name', policies.policies.remove],
+  ['GET', '/api/operator-policies', policies.operatorPolicies.list],
+  ['GET', '/api/operator-policies/:vhost', policies.operatorPolicies.list],
+  ['GET', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.get],
+  ['PUT', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.put],
+  ['DELETE', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.remove],
+
+  ['GET', '/api/parameters', parameters.listParameters],
+  ['GET', '/api/parameters/:component', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost/:name', parameters.getParameter],
+  ['PUT', '/api/parameters/:component/:vhost/:name', parameters.putParameter],
+  ['DELETE', '/api/parameters/:component/:vhost/:name', parameters.deleteParameter],
+  ['GET', '/api/global-parameters', parameters.listGlobalParameters],
+  ['GET', '/api/global-parameters/:name', parameters.getGlobalParameter],
+  ['PUT', '/api/global-parameters/:name', parameters.putGlobalParameter],
+  ['DELETE', '/api/global-parameters/:name', parameters.deleteGlobalParameter],
+  ['GET', '/api/cluster-name', parameters.getClusterName],
+  ['PUT', '/api/cluster-name', parameters.putClusterName],
+  ['GET', '/api/extensions', parameters.listExtensions],
 
   ['GET', '/api/vhosts', tenancy.listVhosts],
   ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
