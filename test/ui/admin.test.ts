@@ -180,7 +180,7 @@ describe('web UI: connections, exchanges, admin', () => {
       .nth(1)
       .waitFor()
     await screenshot(page, 'connections')
-    const name = connectionName(victim)
+    const name = connectionName(ui, victim)
     await page.getByRole('button', { name: `Close connection ${name}` }).click()
     const dialog = page.getByRole('dialog', { name: 'Close connection' })
     await dialog.getByLabel('Reason').fill('maintenance from the UI')
@@ -203,8 +203,11 @@ describe('web UI: connections, exchanges, admin', () => {
   })
 })
 
-/** The broker's name of an amqplib connection: its address and port as the broker sees them */
-function connectionName(c: amqp.ChannelModel): string {
+/** The broker's name of an amqplib connection (RabbitMQ's "client:port -> server:port"), found by its port */
+function connectionName(ui: UiBroker, c: amqp.ChannelModel): string {
   const socket = (c.connection as unknown as { stream: { localAddress: string; localPort: number } }).stream
-  return `${socket.localAddress}:${socket.localPort}`
+  const client = `${socket.localAddress}:${socket.localPort}`
+  const name = [...ui.broker.connections].map((x) => x.name).find((n) => n === client || n.startsWith(client + ' '))
+  assert.ok(name, `no connection from ${client}`)
+  return name
 }
