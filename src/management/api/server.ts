@@ -17,6 +17,7 @@ import * as node from './node.js'
 import * as parameters from './parameters.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
+import { isUiRequest, serveUi, withoutBrowserPrompt } from '../ui.js'
 
 export interface ManagementServerOptions {
   port: number
@@ -190,6 +191,8 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     const segments = pathSegments(rawPath)
     if (!segments) throw new HttpError(400, 'bad_request', 'malformed path')
     const method = req.method ?? 'GET'
+    // The web UI's files need no credentials, as RabbitMQ's; its API calls do (../ui.ts)
+    if (isUiRequest(method, rawPath)) return await serveUi(res, rawPath, method === 'HEAD')
     // Authentication before routing, as RabbitMQ answers 401 to any path without credentials
     const user = authenticate(
       ctx.broker.users,
@@ -216,6 +219,6 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
   } catch (err) {
     const error = httpErrorOf(err)
     if (!(err instanceof HttpError)) ctx.broker.log.debug({ err }, 'management API request refused')
-    sendError(res, error)
+    sendError(res, withoutBrowserPrompt(req.headers['x-requested-with'], error))
   }
 }
