@@ -121,14 +121,27 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.host.sendContent(this.id, m)
   }
 
-  onContentHeader(payload: Buffer): void {
+  /** A content header frame: its payload is buf[start, end). */
+  onContentHeader(buf: Buffer, start: number, end: number): void {
     if (this.closing) return
-    this.publisher.onHeader(payload)
+    this.publisher.onHeader(buf, start, end)
   }
 
-  onContentBody(payload: Buffer): void {
+  /** A content body frame: its payload is buf[start, end). */
+  onContentBody(buf: Buffer, start: number, end: number): void {
     if (this.closing) return
-    this.publisher.onBody(payload)
+    this.publisher.onBody(buf, start, end)
+  }
+
+  /**
+   * The basic.publish the connection read in place (Publisher.readPublish) on this open channel: what
+   * handleMethod does for it, in the same order.
+   */
+  publishRead(): void {
+    this.publisher.expectMethod()
+    if (this.publisher.readImmediate) throw notImplemented('immediate=true')
+    this.host.notePublish()
+    this.publisher.startRead()
   }
 
   handleMethod(m: Method): void {

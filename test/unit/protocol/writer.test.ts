@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { FrameParser } from '../../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method } from '../../../src/protocol/generated/methods.js'
 import { encodeBasicProperties, type BasicProperties } from '../../../src/protocol/generated/properties.js'
 import { Reader } from '../../../src/protocol/reader.js'
@@ -27,7 +27,10 @@ interface Frame {
 
 function parseAll(chunks: Buffer[], frameMax = 1 << 24): Frame[] {
   const frames: Frame[] = []
-  const parser = new FrameParser((type, channel, payload) => frames.push({ type, channel, payload }), frameMax)
+  const parser = new FrameParser(
+    withPayload((type, channel, payload) => frames.push({ type, channel, payload })),
+    frameMax,
+  )
   for (const c of chunks) parser.push(c)
   return frames
 }
