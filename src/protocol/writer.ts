@@ -57,21 +57,29 @@ export class Writer {
     this.ensure(1)
     this.buf[this.pos++] = v
   }
+  // Integers are stored byte by byte: Buffer's writeUInt*BE check their arguments first, which costs more here
   u16(v: number): void {
     this.ensure(2)
-    this.buf.writeUInt16BE(v, this.pos)
-    this.pos += 2
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = v >>> 8
+    buf[p + 1] = v
+    this.pos = p + 2
   }
   u32(v: number): void {
     this.ensure(4)
-    this.buf.writeUInt32BE(v, this.pos)
-    this.pos += 4
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = v >>> 24
+    buf[p + 1] = v >>> 16
+    buf[p + 2] = v >>> 8
+    buf[p + 3] = v
+    this.pos = p + 4
   }
   u64(v: number): void {
-    this.ensure(8)
-    this.buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), this.pos)
-    this.buf.writeUInt32BE(v >>> 0, this.pos + 4)
-    this.pos += 8
+    const high = Math.floor(v / 0x1_0000_0000)
+    this.u32(high)
+    this.u32(v >>> 0)
   }
   shortstr(s: string): void {
     const len = Buffer.byteLength(s)
@@ -91,24 +99,63 @@ export class Writer {
     this.pos += len
   }
   raw(b: Buffer): void {
-    this.ensure(b.length)
-    b.copy(this.buf, this.pos)
-    this.pos += b.length
+    const n = b.length
+    this.ensure(n)
+    const buf = this.buf
+    const p = this.pos
+    // a loop for a few bytes, where a native copy costs more
+    if (n <= 32) for (let i = 0; i < n; i++) buf[p + i] = b[i]!
+    else b.copy(buf, p)
+    this.pos = p + n
+  }
+
+  /**
+   * basic.deliver as one method frame. `prefix` is its class and method ids and the consumer tag, encoded
+   * once per consumer; the exchange and routing key are copied from their wire form when the message has it.
+   */
+  deliver(
+    channel: number,
+    prefix: Buffer,
+    deliveryTag: number,
+    redelivered: boolean,
+    exchange: string,
+    exchangeWire: Buffer | undefined,
+    routingKey: string,
+    routingKeyWire: Buffer | undefined,
+  ): void {
+    this.beginFrame(FRAME_METHOD, channel)
+    this.raw(prefix)
+    this.u64(deliveryTag)
+    this.u8(redelivered ? 1 : 0)
+    if (exchangeWire) this.raw(exchangeWire)
+    else this.shortstr(exchange)
+    if (routingKeyWire) this.raw(routingKeyWire)
+    else this.shortstr(routingKey)
+    this.endFrame()
   }
 
   /** Writes a frame header with a size to be filled in by endFrame(). */
   beginFrame(type: number, channel: number): void {
     this.ensure(7)
-    this.frameStart = this.pos
-    this.buf[this.pos] = type
-    this.buf.writeUInt16BE(channel, this.pos + 1)
-    this.pos += 7
+    const buf = this.buf
+    const p = this.pos
+    this.frameStart = p
+    buf[p] = type
+    buf[p + 1] = channel >>> 8
+    buf[p + 2] = channel
+    this.pos = p + 7
   }
 
   endFrame(): void {
     this.ensure(1)
-    this.buf.writeUInt32BE(this.pos - this.frameStart - 7, this.frameStart + 3)
-    this.buf[this.pos++] = FRAME_END
+    const buf = this.buf
+    const start = this.frameStart
+    const size = this.pos - start - 7
+    buf[start + 3] = size >>> 24
+    buf[start + 4] = size >>> 16
+    buf[start + 5] = size >>> 8
+    buf[start + 6] = size
+    buf[this.pos++] = FRAME_END
     this.frameStart = -1
   }
 
@@ -140,6 +187,15 @@ export class Writer {
 
   /** Body frames of at most maxPayload bytes each; large slices are queued as they are, not copied. */
   body(channel: number, body: Buffer, maxPayload: number): void {
+    const size = body.length
+    if (size === 0) return
+    if (size <= COPY_MAX && size <= maxPayload) {
+      // One frame, copied: the common case, with no view of the body made
+      this.beginFrame(FRAME_BODY, channel)
+      this.raw(body)
+      this.endFrame()
+      return
+    }
     for (let off = 0; off < body.length; off += maxPayload) {
       const piece = body.subarray(off, Math.min(off + maxPayload, body.length))
       const copy = piece.length <= COPY_MAX

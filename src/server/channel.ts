@@ -116,6 +116,10 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.host.sendMethod(this.id, method)
   }
 
+  deliver(prefix: Buffer, deliveryTag: number, redelivered: boolean, message: Message): void {
+    this.host.sendDelivery(this.id, prefix, deliveryTag, redelivered, message)
+  }
+
   /** Content header and body of a message, after its basic.deliver / get-ok / return method frame. */
   writeContent(m: Message): void {
     this.host.sendContent(this.id, m)
