@@ -102,6 +102,14 @@ export class ShortStringCache {
   }
 }
 
+/** Whether buf[start, end) holds the same bytes as `other` (a loop: the slices compared are short). */
+export function equalBytes(buf: Buffer, start: number, end: number, other: Buffer): boolean {
+  const n = end - start
+  if (other.length !== n) return false
+  for (let i = 0; i < n; i++) if (buf[start + i] !== other[i]) return false
+  return true
+}
+
 /** A copy of buf[start, end) that keeps nothing of buf alive; a loop for a few bytes, where a native copy costs more. */
 export function copyBytes(buf: Buffer, start: number, end: number): Buffer {
   const n = end - start

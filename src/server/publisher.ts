@@ -13,7 +13,7 @@ import { fieldTypeName, routingKeysOf } from '../protocol/field-value.js'
 import { mayImpersonate } from '../auth/permissions.js'
 import { expiryError } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
-import { Reader, ShortStringCache, copyBytes } from '../protocol/reader.js'
+import { Reader, ShortStringCache, copyBytes, equalBytes } from '../protocol/reader.js'
 import type { PublishingChannel } from './channel-roles.js'
 
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
@@ -51,7 +51,12 @@ export class Publisher {
   readMandatory = false
   readImmediate = false
   private readonly headerReader = new Reader(Buffer.alloc(0))
-  private propertiesRaw: Buffer = Buffer.alloc(0)
+  /**
+   * The last content header's properties, decoded and as on the wire. Publishers mostly send the same ones
+   * message after message: the same bytes again share them (neither is ever modified), undefined before the
+   * first header.
+   */
+  private propertiesRaw: Buffer | undefined = undefined
   private properties: BasicProperties = {}
   private bodySize = 0
   private bodyParts: Buffer[] = []
@@ -117,8 +122,11 @@ export class Publisher {
     r.u16() // weight, unused
     const bodySize = r.u64()
     if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
-    this.properties = decodeBasicProperties(r)
-    this.propertiesRaw = copyBytes(buf, start + 12, end)
+    const raw = this.propertiesRaw
+    if (raw === undefined || !equalBytes(buf, start + 12, end, raw)) {
+      this.properties = decodeBasicProperties(r)
+      this.propertiesRaw = copyBytes(buf, start + 12, end)
+    }
     const maxSize = this.channel.host.config.maxMessageSize
     if (bodySize > maxSize) {
       this.state = 'idle'
@@ -163,7 +171,7 @@ export class Publisher {
     const exchange = ch.vhost.exchangeForPublish(this.exchangeName)
     access.checkTopic('write', exchange.type, exchange.name, this.routingKey)
     let properties = this.properties
-    let propertiesRaw = this.propertiesRaw
+    let propertiesRaw = this.propertiesRaw!
     const userId = properties.userId
     const user = ch.host.user.name
     if (userId !== undefined && userId !== user && !mayImpersonate(ch.host.user)) {
