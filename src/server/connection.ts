@@ -326,10 +326,19 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   }
 
   sendDelivery(channel: number, prefix: Buffer, deliveryTag: number, redelivered: boolean, m: Message): void {
-    const out = this.out
-    out.deliver(channel, prefix, deliveryTag, redelivered, m.exchange, m.exchangeWire, m.routingKey, m.routingKeyWire)
-    out.contentHeader(channel, 60, m.body.length, m.propertiesRaw)
-    out.body(channel, m.body, this.frameMax - 8)
+    this.out.delivery(
+      channel,
+      prefix,
+      deliveryTag,
+      redelivered,
+      m.exchange,
+      m.exchangeWire,
+      m.routingKey,
+      m.routingKeyWire,
+      m.propertiesRaw,
+      m.body,
+      this.frameMax - 8,
+    )
     this.scheduleFlush()
   }
 
