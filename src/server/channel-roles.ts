@@ -3,7 +3,6 @@
 import type { LoadedEntry, Message } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import type { Vhost } from '../broker/vhost.js'
-import type { Method } from '../protocol/generated/methods.js'
 import type { ChannelCounters } from '../broker/stats.js'
 import type { ChannelHost } from './channel-host.js'
 import type { ConfirmTarget } from './confirms.js'
@@ -44,9 +43,8 @@ export interface ConsumingChannel {
   readonly unackedBytes: number
   /** Assigns the next delivery tag; remembers the delivery until settled unless `consumer` is false (no-ack). */
   track(entry: LoadedEntry, queue: Queue, consumer: DeliveryConsumer | false): number
-  send(method: Method): void
-  /** Content header and body of a message, after its basic.deliver method frame. */
-  writeContent(message: Message): void
+  /** basic.deliver (`prefix`: its class and method ids and the consumer tag, encoded) with the message's content. */
+  deliver(prefix: Buffer, deliveryTag: number, redelivered: boolean, message: Message): void
   /** The queue went away: the consumer is cancelled (basic.cancel to clients that understand it). */
   consumerCancelledByServer(consumer: DeliveryConsumer): void
 }
