@@ -11,10 +11,10 @@ import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stat
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
 import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
-import { queueTotals, withRates } from './rates.js'
-import { churn, connectionStatistics } from './statistics.js'
+import { queueTotals, withHistory, withRates } from './rates.js'
+import { churn, connectionStatistics, vhostTraffic } from './statistics.js'
 import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
-import { EXCHANGE_DESCRIPTIONS, NODE, tableJson, userJson, type Json } from './format.js'
+import { EXCHANGE_DESCRIPTIONS, NODE, tableJson, userJson, vhostJson, type Json } from './format.js'
 import { noContent, notAuthorised, notFoundError, ok } from './http.js'
 import { clusterName, globalParametersJson, vhostParameters } from './parameters.js'
 
@@ -78,6 +78,28 @@ export const overview: ApiHandler = (ctx, access) => {
           contexts: managementContexts(ctx, 'overview'),
         }
       : {}),
+  })
+}
+
+/**
+ * Takes the samples an administrator's overview and each vhost show, every 5 s (one timer for the broker,
+ * server.ts), so their history (rates.ts) is there when a page first asks for it.
+ */
+export function sampleHistory(ctx: ApiContext): void {
+  const { broker } = ctx
+  withHistory({ record: true }, () => {
+    let ready = 0
+    let unacked = 0
+    for (const v of broker.vhosts.values()) {
+      vhostJson(v, vhostTraffic(ctx, v))
+      for (const q of v.queues.values()) {
+        ready += q.messageCount
+        unacked += q.unackedCount
+      }
+    }
+    queueTotals(broker, ready, unacked)
+    withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+    churn(broker)
   })
 }
 
