@@ -196,8 +196,11 @@ function historyOf(method: string, segments: string[], query: URLSearchParams): 
   if (method !== 'GET' || segments[0] !== 'api') return undefined
   const kind = segments[1]
   if (kind === 'overview' || kind === 'vhosts') return historyScope(query, true)
-  if (kind === 'queues' || kind === 'exchanges') return historyScope(query, segments.length === 4)
-  return undefined
+  if (kind !== 'queues' && kind !== 'exchanges') return undefined
+  const history = historyScope(query, segments.length === 4)
+  // One object's page: the broker's timer samples it from now on (node.ts)
+  if (history.record && (history.msgRates || history.lengths)) node.watchHistory(kind, segments[2]!, segments[3]!)
+  return history
 }
 
 async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
