@@ -6,7 +6,18 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import amqp from 'amqplib'
 import type { Browser, Page } from 'playwright-core'
-import { launchBrowser, login, newPage, open, screenshot, startUiBroker, type UiBroker } from './helpers.js'
+import {
+  chartPoints,
+  launchBrowser,
+  login,
+  newPage,
+  open,
+  screenshot,
+  startTraffic,
+  startUiBroker,
+  type Traffic,
+  type UiBroker,
+} from './helpers.js'
 
 describe('web UI: connections, exchanges, admin', () => {
   let ui: UiBroker
@@ -14,9 +25,12 @@ describe('web UI: connections, exchanges, admin', () => {
   let page: Page
   let conn: amqp.ChannelModel
   let ch: amqp.Channel
+  let traffic: Traffic
 
   before(async () => {
     ui = await startUiBroker()
+    // Messages flowing all along, for the overview's charts
+    traffic = await startTraffic(ui.broker.url, 'events')
     browser = await launchBrowser()
     page = await newPage(browser)
     conn = await amqp.connect(ui.broker.url, { clientProperties: { connection_name: 'ui-test' } })
@@ -29,28 +43,36 @@ describe('web UI: connections, exchanges, admin', () => {
   })
 
   after(async () => {
+    await traffic?.stop()
     await conn?.close().catch(() => undefined)
     await browser?.close()
     await ui?.stop()
   })
 
-  test('overview: totals, live charts (two samples at least) and the node', async () => {
-    await page.getByRole('banner').getByLabel('Refresh').selectOption('2000')
+  test('overview: totals, charts and the node with its file descriptors and sockets', async () => {
     await open(page, '#/overview', 'Overview')
     const totals = page.getByRole('list', { name: 'Totals' })
-    await totals.getByRole('link', { name: /^1\s*Connections$/ }).waitFor()
-    // Live updates: the charts fill as the page polls, without a reload
-    await page.getByText('Collecting samples…').first().waitFor({ state: 'detached' })
+    await totals.getByRole('link', { name: /^2\s*Connections$/ }).waitFor()
     await page.getByRole('figure', { name: 'Queued messages' }).locator('canvas').waitFor()
     await page.getByText('Uptime').waitFor()
-    await screenshot(page, 'overview')
-    await page.getByRole('banner').getByLabel('Refresh').selectOption('5000')
+    // Used of the limit, from /proc (fd) and the open AMQP connections (sockets)
+    const fact = (name: string) =>
+      page
+        .locator('dl.facts > div')
+        .filter({ has: page.getByRole('term').filter({ hasText: name }) })
+        .getByRole('definition')
+    await fact('Sockets')
+      .filter({ hasText: /^2 of [\d,]+$/ })
+      .waitFor()
+    assert.match((await fact('File descriptors').textContent()) ?? '', /^\d[\d,]* of [\d,]+$/)
   })
 
   test('channels are listed with their prefetch and unacked messages', async () => {
     await open(page, '#/channels', 'Channels')
-    const row = page.getByRole('row').filter({ hasText: 'guest' }).first()
-    await row.getByRole('cell', { name: '5', exact: true }).first().waitFor()
+    // The test's consumer (prefetch 5) next to the traffic's (prefetch 20)
+    const rows = page.getByRole('row').filter({ hasText: 'guest' })
+    await rows.getByRole('cell', { name: '5', exact: true }).first().waitFor()
+    await rows.getByRole('cell', { name: '20', exact: true }).first().waitFor()
     await screenshot(page, 'channels')
   })
 
@@ -192,6 +214,17 @@ describe('web UI: connections, exchanges, admin', () => {
       .getByRole('status')
       .filter({ hasText: `Connection ${name} closed.` })
       .waitFor()
+  })
+
+  test("a fresh tab shows the last minutes at once: the charts come from the server's history", async () => {
+    const fresh = await newPage(browser)
+    await login(fresh, ui.base)
+    await open(fresh, '#/overview', 'Overview')
+    // Drawn from the first answer's samples (the broker samples the overview every 5 s), not collected
+    await chartPoints(fresh, 'Message rates', 2)
+    await chartPoints(fresh, 'Queued messages', 3)
+    await screenshot(fresh, 'overview')
+    await fresh.context().close()
   })
 
   test('logout returns to the login form and forgets the credentials', async () => {

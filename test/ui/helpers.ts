@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import amqp from 'amqplib'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startBroker, type InProcessBroker, type StartOptions } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
@@ -97,4 +98,56 @@ const screenshotDir = (() => {
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   // The caret and the notice fading out would make screenshots differ from run to run
   await page.screenshot({ path: join(screenshotDir(), `${name}.png`), fullPage, caret: 'hide', animations: 'disabled' })
+}
+
+export interface Traffic {
+  stop(): Promise<void>
+}
+
+/**
+ * A publisher and a consumer on `queue` for the charts to show: about 25 messages a second in a wave
+ * (so the lines move), the consumer acking in batches every half second (so some stay unacked). Bounded:
+ * it stops by itself after `maxSeconds`, and stop() ends it earlier.
+ */
+export async function startTraffic(url: string, queue: string, maxSeconds = 60): Promise<Traffic> {
+  const conn = await amqp.connect(url, { clientProperties: { connection_name: `traffic ${queue}` } })
+  const pub = await conn.createChannel()
+  const sub = await conn.createChannel()
+  await pub.assertQueue(queue)
+  await sub.prefetch(20)
+  const pending: amqp.ConsumeMessage[] = []
+  await sub.consume(queue, (m) => {
+    if (m) pending.push(m)
+  })
+  let tick = 0
+  const maxTicks = maxSeconds * 5
+  const publisher = setInterval(() => {
+    if (++tick > maxTicks) return
+    const n = 5 + Math.round(5 * Math.sin(tick / 15))
+    for (let i = 0; i < n; i++) pub.sendToQueue(queue, Buffer.from(`event ${tick}.${i}`))
+  }, 200)
+  const acker = setInterval(() => {
+    const last = pending[pending.length - 1]
+    if (last) sub.ack(last, true)
+    pending.length = 0
+  }, 500)
+  return {
+    async stop() {
+      clearInterval(publisher)
+      clearInterval(acker)
+      await conn.close().catch(() => undefined)
+    },
+  }
+}
+
+/** Waits until a chart (its figure's caption) draws at least `points` points */
+export async function chartPoints(page: Page, caption: string, points: number): Promise<void> {
+  await page.waitForFunction(
+    ([c, n]) =>
+      [...document.querySelectorAll('figure[data-points]')].some(
+        (f) => f.querySelector('figcaption')?.textContent === c && Number(f.getAttribute('data-points')) >= Number(n),
+      ),
+    [caption, points] as const,
+    { timeout: 30_000 },
+  )
 }

@@ -6,7 +6,18 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import amqp from 'amqplib'
 import type { Browser, Page } from 'playwright-core'
-import { launchBrowser, login, newPage, open, screenshot, startUiBroker, type UiBroker } from './helpers.js'
+import {
+  chartPoints,
+  launchBrowser,
+  login,
+  newPage,
+  open,
+  screenshot,
+  startTraffic,
+  startUiBroker,
+  type Traffic,
+  type UiBroker,
+} from './helpers.js'
 
 describe('web UI: queues', () => {
   let ui: UiBroker
@@ -14,9 +25,11 @@ describe('web UI: queues', () => {
   let page: Page
   let conn: amqp.ChannelModel
   let ch: amqp.Channel
+  let traffic: Traffic
 
   before(async () => {
     ui = await startUiBroker()
+    traffic = await startTraffic(ui.broker.url, 'live')
     browser = await launchBrowser()
     page = await newPage(browser)
     conn = await amqp.connect(ui.broker.url)
@@ -24,6 +37,7 @@ describe('web UI: queues', () => {
   })
 
   after(async () => {
+    await traffic?.stop()
     await conn?.close().catch(() => undefined)
     await browser?.close()
     await ui?.stop()
@@ -64,6 +78,14 @@ describe('web UI: queues', () => {
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
     await page.getByRole('heading', { name: 'Listeners' }).waitFor()
     assert.equal(await page.getByRole('cell', { name: 'amqp' }).count(), 1)
+  })
+
+  test('a queue page asks for its history, and the broker keeps sampling it for the next visit', async () => {
+    await open(page, '#/queues/%2F/live', /live/)
+    await page.getByRole('figure', { name: 'Queued messages' }).locator('canvas').waitFor()
+    // One sample or none yet: a fixed recent window with a note, not an axis of years
+    const firstPoints = Number(await page.getByRole('figure', { name: 'Message rates' }).getAttribute('data-points'))
+    if (firstPoints < 2) await page.getByText('No history yet').first().waitFor()
   })
 
   test('a queue made over AMQP shows in the list with its message count', async () => {
@@ -154,7 +176,6 @@ describe('web UI: queues', () => {
     await ch.checkQueue('to-purge')
     await open(page, '#/queues/%2F/to-purge', /to-purge/)
     await page.locator('[data-total="ready"]', { hasText: '5' }).waitFor()
-    await screenshot(page, 'queue')
     await page.getByRole('button', { name: 'Purge messages' }).click()
     const dialog = page.getByRole('dialog', { name: 'Purge queue' })
     await dialog.waitFor()
@@ -166,6 +187,16 @@ describe('web UI: queues', () => {
     await page.getByRole('status').filter({ hasText: 'Queue to-purge purged.' }).waitFor()
     await page.locator('[data-total="ready"]', { hasText: /^0$/ }).waitFor()
     assert.equal((await ch.checkQueue('to-purge')).messageCount, 0)
+  })
+
+  test('coming back to a watched queue: its charts show the minutes since, at once', async () => {
+    const fresh = await newPage(browser)
+    await login(fresh, ui.base)
+    await open(fresh, '#/queues/%2F/live', /live/)
+    await chartPoints(fresh, 'Message rates', 2)
+    await chartPoints(fresh, 'Queued messages', 3)
+    await screenshot(fresh, 'queue')
+    await fresh.context().close()
   })
 
   test('10,000 queues: one page at a time, filtered (substring and regex) and sorted by the server', async () => {
@@ -187,6 +218,8 @@ describe('web UI: queues', () => {
     await pager.getByRole('button', { name: 'Next page' }).click()
     await pager.getByText('101–200 of 10,000 queues').waitFor()
     await page.getByRole('link', { name: 'q-00100', exact: true }).waitFor()
+    // The top of the page, as a person first sees it: filter, column headers, first rows, paging
+    await page.evaluate(() => window.scrollTo(0, 0))
     await screenshot(page, 'queues-10000')
 
     await page.getByLabel('Filter queues by name').fill('q-0999')

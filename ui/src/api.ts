@@ -134,6 +134,8 @@ export const listPath = (kind: string, vhost: string): string =>
 
 export interface Rate {
   rate: number
+  /** With `?msg_rates_age=&msg_rates_incr=` (lengths_*): RabbitMQ's history, newest first */
+  samples?: { sample: number; timestamp: number }[]
 }
 export type MessageStats = Partial<Record<string, number | Rate>>
 
@@ -143,7 +145,7 @@ export interface Overview {
   rabbitmq_version?: string
   node: string
   object_totals: { channels: number; connections: number; consumers: number; exchanges: number; queues: number }
-  queue_totals: { messages: number; messages_ready: number; messages_unacknowledged: number }
+  queue_totals: { messages: number; messages_ready: number; messages_unacknowledged: number } & Record<string, unknown>
   message_stats?: MessageStats
   listeners: { protocol: string; ip_address: string; port: number }[]
   exchange_types: { name: string }[]

@@ -1,5 +1,6 @@
 // Health checks, the node, and vhost/user limits through the management API, with RabbitMQ 3.10.8's
 // paths, bodies and status codes (compared with curl against a private node, see notes/api2.md).
+import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { requireAdministrator } from './auth.js'
 import { operation, vhostOf, type ApiHandler } from './context.js'
@@ -11,6 +12,30 @@ import { managementContexts } from './node.js'
 import { churn, nodeResources } from './statistics.js'
 
 const STARTED_AT = Date.now()
+
+/**
+ * File descriptors in use (the entries of /proc/self/fd, less the one reading it) and the soft limit
+ * (/proc/self/limits' "Max open files"; Node has no getrlimit), as RabbitMQ's fd_used/fd_total. Sockets are
+ * the AMQP connections; Warren keeps no separate socket budget, so their limit is the descriptors'.
+ * Nothing where /proc is missing (not Linux): RabbitMQ's fields are then left out, not invented.
+ */
+function descriptors(ctx: Parameters<ApiHandler>[0]): Json {
+  try {
+    const used = readdirSync('/proc/self/fd').length - 1
+    const limit = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
+    const total = limit === undefined || limit === 'unlimited' ? undefined : Number(limit)
+    let sockets = 0
+    for (const _ of ctx.connections()) sockets++
+    return {
+      fd_used: used,
+      ...(total !== undefined ? { fd_total: total } : {}),
+      sockets_used: sockets,
+      ...(total !== undefined ? { sockets_total: total } : {}),
+    }
+  } catch {
+    return {}
+  }
+}
 
 /** 200 ok, or 503 with the alarms in effect (RabbitMQ's body; `where` is its wording for the check) */
 function alarmsReply(ctx: Parameters<ApiHandler>[0], where: 'in the cluster' | 'on the node'): Reply {
@@ -69,6 +94,7 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
     mem_calculation_strategy: 'rss',
     // mem_used, disk_free and their rates
     ...nodeResources(ctx.broker),
+    ...(descriptors(ctx) as object),
     // connection_created, queue_deleted... as the overview's churn_rates
     ...churn(ctx.broker),
     disk_free_limit: config.diskFreeLimit,

@@ -11,10 +11,27 @@ import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stat
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
 import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
-import { queueTotals, withRates } from './rates.js'
-import { churn, connectionStatistics } from './statistics.js'
-import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
-import { EXCHANGE_DESCRIPTIONS, NODE, tableJson, userJson, type Json } from './format.js'
+import { queueTotals, withHistory, withRates } from './rates.js'
+import { churn, connectionStatistics, queueStatistics, vhostTraffic } from './statistics.js'
+import {
+  API_OWNER,
+  exchangeName,
+  httpErrorOf,
+  vhostOf,
+  type ApiContext,
+  type ApiHandler,
+  type ManagedConnection,
+} from './context.js'
+import {
+  EXCHANGE_DESCRIPTIONS,
+  NODE,
+  exchangeJson,
+  queueJson,
+  tableJson,
+  userJson,
+  vhostJson,
+  type Json,
+} from './format.js'
 import { noContent, notAuthorised, notFoundError, ok } from './http.js'
 import { clusterName, globalParametersJson, vhostParameters } from './parameters.js'
 
@@ -78,6 +95,54 @@ export const overview: ApiHandler = (ctx, access) => {
           contexts: managementContexts(ctx, 'overview'),
         }
       : {}),
+  })
+}
+
+/** Queues and exchanges whose history was asked for lately (their pages are open), by when it last was */
+const watched = new Map<string, { kind: 'queues' | 'exchanges'; vhost: string; name: string; asked: number }>()
+/** How many objects the timer samples at most, and for how long after the last ask (RabbitMQ's 10 minutes) */
+const MAX_WATCHED = 1000
+const WATCH_MS = 600_000
+
+/** One queue's or exchange's history was asked for: the timer keeps sampling it for the next 10 minutes */
+export function watchHistory(kind: 'queues' | 'exchanges', vhost: string, name: string, now = Date.now()): void {
+  const key = JSON.stringify([kind, vhost, name])
+  watched.delete(key)
+  watched.set(key, { kind, vhost, name, asked: now })
+  // The least recently asked go first (a Map keeps insertion order)
+  for (const oldest of watched.keys()) {
+    if (watched.size <= MAX_WATCHED) break
+    watched.delete(oldest)
+  }
+}
+
+/**
+ * Takes the samples an administrator's overview, each vhost and the watched queues and exchanges show,
+ * every 5 s (one timer for the broker, server.ts), so their history (rates.ts) is there when a page asks.
+ */
+export function sampleHistory(ctx: ApiContext, now = Date.now()): void {
+  const { broker } = ctx
+  withHistory({ record: true }, () => {
+    for (const [key, w] of watched) {
+      const vhost = broker.vhosts.get(w.vhost)
+      const queue = w.kind === 'queues' ? vhost?.queues.get(w.name) : undefined
+      const exchange = w.kind === 'exchanges' ? vhost?.exchanges.get(exchangeName(w.name)) : undefined
+      if (now - w.asked > WATCH_MS || !vhost || (!queue && !exchange)) watched.delete(key)
+      else if (queue) queueJson(queue, vhost.queuePolicies(queue.name), queueStatistics(ctx, queue, []))
+      else if (exchange) exchangeJson(vhost.name, exchange)
+    }
+    let ready = 0
+    let unacked = 0
+    for (const v of broker.vhosts.values()) {
+      vhostJson(v, vhostTraffic(ctx, v))
+      for (const q of v.queues.values()) {
+        ready += q.messageCount
+        unacked += q.unackedCount
+      }
+    }
+    queueTotals(broker, ready, unacked)
+    withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+    churn(broker)
   })
 }
 

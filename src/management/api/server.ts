@@ -10,6 +10,7 @@ import * as channels from './channels.js'
 import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
 import { applyListQuery } from './list-query.js'
+import { historyScope, SAMPLE_INTERVAL_MS, withHistory, type HistoryScope } from './rates.js'
 import type { Json } from './format.js'
 import { getMessages, peekMessages, publish } from './messages.js'
 import * as health from './health.js'
@@ -164,6 +165,8 @@ export async function startManagementServer(
     router.add(method, pattern, (req) => handler(ctx, req.access, req))
   }
   const server = createServer((req, res) => void handle(ctx, router, req, res))
+  // The overview's and vhosts' history, so a fresh page has the last minutes at once (rates.ts)
+  const sampler = setInterval(() => node.sampleHistory(ctx), SAMPLE_INTERVAL_MS).unref()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, host, () => {
@@ -177,10 +180,27 @@ export async function startManagementServer(
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sampler)
         server.close(() => resolve())
         server.closeAllConnections()
       }),
   }
+}
+
+/**
+ * The history a GET asks for (`?msg_rates_age=&msg_rates_incr=`...), on the paths RabbitMQ answers it on.
+ * One queue or exchange, the overview and vhosts start keeping samples; the lists of queues and exchanges
+ * answer from the samples already kept (10,000 queues would otherwise each start a ring).
+ */
+function historyOf(method: string, segments: string[], query: URLSearchParams): HistoryScope | undefined {
+  if (method !== 'GET' || segments[0] !== 'api') return undefined
+  const kind = segments[1]
+  if (kind === 'overview' || kind === 'vhosts') return historyScope(query, true)
+  if (kind !== 'queues' && kind !== 'exchanges') return undefined
+  const history = historyScope(query, segments.length === 4)
+  // One object's page: the broker's timer samples it from now on (node.ts)
+  if (history.record && (history.msgRates || history.lengths)) node.watchHistory(kind, segments[2]!, segments[3]!)
+  return history
 }
 
 async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -203,14 +223,16 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     const { handler, params } = router.match(method, segments)
     const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req)
     const access = new Access(user, ctx.broker.permissions)
-    const reply = await handler({
-      method,
-      params,
-      query: url.searchParams,
-      headers: req.headers,
-      access,
-      json: () => parseJsonBody(body),
-    })
+    const reply = await withHistory(historyOf(method, segments, url.searchParams), () =>
+      handler({
+        method,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        access,
+        json: () => parseJsonBody(body),
+      }),
+    )
     // Every list answers the same query parameters (filter, sort, columns, pages): applied here, once
     if (reply.status === 200 && Array.isArray(reply.body)) {
       reply.body = applyListQuery(reply.body as Json[], url.searchParams)

@@ -1,8 +1,7 @@
 // The overview: message rates and queued messages as live charts, object totals, and the node's facts
 // (memory, disk, file descriptors, uptime, alarms, listeners), from /api/overview and /api/nodes.
-import { useEffect, useState } from 'preact/hooks'
-import { get, rateOf, type NodeInfo, type Overview as OverviewData } from '../api.js'
-import { addSample, historyOf, TimeChart } from '../components/chart.js'
+import { get, type MessageStats, type NodeInfo, type Overview as OverviewData } from '../api.js'
+import { gaugeSeries, HISTORY_QUERY, rateSeries, TimeChart } from '../components/chart.js'
 import { Facts, LoadState, PageHeading, Section } from '../components/page.js'
 import { bytes, count, duration, rate } from '../format.js'
 import { usePoll } from '../poll.js'
@@ -19,6 +18,14 @@ export const QUEUED_SERIES = [
   { label: 'Unacked', color: '#ea580c' },
 ]
 
+/** The rates chart's data from message_stats' samples */
+export const ratesOf = (stats: MessageStats | undefined) =>
+  rateSeries(RATE_SERIES.map((s) => stats?.[`${s.stat}_details`]))
+
+/** The queued-messages chart's data from `messages_ready_details` and `messages_unacknowledged_details` */
+export const queuedOf = (owner: Record<string, unknown> | undefined) =>
+  gaugeSeries([owner?.['messages_ready_details'], owner?.['messages_unacknowledged_details']])
+
 function usage(used: number | undefined, total: number | undefined, format: (n: number) => string) {
   if (used === undefined) return '–'
   if (total === undefined || total <= 0) return format(used)
@@ -32,18 +39,11 @@ function usage(used: number | undefined, total: number | undefined, format: (n: 
 }
 
 export function Overview() {
-  const polled = usePoll(() => Promise.all([get<OverviewData>('/api/overview'), get<NodeInfo[]>('/api/nodes')]), [])
-  const [, setTick] = useState(0)
+  const polled = usePoll(
+    () => Promise.all([get<OverviewData>(`/api/overview?${HISTORY_QUERY}`), get<NodeInfo[]>('/api/nodes')]),
+    [],
+  )
   const [ov, nodes] = polled.data ?? []
-  useEffect(() => {
-    if (!ov) return
-    addSample(
-      'overview:rates',
-      RATE_SERIES.map((s) => rateOf(ov.message_stats, s.stat)),
-    )
-    addSample('overview:queued', [ov.queue_totals.messages_ready, ov.queue_totals.messages_unacknowledged])
-    setTick((n) => n + 1)
-  }, [ov])
   const node = nodes?.[0]
   const alarms = [node?.mem_alarm ? 'memory' : '', node?.disk_free_alarm ? 'disk' : ''].filter((a) => a !== '')
   return (
@@ -77,11 +77,11 @@ export function Overview() {
             ))}
           </ul>
           <div class="charts">
-            <TimeChart title="Message rates" series={RATE_SERIES} history={historyOf('overview:rates')} format={rate} />
+            <TimeChart title="Message rates" series={RATE_SERIES} history={ratesOf(ov.message_stats)} format={rate} />
             <TimeChart
               title="Queued messages"
               series={QUEUED_SERIES}
-              history={historyOf('overview:queued')}
+              history={queuedOf(ov.queue_totals)}
               format={count}
             />
           </div>
@@ -103,6 +103,8 @@ export function Overview() {
                       : `alarm below ${bytes(node?.disk_free_limit)}`,
                   ],
                   ['File descriptors', usage(node?.fd_used, node?.fd_total, count)],
+                  ['Sockets', usage(node?.sockets_used, node?.sockets_total, count)],
+                  ['Processors', node?.processors === undefined ? '–' : count(node.processors)],
                   ['Alarms', alarms.length === 0 ? 'none' : alarms.join(', ')],
                 ]}
               />

@@ -1,11 +1,10 @@
 // One queue: its counts and settings, a live chart of its rates and depth, consumers, bindings (with a
 // form to bind), a publish form (through the default exchange, the queue's name as routing key), message
 // viewing (peek without side effects), and Purge and Delete, each confirmed.
-import { useEffect, useState } from 'preact/hooks'
-import { enc, get, rateOf, request, type Binding, type Consumer, type Queue } from '../api.js'
+import { enc, get, request, type Binding, type Consumer, type Queue } from '../api.js'
 import { announce, failed } from '../components/announcer.js'
 import { AddBinding, BindingsTable } from '../components/bindings.js'
-import { addSample, historyOf, TimeChart } from '../components/chart.js'
+import { HISTORY_QUERY, TimeChart } from '../components/chart.js'
 import { confirmAction } from '../components/confirm.js'
 import { Facts, LoadState, PageHeading, Section } from '../components/page.js'
 import { Peek } from '../components/peek.js'
@@ -14,31 +13,20 @@ import { DataTable } from '../components/table.js'
 import { count, keyValues, rate } from '../format.js'
 import { usePoll } from '../poll.js'
 import { href, navigate } from '../router.js'
-import { QUEUED_SERIES, RATE_SERIES } from './overview.js'
+import { QUEUED_SERIES, queuedOf, RATE_SERIES, ratesOf } from './overview.js'
 
 export function QueuePage({ vhost, name }: { vhost: string; name: string }) {
   const path = `/api/queues/${enc(vhost)}/${enc(name)}`
   const polled = usePoll(
     () =>
       Promise.all([
-        get<Queue>(path),
+        get<Queue>(`${path}?${HISTORY_QUERY}`),
         get<Binding[]>(`${path}/bindings`),
         get<Consumer[]>(`/api/consumers/${enc(vhost)}`).then((all) => all.filter((c) => c.queue.name === name)),
       ]),
     [path],
   )
   const [queue, bindings, consumers] = polled.data ?? []
-  const chartKey = `queue:${vhost}/${name}`
-  const [, setTick] = useState(0)
-  useEffect(() => {
-    if (!queue) return
-    addSample(
-      `${chartKey}:rates`,
-      RATE_SERIES.map((s) => rateOf(queue.message_stats, s.stat)),
-    )
-    addSample(`${chartKey}:queued`, [queue.messages_ready, queue.messages_unacknowledged])
-    setTick((n) => n + 1)
-  }, [queue])
 
   const purge = async () => {
     const answer = await confirmAction({
@@ -108,13 +96,13 @@ export function QueuePage({ vhost, name }: { vhost: string; name: string }) {
             <TimeChart
               title="Message rates"
               series={RATE_SERIES}
-              history={historyOf(`${chartKey}:rates`)}
+              history={ratesOf(queue.message_stats)}
               format={rate}
             />
             <TimeChart
               title="Queued messages"
               series={QUEUED_SERIES}
-              history={historyOf(`${chartKey}:queued`)}
+              history={queuedOf(queue as unknown as Record<string, unknown>)}
               format={count}
             />
           </div>
