@@ -18,6 +18,7 @@ import {
   type Traffic,
   type UiBroker,
 } from './helpers.js'
+import { seriousViolations } from './axe.js'
 
 describe('web UI: connections, exchanges, admin', () => {
   let ui: UiBroker
@@ -171,6 +172,67 @@ describe('web UI: connections, exchanges, admin', () => {
     await other.context().close()
   })
 
+  test('admin: topic permissions set and cleared, an operator policy (only operator keys), a limit edited in place', async () => {
+    const b = ui.broker.broker
+    await open(page, '#/admin/permissions', 'Permissions')
+    const topic = page.getByRole('form', { name: 'Set topic permissions' })
+    await topic.getByLabel('User').selectOption('alice')
+    await topic.getByLabel('Exchange').fill('amq.topic')
+    await topic.getByLabel('Write regexp').fill('^orders\\.')
+    await topic.getByLabel('Read regexp').fill('^orders\\.eu\\.')
+    await topic.getByRole('button', { name: 'Set topic permissions' }).click()
+    await page.getByRole('cell', { name: '^orders\\.eu\\.' }).waitFor()
+    assert.deepEqual(
+      b.permissions
+        .listTopic()
+        .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
+      [{ user: 'alice', vhost: '/', exchange: 'amq.topic', write: '^orders\\.', read: '^orders\\.eu\\.' }],
+    )
+    await screenshot(page, 'admin-topic-permissions')
+    await page.getByRole('button', { name: 'Clear topic permissions of alice in /' }).click()
+    await page
+      .getByRole('dialog', { name: 'Clear topic permissions' })
+      .getByRole('button', { name: 'Clear topic permissions' })
+      .click()
+    await page.getByText('No topic permissions: routing keys are not checked.').waitFor()
+    assert.deepEqual(b.permissions.listTopic(), [])
+
+    await open(page, '#/admin/policies', 'Policies')
+    const ops = page.getByRole('form', { name: 'Add or update an operator policy' })
+    await ops.getByLabel('Name').fill('ops-cap')
+    await ops.getByLabel('Pattern').fill('.*')
+    // A user policy's key is refused for an operator policy, with RabbitMQ's reason
+    await ops.getByLabel('Definition').fill('dead-letter-exchange=dlx')
+    await ops.getByRole('button', { name: 'Set operator policy' }).click()
+    await page.getByRole('alert').filter({ hasText: 'are not recognised policy settings' }).waitFor()
+    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click()
+    await ops.getByLabel('Definition').fill('max-length=100000\nmessage-ttl=3600000')
+    await ops.getByRole('button', { name: 'Set operator policy' }).click()
+    await page.getByRole('cell', { name: 'max-length=100000, message-ttl=3600000' }).waitFor()
+    assert.deepEqual(b.vhosts.get('/')?.operatorPolicies.get('ops-cap')?.def.definition, {
+      'max-length': 100000,
+      'message-ttl': 3600000,
+    })
+    await screenshot(page, 'admin-operator-policies')
+
+    await open(page, '#/admin/limits', 'Limits')
+    const edit = page.getByRole('button', { name: 'Edit max-queues of vhost /' })
+    await edit.click()
+    const field = page.getByLabel('New value of max-queues of vhost / (-1: no limit)')
+    // Focus goes to the field; Escape leaves the value as it was and returns to Edit
+    assert.equal(await field.evaluate((el) => el === document.activeElement), true)
+    await field.press('Escape')
+    await page.waitForFunction(
+      () => document.activeElement?.getAttribute('aria-label') === 'Edit max-queues of vhost /',
+    )
+    await edit.click()
+    await field.fill('800')
+    await screenshot(page, 'admin-limits-edit')
+    await field.press('Enter')
+    await page.getByRole('cell', { name: '800', exact: true }).waitFor()
+    assert.deepEqual(b.limits.vhost('/'), { 'max-queues': 800 })
+  })
+
   test('definitions: export downloads the broker as JSON', async () => {
     await open(page, '#/definitions', 'Definitions')
     await screenshot(page, 'definitions')
@@ -214,6 +276,81 @@ describe('web UI: connections, exchanges, admin', () => {
       .getByRole('status')
       .filter({ hasText: `Connection ${name} closed.` })
       .waitFor()
+  })
+
+  test('accessibility: axe-core finds nothing serious or critical on any page, light or dark, logged in with data', async () => {
+    const a11y = await newPage(browser, { bypassCSP: true })
+    const found: string[] = []
+    const check = async (where: string) => {
+      for (const v of await seriousViolations(a11y)) found.push(`${where}: ${v}`)
+    }
+    // The login form, with a refusal showing
+    await a11y.goto(ui.base + '/')
+    await a11y.getByLabel('Username').fill('guest')
+    await a11y.getByLabel('Password').fill('wrong')
+    await a11y.getByRole('button', { name: 'Log in' }).click()
+    await a11y.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor()
+    await check('login')
+    await login(a11y, ui.base)
+    const pages: [hash: string, heading: string | RegExp, ready?: () => Promise<void>][] = [
+      [
+        '#/overview',
+        'Overview',
+        () => a11y.getByRole('figure', { name: 'Queued messages' }).locator('canvas').waitFor(),
+      ],
+      [
+        '#/connections',
+        'Connections',
+        () =>
+          a11y
+            .getByRole('button', { name: /^Close connection/ })
+            .first()
+            .waitFor(),
+      ],
+      ['#/channels', 'Channels', () => a11y.getByRole('cell', { name: '5', exact: true }).first().waitFor()],
+      ['#/exchanges', 'Exchanges', () => a11y.getByRole('link', { name: 'amq.topic', exact: true }).first().waitFor()],
+      [
+        '#/exchanges/%2F/amq.topic',
+        /amq\.topic/,
+        () => a11y.getByRole('form', { name: 'Publish a message' }).waitFor(),
+      ],
+      ['#/queues', 'Queues', () => a11y.getByRole('link', { name: 'work', exact: true }).waitFor()],
+      ['#/queues/%2F/work', /work/, () => a11y.getByRole('figure', { name: 'Message rates' }).waitFor()],
+      ['#/admin/users', 'Users', () => a11y.getByRole('cell', { name: 'alice', exact: true }).waitFor()],
+      ['#/admin/vhosts', 'Virtual hosts', () => a11y.getByRole('cell', { name: 'staging', exact: true }).waitFor()],
+      ['#/admin/permissions', 'Permissions', () => a11y.getByRole('cell', { name: '^ui-' }).waitFor()],
+      [
+        '#/admin/policies',
+        'Policies',
+        () => a11y.getByRole('cell', { name: 'ops-cap', exact: true }).first().waitFor(),
+      ],
+      ['#/admin/limits', 'Limits', () => a11y.getByRole('cell', { name: '800', exact: true }).waitFor()],
+      ['#/definitions', 'Definitions'],
+    ]
+    for (const scheme of ['light', 'dark'] as const) {
+      await a11y.emulateMedia({ colorScheme: scheme })
+      for (const [hash, heading, ready] of pages) {
+        await open(a11y, hash, heading)
+        await ready?.()
+        await check(`${scheme} ${hash}`)
+      }
+      // The queue page with peeked messages (text, JSON, hex), a limit being edited, a confirmation open
+      await open(a11y, '#/queues/%2F/work', /work/)
+      await a11y.getByRole('button', { name: 'Peek messages' }).click()
+      await a11y.getByRole('heading', { name: /^Peeked/ }).waitFor()
+      await a11y.getByRole('group', { name: 'Show payloads as' }).getByText('Hex', { exact: true }).click()
+      await check(`${scheme} peeked messages`)
+      await open(a11y, '#/admin/limits', 'Limits')
+      await a11y.getByRole('button', { name: 'Edit max-queues of vhost /' }).click()
+      await check(`${scheme} limit edited in place`)
+      await open(a11y, '#/queues/%2F/work', /work/)
+      await a11y.getByRole('button', { name: 'Purge messages' }).click()
+      await a11y.getByRole('dialog', { name: 'Purge queue' }).waitFor()
+      await check(`${scheme} confirmation dialog`)
+      await a11y.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+    }
+    await a11y.context().close()
+    assert.deepEqual(found, [])
   })
 
   test("a fresh tab shows the last minutes at once: the charts come from the server's history", async () => {

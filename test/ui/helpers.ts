@@ -56,9 +56,16 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
 }
 
-/** A fresh page (its own storage: a new tab of a new profile) at 1280x800 */
-export async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })
+/**
+ * A fresh page (its own storage: a new tab of a new profile) at 1280x800. `bypassCSP` only for the
+ * accessibility checker, which is injected as an inline script the app's Content-Security-Policy refuses.
+ */
+export async function newPage(browser: Browser, { bypassCSP = false } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    bypassCSP,
+  })
   // A step that waits longer than this failed (the UI answers in milliseconds here); 30 s would only slow
   // down the report
   context.setDefaultTimeout(10_000)
@@ -94,10 +101,25 @@ const screenshotDir = (() => {
   }
 })()
 
-/** Saves a screenshot of the page as NAME.png (the viewport: the page's top, as a person first sees it) */
-export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+/** The tallest screenshot: a page longer than this is shown from its top down to here */
+const MAX_SHOT_HEIGHT = 1600
+
+/**
+ * Saves a screenshot of the page as NAME.png: the page from its top (heading, summary, controls), whatever
+ * was scrolled, as tall as the page up to MAX_SHOT_HEIGHT (so a section further down, as peeked messages,
+ * is in the picture under the heading that says whose they are).
+ */
+export async function screenshot(page: Page, name: string, height = MAX_SHOT_HEIGHT): Promise<void> {
+  const full = await page.evaluate(() => document.documentElement.scrollHeight)
+  const width = page.viewportSize()?.width ?? 1280
   // The caret and the notice fading out would make screenshots differ from run to run
-  await page.screenshot({ path: join(screenshotDir(), `${name}.png`), fullPage, caret: 'hide', animations: 'disabled' })
+  await page.screenshot({
+    path: join(screenshotDir(), `${name}.png`),
+    fullPage: true,
+    clip: { x: 0, y: 0, width, height: Math.min(full, height) },
+    caret: 'hide',
+    animations: 'disabled',
+  })
 }
 
 export interface Traffic {

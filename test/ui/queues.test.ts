@@ -141,8 +141,7 @@ describe('web UI: queues', () => {
     const payloads = page.locator('pre.payload')
     assert.equal(await payloads.count(), 3)
     assert.equal(await payloads.nth(0).textContent(), 'plain text first')
-    // The screenshots show the peeked messages, not the top of the page
-    await page.getByRole('heading', { name: /^Peeked/ }).evaluate((h) => h.scrollIntoView())
+    // From the queue's heading down to the peeked messages
     await screenshot(page, 'queue-peek-text')
 
     const views = page.getByRole('group', { name: 'Show payloads as' })
@@ -189,16 +188,6 @@ describe('web UI: queues', () => {
     assert.equal((await ch.checkQueue('to-purge')).messageCount, 0)
   })
 
-  test('coming back to a watched queue: its charts show the minutes since, at once', async () => {
-    const fresh = await newPage(browser)
-    await login(fresh, ui.base)
-    await open(fresh, '#/queues/%2F/live', /live/)
-    await chartPoints(fresh, 'Message rates', 2)
-    await chartPoints(fresh, 'Queued messages', 3)
-    await screenshot(fresh, 'queue')
-    await fresh.context().close()
-  })
-
   test('10,000 queues: one page at a time, filtered (substring and regex) and sorted by the server', async () => {
     const b = ui.broker.broker
     const vhost = b.createVhost('bulk')
@@ -211,15 +200,19 @@ describe('web UI: queues', () => {
     await page.getByRole('navigation', { name: 'Main' }).waitFor()
     await page.getByRole('banner').getByLabel('Virtual host').selectOption('bulk')
     await open(page, '#/queues', 'Queues')
-    const pager = page.getByRole('navigation', { name: 'Pages of queues' })
+    const pager = page.getByRole('navigation', { name: 'Pages of queues, top' })
+    const bottom = page.getByRole('navigation', { name: 'Pages of queues, bottom' })
     await pager.getByText('1–100 of 10,000 queues').waitFor()
     await pager.getByText('Page 1 of 100').waitFor()
     assert.equal(await page.locator('tbody tr').count(), 100)
     await pager.getByRole('button', { name: 'Next page' }).click()
     await pager.getByText('101–200 of 10,000 queues').waitFor()
     await page.getByRole('link', { name: 'q-00100', exact: true }).waitFor()
-    // The top of the page, as a person first sees it: filter, column headers, first rows, paging
-    await page.evaluate(() => window.scrollTo(0, 0))
+    // The pager below the list moves the same list (and the one above says so)
+    await bottom.getByRole('button', { name: 'Next page' }).click()
+    await pager.getByText('201–300 of 10,000 queues').waitFor()
+    await bottom.getByRole('button', { name: 'Previous page' }).click()
+    await pager.getByText('101–200 of 10,000 queues').waitFor()
     await screenshot(page, 'queues-10000')
 
     await page.getByLabel('Filter queues by name').fill('q-0999')
@@ -243,4 +236,83 @@ describe('web UI: queues', () => {
     assert.equal(await page.getByRole('banner').getByLabel('Virtual host').inputValue(), 'bulk')
     await page.getByRole('banner').getByLabel('Virtual host').selectOption('')
   })
+
+  test('keyboard only: log in, go to the queues, open one, peek at its messages (Tab, Enter, Space)', async () => {
+    const kb = await newPage(browser)
+    await kb.goto(ui.base + '/')
+    await kb.getByRole('button', { name: 'Log in' }).waitFor()
+    // The login form starts in its first field
+    assert.equal(await focused(kb), 'input username')
+    await kb.keyboard.type('guest')
+    await kb.keyboard.press('Tab')
+    assert.equal(await focused(kb), 'input password')
+    await kb.keyboard.type('guest')
+    await kb.keyboard.press('Enter')
+    // Each new page puts focus on its heading, so the next Tab starts from the content
+    await kb.waitForFunction(() => document.activeElement?.matches('#main h1') === true)
+    assert.equal(await focused(kb), 'h1 Overview')
+    // Back from the heading into the header's navigation
+    await pressUntil(kb, 'Shift+Tab', 'a Queues', 10)
+    await kb.keyboard.press('Enter')
+    await kb.getByRole('heading', { level: 1, name: 'Queues' }).waitFor()
+    await kb.waitForFunction(() => document.activeElement?.matches('#main h1') === true)
+    assert.equal(await focused(kb), 'h1 Queues')
+    await kb.getByRole('link', { name: 'orders', exact: true }).waitFor()
+    await pressUntil(kb, 'Tab', 'a orders', 40)
+    await kb.keyboard.press('Enter')
+    await kb.getByRole('heading', { level: 1, name: /orders/ }).waitFor()
+    await kb.waitForFunction(() => document.activeElement?.matches('#main h1') === true)
+    assert.match(await focused(kb), /^h1 Queue\s*orders$/)
+    await pressUntil(kb, 'Tab', 'button Peek messages', 40)
+    await kb.keyboard.press('Space')
+    await kb.getByRole('heading', { name: 'Peeked: 3 messages from position 0' }).waitFor()
+    await kb.getByRole('status').filter({ hasText: 'Showing 3 messages from position 0' }).waitFor()
+    // Focus stays on the button (peek again, or Tab on to the messages)
+    assert.equal(await focused(kb), 'button Peek messages')
+    // Tab reaches the list's payload choice at its checked radio; arrows move within a radio group
+    await pressUntil(kb, 'Tab', 'input Text', 20)
+    await kb.keyboard.press('ArrowRight')
+    assert.equal(await focused(kb), 'input JSON')
+    await kb.locator('pre.payload[data-view="json"]').first().waitFor()
+    await kb.context().close()
+  })
+
+  test('coming back to a watched queue: its charts show the minutes since, at once', async () => {
+    const fresh = await newPage(browser)
+    await login(fresh, ui.base)
+    await open(fresh, '#/queues/%2F/live', /live/)
+    await chartPoints(fresh, 'Message rates', 2)
+    await chartPoints(fresh, 'Queued messages', 3)
+    await screenshot(fresh, 'queue')
+    await fresh.context().close()
+  })
 })
+
+/** The focused element as "tag name-or-label-or-text" (input username, a Queues, h1 Overview) */
+function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement
+    if (!el) return ''
+    const tag = el.tagName.toLowerCase()
+    const input = el as HTMLInputElement
+    const name =
+      tag === 'input' && input.type !== 'radio' && input.type !== 'checkbox'
+        ? input.name || (el.getAttribute('aria-label') ?? '')
+        : tag === 'input'
+          ? (input.labels?.[0]?.textContent ?? '')
+          : (el.getAttribute('aria-label') ?? el.textContent ?? '')
+    return `${tag} ${name.trim()}`
+  })
+}
+
+/** Presses `key` until `target` (as focused() says) has focus; fails after `max` presses */
+async function pressUntil(page: Page, key: string, target: string, max: number): Promise<void> {
+  const seen: string[] = []
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(key)
+    const now = await focused(page)
+    if (now === target) return
+    seen.push(now)
+  }
+  assert.fail(`${target} not reached with ${max} × ${key}; focus went: ${seen.join(' → ')}`)
+}

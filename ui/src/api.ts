@@ -281,6 +281,14 @@ export interface Permission {
   read: string
 }
 
+export interface TopicPermission {
+  user: string
+  vhost: string
+  exchange: string
+  write: string
+  read: string
+}
+
 export interface Policy {
   vhost: string
   name: string

@@ -1,22 +1,26 @@
 // Results of actions, said once: a polite live region for what worked ("Queue orders purged") and an
 // assertive one for what failed, both visible, so sighted and screen-reader users learn the same thing.
+// A notice belongs to the page it was made on: going to another page clears it (an action that moves to
+// another page, as deleting a queue does, navigates first and then announces).
 import { useEffect, useState } from 'preact/hooks'
 
 interface Notice {
   text: string
   error: boolean
   id: number
+  /** The page (location.hash) it was said on */
+  hash: string
 }
 
 let show: ((n: Notice) => void) | undefined
 let counter = 0
 
 export function announce(text: string): void {
-  show?.({ text, error: false, id: ++counter })
+  show?.({ text, error: false, id: ++counter, hash: location.hash })
 }
 
 export function announceError(text: string): void {
-  show?.({ text, error: true, id: ++counter })
+  show?.({ text, error: true, id: ++counter, hash: location.hash })
 }
 
 /** "Could not delete queue x: reason" from whatever was thrown */
@@ -28,8 +32,11 @@ export function Announcer() {
   const [notice, setNotice] = useState<Notice | undefined>()
   useEffect(() => {
     show = setNotice
+    const moved = () => setNotice((n) => (n && n.hash !== location.hash ? undefined : n))
+    addEventListener('hashchange', moved)
     return () => {
       show = undefined
+      removeEventListener('hashchange', moved)
     }
   }, [])
   useEffect(() => {

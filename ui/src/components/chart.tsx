@@ -117,8 +117,9 @@ export function TimeChart({ title, series, history, format, height = 180 }: Char
               const now = Date.now() / 1000
               return [now - MIN_WINDOW_S, now]
             }
-            // A minute at least, so two points 5 s apart do not fill the width
-            return [Math.min(min, max - 60), max]
+            // From the first sample: a history shorter than the window (a broker just started) fills the
+            // width rather than sitting at the right of a mostly empty axis
+            return [min, max > min ? max : min + 1]
           },
         },
         y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] },

@@ -134,15 +134,28 @@ interface PagerProps {
   shown: number
   onPage: (page: number) => void
   onPageSize: (size: number) => void
+  /** A list with a pager above and below it: each is named for its place, and only the top one is live */
+  where?: 'top' | 'bottom'
 }
 
-export function Pager({ noun, page, pageCount, pageSize, filtered, total, shown, onPage, onPageSize }: PagerProps) {
+export function Pager({
+  noun,
+  page,
+  pageCount,
+  pageSize,
+  filtered,
+  total,
+  shown,
+  onPage,
+  onPageSize,
+  where,
+}: PagerProps) {
   const first = filtered === 0 ? 0 : (page - 1) * pageSize + 1
   const last = first === 0 ? 0 : first + shown - 1
   const pages = Math.max(pageCount, 1)
   return (
-    <nav class="pager" aria-label={`Pages of ${noun}`}>
-      <span class="range" aria-live="polite">
+    <nav class={`pager${where ? ` ${where}` : ''}`} aria-label={`Pages of ${noun}${where ? `, ${where}` : ''}`}>
+      <span class="range" aria-live={where === 'bottom' ? undefined : 'polite'}>
         {count(first)}–{count(last)} of {count(filtered)} {noun}
         {filtered !== total ? ` (filtered from ${count(total)})` : ''}
       </span>
@@ -150,7 +163,7 @@ export function Pager({ noun, page, pageCount, pageSize, filtered, total, shown,
         «
       </button>
       <button type="button" onClick={() => onPage(page - 1)} disabled={page <= 1} aria-label="Previous page">
-        ‹ Prev
+        ‹ Previous
       </button>
       <span>
         Page {count(page)} of {count(pages)}

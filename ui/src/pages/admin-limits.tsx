@@ -1,12 +1,14 @@
 // Limits: per vhost (max-connections, max-queues) and per user (max-connections, max-channels), set and
-// cleared one at a time, as RabbitMQ's /api/vhost-limits and /api/user-limits take them.
-import { useState } from 'preact/hooks'
+// cleared one at a time, as RabbitMQ's /api/vhost-limits and /api/user-limits take them. A row's value is
+// edited in place: Edit turns it into a field (focused; Enter saves, Escape cancels and returns focus).
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { enc, get, request, type LimitsItem, type User } from '../api.js'
 import { announce, failed } from '../components/announcer.js'
 import { useDefaultVhost, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { DataTable } from '../components/table.js'
 import { usePoll } from '../poll.js'
+import { count } from '../format.js'
 
 interface Row {
   kind: 'vhost' | 'user'
@@ -41,7 +43,15 @@ export function Limits() {
   const [user, setUser] = useState('')
   const [limit, setLimit] = useState('max-connections')
   const [value, setValue] = useState('')
+  const [editing, setEditing] = useState<string | undefined>()
+  const [draft, setDraft] = useState('')
+  const draftField = useRef<HTMLInputElement>(null)
   const chosenUser = user !== '' ? user : (users?.[0]?.name ?? '')
+  const keyOf = (r: Row) => `${r.kind}:${r.owner}:${r.limit}`
+  const nameOf = (r: Row) => `${r.limit} of ${r.kind} ${r.owner}`
+  useEffect(() => {
+    if (editing !== undefined) draftField.current?.focus()
+  }, [editing])
   const pathOf = (k: 'vhost' | 'user', owner: string, name: string) => `/api/${k}-limits/${enc(owner)}/${enc(name)}`
 
   const set = async (e: Event) => {
@@ -50,6 +60,24 @@ export function Limits() {
     try {
       await request('PUT', pathOf(kind, owner, limit), { value: Number(value) })
       announce(`Limit ${limit} of ${kind} ${owner} set to ${value}.`)
+      polled.reload()
+    } catch (err) {
+      failed('Could not set the limit', err)
+    }
+  }
+  const stopEditing = (r: Row) => {
+    setEditing(undefined)
+    // Back to the row's Edit button, where the keyboard was
+    requestAnimationFrame(() =>
+      document.querySelector<HTMLElement>(`button[aria-label="${CSS.escape(`Edit ${nameOf(r)}`)}"]`)?.focus(),
+    )
+  }
+  const save = async (e: Event, r: Row) => {
+    e.preventDefault()
+    try {
+      await request('PUT', pathOf(r.kind, r.owner, r.limit), { value: Number(draft) })
+      announce(`Limit ${r.limit} of ${r.kind} ${r.owner} set to ${draft}.`)
+      stopEditing(r)
       polled.reload()
     } catch (err) {
       failed('Could not set the limit', err)
@@ -75,24 +103,70 @@ export function Limits() {
           { key: 'kind', label: 'Applies to' },
           { key: 'owner', label: 'Name' },
           { key: 'limit', label: 'Limit' },
-          { key: 'value', label: 'Value', numeric: true },
+          {
+            key: 'value',
+            label: 'Value',
+            numeric: true,
+            render: (r: Row) =>
+              editing === keyOf(r) ? (
+                <form
+                  class="inline-edit"
+                  aria-label={`Edit ${nameOf(r)}`}
+                  onSubmit={(e) => void save(e, r)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Escape') stopEditing(r)
+                  }}
+                >
+                  <input
+                    ref={draftField}
+                    type="number"
+                    required
+                    aria-label={`New value of ${nameOf(r)} (-1: no limit)`}
+                    value={draft}
+                    onInput={(e) => setDraft(e.currentTarget.value)}
+                  />
+                  <button type="submit" class="small primary">
+                    Save
+                  </button>
+                  <button type="button" class="small" onClick={() => stopEditing(r)}>
+                    Cancel
+                  </button>
+                </form>
+              ) : (
+                count(r.value)
+              ),
+          },
           {
             key: 'actions',
             label: 'Actions',
             render: (r: Row) => (
-              <button
-                type="button"
-                class="small danger"
-                onClick={() => void clear(r)}
-                aria-label={`Clear ${r.limit} of ${r.kind} ${r.owner}`}
-              >
-                Clear
-              </button>
+              <span class="row-actions">
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() => {
+                    setDraft(String(r.value))
+                    setEditing(keyOf(r))
+                  }}
+                  aria-label={`Edit ${nameOf(r)}`}
+                  disabled={editing === keyOf(r)}
+                >
+                  Edit
+                </button>{' '}
+                <button
+                  type="button"
+                  class="small danger"
+                  onClick={() => void clear(r)}
+                  aria-label={`Clear ${nameOf(r)}`}
+                >
+                  Clear
+                </button>
+              </span>
             ),
           },
         ]}
         rows={rows}
-        rowKey={(r) => `${r.kind}:${r.owner}:${r.limit}`}
+        rowKey={keyOf}
         empty="No limits set."
       />
       <Section title="Set a limit">

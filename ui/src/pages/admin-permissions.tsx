@@ -1,5 +1,5 @@
 // Permissions: who may configure, write and read what in which vhost; set (a new or changed entry) and
-// cleared per user and vhost.
+// cleared per user and vhost; below them the topic permissions (admin-topic-permissions.tsx).
 import { useState } from 'preact/hooks'
 import { enc, get, request, type Permission, type User } from '../api.js'
 import { announce, failed } from '../components/announcer.js'
@@ -8,6 +8,7 @@ import { useDefaultVhost, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
+import { TopicPermissions } from './admin-topic-permissions.js'
 import { useSettings } from '../settings.js'
 
 export function Permissions() {
@@ -117,6 +118,7 @@ export function Permissions() {
           </div>
         </form>
       </Section>
+      <TopicPermissions users={users ?? []} />
     </>
   )
 }

@@ -1,4 +1,7 @@
-// Policies of the selected vhost: listed, added (the definition as JSON or name=value lines), deleted.
+// Policies of the selected vhost: listed, added (the definition as JSON or name=value lines), deleted. The
+// same tab has operator policies below (RabbitMQ's Admin → Policies has both): an operator's caps on queues
+// (expires, message-ttl, max-length...), which apply with user policies and win where stricter; the API
+// refuses any other key and says so.
 import { useState } from 'preact/hooks'
 import { enc, get, listPath, request, type Policy } from '../api.js'
 import { announce, failed } from '../components/announcer.js'
@@ -11,12 +14,42 @@ import { keyValues } from '../format.js'
 import { usePoll } from '../poll.js'
 import { useSettings } from '../settings.js'
 
-export function Policies() {
+type Kind = 'policies' | 'operator-policies'
+
+const WORDS: Record<Kind, { one: string; many: string; Many: string; example: string }> = {
+  policies: {
+    one: 'policy',
+    many: 'policies',
+    Many: 'Policies',
+    example: 'max-length=10000\nmessage-ttl=60000\ndead-letter-exchange=dlx',
+  },
+  'operator-policies': {
+    one: 'operator policy',
+    many: 'operator policies',
+    Many: 'Operator policies',
+    example: 'max-length=100000\nmessage-ttl=3600000',
+  },
+}
+
+/** Both kinds, one after the other */
+export function AllPolicies() {
+  return (
+    <>
+      <Policies kind="policies" />
+      <Policies kind="operator-policies" />
+    </>
+  )
+}
+
+export function Policies({ kind }: { kind: Kind }) {
   const { vhost: selected } = useSettings()
-  const polled = usePoll(() => get<Policy[]>(listPath('policies', selected)), [selected])
+  const words = WORDS[kind]
+  const operator = kind === 'operator-policies'
+  const polled = usePoll(() => get<Policy[]>(listPath(kind, selected)), [selected, kind])
   const [vhost, setVhost] = useState(useDefaultVhost())
   const [name, setName] = useState('')
   const [pattern, setPattern] = useState('.*')
+  // Operator policies apply to queues only (RabbitMQ's UI offers nothing else)
   const [applyTo, setApplyTo] = useState('queues')
   const [priority, setPriority] = useState('0')
   const [definition, setDefinition] = useState('')
@@ -24,34 +57,34 @@ export function Policies() {
   const add = async (e: Event) => {
     e.preventDefault()
     try {
-      await request('PUT', `/api/policies/${enc(vhost)}/${enc(name)}`, {
+      await request('PUT', `/api/${kind}/${enc(vhost)}/${enc(name)}`, {
         pattern,
-        'apply-to': applyTo,
+        'apply-to': operator ? 'queues' : applyTo,
         priority: Number(priority),
         definition: parseKeyValues(definition, 'Definition'),
       })
-      announce(`Policy ${name} set.`)
+      announce(`${operator ? 'Operator policy' : 'Policy'} ${name} set.`)
       setName('')
       polled.reload()
     } catch (err) {
-      failed(`Could not set policy ${name}`, err)
+      failed(`Could not set ${words.one} ${name}`, err)
     }
   }
   const remove = async (p: Policy) => {
     if (
       (await confirmAction({
-        title: 'Delete policy',
-        message: `Delete policy ${p.name} in ${p.vhost}?`,
-        confirmLabel: 'Delete policy',
+        title: `Delete ${words.one}`,
+        message: `Delete ${words.one} ${p.name} in ${p.vhost}?`,
+        confirmLabel: `Delete ${words.one}`,
       })) === null
     )
       return
     try {
-      await request('DELETE', `/api/policies/${enc(p.vhost)}/${enc(p.name)}`)
-      announce(`Policy ${p.name} deleted.`)
+      await request('DELETE', `/api/${kind}/${enc(p.vhost)}/${enc(p.name)}`)
+      announce(`${operator ? 'Operator policy' : 'Policy'} ${p.name} deleted.`)
       polled.reload()
     } catch (err) {
-      failed(`Could not delete policy ${p.name}`, err)
+      failed(`Could not delete ${words.one} ${p.name}`, err)
     }
   }
   const columns: Column<Policy>[] = [
@@ -70,40 +103,49 @@ export function Policies() {
           type="button"
           class="small danger"
           onClick={() => void remove(p)}
-          aria-label={`Delete policy ${p.name}`}
+          aria-label={`Delete ${words.one} ${p.name}`}
         >
           Delete
         </button>
       ),
     },
   ]
+  const form = operator ? 'Add or update an operator policy' : 'Add or update a policy'
+  const table = polled.data && (
+    <ClientTable
+      caption={words.Many}
+      noun={words.many}
+      columns={operator ? columns.filter((c) => c.key !== 'apply-to') : columns}
+      rows={polled.data}
+      rowKey={(p) => `${p.vhost}\u0000${p.name}`}
+      filterText={(p) => p.name}
+      defaultSort={{ key: 'name', reverse: false }}
+      empty={`No ${words.many}.`}
+    />
+  )
   return (
-    <>
-      <LoadState loading={polled.loading && !polled.data} error={polled.error} />
-      {polled.data && (
-        <ClientTable
-          caption="Policies"
-          noun="policies"
-          columns={columns}
-          rows={polled.data}
-          rowKey={(p) => `${p.vhost}\u0000${p.name}`}
-          filterText={(p) => p.name}
-          defaultSort={{ key: 'name', reverse: false }}
-          empty="No policies."
-        />
+    <Section title={words.Many}>
+      {operator && (
+        <p class="muted small">
+          Caps an operator sets on queues (expires, message-ttl, max-length, max-length-bytes, max-in-memory-length,
+          max-in-memory-bytes, delivery-limit): they apply together with the policies above, the stricter value winning.
+        </p>
       )}
-      <Section title="Add or update a policy">
-        <form class="stack" onSubmit={(e) => void add(e)} aria-label="Add or update a policy">
-          <div class="row">
-            <VhostField value={vhost} onChange={setVhost} />
-            <label class="field grow">
-              <span>Name</span>
-              <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-            </label>
-            <label class="field grow">
-              <span>Pattern</span>
-              <input required value={pattern} onInput={(e) => setPattern(e.currentTarget.value)} />
-            </label>
+      <LoadState loading={polled.loading && !polled.data} error={polled.error} />
+      {table}
+      <form class="stack" onSubmit={(e) => void add(e)} aria-label={form}>
+        <h3>{form}</h3>
+        <div class="row">
+          <VhostField value={vhost} onChange={setVhost} />
+          <label class="field grow">
+            <span>Name</span>
+            <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </label>
+          <label class="field grow">
+            <span>Pattern</span>
+            <input required value={pattern} onInput={(e) => setPattern(e.currentTarget.value)} />
+          </label>
+          {!operator && (
             <label class="field">
               <span>Apply to</span>
               <select aria-label="Apply to" value={applyTo} onChange={(e) => setApplyTo(e.currentTarget.value)}>
@@ -112,28 +154,28 @@ export function Policies() {
                 <option value="all">Exchanges and queues</option>
               </select>
             </label>
-            <label class="field">
-              <span>Priority</span>
-              <input type="number" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-            </label>
-          </div>
+          )}
           <label class="field">
-            <span>Definition</span>
-            <textarea
-              rows={3}
-              required
-              value={definition}
-              placeholder={'max-length=10000\nmessage-ttl=60000\ndead-letter-exchange=dlx'}
-              onInput={(e) => setDefinition(e.currentTarget.value)}
-            />
+            <span>Priority</span>
+            <input type="number" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
           </label>
-          <div class="row end">
-            <button type="submit" class="primary">
-              Set policy
-            </button>
-          </div>
-        </form>
-      </Section>
-    </>
+        </div>
+        <label class="field">
+          <span>Definition</span>
+          <textarea
+            rows={3}
+            required
+            value={definition}
+            placeholder={words.example}
+            onInput={(e) => setDefinition(e.currentTarget.value)}
+          />
+        </label>
+        <div class="row end">
+          <button type="submit" class="primary">
+            {operator ? 'Set operator policy' : 'Set policy'}
+          </button>
+        </div>
+      </form>
+    </Section>
   )
 }

@@ -5,7 +5,7 @@ import { PageHeading } from '../components/page.js'
 import { Users } from './admin-users.js'
 import { Vhosts } from './admin-vhosts.js'
 import { Permissions } from './admin-permissions.js'
-import { Policies } from './admin-policies.js'
+import { AllPolicies } from './admin-policies.js'
 import { Limits } from './admin-limits.js'
 
 const TABS: [string, string][] = [
@@ -37,7 +37,7 @@ export function Admin({ tab }: { tab: string }) {
       ) : tab === 'permissions' ? (
         <Permissions />
       ) : tab === 'policies' ? (
-        <Policies />
+        <AllPolicies />
       ) : tab === 'limits' ? (
         <Limits />
       ) : (

@@ -35,8 +35,8 @@ export function ExchangePage({ vhost, name }: { vhost: string; name: string }) {
     if (ok === null) return
     try {
       await request('DELETE', path)
-      announce(`Exchange ${name} deleted.`)
       navigate('exchanges')
+      announce(`Exchange ${name} deleted.`)
     } catch (err) {
       failed(`Could not delete exchange ${name}`, err)
     }

@@ -52,8 +52,8 @@ export function QueuePage({ vhost, name }: { vhost: string; name: string }) {
     if (answer === null) return
     try {
       await request('DELETE', path)
-      announce(`Queue ${name} deleted.`)
       navigate('queues')
+      announce(`Queue ${name} deleted.`)
     } catch (err) {
       failed(`Could not delete ${name}`, err)
     }

@@ -184,6 +184,21 @@ export function Queues() {
         />
         {data && (
           <>
+            <Pager
+              noun="queues"
+              where="top"
+              page={data.page}
+              pageCount={data.page_count}
+              pageSize={data.page_size}
+              filtered={data.filtered_count}
+              total={data.total_count}
+              shown={data.item_count}
+              onPage={setPage}
+              onPageSize={(s) => {
+                setPageSize(s)
+                setPage(1)
+              }}
+            />
             <DataTable
               caption="Queues"
               columns={columns}
@@ -198,6 +213,7 @@ export function Queues() {
             />
             <Pager
               noun="queues"
+              where="bottom"
               page={data.page}
               pageCount={data.page_count}
               pageSize={data.page_size}
