@@ -8,7 +8,14 @@ import assert from 'node:assert/strict'
 import amqp from 'amqplib'
 import { startBroker, type InProcessBroker } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
-import { historyScope, withHistory, withRates, type RateHistory } from '../../src/management/api/rates.js'
+import {
+  historyScope,
+  keptSamples,
+  SAMPLE_INTERVAL_MS,
+  withHistory,
+  withRates,
+  type RateHistory,
+} from '../../src/management/api/rates.js'
 import { apiClient, type Body } from '../helpers/management-http.js'
 
 const HISTORY =
@@ -121,6 +128,38 @@ describe('management API: rate history (samples)', () => {
       assertShape(listed.messages_details, 5)
       const plain = (await call('GET', '/api/queues/%2F/history.q')).json
       assert.deepEqual(Object.keys(plain.messages_details), ['rate'])
+    } finally {
+      await conn.close()
+    }
+  })
+
+  test("the broker's 5 s timer samples a watched queue by itself, with nobody reading it", async () => {
+    const conn = await amqp.connect(broker.url)
+    try {
+      const ch = await conn.createChannel()
+      await ch.assertQueue('watched-alone')
+      // Asking for the queue's history once (its page opening) puts it on the timer's list. (Last in this
+      // file: its publishes would show in the vhost's and overview's counts the test above checks.)
+      const asked = await call('GET', `/api/queues/%2F/watched-alone${HISTORY}`)
+      assert.equal(asked.status, 200)
+      for (let i = 0; i < 3; i++) ch.sendToQueue('watched-alone', Buffer.from(String(i)))
+      await ch.checkQueue('watched-alone')
+      const queue = broker.broker.vhosts.get('/')!.queues.get('watched-alone')!
+      // No API call from here on: only the timer can add to the ring. Bounded wait for two of its samples
+      // taken after the publishes (about 10 s); the bound is a failure, not the measure.
+      const afterPublish = () => keptSamples(queue.stats).filter((s) => s.values['publish'] === 3)
+      const deadline = Date.now() + 6 * SAMPLE_INTERVAL_MS
+      while (afterPublish().length < 2) {
+        assert.ok(Date.now() < deadline, `the timer took ${afterPublish().length} samples of the queue`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      const [a, b] = afterPublish()
+      assert.ok(b!.at - a!.at >= SAMPLE_INTERVAL_MS * 0.9, 'one sample per interval')
+      // And the API still answers (the grid may have one sample or two: the ring spans about 5 s)
+      const later = await call('GET', `/api/queues/%2F/watched-alone${HISTORY}`)
+      const publish = later.json.message_stats.publish_details
+      assertShape(publish, 5)
+      assert.equal(publish.samples[0]!.sample, 3)
     } finally {
       await conn.close()
     }

@@ -112,13 +112,16 @@ const MAX_SHOT_HEIGHT = 1600
 export async function screenshot(page: Page, name: string, height = MAX_SHOT_HEIGHT): Promise<void> {
   const full = await page.evaluate(() => document.documentElement.scrollHeight)
   const width = page.viewportSize()?.width ?? 1280
-  // The caret and the notice fading out would make screenshots differ from run to run
+  // The caret and the notice fading out would make screenshots differ from run to run. The notices (fixed
+  // to the viewport's corner) are left out: in a picture taller than the viewport they land on whatever
+  // content is there, and the tests check what they say.
   await page.screenshot({
     path: join(screenshotDir(), `${name}.png`),
     fullPage: true,
     clip: { x: 0, y: 0, width, height: Math.min(full, height) },
     caret: 'hide',
     animations: 'disabled',
+    style: '.announcer { visibility: hidden !important; }',
   })
 }
 

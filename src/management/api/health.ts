@@ -16,7 +16,8 @@ const STARTED_AT = Date.now()
 /**
  * File descriptors in use (the entries of /proc/self/fd, less the one reading it) and the soft limit
  * (/proc/self/limits' "Max open files"; Node has no getrlimit), as RabbitMQ's fd_used/fd_total. Sockets are
- * the AMQP connections; Warren keeps no separate socket budget, so their limit is the descriptors'.
+ * the AMQP connections; their limit is the broker's max-connections when one is set (the listener refuses
+ * connections past it), else the descriptors' (Warren keeps no other socket budget).
  * Nothing where /proc is missing (not Linux): RabbitMQ's fields are then left out, not invented.
  */
 function descriptors(ctx: Parameters<ApiHandler>[0]): Json {
@@ -26,11 +27,13 @@ function descriptors(ctx: Parameters<ApiHandler>[0]): Json {
     const total = limit === undefined || limit === 'unlimited' ? undefined : Number(limit)
     let sockets = 0
     for (const _ of ctx.connections()) sockets++
+    const { maxConnections } = ctx.broker.config
+    const socketLimit = maxConnections > 0 ? maxConnections : total
     return {
       fd_used: used,
       ...(total !== undefined ? { fd_total: total } : {}),
       sockets_used: sockets,
-      ...(total !== undefined ? { sockets_total: total } : {}),
+      ...(socketLimit !== undefined ? { sockets_total: socketLimit } : {}),
     }
   } catch {
     return {}

@@ -13,7 +13,7 @@
 /** RabbitMQ's default collect_statistics_interval */
 export const SAMPLE_INTERVAL_MS = 5000
 
-interface Sample {
+export interface Sample {
   readonly at: number
   readonly values: Readonly<Record<string, number>>
 }
@@ -148,6 +148,14 @@ function sampled(
     out[`${name}_details`] = window ? history(samples.ring ?? [], name, value, window, rate, now) : { rate }
   }
   return out
+}
+
+/**
+ * The values an object's counters keep for their history, oldest first, with when each was taken: read
+ * without taking a sample (so a test can watch the broker-wide timer at work without adding to it).
+ */
+export function keptSamples(key: object): readonly Sample[] {
+  return samplesOf.get(key)?.ring ?? []
 }
 
 function keepInRing(samples: Samples, now: number, values: Readonly<Record<string, number>>): void {

@@ -14,6 +14,9 @@ export const HISTORY_QUERY =
 /** With fewer than two points a chart shows this much recent time, not uPlot's range of years */
 const MIN_WINDOW_S = 300
 
+/** The x axis' tick steps, in seconds */
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]
+
 export interface SampleSeries {
   /** seconds since the epoch, oldest first */
   times: number[]
@@ -98,7 +101,25 @@ export function TimeChart({ title, series, history, format, height = 180 }: Char
         })),
       ],
       axes: [
-        { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
+        {
+          stroke: muted,
+          grid: { stroke: grid },
+          ticks: { stroke: grid },
+          // Whole seconds at least (uPlot would mark a few seconds' history in milliseconds), read as clock
+          // times: 13:05:20 while ticks are under a minute apart, 13:05 beyond
+          incrs: TIME_INCRS,
+          // Room for "13:05:20" between ticks (uPlot measures its own labels, not these)
+          space: 70,
+          values: (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) =>
+            splits.map((t) =>
+              new Date(t * 1000).toLocaleTimeString([], {
+                hourCycle: 'h23',
+                hour: '2-digit',
+                minute: '2-digit',
+                ...(incr < 60 ? { second: '2-digit' } : {}),
+              }),
+            ),
+        },
         {
           stroke: muted,
           grid: { stroke: grid },

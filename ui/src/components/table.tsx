@@ -154,7 +154,7 @@ export function Pager({
   const last = first === 0 ? 0 : first + shown - 1
   const pages = Math.max(pageCount, 1)
   return (
-    <nav class={`pager${where ? ` ${where}` : ''}`} aria-label={`Pages of ${noun}${where ? `, ${where}` : ''}`}>
+    <nav class="pager" aria-label={`Pages of ${noun}${where ? `, ${where}` : ''}`}>
       <span class="range" aria-live={where === 'bottom' ? undefined : 'polite'}>
         {count(first)}–{count(last)} of {count(filtered)} {noun}
         {filtered !== total ? ` (filtered from ${count(total)})` : ''}

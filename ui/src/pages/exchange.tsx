@@ -1,8 +1,10 @@
 // One exchange: its settings and rates, its bindings both ways (with a form to bind), a publish form, and
-// Delete (confirmed). The default exchange is addressed as amq.default, as in RabbitMQ's API.
+// Delete (confirmed). The default exchange is addressed as amq.default, as in RabbitMQ's API. Its rate chart
+// comes from the broker's history (asking for it starts the broker sampling this exchange, rates.ts).
 import { enc, get, rateOf, request, type Binding, type Exchange } from '../api.js'
 import { announce, failed } from '../components/announcer.js'
 import { AddBinding, BindingsTable } from '../components/bindings.js'
+import { HISTORY_QUERY, rateSeries, TimeChart } from '../components/chart.js'
 import { confirmAction } from '../components/confirm.js'
 import { Facts, LoadState, PageHeading, Section } from '../components/page.js'
 import { PublishForm } from '../components/publish-form.js'
@@ -11,12 +13,17 @@ import { usePoll } from '../poll.js'
 import { href, navigate } from '../router.js'
 import { exchangeLabel } from './exchanges.js'
 
+const EXCHANGE_RATES = [
+  { label: 'Published in', color: '#2563eb', stat: 'publish_in' },
+  { label: 'Routed out', color: '#16a34a', stat: 'publish_out' },
+]
+
 export function ExchangePage({ vhost, name }: { vhost: string; name: string }) {
   const path = `/api/exchanges/${enc(vhost)}/${enc(name)}`
   const polled = usePoll(
     () =>
       Promise.all([
-        get<Exchange>(path),
+        get<Exchange>(`${path}?${HISTORY_QUERY}`),
         get<Binding[]>(`${path}/bindings/source`),
         get<Binding[]>(`${path}/bindings/destination`),
       ]),
@@ -69,6 +76,14 @@ export function ExchangePage({ vhost, name }: { vhost: string; name: string }) {
               ['Rate out', rate(rateOf(exchange.message_stats, 'publish_out'))],
             ]}
           />
+          <div class="charts">
+            <TimeChart
+              title="Message rates"
+              series={EXCHANGE_RATES}
+              history={rateSeries(EXCHANGE_RATES.map((r) => exchange.message_stats?.[`${r.stat}_details`]))}
+              format={rate}
+            />
+          </div>
           <Section title="Bindings from this exchange">
             <BindingsTable caption="Bindings from this exchange" bindings={source ?? []} onChange={polled.reload} />
             {realName !== '' && <AddBinding vhost={vhost} source={realName} onAdded={polled.reload} />}
