@@ -6,6 +6,7 @@
 // (publishers mostly send alike messages). The head is turned back into a QueueEntry with a Message when a
 // queue looks at it, and a chunk is freed as soon as the head has left it. A message paged out to the store
 // is a record without content; a large body, or a message with BCC keys, stays an object the record points to.
+import type { RecordFields } from '../../store/message-store.js'
 import { Message, type QueueEntry } from '../message.js'
 import { Deque } from './deque.js'
 
@@ -31,13 +32,14 @@ const SAME_PROPERTIES = 64
 const INLINE_BODY_MAX = 4096
 /**
  * Chunk sizes: a queue just past the hot limit holds a few records, so chunks start small and grow four
- * times, up to LARGE_CHUNK_BYTES. The large size is glibc's largest mmap threshold (32 MiB on 64-bit): a
- * chunk that large is always its own mapping, given back to the system when it is freed, while smaller
- * ones come from the malloc heap, which keeps freed memory that other allocations pin (after draining two
- * million messages the heap kept 230 MB with 256 KiB chunks, 24 MB with these). Pages are committed only
- * as records are written, so a chunk costs the bytes written into it.
+ * times, then stay at LARGE_CHUNK_BYTES. The large size is glibc's largest mmap threshold (32 MiB on
+ * 64-bit): a chunk that large is always its own mapping, given back to the system when it is freed, while
+ * smaller ones may come from the malloc heap, which keeps freed memory that other allocations pin (after
+ * draining two million messages the heap kept 230 MB with 256 KiB chunks, 24 MB with these). Its pages are
+ * committed only as records are written, but V8 counts an ArrayBuffer's whole size as external memory and
+ * collects garbage sooner for it: a queue gets one only after 5 MiB of smaller chunks.
  */
-const CHUNK_SIZES = [16 * 1024, 64 * 1024, 256 * 1024]
+const CHUNK_SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4096 * 1024]
 const LARGE_CHUNK_BYTES = 32 * 1024 * 1024
 /** flags, seq, size, expiry, position, route lengths and names, properties length */
 const MAX_HEADER_BYTES = 1 + 8 + 4 + 8 + 8 + 2 + 255 + 255 + 4
@@ -65,6 +67,19 @@ const EMPTY = Buffer.alloc(0)
 /** The message of an entry read for its place and flags only (forEachRecord): "in memory" */
 const PLACEHOLDER = new Message('', '', {}, EMPTY, EMPTY)
 
+/** Compares byte ranges with a loop: for the few bytes of a route or properties, cheaper than a native call. */
+function sameBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false
+  return true
+}
+
+/** Copies bytes, short runs with a loop (a native call costs more than copying a few dozen bytes); returns the end. */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  if (end - start > 64) return at + from.copy(to, at, start, end)
+  for (let i = start; i < end; i++) to[at++] = from[i]!
+  return at
+}
+
 function isShortAscii(text: string): boolean {
   if (text.length > 255) return false
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false
@@ -86,6 +101,11 @@ export class PackedRun {
   private lastExchange: string | undefined
   private lastRoutingKey = ''
   private lastProperties: Buffer = EMPTY
+  // The same, as where their bytes are in the write chunk (-1: none), for appendRecord
+  private lastRouteAt = -1
+  private lastRouteLength = 0
+  private lastPropertiesAt = -1
+  private lastPropertiesLength = 0
 
   get length(): number {
     return this.count
@@ -151,22 +171,90 @@ export class PackedRun {
     } else if (inline) {
       const c = content!
       if (!(flags & SAME_ROUTE)) {
+        // ASCII (checked above): as many bytes as characters
+        this.lastRouteAt = p
         b[p++] = c.exchange.length
         p += b.write(c.exchange, p, 'latin1')
         b[p++] = c.routingKey.length
         p += b.write(c.routingKey, p, 'latin1')
+        this.lastRouteLength = p - this.lastRouteAt
         this.lastExchange = c.exchange
         this.lastRoutingKey = c.routingKey
       }
       if (!(flags & SAME_PROPERTIES)) {
         p = b.writeUInt32LE(c.propertiesRaw.length, p)
         b.set(c.propertiesRaw, p)
+        this.lastPropertiesAt = p
+        this.lastPropertiesLength = c.propertiesRaw.length
         p += c.propertiesRaw.length
         this.lastProperties = c.propertiesRaw
       }
       b.set(c.body, p)
       p += size
     }
+    chunk.end = p
+    this.count++
+  }
+
+  /**
+   * Appends a message recovered from the store, copied from its record's fields (nothing is allocated for
+   * it unless its body is too large for a record); with `paged`, only its place in the store is kept.
+   */
+  appendRecord(seq: number, redelivered: boolean, position: number, f: RecordFields, paged: boolean): void {
+    const size = f.bodyLength
+    const propertiesLength = f.propertiesEnd - f.propertiesStart
+    const src = f.source
+    if (paged) return this.append(seq, size, redelivered, f.expiresAt, position, null)
+    if (size > INLINE_BODY_MAX || propertiesLength > INLINE_BODY_MAX) {
+      // Copied out: the read buffer it is in is not kept
+      const exchangeEnd = f.routeStart + 1 + src[f.routeStart]!
+      const message = new Message(
+        src.toString('utf8', f.routeStart + 1, exchangeEnd),
+        src.toString('utf8', exchangeEnd + 1, f.routeEnd),
+        undefined,
+        Buffer.from(src.subarray(f.propertiesStart, f.propertiesEnd)),
+        Buffer.from(src.subarray(f.bodyStart, f.bodyEnd)),
+      )
+      return this.append(seq, size, redelivered, f.expiresAt, position, message)
+    }
+    let flags =
+      (redelivered ? REDELIVERED : 0) | (f.expiresAt !== 0 ? HAS_EXPIRY : 0) | (position >= 0 ? HAS_POSITION : 0)
+    const routeLength = f.routeEnd - f.routeStart
+    const chunk = this.writeChunk(MAX_HEADER_BYTES + size + propertiesLength)
+    const b = chunk.bytes
+    if (
+      this.lastRouteAt >= 0 &&
+      routeLength === this.lastRouteLength &&
+      sameBytes(src, f.routeStart, b, this.lastRouteAt, routeLength)
+    )
+      flags |= SAME_ROUTE
+    if (
+      this.lastPropertiesAt >= 0 &&
+      propertiesLength === this.lastPropertiesLength &&
+      sameBytes(src, f.propertiesStart, b, this.lastPropertiesAt, propertiesLength)
+    )
+      flags |= SAME_PROPERTIES
+    // The string state no longer says what the last full record held
+    this.lastExchange = undefined
+    let p = chunk.end
+    b[p++] = flags
+    p = b.writeDoubleLE(seq, p)
+    p = b.writeUInt32LE(size, p)
+    if (flags & HAS_EXPIRY) p = b.writeDoubleLE(f.expiresAt, p)
+    if (flags & HAS_POSITION) p = b.writeDoubleLE(position, p)
+    if (!(flags & SAME_ROUTE)) {
+      // The store's route is this one's: a length byte and UTF-8 bytes, for the exchange and the routing key
+      this.lastRouteAt = p
+      this.lastRouteLength = routeLength
+      p = copyBytes(src, f.routeStart, f.routeEnd, b, p)
+    }
+    if (!(flags & SAME_PROPERTIES)) {
+      p = b.writeUInt32LE(propertiesLength, p)
+      this.lastPropertiesAt = p
+      this.lastPropertiesLength = propertiesLength
+      p = copyBytes(src, f.propertiesStart, f.propertiesEnd, b, p)
+    }
+    p = copyBytes(src, f.bodyStart, f.bodyEnd, b, p)
     chunk.end = p
     this.count++
   }
@@ -181,6 +269,8 @@ export class PackedRun {
     // A chunk's first record is always full: readers need no state from an earlier chunk
     this.lastExchange = undefined
     this.lastProperties = EMPTY
+    this.lastRouteAt = -1
+    this.lastPropertiesAt = -1
     return chunk
   }
 
@@ -230,6 +320,8 @@ export class PackedRun {
     this.headStart = 0
     this.lastExchange = undefined
     this.lastProperties = EMPTY
+    this.lastRouteAt = -1
+    this.lastPropertiesAt = -1
   }
 
   /** Every entry from the head on, each made anew (the head as peek made it). */
@@ -286,9 +378,9 @@ export class PackedRun {
     } else if (!(flags & PAGED)) {
       if (!(flags & SAME_ROUTE)) {
         const exchangeEnd = p + 1 + b[p]!
-        cursor.exchange = b.toString('latin1', p + 1, exchangeEnd)
+        cursor.exchange = b.toString('utf8', p + 1, exchangeEnd)
         const routingKeyEnd = exchangeEnd + 1 + b[exchangeEnd]!
-        cursor.routingKey = b.toString('latin1', exchangeEnd + 1, routingKeyEnd)
+        cursor.routingKey = b.toString('utf8', exchangeEnd + 1, routingKeyEnd)
         p = routingKeyEnd
       }
       if (!(flags & SAME_PROPERTIES)) {

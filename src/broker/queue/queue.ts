@@ -11,7 +11,7 @@ import type { Consumer as AnyConsumer } from './consumer.js'
 import { ConsumerRing } from './consumer-ring.js'
 import { ReadyMessages } from './ready-messages.js'
 import { expiryOf, queueSettings, type QueueSettings } from './queue-settings.js'
-import type { QueueStore, RecoveredMessage } from '../../store/message-store.js'
+import type { QueueStore, RecordFields } from '../../store/message-store.js'
 import type { Message } from '../message.js'
 import { PagedReads } from './paged-reads.js'
 import { LongTimer } from '../../util/long-timer.js'
@@ -112,10 +112,12 @@ export class Queue {
     options: QueueOptions,
     policy: FieldTable,
     hooks: QueueHooks,
-    openStore: (push: (message: RecoveredMessage, redelivered: boolean) => void) => Promise<QueueStore>,
+    openStore: (push: (fields: RecordFields, position: number, redelivered: boolean) => void) => Promise<QueueStore>,
   ): Promise<Queue> {
     const queue = new Queue(name, vhost, options, null, policy, hooks)
-    queue.storeOfQueue = await openStore((m, redelivered) => queue.recoverMessage(m, redelivered))
+    queue.storeOfQueue = await openStore((fields, position, redelivered) =>
+      queue.recoverMessage(fields, position, redelivered),
+    )
     return queue
   }
 
@@ -180,12 +182,10 @@ export class Queue {
   }
 
   /** A message recovered from the store at start (see recover): packed, or left in the store. */
-  private recoverMessage({ position, message: stored }: RecoveredMessage, redelivered: boolean): void {
-    const size = stored.body.length
-    const paged = this.hooks.memory.full(size)
-    // The expiry was stored with the message: its TTL goes on counting from the publish
-    const expiresAt = stored.expiresAt ?? 0
-    this.ready.pushRecovered({ seq: this.nextSeq++, size, redelivered, expiresAt, position, stored, paged })
+  private recoverMessage(fields: RecordFields, position: number, redelivered: boolean): void {
+    const paged = this.hooks.memory.full(fields.bodyLength)
+    // (The expiry was stored with the message: its TTL goes on counting from the publish)
+    this.ready.pushRecovered({ seq: this.nextSeq++, redelivered, position, fields, paged })
     if (this.ready.length === 1) this.scheduleExpiry()
   }
 

@@ -5,7 +5,7 @@
 // anything) and the rest packed into bytes (packed-run.ts). Requeued messages always go among the objects:
 // a message delivered from a FIFO came from its head, so it is older than every packed one.
 import type { Message, QueueEntry } from '../message.js'
-import type { StoredMessage } from '../../store/message-store.js'
+import type { RecordFields } from '../../store/message-store.js'
 import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Deque } from './deque.js'
@@ -14,14 +14,12 @@ import { PackedRun } from './packed-run.js'
 /** Ready messages kept as objects before the rest of a FIFO is packed */
 export const HOT_LIMIT = 1024
 
-/** A ready message as recovered from the store */
+/** A ready message as recovered from the store: its record's fields, valid during the push only */
 export interface RecoveredEntry {
   seq: number
-  size: number
   redelivered: boolean
-  expiresAt: number
   position: number
-  stored: StoredMessage
+  fields: RecordFields
   /** Left in the store (beyond the memory budget): only its place is kept */
   paged: boolean
 }
@@ -65,7 +63,7 @@ export class FifoReadyList implements ReadyList {
     else this.packed.append(entry.seq, entry.size, entry.redelivered, entry.expiresAt, entry.position, entry.message)
   }
   pushRecovered(e: RecoveredEntry): void {
-    this.packed.append(e.seq, e.size, e.redelivered, e.expiresAt, e.position, e.paged ? null : e.stored)
+    this.packed.appendRecord(e.seq, e.redelivered, e.position, e.fields, e.paged)
   }
   shift(): QueueEntry | undefined {
     return this.hot.length > 0 ? this.hot.shift() : this.packed.shift()
@@ -116,7 +114,7 @@ export class PriorityReadyList implements ReadyList {
   }
   pushRecovered(e: RecoveredEntry): void {
     // Paged out or not, the record's properties say its level
-    this.level(decodeBasicProperties(new Reader(e.stored.propertiesRaw)).priority).pushRecovered(e)
+    this.level(decodeBasicProperties(new Reader(e.fields.propertiesRaw)).priority).pushRecovered(e)
     this.count++
   }
   shift(): QueueEntry | undefined {

@@ -39,7 +39,7 @@ export class ReadyMessages {
   /** Adds a message recovered from the store at the tail. */
   pushRecovered(entry: RecoveredEntry): void {
     this.list.pushRecovered(entry)
-    this.added(entry.size, entry.paged)
+    this.added(entry.fields.bodyLength, entry.paged)
   }
 
   private added(size: number, paged: boolean): void {

@@ -1,6 +1,7 @@
 // The FIFO ready list against an array model: messages of every shape (inline, large, with BCC keys,
 // non-ASCII names, paged out, expiring, redelivered) go through the entry objects and the packed records in
-// random orders of push, peek, shift, requeue, iteration and clear, and come out exactly as they went in.
+// random orders of push (as published, or as recovered from a store record), peek, shift, requeue,
+// iteration and clear, and come out exactly as they went in.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -8,6 +9,7 @@ import { Message, type QueueEntry } from '../../../src/broker/message.js'
 import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
 import { encodeProperties } from '../../../src/protocol/properties.js'
 import type { BasicProperties } from '../../../src/protocol/generated/properties.js'
+import { RECORD_HEADER_SIZE, RecordFields, encodeRecord, layoutOf } from '../../../src/store/record.js'
 
 const PROPERTIES: BasicProperties[] = [
   {},
@@ -23,6 +25,8 @@ interface Shape {
   bodySize: number
   bcc: boolean
   paged: boolean
+  /** Pushed as recovered from the store (a record's fields), not as a Message */
+  recovered: boolean
   expiresAt: number
 }
 
@@ -33,6 +37,7 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
   bodySize: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constantFrom(4096, 4097, 70_000)),
   bcc: fc.boolean(),
   paged: fc.boolean(),
+  recovered: fc.boolean(),
   expiresAt: fc.constantFrom(0, 1, 1_900_000_000_000.5),
 })
 
@@ -75,6 +80,20 @@ function makeMessage(shape: Shape, seq: number): Message {
   )
 }
 
+/** Pushes a message as recovery does: the fields of its store record, in a read buffer. */
+function pushAsRecovered(list: FifoReadyList, entry: QueueEntry, message: Message, paged: boolean): void {
+  const { exchange, routingKey, propertiesRaw, body } = message
+  const record = { exchange, routingKey, propertiesRaw, body, expiresAt: entry.expiresAt }
+  const layout = layoutOf(record)
+  // Inside a larger buffer, at an offset, as in a segment read
+  const buffer = Buffer.alloc(layout.totalBytes + 10, 0xee)
+  encodeRecord(record, layout, buffer, 5, true)
+  const fields = new RecordFields()
+  assert.ok(fields.locate(buffer, 5 + RECORD_HEADER_SIZE, layout.totalBytes - RECORD_HEADER_SIZE))
+  list.pushRecovered({ seq: entry.seq, redelivered: entry.redelivered, position: entry.position, fields, paged })
+  buffer.fill(0) // the list keeps nothing of the read buffer
+}
+
 describe('FifoReadyList', () => {
   test('gives back every message as it was pushed, in seq order, whatever is packed', () => {
     fc.assert(
@@ -87,8 +106,9 @@ describe('FifoReadyList', () => {
           switch (o.op) {
             case 'push':
               for (let i = 0; i < o.count; i++) {
-                const message = makeMessage(o.shape, seq)
-                const stored = o.shape.paged || seq % 3 === 0
+                const recovered = o.shape.recovered && !o.shape.bcc
+                const message = makeMessage(recovered ? { ...o.shape, bcc: false } : o.shape, seq)
+                const stored = recovered || o.shape.paged || seq % 3 === 0
                 const entry: QueueEntry = {
                   message: o.shape.paged ? null : message,
                   size: message.body.length,
@@ -99,7 +119,8 @@ describe('FifoReadyList', () => {
                 }
                 seq += 1 + (seq % 2)
                 model.push({ ...entry })
-                list.push(entry, message)
+                if (recovered) pushAsRecovered(list, entry, message, o.shape.paged)
+                else list.push(entry, message)
               }
               break
             case 'peek': {
@@ -161,6 +182,31 @@ describe('FifoReadyList', () => {
     )
   })
 
+  test('records written from messages and from store records may follow each other in any order', () => {
+    const list = new FifoReadyList(0)
+    const a = { exchange: 'ex-a', routingKey: 'a', properties: 1, bodySize: 10, bcc: false, paged: false, expiresAt: 0 }
+    const b = { ...a, exchange: 'ex-b', routingKey: 'b', properties: 2 }
+    const order: [Shape, boolean][] = [
+      [{ ...a, recovered: false }, false],
+      [{ ...b, recovered: true }, true],
+      [{ ...a, recovered: false }, false],
+      [{ ...a, recovered: true }, true],
+      [{ ...b, recovered: true }, true],
+      [{ ...b, recovered: false }, false],
+      [{ ...a, recovered: true }, true],
+      [{ ...a, recovered: false }, false],
+    ]
+    const expected: string[] = []
+    order.forEach(([shape, recovered], seq) => {
+      const message = makeMessage(shape, seq)
+      const entry: QueueEntry = { message, size: 10, seq, redelivered: false, expiresAt: 0, position: seq }
+      expected.push(describeEntry(entry))
+      if (recovered) pushAsRecovered(list, entry, message, false)
+      else list.push(entry, message)
+    })
+    assert.deepEqual([...list.entries()].map(describeEntry), expected)
+  })
+
   test('packs a long queue into chunks and frees them as the head passes', () => {
     const list = new FifoReadyList(16)
     const props = { deliveryMode: 1 }
@@ -173,9 +219,9 @@ describe('FifoReadyList', () => {
     // about 115 bytes a message: the body, 13 of flags, seq and size, and the properties (2 bytes, and their
     // length) written again only at each chunk's first record
     assert.ok(full > n * 100 && full < n * 120, `packed into ${full} bytes`)
-    for (let seq = 0; seq < 600_000; seq++) assert.equal(list.shift()!.seq, seq)
+    for (let seq = 0; seq < 690_000; seq++) assert.equal(list.shift()!.seq, seq)
     assert.ok(list.packedBytes < full * 0.5, `mostly drained still holds ${list.packedBytes} of ${full} bytes`)
-    for (let seq = 600_000; seq < n; seq++) {
+    for (let seq = 690_000; seq < n; seq++) {
       const e = list.shift()!
       assert.equal(e.seq, seq)
       assert.equal(e.message!.body[99], seq % 256)
