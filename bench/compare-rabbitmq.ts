@@ -10,11 +10,10 @@
 // Needs gcc, librabbitmq-dev and jq (compare.sh), and Debian's rabbitmq-server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startRabbitMq } from '../test/differential/rabbitmq.js'
+import { canConnect, freePort, startRabbitMq } from '../test/differential/rabbitmq.js'
 
 const root = resolve(import.meta.dirname, '..', '..')
 const { values } = parseArgs({
@@ -62,28 +61,10 @@ const SCENARIO_NAMES: Record<string, string> = {
   i: 'RSS per queued 100 B message',
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = net.createServer()
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode})`)
-    const open = await new Promise<boolean>((done) => {
-      const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        done(true)
-      })
-      socket.once('error', () => done(false))
-    })
+    const open = await canConnect(port)
     if (open) return
     await new Promise((r) => setTimeout(r, 50))
   }

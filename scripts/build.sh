@@ -11,6 +11,11 @@
 # package-lock.json pins into a cache folder outside the project (npm needs the registry or its cache), and
 # node_modules keeps the runtime packages only.
 #
+# The web UI (ui/: Preact and uPlot, bundled by Vite) is built into dist/ui whenever Vite is installed, in the
+# full build and with --src alike (the npm package ships the built UI); the full build also type-checks it
+# (ui/tsconfig.json), beside the main compile. Without the dev dependencies there is no UI, and the
+# management listener says so at `/`.
+#
 # After a successful build, dist/.src-built carries the time the build started: scripts/start-build.sh (npm
 # start) compares the sources with it and skips the compiler when nothing changed since.
 set -euo pipefail
@@ -19,11 +24,24 @@ mkdir -p dist
 started=$(mktemp dist/.src-build.XXXXXX)
 trap 'rm -f "$started"' EXIT
 built() { mv "$started" dist/.src-built; }
+build_ui() {
+  if [ -x node_modules/.bin/vite ] && [ -d node_modules/preact ] && [ -d node_modules/uplot ]; then
+    node_modules/.bin/vite build ui
+  else
+    echo "warren build: Vite is not installed (no dev dependencies): the web UI (dist/ui) is not built" >&2
+  fi
+}
 if [ -x node_modules/.bin/tsc ] && [ -d node_modules/@types/node ]; then
   if [ "${1:-}" = "--src" ]; then
     node_modules/.bin/tsc -p tsconfig.build.json
+    build_ui
   else
+    # The UI's type check runs on the second core while the main compile runs
+    node_modules/.bin/tsc -p ui/tsconfig.json &
+    ui_check=$!
     node_modules/.bin/tsc -p tsconfig.json
+    wait "$ui_check"
+    build_ui
   fi
   built
   exit 0
@@ -39,4 +57,5 @@ if [ ! -x "$tools/node_modules/.bin/tsc" ]; then
     "typescript@$typescript" "@types/node@$node_types"
 fi
 "$tools/node_modules/.bin/tsc" -p tsconfig.build.json --typeRoots "$tools/node_modules/@types"
+build_ui
 built

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { FieldTable } from '../protocol/field-value.js'
 import type { Logger } from '../util/logger.js'
 import { isHashingAlgorithm } from '../auth/password.js'
-import type { LimitsDefinition } from '../store/definitions-log.js'
+import type { LimitsDefinition, PolicyDefinition } from '../store/definitions-log.js'
 import { POLICY_KEYS } from './policy.js'
 import type { Tenancy } from './tenancy.js'
 import type { Vhost } from './vhost.js'
@@ -98,6 +98,20 @@ interface DefinitionsFile {
   queues?: FileQueue[]
   bindings?: FileBinding[]
   policies?: FilePolicy[]
+}
+
+/** An operator policy as RabbitMQ exports it: a parameter of the component operator_policy */
+function operatorPolicy(p: FileParameter): PolicyDefinition {
+  const value = (p.value ?? {}) as Partial<FilePolicy>
+  return {
+    vhost: p.vhost,
+    name: p.name,
+    pattern: value.pattern ?? '',
+    applyTo: value['apply-to'] ?? 'all',
+    priority: value.priority ?? 0,
+    definition: value.definition ?? {},
+    kind: 'operator',
+  }
 }
 
 /** Sections of RabbitMQ's format that are imported, or that carry nothing to import */
@@ -216,9 +230,12 @@ export function applyDefinitions(
     const tp = { exchange: p.exchange, write: p.write, read: p.read }
     apply(() => tenancy.setTopicPermission(p.user, p.vhost, tp))
   }
+  // All of them, internal_cluster_id included, as RabbitMQ 3.10.8 imports them (checked)
+  for (const g of file.global_parameters ?? []) apply(() => tenancy.setGlobalParameter(g.name, g.value))
   for (const p of file.parameters ?? []) {
     // RabbitMQ keeps vhost limits as the parameter 'limits' of the component 'vhost-limits'
     if (p.component === 'vhost-limits') apply(() => tenancy.setVhostLimits(p.vhost, p.value as LimitsDefinition))
+    else if (p.component === 'operator_policy') apply(() => vhostOf(p.vhost).setPolicy(operatorPolicy(p)))
     else log.warn({ file: path, component: p.component, name: p.name }, 'definitions file: parameter skipped')
   }
   for (const p of file.policies ?? []) {

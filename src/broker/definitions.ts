@@ -8,7 +8,7 @@ import type {
   ExchangeDefinition,
   QueueDefinition,
 } from '../store/definitions-log.js'
-import type { Binding, Exchange } from './exchange/exchange.js'
+import { INTERNAL_USER, type Binding, type Exchange } from './exchange/exchange.js'
 import type { Queue } from './queue/queue.js'
 
 export type RecordChange = (change: DefinitionChange) => void
@@ -31,6 +31,7 @@ export function exchangeDefinition(vhost: string, e: Exchange): ExchangeDefiniti
     autoDelete: o.autoDelete,
     internal: o.internal,
     arguments: tableToText(o.arguments),
+    ...(e.declaredBy !== INTERNAL_USER ? { declaredBy: e.declaredBy } : {}),
   }
 }
 

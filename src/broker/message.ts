@@ -18,6 +18,12 @@ export class Message {
     readonly body: Buffer,
     /** BCC routing keys: removed from the headers before delivery, still used to route a dead letter */
     readonly bccKeys?: readonly string[],
+    /**
+     * exchange and routingKey as short strings on the wire (length octet, bytes), when the publish came with
+     * them: a delivery copies them instead of encoding the strings again. Shared, never written to.
+     */
+    readonly exchangeWire?: Buffer,
+    readonly routingKeyWire?: Buffer,
   ) {
     this.decoded = properties
   }

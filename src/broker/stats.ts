@@ -8,6 +8,8 @@
 
 /** What a queue counts: RabbitMQ's queue message_stats */
 export class QueueCounters {
+  /** When the counted object was made: the management API's idle_since of one that never saw traffic */
+  readonly createdAt = Date.now()
   /** Messages a publish put into the queue (dead letters are not counted, as in RabbitMQ) */
   publish = 0
   /** basic.deliver to consumers that ack */
@@ -116,11 +118,19 @@ export class ConnectionChurn {
   channelsClosed = 0
 }
 
+/** Bytes read and written by a vhost's connections that have closed (the open ones are summed when read) */
+export class ClosedConnectionTraffic {
+  bytesIn = 0
+  bytesOut = 0
+}
+
 /** The counters of a vhost: its publishing, its queue churn, and what its deleted queues had counted */
 export class VhostCounters {
   readonly publishing = new PublishCounters()
   readonly queueChurn = new QueueChurn()
   readonly deletedQueues = new QueueCounters()
+  /** What its closed connections read and wrote (RabbitMQ's vhost recv_oct/send_oct keep growing) */
+  readonly closedConnections = new ClosedConnectionTraffic()
 
   /** A queue is deleted: its counts stay in the vhost's totals */
   retireQueue(queue: QueueCounters): void {
@@ -206,4 +216,37 @@ export function totalMessageStats(t: MessageTotals): Record<string, number> {
 /** RabbitMQ's message_stats of an exchange */
 export function exchangeMessageStats(x: ExchangeCounters): Record<string, number> {
   return { publish_in: x.publishIn, publish_out: x.publishOut }
+}
+
+/**
+ * What a channel counts, RabbitMQ's per-channel message_stats: its publishes (and what became of them) and
+ * its deliveries, gets and acks. Incremented by the server where the channel already handles each, so it
+ * costs an integer increment per message.
+ */
+export class ChannelCounters extends QueueCounters {
+  /** Publishes confirmed to the publisher (basic.ack of confirm mode) */
+  confirm = 0
+  /** Unroutable mandatory publishes returned */
+  returnUnroutable = 0
+  /** Unroutable publishes dropped */
+  dropUnroutable = 0
+}
+
+/** RabbitMQ's message_stats of a channel: the publishing side once it published, the delivering side once it delivered */
+export function channelMessageStats(c: ChannelCounters): Record<string, number> | undefined {
+  const published = c.publish > 0
+  const delivered = c.deliverGet + c.getEmpty + c.ack + c.redeliver > 0
+  if (!published && !delivered) return undefined
+  const { publish: _publish, ...delivering } = queueMessageStats(c)
+  return {
+    ...(published
+      ? {
+          publish: c.publish,
+          confirm: c.confirm,
+          return_unroutable: c.returnUnroutable,
+          drop_unroutable: c.dropUnroutable,
+        }
+      : {}),
+    ...(delivered ? delivering : {}),
+  }
 }

@@ -1,6 +1,7 @@
 // Virtual hosts, users, permissions and limits changed at run time, as RabbitMQ's rabbitmqctl, management
 // API and definitions import change them: one set of operations, each logged to the definitions log before
 // it is made (so a change that cannot be written is refused and not made), none written in memory mode.
+import { randomBytes } from 'node:crypto'
 import type { Permission, Permissions, TopicPermission } from '../auth/permissions.js'
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from '../auth/password.js'
 import type { User, UserStore } from '../auth/users.js'
@@ -53,7 +54,16 @@ function checkPattern(pattern: string, what: string): void {
   }
 }
 
+/** RabbitMQ's own id of a cluster, drawn once and kept: 'rabbitmq-cluster-id-' and 22 characters of base64url */
+const newClusterId = (): string => `rabbitmq-cluster-id-${randomBytes(16).toString('base64url')}`
+
 export class Tenancy {
+  /**
+   * The global parameters (RabbitMQ's runtime parameters of no vhost): cluster_name, internal_cluster_id and
+   * any an operator sets, stored in the definitions log like the rest
+   */
+  readonly globalParameters = new Map<string, unknown>()
+
   constructor(
     private readonly host: TenancyHost,
     /** Logs a change (throws if it cannot be written); does nothing in memory mode */
@@ -73,6 +83,7 @@ export class Tenancy {
     }
     this.putUser(defaultUser, { password: defaultPass, tags: ['administrator'] })
     for (const name of names) this.setPermission(defaultUser, name, FULL_ACCESS)
+    this.setGlobalParameter('internal_cluster_id', newClusterId())
   }
 
   /** Recreates what the log holds, without logging it again: before the entities inside the vhosts */
@@ -98,6 +109,24 @@ export class Tenancy {
     }
     for (const l of stored.vhostLimits) host.limits.setVhost(l.vhost, l.limits)
     for (const l of stored.userLimits) host.limits.setUser(l.user, l.limits)
+    for (const p of stored.globalParameters) this.globalParameters.set(p.name, p.value)
+    // A log written before global parameters were stored: the id is drawn now, and kept from now on
+    if (!this.globalParameters.has('internal_cluster_id'))
+      this.setGlobalParameter('internal_cluster_id', newClusterId())
+  }
+
+  /** Sets a global parameter (any JSON value), stored before it is set */
+  setGlobalParameter(name: string, value: unknown): void {
+    if (name === '') throw new Error('a global parameter needs a name')
+    this.record({ op: 'global-parameter.set', parameter: { name, value } })
+    this.globalParameters.set(name, value)
+  }
+
+  /** Removes a global parameter; false if there was none */
+  clearGlobalParameter(name: string): boolean {
+    if (!this.globalParameters.has(name)) return false
+    this.record({ op: 'global-parameter.clear', name })
+    return this.globalParameters.delete(name)
   }
 
   /** Makes a vhost, or updates the description and tags of one that exists. */

@@ -37,7 +37,7 @@ import {
   type RecordChange,
 } from './definitions.js'
 import type { DefinitionChange, Definitions, PolicyDefinition } from '../store/definitions-log.js'
-import { Policy, effectivePolicy, policyError } from './policy.js'
+import { Policy, effectivePolicy, mergeOperatorPolicy, policyError } from './policy.js'
 import type { Logger } from '../util/logger.js'
 import { VhostCounters } from './stats.js'
 
@@ -88,6 +88,8 @@ export class Vhost {
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
   readonly policies = new Map<string, Policy>()
+  /** Operator policies (policy.ts): the limits an operator sets over users' policies and arguments */
+  readonly operatorPolicies = new Map<string, Policy>()
   /** Its channels' publishing counts, and its deleted queues' counts (stats.ts) */
   readonly stats = new VhostCounters()
   readonly defaultExchange: DefaultExchange
@@ -182,7 +184,8 @@ export class Vhost {
     )
   }
 
-  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean): Exchange {
+  /** `user`: who declares it (kept for the management API); the broker's internal user if none */
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean, user?: string): Exchange {
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
     if (passive) return this.getExchange(name)
     if (name.startsWith('amq.') && !this.exchanges.has(name)) {
@@ -200,6 +203,7 @@ export class Vhost {
       return existing
     }
     const exchange = createExchange(type, name, options)!
+    if (user !== undefined) exchange.declaredBy = user
     if (exchange.durable) {
       const change = { op: 'exchange.add', exchange: exchangeDefinition(this.name, exchange) } as const
       this.storeChange(change, `definition of ${this.describeExchange(name)}`)
@@ -449,27 +453,43 @@ export class Vhost {
     this.maybeAutoDeleteExchange(source)
   }
 
-  private queuePolicy(name: string): FieldTable {
-    return effectivePolicy(this.policies.values(), 'queues', name)?.def.definition ?? {}
+  /** The user policy and the operator policy in force for a queue, and the definition they make together */
+  queuePolicies(name: string): { policy?: Policy; operatorPolicy?: Policy; definition: FieldTable } {
+    const policy = effectivePolicy(this.policies.values(), 'queues', name)
+    const operatorPolicy = effectivePolicy(this.operatorPolicies.values(), 'queues', name)
+    const own = policy?.def.definition ?? {}
+    const definition = operatorPolicy ? mergeOperatorPolicy(own, operatorPolicy.def.definition) : own
+    return { ...(policy ? { policy } : {}), ...(operatorPolicy ? { operatorPolicy } : {}), definition }
   }
 
-  /** Adds or replaces a policy and applies it to the queues it matches. */
+  private queuePolicy(name: string): FieldTable {
+    return this.queuePolicies(name).definition
+  }
+
+  private policiesOf(kind: 'operator' | undefined): Map<string, Policy> {
+    return kind === 'operator' ? this.operatorPolicies : this.policies
+  }
+
+  /** Adds or replaces a policy (an operator policy if def.kind says so) and applies it to the queues it matches. */
   setPolicy(def: PolicyDefinition): void {
     const error = policyError(def)
     if (error) throw new Error(`policy '${def.name}': ${error}`)
     const policy = new Policy(def)
-    this.storeChange({ op: 'policy.add', policy: def }, `policy '${def.name}' in vhost '${this.name}'`)
-    this.policies.set(def.name, policy)
+    const what = def.kind === 'operator' ? 'operator policy' : 'policy'
+    this.storeChange({ op: 'policy.add', policy: def }, `${what} '${def.name}' in vhost '${this.name}'`)
+    this.policiesOf(def.kind).set(def.name, policy)
     this.reapplyPolicies()
   }
 
-  clearPolicy(name: string): boolean {
-    if (!this.policies.has(name)) return false
+  clearPolicy(name: string, kind?: 'operator'): boolean {
+    const policies = this.policiesOf(kind)
+    if (!policies.has(name)) return false
+    const what = kind === 'operator' ? 'operator policy' : 'policy'
     this.storeChange(
-      { op: 'policy.remove', vhost: this.name, name },
-      `removal of policy '${name}' in vhost '${this.name}'`,
+      { op: 'policy.remove', vhost: this.name, name, ...(kind ? { kind } : {}) },
+      `removal of ${what} '${name}' in vhost '${this.name}'`,
     )
-    this.policies.delete(name)
+    policies.delete(name)
     this.reapplyPolicies()
     return true
   }
@@ -483,7 +503,7 @@ export class Vhost {
    * durable queue with its messages (openStore opens its store and pushes what it recovers), then bindings.
    */
   async restore(defs: Definitions, openStore: OpenQueueStore): Promise<Queue[]> {
-    for (const p of defs.policies) if (p.vhost === this.name) this.policies.set(p.name, new Policy(p))
+    for (const p of defs.policies) if (p.vhost === this.name) this.policiesOf(p.kind).set(p.name, new Policy(p))
     for (const e of defs.exchanges) {
       if (e.vhost !== this.name || this.exchanges.has(e.name)) continue
       const options = {
@@ -493,6 +513,7 @@ export class Vhost {
         arguments: tableFromText(e.arguments),
       }
       const exchange = createExchange(e.type, e.name, options)
+      if (exchange && e.declaredBy !== undefined) exchange.declaredBy = e.declaredBy
       if (exchange) this.exchanges.set(e.name, exchange)
       else this.log.warn({ exchange: e.name, type: e.type }, 'stored exchange of an unknown type skipped')
     }

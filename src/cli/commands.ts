@@ -128,6 +128,18 @@ async function existingUser(api: ApiClient, name: string): Promise<Row> {
   return api.get<Row>(`/api/users/${seg(name)}`, { subject: `user '${name}'` })
 }
 
+/** RabbitMQ's two kinds of policy, as rabbitmqctl names them in its commands and banners */
+const POLICY_KINDS = [
+  { command: 'policy', path: 'policies', words: 'policy', setWords: 'policy', article: 'a policy' },
+  {
+    command: 'operator_policy',
+    path: 'operator-policies',
+    words: 'operator policy',
+    setWords: 'operator policy override',
+    article: 'an operator policy (it overrides the limits of user policies)',
+  },
+] as const
+
 export function buildProgram(io: Output, version: string): Command {
   const program = new Command('warrenctl')
   program
@@ -293,44 +305,49 @@ Exit codes: 0 ok, 1 the API refused (not found, bad argument), 64 bad usage,
       }),
     )
 
-  program
-    .command('set_policy')
-    .description('set a policy in the vhost (-p); definition is a JSON object')
-    .argument('<name>')
-    .argument('<pattern>')
-    .argument('<definition>')
-    .option('--priority <n>', 'priority', '0')
-    .addOption(
-      new Option('--apply-to <kind>', 'what it applies to').choices(['queues', 'exchanges', 'all']).default('all'),
-    )
-    .action(
-      action(io, async ({ api, g, say }, [name, pattern, definitionText], opts) => {
-        const definition = parseJson(definitionText!, 'policy definition')
-        const priority = Number(opts['priority'])
-        if (!Number.isInteger(priority))
-          throw new CliError(`priority '${String(opts['priority'])}' is not an integer`, EXIT.usage)
-        say(`Setting policy "${name}" for pattern "${pattern}" to "${definitionText}" with priority "${priority}" ...`)
-        await api.put(`/api/policies/${seg(g.vhost)}/${seg(name!)}`, {
-          pattern,
-          definition,
-          priority,
-          'apply-to': opts['applyTo'],
-        })
-      }),
-    )
+  // Policies and operator policies (RabbitMQ's overrides of user policies) share their commands' shape
+  for (const kind of POLICY_KINDS) {
+    program
+      .command(`set_${kind.command}`)
+      .description(`set ${kind.article} in the vhost (-p); definition is a JSON object`)
+      .argument('<name>')
+      .argument('<pattern>')
+      .argument('<definition>')
+      .option('--priority <n>', 'priority', '0')
+      .addOption(
+        new Option('--apply-to <kind>', 'what it applies to').choices(['queues', 'exchanges', 'all']).default('all'),
+      )
+      .action(
+        action(io, async ({ api, g, say }, [name, pattern, definitionText], opts) => {
+          const definition = parseJson(definitionText!, `${kind.words} definition`)
+          const priority = Number(opts['priority'])
+          if (!Number.isInteger(priority))
+            throw new CliError(`priority '${String(opts['priority'])}' is not an integer`, EXIT.usage)
+          say(
+            `Setting ${kind.setWords} "${name}" for pattern "${pattern}" to "${definitionText}" with priority "${priority}" ...`,
+          )
+          await api.put(`/api/${kind.path}/${seg(g.vhost)}/${seg(name!)}`, {
+            pattern,
+            definition,
+            priority,
+            'apply-to': opts['applyTo'],
+          })
+        }),
+      )
 
-  program
-    .command('clear_policy')
-    .description('remove a policy from the vhost (-p)')
-    .argument('<name>')
-    .action(
-      action(io, async ({ api, g, say }, [name]) => {
-        say(`Clearing policy "${name}" on vhost "${g.vhost}" ...`)
-        await api.delete(`/api/policies/${seg(g.vhost)}/${seg(name!)}`, {
-          subject: `policy '${name}' in vhost '${g.vhost}'`,
-        })
-      }),
-    )
+    program
+      .command(`clear_${kind.command}`)
+      .description(`remove ${kind.article} from the vhost (-p)`)
+      .argument('<name>')
+      .action(
+        action(io, async ({ api, g, say }, [name]) => {
+          say(`Clearing ${kind.words} "${name}" on vhost "${g.vhost}" ...`)
+          await api.delete(`/api/${kind.path}/${seg(g.vhost)}/${seg(name!)}`, {
+            subject: `${kind.words} '${name}' in vhost '${g.vhost}'`,
+          })
+        }),
+      )
+  }
 
   program
     .command('purge_queue')

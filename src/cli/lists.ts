@@ -135,4 +135,13 @@ export const LIST_COMMANDS: ListCommand[] = [
     aliases: {},
     banner: (v) => `Listing policies for vhost "${v}" ...`,
   },
+  {
+    name: 'list_operator_policies',
+    description: 'operator policies of a vhost (overrides of user policies)',
+    path: (v) => `/api/operator-policies/${seg(v)}`,
+    perVhost: true,
+    defaultColumns: ['vhost', 'name', 'pattern', 'apply-to', 'definition', 'priority'],
+    aliases: {},
+    banner: (v) => `Listing operator policy overrides for vhost "${v}" ...`,
+  },
 ]

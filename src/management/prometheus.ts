@@ -6,10 +6,8 @@
 // test/integration/prometheus-rabbitmq.test.ts); process and Node runtime metrics are prom-client's defaults.
 // Nothing is counted here: gauges and counters read the broker's state and counters (broker/stats.ts) when
 // Prometheus scrapes, so the endpoint costs nothing between scrapes.
-import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { resolve } from 'node:path'
 import {
   collectDefaultMetrics,
   Counter,
@@ -21,6 +19,7 @@ import {
 import type { Broker } from '../broker/broker.js'
 import type { MessageTotals } from '../broker/stats.js'
 import { NODE } from './api/format.js'
+import { clusterName } from './api/parameters.js'
 import {
   GROUPS,
   SCRAPED_GROUPS,
@@ -63,14 +62,16 @@ class Untyped<T extends string> extends Gauge<T> {
 
 /**
  * rabbitmq_identity_info's labels. Grafana's RabbitMQ dashboards join every panel on them. Warren is one
- * node, its own cluster (named as the management API names both); the permanent id, which RabbitMQ draws once
- * per cluster and keeps, is derived from the data directory so that it stays the same across restarts.
+ * node; the cluster is named and identified as the management API does: cluster_name (the node's name until
+ * an operator sets one) and internal_cluster_id, drawn once per data directory and kept in it, as RabbitMQ's.
  */
 function identity(broker: Broker): Record<string, string> {
-  const dataDir = broker.config.dataDir
-  const seed = `${NODE}\0${dataDir === undefined ? `pid ${process.pid}` : resolve(dataDir)}`
-  const id = createHash('sha256').update(seed).digest('base64url').slice(0, 22)
-  return { rabbitmq_node: NODE, rabbitmq_cluster: NODE, rabbitmq_cluster_permanent_id: `rabbitmq-cluster-id-${id}` }
+  const id = broker.tenancy.globalParameters.get('internal_cluster_id')
+  return {
+    rabbitmq_node: NODE,
+    rabbitmq_cluster: clusterName(broker),
+    rabbitmq_cluster_permanent_id: typeof id === 'string' ? id : '',
+  }
 }
 
 /** The global counters: [name, help, labels, value] */
@@ -288,13 +289,17 @@ function makeRegistries(
     })
   }
   const identityInfo = (registry: Registry): void => {
-    const labels = identity(broker)
     new Untyped({
       name: 'rabbitmq_identity_info',
       help: 'RabbitMQ node & cluster identity info',
-      labelNames: Object.keys(labels),
+      labelNames: ['rabbitmq_node', 'rabbitmq_cluster', 'rabbitmq_cluster_permanent_id'],
       registers: [registry],
-    }).set(labels, 1)
+      // at each scrape: an operator may rename the cluster at run time
+      collect() {
+        this.reset()
+        this.set(identity(broker), 1)
+      },
+    })
   }
 
   // What both endpoints serve: totals, global counters, identity, the process

@@ -32,6 +32,8 @@ export interface ChannelHost extends DrainSource, FlowWaiter {
   sendMethod(channel: number, method: Method): void
   /** Writes a message's content header and body frames, after its basic.deliver / get-ok / return. */
   sendContent(channel: number, message: Message): void
+  /** Writes basic.deliver and the message's content frames (prefix: see ConsumingChannel.deliver). */
+  sendDelivery(channel: number, prefix: Buffer, deliveryTag: number, redelivered: boolean, message: Message): void
 
   /** Too much output is waiting: consumers get nothing more until it drains. */
   readonly backedUp: boolean

@@ -1,11 +1,12 @@
 // A channel: dispatches the methods of the basic, confirm and tx classes (exchange and queue methods go to
 // entity-methods.ts), assembles published content (publisher.ts), tracks deliveries until they are
 // settled, and closes with an error when a method breaks a rule. It sees its connection as a ChannelHost.
-import type { LoadedEntry, Message, QueueEntry } from '../broker/message.js'
+import type { LoadedEntry, Message } from '../broker/message.js'
 import type { Queue } from '../broker/queue/queue.js'
 import { DIRECT_REPLY_QUEUE, type ReplyTarget } from '../broker/direct-reply-to.js'
 import { generateName } from '../broker/names.js'
 import type { Vhost } from '../broker/vhost.js'
+import { ChannelCounters } from '../broker/stats.js'
 import {
   accessRefused,
   notAllowed,
@@ -25,16 +26,7 @@ import { ChannelConsumer } from './consumer.js'
 import { entityMethod, type EntityChannel } from './entity-methods.js'
 import { LongTimer } from '../util/long-timer.js'
 import { turnNow } from '../util/turn-clock.js'
-
-/** A delivery waiting for ack, nack or reject. */
-interface Unacked {
-  readonly queue: Queue
-  readonly entry: LoadedEntry
-  /** null for basic.get */
-  readonly consumer: DeliveryConsumer | null
-  /** Date.now() at delivery (the turn's), for consumer_timeout; 0 when it is off */
-  readonly deliveredAt: number
-}
+import { UnackedDeliveries, requeueGrouped, type Unacked } from './unacked-deliveries.js'
 
 type TxOp = { kind: 'settle'; deliveries: [number, Unacked][]; requeue: boolean | null }
 
@@ -46,7 +38,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   private closing = false
   private released = false
   private readonly consumers = new Map<string, ChannelConsumer>()
-  private readonly unacked = new Map<number, Unacked>()
+  private readonly unacked = new UnackedDeliveries()
   private nextDeliveryTag = 1
   unackedCount = 0
   /**
@@ -67,6 +59,8 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   /** consumer_timeout: one timer per channel, for the oldest unacked delivery, armed only while there is one */
   private ackTimer: LongTimer | undefined
   readonly publisher: Publisher
+  /** RabbitMQ's per-channel message_stats (publishes, deliveries, gets, acks), read by the management API */
+  readonly stats = new ChannelCounters()
 
   constructor(
     readonly id: number,
@@ -87,6 +81,11 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   /** The consumers of this channel (the management API lists them) */
   get consumerList(): Iterable<ChannelConsumer> {
     return this.consumers.values()
+  }
+
+  /** The deliveries waiting for an ack, with their queue (read by the management API) */
+  get unackedEntries(): Iterable<Unacked> {
+    return this.unacked.list().map(([, unacked]) => unacked)
   }
 
   /** basic.qos prefetch-count (global=false) given to consumers created from now on */
@@ -123,19 +122,36 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.host.sendMethod(this.id, method)
   }
 
+  deliver(prefix: Buffer, deliveryTag: number, redelivered: boolean, message: Message): void {
+    this.host.sendDelivery(this.id, prefix, deliveryTag, redelivered, message)
+  }
+
   /** Content header and body of a message, after its basic.deliver / get-ok / return method frame. */
   writeContent(m: Message): void {
     this.host.sendContent(this.id, m)
   }
 
-  onContentHeader(payload: Buffer): void {
+  /** A content header frame: its payload is buf[start, end). */
+  onContentHeader(buf: Buffer, start: number, end: number): void {
     if (this.closing) return
-    this.publisher.onHeader(payload)
+    this.publisher.onHeader(buf, start, end)
   }
 
-  onContentBody(payload: Buffer): void {
+  /** A content body frame: its payload is buf[start, end). */
+  onContentBody(buf: Buffer, start: number, end: number): void {
     if (this.closing) return
-    this.publisher.onBody(payload)
+    this.publisher.onBody(buf, start, end)
+  }
+
+  /**
+   * The basic.publish the connection read in place (Publisher.readPublish) on this open channel: what
+   * handleMethod does for it, in the same order.
+   */
+  publishRead(): void {
+    this.publisher.expectMethod()
+    if (this.publisher.readImmediate) throw notImplemented('immediate=true')
+    this.host.notePublish()
+    this.publisher.startRead()
   }
 
   handleMethod(m: Method): void {
@@ -361,7 +377,11 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.host.access.check('read', 'queue', queueName)
     const queue = this.vhost.getQueue(queueName, this.host)
     const entry = queue.take(noAck)
-    if (!entry) return this.send({ name: 'basic.get-empty' })
+    if (!entry) {
+      this.stats.getEmpty++
+      return this.send({ name: 'basic.get-empty' })
+    }
+    this.stats.countGet(noAck, entry.redelivered)
     const m = entry.message
     this.send({
       name: 'basic.get-ok',
@@ -382,7 +402,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     const tag = this.nextDeliveryTag++
     if (consumer === false) return tag
     const timeout = this.host.config.consumerTimeout
-    this.unacked.set(tag, { queue, entry, consumer, deliveredAt: timeout > 0 ? turnNow() : 0 })
+    this.unacked.add(tag, queue, entry, consumer, timeout > 0 ? turnNow() : 0)
     this.unackedCount++
     this.unackedBytes += entry.size
     if (consumer) {
@@ -395,10 +415,10 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
 
   /** Arms the consumer_timeout timer for the oldest unacked delivery's deadline. */
   private armAckTimer(timeout: number): void {
-    const oldest = this.unacked.values().next().value
-    if (!oldest) return
+    const oldest = this.unacked.oldest()
+    if (oldest < 0) return
     this.ackTimer ??= new LongTimer(() => this.checkAckTimeout())
-    this.ackTimer.startAt(oldest.deliveredAt + timeout + 1)
+    this.ackTimer.startAt(this.unacked.deliveredAtOf(oldest) + timeout + 1)
   }
 
   /**
@@ -408,9 +428,10 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
    */
   private checkAckTimeout(): void {
     const timeout = this.host.config.consumerTimeout
-    const oldest = this.unacked.entries().next().value
-    if (!this.isOpen || !oldest) return // the next tracked delivery arms the timer again
-    const [deliveryTag, d] = oldest
+    const oldest = this.unacked.oldest()
+    if (!this.isOpen || oldest < 0) return // the next tracked delivery arms the timer again
+    const deliveryTag = this.unacked.tagAt(oldest)
+    const d = this.unacked.at(oldest)
     if (Date.now() - d.deliveredAt <= timeout) return this.armAckTimer(timeout)
     this.host.log.warn(
       { channel: this.id, deliveryTag, consumerTag: d.consumer?.tag, queue: d.queue.name, timeout },
@@ -426,6 +447,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
 
   /** ack (requeue null), nack or reject. */
   private settle(deliveryTag: number, multiple: boolean, requeue: boolean | null): void {
+    if (requeue === null && !this.txOps) return this.ack(deliveryTag, multiple)
     const deliveries = this.collect(deliveryTag, multiple)
     if (this.txOps) {
       this.txOps.push({ kind: 'settle', deliveries, requeue })
@@ -434,25 +456,50 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     this.apply(deliveries, requeue)
   }
 
-  /** Removes the deliveries an ack/nack/reject names from the unacked map (406 for unknown tags). */
-  private collect(deliveryTag: number, multiple: boolean): [number, Unacked][] {
-    const out: [number, Unacked][] = []
+  /**
+   * basic.ack outside a transaction, the common case: what collect and apply do, without a record per
+   * delivery. Each delivery is settled in tag order as it is taken from the unacked deliveries.
+   */
+  private ack(deliveryTag: number, multiple: boolean): void {
+    const unacked = this.unacked
+    let toConsumers = 0
     if (multiple) {
       // RabbitMQ: tag 0 with multiple means everything outstanding; otherwise the tag must be outstanding
-      if (deliveryTag !== 0 && !this.unacked.has(deliveryTag)) {
+      if (deliveryTag !== 0 && unacked.find(deliveryTag) < 0) {
         throw preconditionFailed(`unknown delivery tag ${deliveryTag}`)
       }
-      for (const [tag, d] of this.unacked) {
-        if (deliveryTag !== 0 && tag > deliveryTag) break
-        out.push([tag, d])
+      for (let i = unacked.oldest(); i >= 0; i = unacked.oldest()) {
+        if (deliveryTag !== 0 && unacked.tagAt(i) > deliveryTag) break
+        if (this.ackAt(i)) toConsumers++
       }
     } else {
-      const d = this.unacked.get(deliveryTag)
-      if (!d) throw preconditionFailed(`unknown delivery tag ${deliveryTag}`)
-      out.push([deliveryTag, d])
+      const i = unacked.find(deliveryTag)
+      if (i < 0) throw preconditionFailed(`unknown delivery tag ${deliveryTag}`)
+      if (this.ackAt(i)) toConsumers++
     }
-    for (const [tag, d] of out) {
-      this.unacked.delete(tag)
+    if (this.globalPrefetch !== 0) this.limiterVolume = Math.max(0, this.limiterVolume - toConsumers)
+    this.wakeConsumers()
+  }
+
+  /** Acks the delivery in slot i of the unacked deliveries; whether it went to a consumer (not basic.get). */
+  private ackAt(i: number): boolean {
+    const unacked = this.unacked
+    const entry = unacked.entryAt(i)
+    const queue = unacked.queueAt(i)
+    const consumer = unacked.consumerAt(i)
+    unacked.remove(i)
+    this.unackedCount--
+    this.unackedBytes -= entry.size
+    this.stats.ack++
+    if (consumer) consumer.unacked--
+    queue.ack(entry)
+    return consumer !== null
+  }
+
+  /** Removes the deliveries an ack/nack/reject names from the unacked deliveries (406 for unknown tags). */
+  private collect(deliveryTag: number, multiple: boolean): [number, Unacked][] {
+    const out = this.unacked.take(deliveryTag, multiple)
+    for (const [, d] of out) {
       this.unackedCount--
       this.unackedBytes -= d.entry.size
       if (d.consumer) d.consumer.unacked--
@@ -463,37 +510,15 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   private apply(deliveries: [number, Unacked][], requeue: boolean | null): void {
     this.releaseVolume(deliveries.map(([, d]) => d))
     if (requeue)
-      this.requeue(
+      requeueGrouped(
         deliveries.map(([, d]) => d),
         true,
       )
-    else if (requeue === null) for (const [, d] of deliveries) d.queue.ack(d.entry)
-    else for (const [, d] of deliveries) d.queue.reject(d.entry)
+    else if (requeue === null) {
+      this.stats.ack += deliveries.length
+      for (const [, d] of deliveries) d.queue.ack(d.entry)
+    } else for (const [, d] of deliveries) d.queue.reject(d.entry)
     this.wakeConsumers()
-  }
-
-  /**
-   * Requeues as RabbitMQ does: when the channel closes, a queue takes back all it had given the channel at
-   * once; for recover, nack and reject, the channel requeues per queue and consumer tag (what basic.get took
-   * first, then the consumers in tag order), and each group is delivered again before the next is requeued,
-   * which decides the redelivery order (in a priority queue above all).
-   */
-  private requeue(deliveries: Unacked[], byConsumer: boolean): void {
-    if (deliveries.length === 1) return deliveries[0]!.queue.requeue([deliveries[0]!.entry])
-    const groups = new Map<Queue, Map<string, QueueEntry[]>>()
-    for (const d of deliveries) {
-      let byTag = groups.get(d.queue)
-      if (!byTag) groups.set(d.queue, (byTag = new Map()))
-      const tag = byConsumer ? (d.consumer?.tag ?? '') : ''
-      let list = byTag.get(tag)
-      if (!list) byTag.set(tag, (list = []))
-      list.push(d.entry)
-    }
-    for (const [queue, byTag] of groups) {
-      // '' (basic.get) sorts first, as Erlang's none before any binary tag
-      const tags = [...byTag.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      tags.forEach((tag, i) => queue.requeue(byTag.get(tag)!, i < tags.length - 1))
-    }
   }
 
   /** Settled deliveries free the global prefetch limit, those made to consumers only (RabbitMQ's notify_limiter). */
@@ -505,13 +530,13 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   }
 
   private requeueAll(byConsumer: boolean): void {
-    const all = [...this.unacked.values()]
+    const all = this.unacked.list().map(([, d]) => d)
     this.unacked.clear()
     this.unackedCount = 0
     this.unackedBytes = 0
     this.releaseVolume(all)
     for (const c of this.consumers.values()) c.unacked = 0
-    if (all.length > 0) this.requeue(all, byConsumer)
+    if (all.length > 0) requeueGrouped(all, byConsumer)
   }
 
   /** Applies the transaction; returns whether a message was written to the store, and any was refused. */
@@ -544,7 +569,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
   private restoreTxDeliveries(): void {
     const ops = this.txOps!
     this.txOps = []
-    const restored: [number, Unacked][] = [...this.unacked]
+    const restored: [number, Unacked][] = this.unacked.list()
     for (const op of ops) {
       for (const [tag, d] of op.deliveries) {
         restored.push([tag, d])
@@ -555,7 +580,7 @@ export class Channel implements ReplyTarget, PublishingChannel, ConsumingChannel
     }
     restored.sort((a, b) => a[0] - b[0])
     this.unacked.clear()
-    for (const [tag, d] of restored) this.unacked.set(tag, d)
+    for (const [tag, d] of restored) this.unacked.add(tag, d.queue, d.entry, d.consumer, d.deliveredAt)
   }
 
   /** Credit may have freed up: let the queues we consume from deliver again. */

@@ -5,7 +5,7 @@
 import type { DurableWaiter, Durability } from '../broker/durability.js'
 import { Deque } from '../broker/queue/deque.js'
 import type { Method } from '../protocol/generated/methods.js'
-import type { PublishCounters } from '../broker/stats.js'
+import type { ChannelCounters, PublishCounters } from '../broker/stats.js'
 
 /** A publish whose outcome is known now: acked once the publishes before it are. */
 export const CONFIRM_ACK = 0
@@ -40,6 +40,8 @@ export class Confirms implements DurableWaiter {
     private readonly durability: Pick<Durability, 'wait'> | undefined,
     /** Counts the publishes acked (the vhost's) */
     private readonly counts: Pick<PublishCounters, 'confirmed'> = { confirmed: 0 },
+    /** Counts them for the channel too (its message_stats.confirm) */
+    private readonly channelCounts: Pick<ChannelCounters, 'confirm'> = { confirm: 0 },
   ) {}
 
   /** Records the next publish: CONFIRM_ACK, CONFIRM_NACK or the store batch it was written in. */
@@ -111,6 +113,7 @@ export class Confirms implements DurableWaiter {
     if (upTo <= this.sentUpTo || !this.channel.isOpen) return
     this.channel.send({ name: 'basic.ack', deliveryTag: upTo, multiple: upTo - this.sentUpTo > 1 })
     this.counts.confirmed += upTo - this.sentUpTo
+    this.channelCounts.confirm += upTo - this.sentUpTo
     this.sentUpTo = upTo
   }
 }

@@ -34,6 +34,9 @@ import { OutputFlow, type DrainSource, type FlowWaiter } from './output-flow.js'
 import { ReadGate } from './read-gate.js'
 import { closingTimeout, endGracefully } from './socket-end.js'
 
+/** basic.publish's class and method ids, as the first 4 bytes of its frame's payload */
+const BASIC_PUBLISH_ID = 0x003c_0028
+
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT_MS = 3000
 
@@ -42,6 +45,15 @@ type State = 'running' | 'closing' | 'closed'
 export interface ConnectionInfo {
   remoteAddress: string
   remotePort: number
+  /** Where the client connected to (the listener's address and port); absent for an in-process stream */
+  localAddress?: string
+  localPort?: number
+}
+
+/** An address as RabbitMQ's rabbit_misc:ntoab writes it: IPv4-mapped IPv6 as IPv4, IPv6 in brackets */
+function addressText(address: string): string {
+  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+  return v4.includes(':') ? `[${v4}]` : v4
 }
 
 /** Capabilities the client announced in connection.start-ok that change what we send it. */
@@ -62,12 +74,16 @@ export interface Negotiated {
   readonly heartbeat: Heartbeat
   readonly clientProperties: FieldTable
   readonly capabilities: ClientCapabilities
+  /** The SASL mechanism the client logged in with (PLAIN, AMQPLAIN, EXTERNAL) */
+  readonly authMechanism: string
 }
 
 export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, FlowWaiter {
   private state: State = 'running'
   private readonly parser: FrameParser
   private readonly out = new Writer()
+  /** Reads every method frame in turn */
+  private readonly reader = new Reader(Buffer.alloc(0))
   private flushScheduled = false
   private readonly channels = new Map<number, Channel>()
   private readonly output: OutputFlow
@@ -88,6 +104,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   readonly clientProperties: FieldTable
   readonly consumerCancelNotify: boolean
   private readonly blockedNotify: boolean
+  /** The SASL mechanism of the login, and when connection.open-ok was sent (the management API shows both) */
+  readonly authMechanism: string
+  readonly connectedAt = Date.now()
 
   constructor(
     private readonly broker: Broker,
@@ -105,11 +124,15 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.clientProperties = negotiated.clientProperties
     this.consumerCancelNotify = negotiated.capabilities.consumerCancelNotify
     this.blockedNotify = negotiated.capabilities.blockedNotify
+    this.authMechanism = negotiated.authMechanism
     this.heartbeat = negotiated.heartbeat
     this.heartbeat.handOver(this)
     this.output = new OutputFlow(socket, this.out, broker.config.maxOutputBuffer)
     this.gate = new ReadGate(socket, this.output)
-    this.parser = new FrameParser((type, channel, payload) => this.handleFrame(type, channel, payload), this.frameMax)
+    this.parser = new FrameParser(
+      (type, channel, buf, start, end) => this.handleFrame(type, channel, buf, start, end),
+      this.frameMax,
+    )
     // Like RabbitMQ, a frame may be 8 bytes over frame_max (clients that count only the payload)
     this.parser.maxPayload = this.frameMax
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
@@ -140,8 +163,20 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     return (this.socket as { bytesWritten?: number }).bytesWritten ?? 0
   }
 
+  /** RabbitMQ's connection name: "127.0.0.1:54321 -> 127.0.0.1:5672" (the management API's key for it) */
   get name(): string {
-    return `${this.info.remoteAddress}:${this.info.remotePort}`
+    const { remoteAddress, remotePort, localAddress = '127.0.0.1', localPort = 0 } = this.info
+    return `${addressText(remoteAddress)}:${remotePort} -> ${addressText(localAddress)}:${localPort}`
+  }
+
+  /** The negotiated heartbeat interval in seconds (0: none) */
+  get heartbeatSeconds(): number {
+    return this.heartbeat.seconds
+  }
+
+  /** The socket itself (a TLS socket knows its cipher and peer certificate), for the management API */
+  get transport(): Duplex {
+    return this.socket
   }
 
   get config(): ChannelConfig {
@@ -178,27 +213,37 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     }
   }
 
-  private handleFrame(type: number, channelId: number, payload: Buffer): void {
+  private handleFrame(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
     const held = this.output.held
     if (held) {
-      held.push({ type, channel: channelId, payload })
+      held.push({ type, channel: channelId, payload: buf.subarray(start, end) })
       return
     }
-    this.handleFrameNow(type, channelId, payload)
+    this.handleFrameNow(type, channelId, buf, start, end)
     // A client that sends but does not read would grow its own output without end: stop reading it
     if (this.state === 'running' && this.output.backedUp) this.gate.holdInput()
   }
 
-  private handleFrameNow(type: number, channelId: number, payload: Buffer): void {
-    if (this.state === 'closed') return this.afterClose(type, channelId, payload)
+  private handleFrameNow(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === 'closed') return this.afterClose(type, channelId, buf.subarray(start, end))
     let method: MethodName | undefined
     try {
       if (type === FRAME_METHOD) {
-        const reader = new Reader(payload)
+        const reader = this.reader
+        reader.reset(buf, start, end)
+        if (end - start >= 4 && buf.readUInt32BE(start) === BASIC_PUBLISH_ID && this.state === 'running') {
+          // The hot path: basic.publish read in place by an open channel (the same checks, in the same order)
+          const channel = this.channels.get(channelId)
+          if (channel !== undefined && channel.isOpen) {
+            channel.publisher.readPublish(reader)
+            method = 'basic.publish'
+            return channel.publishRead()
+          }
+        }
         const m = decodeMethod(reader)
         method = m.name
-        if (reader.pos !== payload.length) {
-          throw frameError(`cannot decode ${m.name}: ${payload.length - reader.pos} bytes after its last argument`)
+        if (reader.pos !== end) {
+          throw frameError(`cannot decode ${m.name}: ${end - reader.pos} bytes after its last argument`)
         }
         if (this.state === 'closing') return this.whileClosing(channelId, m)
         if (channelId === 0) return this.connectionMethod(m)
@@ -207,7 +252,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       if (this.state === 'closing') return
       if (type === FRAME_HEARTBEAT) {
         if (channelId !== 0) throw unexpectedFrame(`heartbeat frame on channel ${channelId}`)
-        if (payload.length !== 0) throw frameError(`heartbeat frame with a ${payload.length}-byte payload`)
+        if (end !== start) throw frameError(`heartbeat frame with a ${end - start}-byte payload`)
         return
       }
       if (type === FRAME_HEADER || type === FRAME_BODY) {
@@ -215,8 +260,8 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
         if (!channel) throw unexpectedFrame(`content frame on channel ${channelId}, where no content is expected`)
         // Errors found while assembling content belong to the basic.publish they complete
         method = 'basic.publish'
-        if (type === FRAME_HEADER) channel.onContentHeader(payload)
-        else channel.onContentBody(payload)
+        if (type === FRAME_HEADER) channel.onContentHeader(buf, start, end)
+        else channel.onContentBody(buf, start, end)
         return
       }
       throw frameError(`unknown frame type ${type}`)
@@ -322,6 +367,23 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.scheduleFlush()
   }
 
+  sendDelivery(channel: number, prefix: Buffer, deliveryTag: number, redelivered: boolean, m: Message): void {
+    this.out.delivery(
+      channel,
+      prefix,
+      deliveryTag,
+      redelivered,
+      m.exchange,
+      m.exchangeWire,
+      m.routingKey,
+      m.routingKeyWire,
+      m.propertiesRaw,
+      m.body,
+      this.frameMax - 8,
+    )
+    this.scheduleFlush()
+  }
+
   private scheduleFlush(): void {
     this.heartbeat.wroteSinceTick = true
     if (this.flushScheduled) return
@@ -346,7 +408,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     if (held) {
       for (let i = 0; i < held.length; i++) {
         const f = held[i]!
-        this.handleFrame(f.type, f.channel, f.payload)
+        this.handleFrame(f.type, f.channel, f.payload, 0, f.payload.length)
         const heldAgain = this.output.held
         if (heldAgain) {
           // Backed up again: the rest waits for the next drain, still in order
@@ -406,7 +468,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.flush()
     // Read on (a blocked client too): its close-ok must reach us, and unread input must not reset the socket
     const held = this.output.takeHeld()
-    if (held) for (const f of held) this.handleFrameNow(f.type, f.channel, f.payload)
+    if (held) for (const f of held) this.handleFrameNow(f.type, f.channel, f.payload, 0, f.payload.length)
     this.gate.readToEnd()
     this.closeTimer = setTimeout(() => this.endGracefully(), CLOSE_OK_TIMEOUT_MS)
     this.releaseChannels()
@@ -508,6 +570,9 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.broker.alarms.unsubscribe(this)
     this.broker.limits.connections.delete(this)
     this.broker.stats.churn.connectionsClosed++
+    const traffic = this.vhost.stats.closedConnections
+    traffic.bytesIn += this.bytesIn
+    traffic.bytesOut += this.bytesOut
     this.releaseChannels()
     this.log.debug('connection closed')
     this.onClosed(this)

@@ -9,6 +9,8 @@ import type { ConsumingChannel, DeliveryConsumer } from './channel-roles.js'
 export class ChannelConsumer implements Consumer, DeliveryConsumer {
   /** Messages delivered to this consumer and not yet settled */
   unacked = 0
+  /** The start of its basic.deliver frames' payload, the same for each: class and method ids, consumer tag */
+  private readonly deliverPrefix: Buffer
 
   constructor(
     readonly tag: string,
@@ -19,7 +21,13 @@ export class ChannelConsumer implements Consumer, DeliveryConsumer {
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited */
     readonly prefetch: number,
     readonly priority: number,
-  ) {}
+  ) {
+    const tagLength = Buffer.byteLength(tag)
+    this.deliverPrefix = Buffer.alloc(5 + tagLength)
+    this.deliverPrefix.writeUInt32BE(0x003c_003c) // basic.deliver
+    this.deliverPrefix[4] = tagLength
+    this.deliverPrefix.write(tag, 5)
+  }
 
   canTake(): boolean {
     const ch = this.channel
@@ -39,16 +47,8 @@ export class ChannelConsumer implements Consumer, DeliveryConsumer {
   deliver(entry: LoadedEntry, queue: Queue): void {
     const ch = this.channel
     const tag = ch.track(entry, queue, this.noAck ? false : this)
-    const m = entry.message
-    ch.send({
-      name: 'basic.deliver',
-      consumerTag: this.tag,
-      deliveryTag: tag,
-      redelivered: entry.redelivered,
-      exchange: m.exchange,
-      routingKey: m.routingKey,
-    })
-    ch.writeContent(m)
+    ch.stats.countDeliver(this.noAck, entry.redelivered)
+    ch.deliver(this.deliverPrefix, tag, entry.redelivered, entry.message)
   }
 
   cancelledByQueue(): void {

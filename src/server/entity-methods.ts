@@ -70,6 +70,7 @@ export function entityMethod(ch: EntityChannel, m: Extract<Method, { name: Entit
         m.type,
         { durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, arguments: m.arguments },
         m.passive,
+        ch.host.user.name,
       )
       if (!m.noWait) ch.send({ name: 'exchange.declare-ok' })
       return

@@ -85,6 +85,8 @@ export class Handshake implements HeartbeatHost {
   /** Largest frame payload accepted: frame_max less header and end octet until tune-ok */
   private maxPayload: number
   private clientProperties: FieldTable = {}
+  /** The SASL mechanism of connection.start-ok */
+  private mechanism = ''
   private capabilities: ClientCapabilities = { consumerCancelNotify: false, blockedNotify: false }
   /** The client wants connection.close 403 for a refused login, not a silent close */
   private authFailureClose = false
@@ -179,6 +181,7 @@ export class Handshake implements HeartbeatHost {
   private authenticate(startOk: MethodCalled<'connection.start-ok'>, mechanisms: string[]): User {
     const { mechanism, clientProperties } = startOk
     this.clientProperties = clientProperties
+    this.mechanism = mechanism
     const caps = clientProperties['capabilities']
     if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       this.capabilities = {
@@ -265,6 +268,7 @@ export class Handshake implements HeartbeatHost {
         heartbeat: this.heartbeat!,
         clientProperties: this.clientProperties,
         capabilities: this.capabilities,
+        authMechanism: this.mechanism,
       },
       (c) => this.listener.closed(c),
     )

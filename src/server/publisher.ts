@@ -13,7 +13,7 @@ import { fieldTypeName, routingKeysOf } from '../protocol/field-value.js'
 import { mayImpersonate } from '../auth/permissions.js'
 import { expiryError } from '../broker/arguments.js'
 import { encodeProperties } from '../protocol/properties.js'
-import { Reader } from '../protocol/reader.js'
+import { Reader, ShortStringCache, copyBytes, equalBytes } from '../protocol/reader.js'
 import type { PublishingChannel } from './channel-roles.js'
 
 /** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
@@ -38,8 +38,25 @@ export class Publisher {
   private state: 'idle' | 'header' | 'body' = 'idle'
   private exchangeName = ''
   private routingKey = ''
+  /** exchangeName and routingKey as on the wire, when they were read in place (readPublish) */
+  private exchangeWire: Buffer | undefined = undefined
+  private routingKeyWire: Buffer | undefined = undefined
   private mandatory = false
-  private propertiesRaw: Buffer = Buffer.alloc(0)
+  /** The last exchange and routing key published to: the next publish usually names them again */
+  private readonly exchangeCache = new ShortStringCache()
+  private readonly routingKeyCache = new ShortStringCache()
+  /** A basic.publish read by readPublish, until start takes it */
+  readExchange = ''
+  readRoutingKey = ''
+  readMandatory = false
+  readImmediate = false
+  private readonly headerReader = new Reader(Buffer.alloc(0))
+  /**
+   * The last content header's properties, decoded and as on the wire. Publishers mostly send the same ones
+   * message after message: the same bytes again share them (neither is ever modified), undefined before the
+   * first header.
+   */
+  private propertiesRaw: Buffer | undefined = undefined
   private properties: BasicProperties = {}
   private bodySize = 0
   private bodyParts: Buffer[] = []
@@ -72,19 +89,49 @@ export class Publisher {
   start(exchange: string, routingKey: string, mandatory: boolean): void {
     this.exchangeName = exchange
     this.routingKey = routingKey
+    this.exchangeWire = undefined
+    this.routingKeyWire = undefined
     this.mandatory = mandatory
     this.state = 'header'
   }
 
-  onHeader(payload: Buffer): void {
+  /**
+   * Reads a basic.publish frame's arguments in place, with no Method object and, when they repeat the last
+   * publish's, no new strings (the decoder's checks and errors are the same); startRead then starts it.
+   */
+  readPublish(r: Reader): void {
+    r.skip(6) // class id, method id, ticket
+    this.readExchange = this.exchangeCache.read(r)
+    this.readRoutingKey = this.routingKeyCache.read(r)
+    const bits = r.u8()
+    if (r.pos !== r.end) throw frameError(`cannot decode basic.publish: ${r.end - r.pos} bytes after its last argument`)
+    this.readMandatory = (bits & 1) !== 0
+    this.readImmediate = (bits & 2) !== 0
+  }
+
+  startRead(): void {
+    this.exchangeName = this.readExchange
+    this.routingKey = this.readRoutingKey
+    this.exchangeWire = this.exchangeCache.wire
+    this.routingKeyWire = this.routingKeyCache.wire
+    this.mandatory = this.readMandatory
+    this.state = 'header'
+  }
+
+  /** A content header frame: its payload is buf[start, end). */
+  onHeader(buf: Buffer, start: number, end: number): void {
     if (this.state !== 'header') throw unexpectedFrame('expected method frame, got non method frame instead')
-    const r = new Reader(payload)
+    const r = this.headerReader
+    r.reset(buf, start, end)
     const classId = r.u16()
     r.u16() // weight, unused
     const bodySize = r.u64()
     if (classId !== 60) throw unexpectedFrame(`expected content header for class 60, got one for class ${classId}`)
-    this.properties = decodeBasicProperties(r)
-    this.propertiesRaw = Buffer.from(payload.subarray(12))
+    const raw = this.propertiesRaw
+    if (raw === undefined || !equalBytes(buf, start + 12, end, raw)) {
+      this.properties = decodeBasicProperties(r)
+      this.propertiesRaw = copyBytes(buf, start + 12, end)
+    }
     const maxSize = this.channel.host.config.maxMessageSize
     if (bodySize > maxSize) {
       this.state = 'idle'
@@ -96,20 +143,23 @@ export class Publisher {
     this.bodyReceived = 0
   }
 
-  onBody(payload: Buffer): void {
+  /** A content body frame: its payload is buf[start, end). */
+  onBody(buf: Buffer, start: number, end: number): void {
     if (this.state !== 'body') throw unexpectedFrame('expected method frame, got non method frame instead')
-    this.bodyReceived += payload.length
+    const length = end - start
+    this.bodyReceived += length
     if (this.bodyReceived > this.bodySize) {
       throw frameError(`content body exceeds the ${this.bodySize} bytes its header declared`)
     }
     if (this.bodyReceived < this.bodySize) {
-      this.bodyParts.push(payload.length < COPY_BODY_BELOW ? Buffer.from(payload) : payload)
+      this.bodyParts.push(length < COPY_BODY_BELOW ? copyBytes(buf, start, end) : buf.subarray(start, end))
       return
     }
     let body: Buffer
-    if (this.bodyParts.length === 0) body = payload.length < COPY_BODY_BELOW ? Buffer.from(payload) : payload
+    if (this.bodyParts.length === 0)
+      body = length < COPY_BODY_BELOW ? copyBytes(buf, start, end) : buf.subarray(start, end)
     else {
-      this.bodyParts.push(payload)
+      this.bodyParts.push(buf.subarray(start, end))
       body = Buffer.concat(this.bodyParts, this.bodySize)
       this.bodyParts = []
     }
@@ -126,7 +176,7 @@ export class Publisher {
     const exchange = ch.vhost.exchangeForPublish(this.exchangeName)
     access.checkTopic('write', exchange.type, exchange.name, this.routingKey)
     let properties = this.properties
-    let propertiesRaw = this.propertiesRaw
+    let propertiesRaw = this.propertiesRaw!
     const userId = properties.userId
     const user = ch.host.user.name
     if (userId !== undefined && userId !== user && !mayImpersonate(ch.host.user)) {
@@ -162,7 +212,16 @@ export class Publisher {
       properties = { ...properties, replyTo: address }
       propertiesRaw = encodeProperties(properties)
     }
-    const message = new Message(this.exchangeName, this.routingKey, properties, propertiesRaw, body, bccKeys)
+    const message = new Message(
+      this.exchangeName,
+      this.routingKey,
+      properties,
+      propertiesRaw,
+      body,
+      bccKeys,
+      this.exchangeWire,
+      this.routingKeyWire,
+    )
     // In a transaction it is routed now and enqueued at commit (a direct reply is delivered at once)
     const result = ch.vhost.publish(exchange, message, extraKeys, ch.inTx)
     if (result.held) this.txPublishes.push({ queues: [...result.queues], message, mandatory: this.mandatory })
@@ -179,11 +238,18 @@ export class Publisher {
     }
     if (!delivered && mandatory) this.channel.returnMessage(message)
     const counts = this.channel.vhost.stats.publishing
+    const own = this.channel.stats
     counts.received++
+    own.publish++
     if (this.confirms) counts.receivedConfirm++
     if (delivered) counts.routed++
-    else if (mandatory) counts.unroutableReturned++
-    else counts.unroutableDropped++
+    else if (mandatory) {
+      counts.unroutableReturned++
+      own.returnUnroutable++
+    } else {
+      counts.unroutableDropped++
+      own.dropUnroutable++
+    }
     // Settled in its turn: after every earlier publish, some of which may still wait for a sync
     this.confirms?.record(result.refused ? CONFIRM_NACK : result.stored ? result.batch : CONFIRM_ACK)
   }
@@ -199,7 +265,7 @@ export class Publisher {
 
   enableConfirms(): void {
     const vhost = this.channel.vhost
-    this.confirms ??= new Confirms(this.channel, vhost.durability, vhost.stats.publishing)
+    this.confirms ??= new Confirms(this.channel, vhost.durability, vhost.stats.publishing, this.channel.stats)
   }
 
   /** Publishes the transaction's messages: whether any was written to the store, and any was refused. */

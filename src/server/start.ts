@@ -121,7 +121,12 @@ export async function serve(broker: Broker): Promise<RunningServer> {
     clients.accept(stream, info)
   }
   const acceptSocket = (socket: Socket) =>
-    accept(socket, { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 })
+    accept(socket, {
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    })
   const servers: Server[] = []
   let tcpServer: Server | undefined
   let tlsServer: Server | undefined
@@ -200,6 +205,8 @@ export async function serve(broker: Broker): Promise<RunningServer> {
       accept(stream, {
         remoteAddress: peer.remoteAddress ?? socket.remoteAddress ?? '127.0.0.1',
         remotePort: peer.remotePort ?? socket.remotePort ?? 0,
+        ...(socket.localAddress === undefined ? {} : { localAddress: socket.localAddress }),
+        ...(socket.localPort === undefined ? {} : { localPort: socket.localPort }),
       })
     },
     // Once: a second call waits for the first

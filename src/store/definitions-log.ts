@@ -23,6 +23,8 @@ export interface ExchangeDefinition {
   internal: boolean
   /** The arguments table in AMQP wire encoding, base64: lossless for every field type */
   arguments: string
+  /** The user who declared it; absent for the broker's own (logs written before it was recorded too) */
+  declaredBy?: string
 }
 
 export interface QueueDefinition {
@@ -50,6 +52,8 @@ export interface PolicyDefinition {
   priority: number
   /** The policy's keys and values, as JSON (strings and numbers) */
   definition: Record<string, string | number | boolean>
+  /** An operator policy (RabbitMQ's operator_policy parameters); absent for a user policy */
+  kind?: 'operator'
 }
 
 export interface VhostDefinition {
@@ -84,6 +88,12 @@ export interface TopicPermissionDefinition {
   read: string
 }
 
+/** A global parameter (cluster_name, internal_cluster_id, any an operator sets): a name and a JSON value */
+export interface GlobalParameterDefinition {
+  name: string
+  value: unknown
+}
+
 /** RabbitMQ's limits by name ('max-connections', 'max-queues', 'max-channels'); a negative value is none */
 export type LimitsDefinition = Record<string, number>
 
@@ -108,7 +118,9 @@ export type DefinitionChange =
   | { op: 'binding.add'; binding: BindingDefinition }
   | { op: 'binding.remove'; binding: BindingDefinition }
   | { op: 'policy.add'; policy: PolicyDefinition }
-  | { op: 'policy.remove'; vhost: string; name: string }
+  | { op: 'policy.remove'; vhost: string; name: string; kind?: 'operator' }
+  | { op: 'global-parameter.set'; parameter: GlobalParameterDefinition }
+  | { op: 'global-parameter.clear'; name: string }
 
 export interface Definitions {
   exchanges: ExchangeDefinition[]
@@ -125,6 +137,7 @@ export interface TenancyDefinitions {
   topicPermissions: TopicPermissionDefinition[]
   vhostLimits: { vhost: string; limits: LimitsDefinition }[]
   userLimits: { user: string; limits: LimitsDefinition }[]
+  globalParameters: GlobalParameterDefinition[]
 }
 
 /** What the log holds at start, and what replaying it found out besides */
@@ -141,6 +154,9 @@ const FILE = 'definitions.log'
 const bindingKey = (b: BindingDefinition) =>
   JSON.stringify([b.vhost, b.source, b.destinationType, b.destination, b.routingKey, b.arguments])
 const entityKey = (vhost: string, name: string) => JSON.stringify([vhost, name])
+/** A user policy and an operator policy may share a name */
+const policyKey = (vhost: string, name: string, kind: 'operator' | undefined) =>
+  kind === undefined ? entityKey(vhost, name) : JSON.stringify([vhost, name, kind])
 
 /** The live definitions, kept up to date as changes are logged, for compaction. */
 class Snapshot {
@@ -154,6 +170,7 @@ class Snapshot {
   readonly topicPermissions = new Map<string, TopicPermissionDefinition>()
   readonly vhostLimits = new Map<string, LimitsDefinition>()
   readonly userLimits = new Map<string, LimitsDefinition>()
+  readonly globalParameters = new Map<string, GlobalParameterDefinition>()
 
   apply(c: DefinitionChange): void {
     switch (c.op) {
@@ -215,9 +232,13 @@ class Snapshot {
       case 'binding.remove':
         return void this.bindings.delete(bindingKey(c.binding))
       case 'policy.add':
-        return void this.policies.set(entityKey(c.policy.vhost, c.policy.name), c.policy)
+        return void this.policies.set(policyKey(c.policy.vhost, c.policy.name, c.policy.kind), c.policy)
       case 'policy.remove':
-        return void this.policies.delete(entityKey(c.vhost, c.name))
+        return void this.policies.delete(policyKey(c.vhost, c.name, c.kind))
+      case 'global-parameter.set':
+        return void this.globalParameters.set(c.parameter.name, c.parameter)
+      case 'global-parameter.clear':
+        return void this.globalParameters.delete(c.name)
     }
   }
 
@@ -232,7 +253,8 @@ class Snapshot {
       this.permissions.size +
       this.topicPermissions.size +
       this.vhostLimits.size +
-      this.userLimits.size
+      this.userLimits.size +
+      this.globalParameters.size
     )
   }
 
@@ -248,6 +270,7 @@ class Snapshot {
       })),
       ...[...this.vhostLimits].map(([vhost, limits]) => ({ op: 'vhost-limits.set' as const, vhost, limits })),
       ...[...this.userLimits].map(([user, limits]) => ({ op: 'user-limits.set' as const, user, limits })),
+      ...[...this.globalParameters.values()].map((parameter) => ({ op: 'global-parameter.set' as const, parameter })),
       ...[...this.exchanges.values()].map((exchange) => ({ op: 'exchange.add' as const, exchange })),
       ...[...this.queues.values()].map((queue) => ({ op: 'queue.add' as const, queue })),
       ...[...this.bindings.values()].map((binding) => ({ op: 'binding.add' as const, binding })),
@@ -382,6 +405,7 @@ export class DefinitionsLog {
       topicPermissions: [...this.snapshot.topicPermissions.values()],
       vhostLimits: [...this.snapshot.vhostLimits].map(([vhost, limits]) => ({ vhost, limits })),
       userLimits: [...this.snapshot.userLimits].map(([user, limits]) => ({ user, limits })),
+      globalParameters: [...this.snapshot.globalParameters.values()],
       removedQueues: [...removedQueues.values()],
       removedVhosts: [...removedVhosts],
       damagedLines,

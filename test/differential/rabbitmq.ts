@@ -29,6 +29,12 @@ export interface RabbitMq {
 export interface RabbitMqOptions {
   /** A definitions file's content (users, vhosts, permissions...) loaded at boot (`load_definitions`) */
   definitions?: object
+  /**
+   * Enables rabbitmq_management (as `plugins` would), with statistics collected every `statsIntervalMs`
+   * (RabbitMQ's default is 5000)
+   */
+  management?: boolean
+  statsIntervalMs?: number
   timeoutMs?: number
   /**
    * Plugins enabled at boot, offline (the enabled_plugins file: Debian's package ships them all), e.g.
@@ -44,7 +50,8 @@ const PLUGIN_LISTENERS = { rabbitmq_prometheus: 'prometheus', rabbitmq_managemen
 const SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server']
 const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (the OS picks it) */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.on('error', reject)
@@ -55,7 +62,8 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection */
+export async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.once('connect', () => {
@@ -69,9 +77,15 @@ async function canConnect(port: number): Promise<boolean> {
 /** Starts RabbitMQ and resolves once its AMQP port accepts connections (about 7 s here). */
 export async function startRabbitMq({
   definitions,
+  management = false,
+  statsIntervalMs = 5000,
   timeoutMs = 60_000,
-  plugins = [],
+  plugins: requestedPlugins = [],
 }: RabbitMqOptions = {}): Promise<RabbitMq> {
+  const plugins =
+    management && !requestedPlugins.includes('rabbitmq_management')
+      ? [...requestedPlugins, 'rabbitmq_management']
+      : requestedPlugins
   const script = SCRIPTS.find((path) => existsSync(path))
   if (!script) throw new Error('rabbitmq-server is not installed (bash scripts/ensure-deps.sh --test installs it)')
   const dir = await mkdtemp(join(tmpdir(), 'warren-rabbitmq-'))
@@ -80,6 +94,7 @@ export async function startRabbitMq({
   await writeFile(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`)
   // an hour: programs hold deliveries as long as they like (Warren is started with the same)
   let conf = 'consumer_timeout = 3600000\nloopback_users = none\n'
+  if (plugins.includes('rabbitmq_management')) conf += `collect_statistics_interval = ${statsIntervalMs}\n`
   const httpPorts: Partial<Record<keyof typeof PLUGIN_LISTENERS, number>> = {}
   for (const plugin of plugins) {
     if (!(plugin in PLUGIN_LISTENERS)) continue

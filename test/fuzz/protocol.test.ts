@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { AmqpError } from '../../src/protocol/errors.js'
 import { encodeTable, readTable } from '../../src/protocol/field-table.js'
-import { FrameParser } from '../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../src/protocol/frame-parser.js'
 import { METHODS, decodeMethod, encodeMethod } from '../../src/protocol/generated/methods.js'
 import { decodeBasicProperties, encodeBasicProperties } from '../../src/protocol/generated/properties.js'
 import { Reader } from '../../src/protocol/reader.js'
@@ -44,7 +44,10 @@ function decodeFrame(type: number, payload: Buffer): void {
 
 /** Pushes chunks through a parser that decodes every frame, stopping at the first protocol error. */
 function feed(chunks: Buffer[]): 'ok' | 'refused' {
-  const parser = new FrameParser((type, _channel, payload) => decodeFrame(type, payload), FRAME_MAX)
+  const parser = new FrameParser(
+    withPayload((type, _channel, payload) => decodeFrame(type, payload)),
+    FRAME_MAX,
+  )
   return decodesOrRefuses('stream', () => {
     for (const c of chunks) parser.push(c)
   })
@@ -301,7 +304,7 @@ describe('fuzz: decode(encode(x)) == x', () => {
         for (const [m, ch] of list) encodeMethod(w, ch, m)
         const got: unknown[] = []
         const parser = new FrameParser(
-          (_type, ch, payload) => got.push([decodeMethod(new Reader(payload)), ch]),
+          withPayload((_type, ch, payload) => got.push([decodeMethod(new Reader(payload)), ch])),
           1 << 24,
         )
         for (const c of w.take()) parser.push(c)

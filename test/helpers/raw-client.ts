@@ -8,7 +8,7 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { encodeTable } from '../../src/protocol/field-table.js'
 import type { FieldTable } from '../../src/protocol/field-value.js'
-import { FrameParser } from '../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method, type MethodName } from '../../src/protocol/generated/methods.js'
 import { encodeBasicProperties, type BasicProperties } from '../../src/protocol/generated/properties.js'
 import { Reader } from '../../src/protocol/reader.js'
@@ -138,7 +138,10 @@ export class RawClient<S extends Duplex = net.Socket> {
     parseFrames: boolean,
   ) {
     // The server may send frames up to the frame_max it offers; accept anything sane
-    this.parser = new FrameParser((type, channel, payload) => this.onFrame(type, channel, payload), 16 * 1024 * 1024)
+    this.parser = new FrameParser(
+      withPayload((type, channel, payload) => this.onFrame(type, channel, payload)),
+      16 * 1024 * 1024,
+    )
     // The end of what the server sends is the server closing: a socket closes then, but a stream that allows
     // half-open connections would only close once this side ends too
     this.closed = new Promise((resolve) => {

@@ -154,8 +154,11 @@ describe('management API', () => {
           'description',
           'message_stats',
           'messages',
+          'messages_details',
           'messages_ready',
+          'messages_ready_details',
           'messages_unacknowledged',
+          'messages_unacknowledged_details',
           'metadata',
           'name',
           'tags',
@@ -219,6 +222,11 @@ describe('management API', () => {
       auto_delete: false,
       internal: false,
       arguments: {},
+      // declared through the API by guest
+      user_who_performed_action: 'guest',
+      // The detailed rates' lists, empty with rates_mode basic (RabbitMQ 3.10.8)
+      incoming: [],
+      outgoing: [],
     })
     assert.equal((await call('PUT', '/api/queues/%2F/q1', { durable: false })).status, 201)
     assert.equal((await call('PUT', '/api/queues/%2F/q1', { durable: false })).status, 204)
@@ -310,6 +318,32 @@ describe('management API', () => {
     assert.equal((await call('DELETE', '/api/exchanges/%2F/x1')).status, 404)
   })
 
+  test('a single-active-consumer queue: one consumer single_active, the others waiting, as RabbitMQ', async () => {
+    const conn = await amqp.connect(broker.url)
+    const ch = await conn.createChannel()
+    await ch.assertQueue('sac-listed', { durable: false, arguments: { 'x-single-active-consumer': true } })
+    await ch.assertQueue('plain-listed', { durable: false })
+    await ch.consume('sac-listed', () => {}, { consumerTag: 'first' })
+    await ch.consume('sac-listed', () => {}, { consumerTag: 'second' })
+    await ch.consume('plain-listed', () => {}, { consumerTag: 'plain' })
+    const consumers = (await call('GET', '/api/consumers')).json as Body[]
+    const status = Object.fromEntries(consumers.map((c) => [c.consumer_tag, [c.active, c.activity_status]]))
+    assert.deepEqual(status, { first: [true, 'single_active'], second: [false, 'waiting'], plain: [true, 'up'] })
+    const queue = (await call('GET', '/api/queues/%2F/sac-listed')).json
+    assert.equal(queue.single_active_consumer_tag, 'first')
+    assert.deepEqual(
+      queue.consumer_details.map((c: Body) => [c.consumer_tag, c.activity_status]),
+      [
+        ['first', 'single_active'],
+        ['second', 'waiting'],
+      ],
+    )
+    assert.equal((await call('GET', '/api/queues/%2F/plain-listed')).json.single_active_consumer_tag, null)
+    await ch.deleteQueue('sac-listed')
+    await ch.deleteQueue('plain-listed')
+    await conn.close()
+  })
+
   test('connections, channels and consumers are listed; a connection is closed with 320 and the X-Reason text', async () => {
     const conn = await amqp.connect(broker.url)
     const closed = new Promise<Error>((resolve) => conn.on('close', resolve))
@@ -318,6 +352,10 @@ describe('management API', () => {
     assert.equal(list[0].user, 'guest')
     assert.equal(list[0].vhost, '/')
     assert.equal(list[0].client_properties.product, 'amqplib')
+    // RabbitMQ's name: "client address:port -> server address:port"
+    assert.equal(list[0].name, `${list[0].peer_host}:${list[0].peer_port} -> 127.0.0.1:${broker.port}`)
+    assert.equal(list[0].host, '127.0.0.1')
+    assert.equal(list[0].port, broker.port)
     assert.deepEqual((await call('GET', '/api/connections', undefined, auth('mgmt', 'p'))).json, [])
     const ch = await conn.createChannel()
     await ch.prefetch(7)

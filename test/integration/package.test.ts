@@ -35,6 +35,7 @@ before(async () => {
     await cp(join(repo, path), join(sources, path))
   }
   await cp(join(repo, 'src'), join(sources, 'src'), { recursive: true })
+  await cp(join(repo, 'ui'), join(sources, 'ui'), { recursive: true })
   await cp(join(repo, 'scripts', 'build.sh'), join(sources, 'scripts', 'build.sh'))
   await symlink(join(repo, 'node_modules'), join(sources, 'node_modules'), 'dir')
   await npm(sources, 'pack', '--silent', '--pack-destination', work)
@@ -58,6 +59,12 @@ test('the tarball holds the compiled broker and its types, no tests or benchmark
     assert.ok(files.includes(file), `${file} in ${tarball}`)
   }
   assert.ok(files.includes('package/dist/src/main.js'))
+  // the web UI, built by prepack and served by the management listener
+  assert.ok(files.includes('package/dist/ui/index.html'), 'the built web UI')
+  assert.ok(
+    files.some((f) => /^package\/dist\/ui\/assets\/.+\.js$/.test(f)),
+    'its scripts',
+  )
   assert.ok(files.includes('package/dist/src/cli/warrenctl.js'))
   assert.deepEqual(
     files.filter((f) => /^package\/(dist\/)?(test|bench|tools|examples)\//.test(f)),
@@ -121,7 +128,7 @@ await broker.close()
   assert.equal(result.stdout, '', 'tsc found errors')
 })
 
-test('npx warren starts the broker and prints its listening line', T, async () => {
+test('npx warren starts the broker, prints its listening line and serves the web UI', T, async () => {
   // Detached, to stop npx and the broker it started together (a process group)
   const child = spawn(
     'npx',
@@ -136,7 +143,7 @@ test('npx warren starts the broker and prints its listening line', T, async () =
       '--prometheus-port',
       'none',
       '--management-port',
-      'none',
+      '0',
     ],
     {
       cwd: app,
@@ -147,11 +154,12 @@ test('npx warren starts the broker and prints its listening line', T, async () =
   )
   let output = ''
   try {
-    const line = await new Promise<string>((resolve, reject) => {
+    const logged = (text: string) => output.split('\n').find((l) => l.includes(text))
+    const [line, managementLine] = await new Promise<[string, string]>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         output += chunk.toString()
-        const found = output.split('\n').find((l) => l.includes('Warren is listening'))
-        if (found) resolve(found)
+        const [listening, management] = [logged('Warren is listening'), logged('management API listening')]
+        if (listening && management) resolve([listening, management])
       })
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
       child.on('exit', (code) => reject(new Error(`npx warren exited (${code}): ${output}`)))
@@ -159,6 +167,15 @@ test('npx warren starts the broker and prints its listening line', T, async () =
     const { port } = JSON.parse(line) as { port: number }
     const conn = await connect(`amqp://guest:guest@127.0.0.1:${port}/`)
     await conn.close()
+    // the UI that prepack built, served from the installed package
+    const management = (JSON.parse(managementLine) as { port: number }).port
+    const page = await fetch(`http://127.0.0.1:${management}/`)
+    assert.equal(page.status, 200)
+    const html = await page.text()
+    assert.match(html, /<title>Warren<\/title>/)
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)
+    assert.ok(script, html)
+    assert.equal((await fetch(`http://127.0.0.1:${management}/${script[1]}`)).status, 200)
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve))
     process.kill(-child.pid!, 'SIGTERM')

@@ -171,3 +171,19 @@ test('other paths are 404; the connection count follows connections', async () =
     for (const c of conns) await c.close()
   }
 })
+
+test('rabbitmq_identity_info names the cluster and its permanent id as the management API does', async () => {
+  const id = broker.broker.tenancy.globalParameters.get('internal_cluster_id')
+  assert.match(String(id), /^rabbitmq-cluster-id-/)
+  const labels = () =>
+    scrape(prometheus.port).then((families) => families.get('rabbitmq_identity_info')!.samples.map((s) => s.labels))
+  assert.deepEqual(await labels(), [
+    { rabbitmq_node: 'warren@localhost', rabbitmq_cluster: 'warren@localhost', rabbitmq_cluster_permanent_id: id },
+  ])
+  // PUT /api/cluster-name sets this global parameter; the next scrape says so
+  broker.broker.tenancy.setGlobalParameter('cluster_name', 'orders-prod')
+  assert.deepEqual(await labels(), [
+    { rabbitmq_node: 'warren@localhost', rabbitmq_cluster: 'orders-prod', rabbitmq_cluster_permanent_id: id },
+  ])
+  broker.broker.tenancy.clearGlobalParameter('cluster_name')
+})

@@ -14,6 +14,9 @@ import { after, before, describe, test } from 'node:test'
 import amqp, { type ChannelModel } from 'amqplib'
 import { startBroker as startLibraryBroker } from '../../src/index.js'
 import { certificateName } from '../../src/server/sasl.js'
+import { startManagementServer } from '../../src/management/api/server.js'
+import { suiteNames } from '../../src/management/api/statistics.js'
+import { apiClient, type Body } from '../helpers/management-http.js'
 import { FULL_ACCESS } from '../../src/broker/tenancy.js'
 import { startBroker, stopAllBrokers, type InProcessBroker } from '../helpers/broker.js'
 import { connect, replyText, withTimeout } from '../helpers/amqplib.js'
@@ -311,6 +314,54 @@ describe('EXTERNAL: login with a client certificate', () => {
     } finally {
       await conn.close()
     }
+  })
+
+  test("the management API shows a TLS connection's session, peer certificate and mechanism", T, async () => {
+    const api = await startManagementServer(verifying.broker, () => verifying.connections, {
+      port: 0,
+      host: '127.0.0.1',
+    })
+    const url = `amqps://localhost:${verifying.tlsPort}/`
+    const conn = await connect(url, { ...clientCert('alice'), credentials: amqp.credentials.external() })
+    try {
+      const call = apiClient(() => `http://127.0.0.1:${api.port}`)
+      const listed = ((await call('GET', '/api/connections')).json as Body[]).find((c) => c.user === ALICE_DN)
+      assert.ok(listed, `a connection of user '${ALICE_DN}'`)
+      const c = (await call('GET', `/api/connections/${encodeURIComponent(listed.name)}`)).json
+      assert.equal(c.ssl, true)
+      assert.equal(c.auth_mechanism, 'EXTERNAL')
+      assert.equal(c.ssl_protocol, 'tlsv1.3')
+      // Erlang's names of a TLS 1.3 suite: no separate key exchange, an AEAD cipher
+      assert.equal(c.ssl_key_exchange, 'any')
+      assert.match(c.ssl_cipher, /^(aes_(128|256)_gcm|chacha20_poly1305)$/)
+      assert.equal(c.ssl_hash, 'aead')
+      assert.equal(c.peer_cert_subject, ALICE_DN)
+      assert.equal(c.peer_cert_issuer, 'CN=Warren Test CA')
+      const cert = new X509Certificate(read('alice.pem'))
+      const at = (d: string) => new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      assert.equal(c.peer_cert_validity, `${at(cert.validFrom)} - ${at(cert.validTo)}`)
+    } finally {
+      await conn.close()
+      await api.close()
+    }
+  })
+
+  test("TLS 1.2 suites in Erlang's terms: key exchange, cipher, hash", () => {
+    assert.deepEqual(suiteNames('TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'), {
+      key_exchange: 'ecdhe_rsa',
+      cipher: 'aes_256_gcm',
+      hash: 'aead',
+    })
+    assert.deepEqual(suiteNames('TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256'), {
+      key_exchange: 'ecdhe_ecdsa',
+      cipher: 'aes_128_cbc',
+      hash: 'sha256',
+    })
+    assert.deepEqual(suiteNames('TLS_CHACHA20_POLY1305_SHA256'), {
+      key_exchange: 'any',
+      cipher: 'chacha20_poly1305',
+      hash: 'aead',
+    })
   })
 
   test("the user name as RabbitMQ's rabbit_cert_info writes the subject: most specific first, RFC 4514 escapes", () => {

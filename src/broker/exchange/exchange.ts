@@ -16,6 +16,9 @@ export interface Binding {
   readonly arguments: FieldTable
 }
 
+/** RabbitMQ's name for the broker acting on its own (?INTERNAL_USER) */
+export const INTERNAL_USER = 'rmq-internal'
+
 export interface ExchangeOptions {
   durable: boolean
   autoDelete: boolean
@@ -36,6 +39,11 @@ export abstract class Exchange {
   readonly bindings = new Map<string, Binding>()
   /** Messages published to it and routed from it (stats.ts) */
   readonly stats = new ExchangeCounters()
+  /**
+   * The user who declared it (the management API's user_who_performed_action); RabbitMQ's internal user
+   * for the exchanges a vhost comes with and for those declared by no user (definitions imported at boot)
+   */
+  declaredBy = INTERNAL_USER
 
   constructor(
     readonly name: string,

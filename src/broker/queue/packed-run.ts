@@ -60,10 +60,25 @@ interface Cursor {
   offset: number
   exchange: string
   routingKey: string
+  /** The same as short strings on the wire (the record's own bytes), which a delivery copies */
+  exchangeWire: Buffer
+  routingKeyWire: Buffer
   properties: Buffer
 }
 
 const EMPTY = Buffer.alloc(0)
+
+function emptyCursor(): Cursor {
+  return {
+    chunk: 0,
+    offset: 0,
+    exchange: '',
+    routingKey: '',
+    exchangeWire: EMPTY,
+    routingKeyWire: EMPTY,
+    properties: EMPTY,
+  }
+}
 /** The message of an entry read for its place and flags only (forEachRecord): "in memory" */
 const PLACEHOLDER = new Message('', '', {}, EMPTY, EMPTY)
 
@@ -92,7 +107,7 @@ export class PackedRun {
   private chunksMade = 0
   private count = 0
   /** The head record's place: always in the first chunk while the run is not empty */
-  private head: Cursor = { chunk: 0, offset: 0, exchange: '', routingKey: '', properties: EMPTY }
+  private head: Cursor = emptyCursor()
   /** The head record turned into an entry (peek), handed out by the next shift */
   private headEntry: QueueEntry | undefined
   /** Where the head record ends, once headEntry is made */
@@ -316,7 +331,7 @@ export class PackedRun {
     this.chunksMade = 0
     this.count = 0
     this.headEntry = undefined
-    this.head = { chunk: 0, offset: 0, exchange: '', routingKey: '', properties: EMPTY }
+    this.head = emptyCursor()
     this.headStart = 0
     this.lastExchange = undefined
     this.lastProperties = EMPTY
@@ -378,9 +393,14 @@ export class PackedRun {
     } else if (!(flags & PAGED)) {
       if (!(flags & SAME_ROUTE)) {
         const exchangeEnd = p + 1 + b[p]!
-        cursor.exchange = b.toString('utf8', p + 1, exchangeEnd)
         const routingKeyEnd = exchangeEnd + 1 + b[exchangeEnd]!
-        cursor.routingKey = b.toString('utf8', exchangeEnd + 1, routingKeyEnd)
+        if (!metaOnly) {
+          cursor.exchange = b.toString('utf8', p + 1, exchangeEnd)
+          cursor.routingKey = b.toString('utf8', exchangeEnd + 1, routingKeyEnd)
+          // Copies, shared by the messages that repeat this route
+          cursor.exchangeWire = Buffer.from(b.subarray(p, exchangeEnd))
+          cursor.routingKeyWire = Buffer.from(b.subarray(exchangeEnd, routingKeyEnd))
+        }
         p = routingKeyEnd
       }
       if (!(flags & SAME_PROPERTIES)) {
@@ -397,6 +417,9 @@ export class PackedRun {
             undefined,
             cursor.properties,
             Buffer.from(b.subarray(p, p + size)),
+            undefined,
+            cursor.exchangeWire,
+            cursor.routingKeyWire,
           )
       p += size
     }

@@ -142,6 +142,11 @@ export class Queue {
     return this.consumers.first?.exclusive ?? false
   }
 
+  /** The consumer that gets the messages of a single-active-consumer queue (the first); undefined otherwise */
+  get activeConsumer(): Consumer | undefined {
+    return this.settings.singleActiveConsumer ? this.consumers.first : undefined
+  }
+
   /** A policy was set or cleared: the queue's own arguments still win. */
   applyPolicy(policy: FieldTable): void {
     const before = this.settings.expires

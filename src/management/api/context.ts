@@ -1,5 +1,8 @@
 // What the management API's handlers work on: the broker, the open connections, and the request's user.
+import type { Duplex } from 'node:stream'
 import type { Broker } from '../../broker/broker.js'
+import type { LoadedEntry, QueueEntry } from '../../broker/message.js'
+import type { ChannelCounters } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { AmqpError } from '../../protocol/errors.js'
 import type { FieldTable } from '../../protocol/field-value.js'
@@ -10,7 +13,12 @@ import { HttpError, badRequest, notAuthorised, notFoundError, type Reply, type R
 /** What the API needs of an AMQP connection (server/connection.ts's Connection is one) */
 export interface ManagedConnection {
   readonly name: string
-  readonly info: { readonly remoteAddress: string; readonly remotePort: number }
+  readonly info: {
+    readonly remoteAddress: string
+    readonly remotePort: number
+    readonly localAddress?: string
+    readonly localPort?: number
+  }
   readonly user: { readonly name: string }
   readonly vhost: { readonly name: string }
   readonly channelMax: number
@@ -18,6 +26,19 @@ export interface ManagedConnection {
   readonly clientProperties: FieldTable
   readonly openChannels: number
   readonly channelList: Iterable<ManagedChannel>
+  /** Bytes read and written (recv_oct, send_oct), socket reads and corked writes (recv_cnt, send_cnt) */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly packetsIn: number
+  readonly packetsOut: number
+  /** Output not yet taken by the socket (send_pend) */
+  readonly bufferedOutput: number
+  /** ms since the epoch of connection.open-ok */
+  readonly connectedAt: number
+  readonly authMechanism: string
+  readonly heartbeatSeconds: number
+  /** The socket: a tls.TLSSocket tells its protocol, cipher and the peer's certificate */
+  readonly transport: Duplex
   closeWithError(err: AmqpError): void
 }
 
@@ -30,12 +51,27 @@ export interface ManagedChannel {
   readonly inTx: boolean
   readonly confirming: boolean
   readonly consumerList: Iterable<ManagedConsumer>
+  /** Its message_stats */
+  readonly stats: ChannelCounters
+  /** Acks, nacks and rejects in the open transaction */
+  readonly uncommittedAcks: number
+  readonly publisher: { readonly unconfirmed: number; readonly uncommitted: number }
+  /** Its deliveries waiting for an ack, with their queue (the persistent bytes of a queue count them) */
+  readonly unackedEntries: Iterable<{ readonly queue: object; readonly entry: QueueEntry | LoadedEntry }>
 }
 
 export interface ManagedConsumer {
   readonly tag: string
-  readonly queue: { readonly name: string; readonly vhost: string }
+  readonly queue: {
+    readonly name: string
+    readonly vhost: string
+    readonly settings: { readonly singleActiveConsumer: boolean }
+    /** The active consumer of a single-active-consumer queue */
+    readonly activeConsumer: unknown
+  }
   readonly noAck: boolean
+  /** Whether it could take a message now (credit, prefetch, the connection's output) */
+  canTake(): boolean
   readonly exclusive: boolean
   readonly prefetch: number
   readonly priority: number

@@ -4,11 +4,12 @@
 import type { Exchange } from '../../broker/exchange/exchange.js'
 import type { Queue } from '../../broker/queue/queue.js'
 import type { Vhost } from '../../broker/vhost.js'
-import { effectivePolicy } from '../../broker/policy.js'
 import type { FieldTable } from '../../protocol/field-value.js'
 import { API_OWNER, exchangeName, operation, vhostOf, type ApiContext, type ApiHandler } from './context.js'
 import type { Access } from './auth.js'
 import { booleanField, notFoundError, noContent, ok, putReply, stringField, type Reply, type Request } from './http.js'
+import { consumersJson } from './channels.js'
+import { consumersByQueue, queueStatistics } from './statistics.js'
 import { exchangeJson, queueJson, vhostBindings, bindingJson, tableFromJson, type BindingView } from './format.js'
 
 const permissionName = (name: string): string => (name === '' ? 'amq.default' : name)
@@ -47,7 +48,8 @@ function exchangeOf(ctx: ApiContext, access: Access, req: Request): { vhost: Vho
 
 export const getExchange: ApiHandler = (ctx, access, req) => {
   const { vhost, exchange } = exchangeOf(ctx, access, req)
-  return ok(exchangeJson(vhost.name, exchange))
+  // One exchange comes with the detailed rates' lists, empty with rates_mode basic as in RabbitMQ
+  return ok({ ...(exchangeJson(vhost.name, exchange) as object), incoming: [], outgoing: [] })
 }
 
 export const putExchange: ApiHandler = (ctx, access, req) => {
@@ -65,7 +67,7 @@ export const putExchange: ApiHandler = (ctx, access, req) => {
     internal: booleanField(body, 'internal', false),
     arguments: tableFromJson(body['arguments']),
   }
-  operation(() => vhost.declareExchange(name, type, options, false))
+  operation(() => vhost.declareExchange(name, type, options, false, access.user.name))
   return putReply(existed)
 }
 
@@ -79,16 +81,17 @@ export const deleteExchange: ApiHandler = (ctx, access, req) => {
   return noContent()
 }
 
-export const listQueues: ApiHandler = (ctx, access, req) =>
-  ok(
-    sortByName(visibleVhosts(ctx, access, req.params['vhost']).flatMap((v) => [...v.queues.values()])).map((q) =>
-      queueJson(q, queuePolicyName(ctx.broker.vhosts.get(q.vhost), q.name)),
+export const listQueues: ApiHandler = (ctx, access, req) => {
+  const consumers = consumersByQueue(ctx)
+  return ok(
+    sortByName(
+      visibleVhosts(ctx, access, req.params['vhost']).flatMap((v) =>
+        [...v.queues.values()].map((queue) => ({ name: queue.name, vhost: v.name, queue, owner: v })),
+      ),
+    ).map(({ queue, owner }) =>
+      queueJson(queue, owner.queuePolicies(queue.name), queueStatistics(ctx, queue, consumers.get(queue) ?? [])),
     ),
   )
-
-/** The policy in force for a queue, as the queue's `policy` field names it (null: none) */
-function queuePolicyName(vhost: Vhost | undefined, name: string): string | null {
-  return vhost ? (effectivePolicy(vhost.policies.values(), 'queues', name)?.name ?? null) : null
 }
 
 export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost: Vhost; queue: Queue } {
@@ -100,7 +103,17 @@ export function queueOf(ctx: ApiContext, access: Access, req: Request): { vhost:
 
 export const getQueue: ApiHandler = (ctx, access, req) => {
   const { vhost, queue } = queueOf(ctx, access, req)
-  return ok(queueJson(queue, queuePolicyName(vhost, queue.name)))
+  // One queue comes with its consumers, and the detailed rates' lists (empty: rates_mode basic)
+  return ok({
+    ...(queueJson(
+      queue,
+      vhost.queuePolicies(queue.name),
+      queueStatistics(ctx, queue, consumersByQueue(ctx).get(queue) ?? []),
+    ) as object),
+    consumer_details: consumersJson(ctx, access, vhost.name, (c) => c.queue === queue),
+    deliveries: [],
+    incoming: [],
+  })
 }
 
 export const putQueue: ApiHandler = (ctx, access, req) => {

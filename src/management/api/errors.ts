@@ -5,10 +5,11 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
-    readonly reason: string,
+    /** A text, or (for the few Erlang errors RabbitMQ passes through as they are) a list of texts */
+    readonly reason: string | readonly string[],
     readonly headers: Record<string, string> = {},
   ) {
-    super(reason)
+    super(String(reason))
   }
 }
 

@@ -10,7 +10,7 @@ import type { LimitsDefinition } from '../../store/definitions-log.js'
 import { exchangeMessageStats, queueMessageStats, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import { TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-value.js'
 import { badRequest } from './http.js'
-import { withRates, type MessageStats } from './rates.js'
+import { queueTotals, withRates, type MessageStats } from './rates.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -39,7 +39,8 @@ export function tableJson(t: FieldTable | undefined): { [key: string]: Json } {
   return out
 }
 
-export function vhostJson(v: Vhost): Json {
+/** `extra`: what the API adds from outside the vhost (its connections' traffic: statistics.ts) */
+export function vhostJson(v: Vhost, extra: object = {}): Json {
   const { description, tags } = v.metadata
   let ready = 0
   let unacked = 0
@@ -55,9 +56,8 @@ export function vhostJson(v: Vhost): Json {
     metadata: { description, tags: [...tags] },
     tracing: false,
     cluster_state: { [NODE]: 'running' },
-    messages: ready + unacked,
-    messages_ready: ready,
-    messages_unacknowledged: unacked,
+    ...extra,
+    ...queueTotals(v.stats, ready, unacked),
     message_stats: withRates(v.stats, totalMessageStats(vhostTotals(v))),
   }
 }
@@ -81,6 +81,7 @@ export function exchangeJson(vhost: string, e: Exchange): Json {
     auto_delete: e.options.autoDelete,
     internal: e.options.internal,
     arguments: tableJson(e.options.arguments),
+    user_who_performed_action: e.declaredBy,
     // RabbitMQ shows an exchange's message_stats once something went through it
     ...(e.stats.publishIn + e.stats.publishOut > 0
       ? { message_stats: withRates(e.stats, exchangeMessageStats(e.stats)) }
@@ -104,8 +105,23 @@ function queueStatsJson(q: Queue): { message_stats?: MessageStats } {
   return { message_stats: withRates(q.stats, delivered ? all : { publish: q.stats.publish }) }
 }
 
-/** `policy`: the name of the policy in force for the queue, if any */
-export function queueJson(q: Queue, policy: string | null): Json {
+/** What RabbitMQ's overview and nodes say of each exchange type */
+export const EXCHANGE_DESCRIPTIONS: Record<string, string> = {
+  direct: 'AMQP direct exchange, as per the AMQP specification',
+  fanout: 'AMQP fanout exchange, as per the AMQP specification',
+  headers: 'AMQP headers exchange, as per the AMQP specification',
+  topic: 'AMQP topic exchange, as per the AMQP specification',
+}
+
+/** The user and operator policies in force for a queue and their merged definition (Vhost.queuePolicies) */
+export interface QueuePolicies {
+  policy?: { name: string }
+  operatorPolicy?: { name: string }
+  definition: FieldTable
+}
+
+/** `statistics`: a queue's statistics beyond its counts (statistics.ts queueStatistics) */
+export function queueJson(q: Queue, policies: QueuePolicies, statistics: object = {}): Json {
   return {
     name: q.name,
     vhost: q.vhost,
@@ -120,7 +136,11 @@ export function queueJson(q: Queue, policy: string | null): Json {
     messages: q.messageCount + q.unackedCount,
     messages_ready: q.messageCount,
     messages_unacknowledged: q.unackedCount,
-    policy,
+    ...statistics,
+    single_active_consumer_tag: q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null,
+    policy: policies.policy?.name ?? null,
+    operator_policy: policies.operatorPolicy?.name ?? null,
+    effective_policy_definition: tableJson(policies.definition),
     ...queueStatsJson(q),
     exclusive_consumer_tag: null,
   }

@@ -1,13 +1,41 @@
 // Health checks, the node, and vhost/user limits through the management API, with RabbitMQ 3.10.8's
 // paths, bodies and status codes (compared with curl against a private node, see notes/api2.md).
+import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { requireAdministrator } from './auth.js'
 import { operation, vhostOf, type ApiHandler } from './context.js'
 import { NODE, type Json } from './format.js'
 import { HttpError, badRequest, noContent, notFoundError, ok, requireKeys, type Reply } from './http.js'
 import { EXCHANGE_TYPES } from '../../broker/exchange/index.js'
+import { EXCHANGE_DESCRIPTIONS } from './format.js'
+import { managementContexts } from './node.js'
+import { churn, nodeResources } from './statistics.js'
 
 const STARTED_AT = Date.now()
+
+/**
+ * File descriptors in use (the entries of /proc/self/fd, less the one reading it) and the soft limit
+ * (/proc/self/limits' "Max open files"; Node has no getrlimit), as RabbitMQ's fd_used/fd_total. Sockets are
+ * the AMQP connections; Warren keeps no separate socket budget, so their limit is the descriptors'.
+ * Nothing where /proc is missing (not Linux): RabbitMQ's fields are then left out, not invented.
+ */
+function descriptors(ctx: Parameters<ApiHandler>[0]): Json {
+  try {
+    const used = readdirSync('/proc/self/fd').length - 1
+    const limit = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
+    const total = limit === undefined || limit === 'unlimited' ? undefined : Number(limit)
+    let sockets = 0
+    for (const _ of ctx.connections()) sockets++
+    return {
+      fd_used: used,
+      ...(total !== undefined ? { fd_total: total } : {}),
+      sockets_used: sockets,
+      ...(total !== undefined ? { sockets_total: total } : {}),
+    }
+  } catch {
+    return {}
+  }
+}
 
 /** 200 ok, or 503 with the alarms in effect (RabbitMQ's body; `where` is its wording for the check) */
 function alarmsReply(ctx: Parameters<ApiHandler>[0], where: 'in the cluster' | 'on the node'): Reply {
@@ -61,23 +89,31 @@ function nodeJson(ctx: Parameters<ApiHandler>[0]): Json {
     uptime: Date.now() - STARTED_AT,
     processors: availableParallelism(),
     rates_mode: 'basic',
-    mem_used: process.memoryUsage().rss,
     mem_limit: config.memoryHighWatermark,
     mem_alarm: ctx.broker.alarms.isSet('memory'),
     mem_calculation_strategy: 'rss',
+    // mem_used, disk_free and their rates
+    ...nodeResources(ctx.broker),
+    ...(descriptors(ctx) as object),
+    // connection_created, queue_deleted... as the overview's churn_rates
+    ...churn(ctx.broker),
     disk_free_limit: config.diskFreeLimit,
     disk_free_alarm: ctx.broker.alarms.isSet('disk'),
     db_dir: config.dataDir ?? '',
     partitions: [],
     enabled_plugins: ['rabbitmq_management'],
-    exchange_types: [...EXCHANGE_TYPES.keys()].sort().map((name) => ({ name, enabled: true })),
+    contexts: managementContexts(ctx, 'node'),
+    exchange_types: [...EXCHANGE_TYPES.keys()]
+      .sort()
+      .map((name) => ({ name, description: EXCHANGE_DESCRIPTIONS[name] ?? '', enabled: true })),
   }
 }
 
 export const listNodes: ApiHandler = (ctx) => ok([nodeJson(ctx)])
 
 export const getNode: ApiHandler = (ctx, _access, req) => {
-  if (req.params['name'] !== NODE) throw notFoundError()
+  // RabbitMQ 3.10.8 answers an unknown node with a bare 500 (its RPC to the node fails)
+  if (req.params['name'] !== NODE) return { status: 500 }
   return ok(nodeJson(ctx))
 }
 
@@ -133,7 +169,10 @@ export const listUserLimits: ApiHandler = (ctx, access, req) => {
 
 export const putUserLimit: ApiHandler = (ctx, access, req) => {
   requireAdministrator(access.user)
-  const user = userOf(ctx, req.params['user'])
+  const name = req.params['user']!
+  // RabbitMQ 3.10.8's body for a user that does not exist: the Erlang error as a list
+  if (!ctx.broker.users.get(name)) throw new HttpError(400, 'bad_request', ['no_such_user', name])
+  const user = userOf(ctx, name)
   const value = limitValue(req.json())
   const limits = { ...ctx.broker.limits.user(user), [req.params['name']!]: value }
   operation(() => ctx.broker.setUserLimits(user, limits))
@@ -142,6 +181,8 @@ export const putUserLimit: ApiHandler = (ctx, access, req) => {
 
 export const deleteUserLimit: ApiHandler = (ctx, access, req) => {
   requireAdministrator(access.user)
+  // RabbitMQ 3.10.8 answers a missing user with a bare 500 (its clear_user_limits crashes; checked)
+  if (!ctx.broker.users.get(req.params['user'] ?? '')) return { status: 500 }
   const user = userOf(ctx, req.params['user'])
   const limits = { ...ctx.broker.limits.user(user) }
   delete limits[req.params['name']!]

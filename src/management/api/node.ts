@@ -10,21 +10,33 @@ import { VERSION } from '../../server/server-properties.js'
 import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
-import { isMonitor, requireAdministrator, type Access } from './auth.js'
-import { withRates } from './rates.js'
-import { API_OWNER, httpErrorOf, vhostOf, type ApiContext, type ApiHandler, type ManagedConnection } from './context.js'
-import { NODE, tableJson, userJson, type Json } from './format.js'
-import { noContent, notFoundError, ok } from './http.js'
+import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
+import { queueTotals, withHistory, withRates } from './rates.js'
+import { churn, connectionStatistics, queueStatistics, vhostTraffic } from './statistics.js'
+import {
+  API_OWNER,
+  exchangeName,
+  httpErrorOf,
+  vhostOf,
+  type ApiContext,
+  type ApiHandler,
+  type ManagedConnection,
+} from './context.js'
+import {
+  EXCHANGE_DESCRIPTIONS,
+  NODE,
+  exchangeJson,
+  queueJson,
+  tableJson,
+  userJson,
+  vhostJson,
+  type Json,
+} from './format.js'
+import { noContent, notAuthorised, notFoundError, ok } from './http.js'
+import { clusterName, globalParametersJson, vhostParameters } from './parameters.js'
 
 /** The RabbitMQ release whose behaviour Warren follows; tools read rabbitmq_version to know what to expect */
 export const RABBITMQ_VERSION = '3.10.8'
-
-const EXCHANGE_DESCRIPTIONS: Record<string, string> = {
-  direct: 'AMQP direct exchange, as per the AMQP specification',
-  fanout: 'AMQP fanout exchange, as per the AMQP specification',
-  headers: 'AMQP headers exchange, as per the AMQP specification',
-  topic: 'AMQP topic exchange, as per the AMQP specification',
-}
 
 export const overview: ApiHandler = (ctx, access) => {
   const { broker } = ctx
@@ -45,6 +57,7 @@ export const overview: ApiHandler = (ctx, access) => {
   }
   const conns = [...ctx.connections()].filter((c) => access.seesConnectionOf(c.user.name))
   const http = ctx.listener()
+  const monitor = isMonitor(access.user)
   return ok({
     management_version: RABBITMQ_VERSION,
     // message_stats with rates (rates.ts), as RabbitMQ's default management.rates_mode
@@ -55,23 +68,90 @@ export const overview: ApiHandler = (ctx, access) => {
     product_version: VERSION,
     product_name: 'Warren',
     rabbitmq_version: RABBITMQ_VERSION,
-    cluster_name: NODE,
-    node: NODE,
+    cluster_name: clusterName(broker),
+    ...(monitor ? { node: NODE } : {}),
     object_totals: {
       channels: conns.reduce((n, c) => n + c.openChannels, 0),
       connections: conns.length,
-      consumers,
+      // A plain management user sees no consumer count, node, listeners or contexts (RabbitMQ 3.10.8)
+      ...(monitor ? { consumers } : {}),
       exchanges,
       queues,
     },
-    queue_totals: { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked },
+    // The whole broker's, or (as message_stats) the user's vhosts'
+    queue_totals: queueTotals(
+      visible.length === broker.vhosts.size && monitor ? broker : partialViewKey(access),
+      ready,
+      unacked,
+    ),
     message_stats: overviewMessageStats(ctx, access, visible),
-    listeners: [
-      { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
-      { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
-    ],
-    contexts: [],
+    churn_rates: churn(broker),
+    ...(monitor
+      ? {
+          listeners: [
+            { node: NODE, protocol: 'amqp', ip_address: '::', port: ctx.amqpPort },
+            { node: NODE, protocol: 'http', ip_address: http.host, port: http.port },
+          ],
+          contexts: managementContexts(ctx, 'overview'),
+        }
+      : {}),
   })
+}
+
+/** Queues and exchanges whose history was asked for lately (their pages are open), by when it last was */
+const watched = new Map<string, { kind: 'queues' | 'exchanges'; vhost: string; name: string; asked: number }>()
+/** How many objects the timer samples at most, and for how long after the last ask (RabbitMQ's 10 minutes) */
+const MAX_WATCHED = 1000
+const WATCH_MS = 600_000
+
+/** One queue's or exchange's history was asked for: the timer keeps sampling it for the next 10 minutes */
+export function watchHistory(kind: 'queues' | 'exchanges', vhost: string, name: string, now = Date.now()): void {
+  const key = JSON.stringify([kind, vhost, name])
+  watched.delete(key)
+  watched.set(key, { kind, vhost, name, asked: now })
+  // The least recently asked go first (a Map keeps insertion order)
+  for (const oldest of watched.keys()) {
+    if (watched.size <= MAX_WATCHED) break
+    watched.delete(oldest)
+  }
+}
+
+/**
+ * Takes the samples an administrator's overview, each vhost and the watched queues and exchanges show,
+ * every 5 s (one timer for the broker, server.ts), so their history (rates.ts) is there when a page asks.
+ */
+export function sampleHistory(ctx: ApiContext, now = Date.now()): void {
+  const { broker } = ctx
+  withHistory({ record: true }, () => {
+    for (const [key, w] of watched) {
+      const vhost = broker.vhosts.get(w.vhost)
+      const queue = w.kind === 'queues' ? vhost?.queues.get(w.name) : undefined
+      const exchange = w.kind === 'exchanges' ? vhost?.exchanges.get(exchangeName(w.name)) : undefined
+      if (now - w.asked > WATCH_MS || !vhost || (!queue && !exchange)) watched.delete(key)
+      else if (queue) queueJson(queue, vhost.queuePolicies(queue.name), queueStatistics(ctx, queue, []))
+      else if (exchange) exchangeJson(vhost.name, exchange)
+    }
+    let ready = 0
+    let unacked = 0
+    for (const v of broker.vhosts.values()) {
+      vhostJson(v, vhostTraffic(ctx, v))
+      for (const q of v.queues.values()) {
+        ready += q.messageCount
+        unacked += q.unackedCount
+      }
+    }
+    queueTotals(broker, ready, unacked)
+    withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+    churn(broker)
+  })
+}
+
+/** The management API's HTTP context, as RabbitMQ lists its web dispatch contexts (the port as a string) */
+export function managementContexts(ctx: ApiContext, of: 'overview' | 'node'): Json[] {
+  const http = ctx.listener()
+  const context = { description: 'RabbitMQ Management', path: '/', ip: http.host, port: String(http.port) }
+  // The overview's name the node and list the TLS options; a node's own do not
+  return [of === 'overview' ? { node: NODE, ...context, ssl_opts: [] } : context]
 }
 
 /** Per user without a view of every vhost: the key of that user's rate samples (rates.ts) */
@@ -92,12 +172,17 @@ function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[])
     t.addTo(totals)
     t.publishing.addTo(totals.publishing)
   }
-  let key = partialViewKeys.get(access.user.name)
-  if (!key) partialViewKeys.set(access.user.name, (key = {}))
-  return withRates(key, totalMessageStats(totals))
+  return withRates(partialViewKey(access), totalMessageStats(totals))
 }
 
-function connectionJson(c: ManagedConnection): Json {
+function partialViewKey(access: Access): object {
+  let key = partialViewKeys.get(access.user.name)
+  if (!key) partialViewKeys.set(access.user.name, (key = {}))
+  return key
+}
+
+/** `single`: one connection read on its own, whose absent TLS fields RabbitMQ gives as '' (null in lists) */
+function connectionJson(c: ManagedConnection, single = false): Json {
   return {
     name: c.name,
     node: NODE,
@@ -111,7 +196,12 @@ function connectionJson(c: ManagedConnection): Json {
     frame_max: c.frameMax,
     peer_host: c.info.remoteAddress,
     peer_port: c.info.remotePort,
+    // The server's side of the connection
+    host: c.info.localAddress?.replace(/^::ffff:(?=\d)/, '') ?? '127.0.0.1',
+    port: c.info.localPort ?? 0,
+    user_who_performed_action: c.user.name,
     client_properties: tableJson(c.clientProperties),
+    ...(connectionStatistics(c, single) as object),
   }
 }
 
@@ -121,7 +211,7 @@ export const listConnections: ApiHandler = (ctx, access, req) => {
   return ok(
     [...ctx.connections()]
       .filter((c) => access.seesConnectionOf(c.user.name) && (vhost === undefined || c.vhost.name === vhost))
-      .map(connectionJson),
+      .map((c) => connectionJson(c)),
   )
 }
 
@@ -135,11 +225,15 @@ function connectionOf(
 }
 
 export const getConnection: ApiHandler = (ctx, access, req) =>
-  ok(connectionJson(connectionOf(ctx, access, req.params['name']!)))
+  ok(connectionJson(connectionOf(ctx, access, req.params['name']!), true))
 
 /** Closes with 320 CONNECTION_FORCED and the X-Reason header's text, as RabbitMQ's API does */
 export const deleteConnection: ApiHandler = (ctx, access, req) => {
   const c = connectionOf(ctx, access, req.params['name']!)
+  // Monitoring users see every connection but close only their own, as RabbitMQ (is_authorized_user)
+  if (c.user.name !== access.user.name && !isAdministrator(access.user)) {
+    throw notAuthorised('User not authorised to access object')
+  }
   const header = req.headers['x-reason']
   const reason = typeof header === 'string' && header !== '' ? header : 'Closed via management plugin'
   c.closeWithError(connectionForced(reason))
@@ -210,10 +304,8 @@ function definitionsOf(broker: Broker, vhosts: Vhost[]) {
     topic_permissions: broker.permissions
       .listTopic()
       .map(({ user, vhost, exchange, write, read }) => ({ user, vhost, exchange, write, read })),
-    parameters: vhosts
-      .filter((v) => Object.keys(broker.limits.vhost(v.name)).length > 0)
-      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: broker.limits.vhost(v.name) })),
-    global_parameters: [],
+    parameters: vhostParameters(broker, vhosts),
+    global_parameters: globalParametersJson(broker),
     policies: vhosts.flatMap((v) =>
       [...v.policies.values()].map(({ def }) => ({
         vhost: v.name,

@@ -1,15 +1,18 @@
-// Policies through the management API (rabbit_mgmt_wm_policies / rabbit_mgmt_wm_policy): listed, read,
-// set and cleared through the vhost's own setPolicy/clearPolicy, the path the definitions import takes, so
-// a policy applies at once to the vhost's queues (Queue.applyPolicy) and exchanges (the router reads it per
-// publish) and is stored like one made by the import. Policies need the policymaker (or administrator) tag.
+// Policies and operator policies through the management API (rabbit_mgmt_wm_policies / _policy and
+// rabbit_mgmt_wm_operator_policies / _policy): listed, read, set and cleared through the vhost's own
+// setPolicy/clearPolicy, the path the definitions import takes, so a policy applies at once to the vhost's
+// queues (Queue.applyPolicy) and exchanges (the router reads it per publish) and is stored like one made by
+// the import. One set of handlers serves both kinds (policyHandlers). Both need the policymaker (or
+// administrator) tag to change; texts as RabbitMQ 3.10.8 answers (checked with curl).
+import type { Policy } from '../../broker/policy.js'
 import type { Vhost } from '../../broker/vhost.js'
-import { POLICY_KEYS } from '../../broker/policy.js'
+import { OPERATOR_POLICY_KEYS, POLICY_KEYS } from '../../broker/policy.js'
 import type { PolicyDefinition } from '../../store/definitions-log.js'
 import type { Access } from './auth.js'
 import { operation, vhostOf, type ApiContext, type ApiHandler } from './context.js'
 import { notAuthorised } from './errors.js'
 import type { Json } from './format.js'
-import { badRequest, noContent, notFoundError, ok, putReply, requireKeys } from './http.js'
+import { HttpError, badRequest, noContent, notFoundError, ok, putReply, requireKeys } from './http.js'
 
 const POLICY_TAGS = ['policymaker', 'administrator']
 
@@ -39,51 +42,57 @@ function visible(ctx: ApiContext, access: Access, name: string | undefined): Vho
   return [...ctx.broker.vhosts.values()].filter((v) => access.mayAccessVhost(v.name))
 }
 
-export const listPolicies: ApiHandler = (ctx, access, req) => {
-  const items = visible(ctx, access, req.params['vhost']).flatMap((v) =>
-    [...v.policies.values()].map((p) => policyJson(p.def)),
-  )
-  return ok(items)
+type PolicyKind = 'operator' | undefined
+
+const policiesOf = (vhost: Vhost, kind: PolicyKind): ReadonlyMap<string, Policy> =>
+  kind === 'operator' ? vhost.operatorPolicies : vhost.policies
+
+/** An Erlang term as RabbitMQ prints it in a validation error: <<"text">> for strings */
+const erlangTerm = (v: unknown): string => (typeof v === 'string' ? `<<"${v}">>` : JSON.stringify(v))
+
+/** What RabbitMQ's rabbit_policies calls each limit when refusing a value */
+const LIMIT_NAMES: Record<string, string> = {
+  'message-ttl': 'message TTL',
+  expires: 'queue expiry',
+  'max-length': 'maximum length',
+  'max-length-bytes': 'maximum length in bytes',
+  'max-in-memory-length': 'maximum memory in bytes',
+  'max-in-memory-bytes': 'maximum memory in bytes',
+  'delivery-limit': 'delivery limit',
 }
 
-function policyOf(ctx: ApiContext, access: Access, vhostName: string, name: string): PolicyDefinition {
-  const vhost = visible(ctx, access, vhostName)[0]!
-  const policy = vhost.policies.get(name)
-  if (!policy) throw notFoundError()
-  return policy.def
+const validationFailed = (text: string) => badRequest(`Validation failed\n\n${text}\n`)
+
+/** An operator policy's definition, refused as RabbitMQ's operator_policy_validator refuses it */
+function operatorDefinition(definition: Record<string, unknown>): Record<string, number> {
+  const unknown = Object.keys(definition)
+    .filter((k) => !OPERATOR_POLICY_KEYS.has(k))
+    .sort()
+  if (unknown.length > 0) {
+    const terms = unknown.map((k) => `{${erlangTerm(k)},${erlangTerm(definition[k])}}`)
+    throw validationFailed(`[${terms.join(',')}] are not recognised policy settings`)
+  }
+  const keys: Record<string, number> = {}
+  for (const [key, value] of Object.entries(definition)) {
+    const least = key === 'expires' ? 1 : 0
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
+      throw validationFailed(`${erlangTerm(value)} is not a valid ${LIMIT_NAMES[key]!}`)
+    }
+    keys[key] = value
+  }
+  return keys
 }
 
-export const getPolicy: ApiHandler = (ctx, access, req) => {
-  return ok(policyJson(policyOf(ctx, access, req.params['vhost']!, req.params['name']!)))
-}
-
-export const putPolicy: ApiHandler = (ctx, access, req) => {
-  requirePolicymaker(access)
-  const vhost = visible(ctx, access, req.params['vhost'])[0]!
-  const name = req.params['name']!
-  const body = req.json()
-  requireKeys(body, ['pattern', 'definition'])
-  const { pattern, definition } = body
-  const applyTo = body['apply-to'] ?? 'all'
-  const priority = body['priority'] ?? 0
-  if (typeof pattern !== 'string') throw badRequest('pattern must be a string')
-  if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
-    throw badRequest('definition must be an object')
-  }
-  if (applyTo !== 'queues' && applyTo !== 'exchanges' && applyTo !== 'all') {
-    throw badRequest(
-      `Validation failed\n\napply-to '${String(applyTo)}' unrecognised; should be 'queues', 'exchanges' or 'all'\n`,
-    )
-  }
-  // rabbitmqadmin sends the priority as a string
-  const priorityNumber = typeof priority === 'string' ? Number(priority) : priority
-  if (typeof priorityNumber !== 'number' || !Number.isInteger(priorityNumber)) {
-    throw badRequest(`Validation failed\n\npriority must be an integer\n`)
-  }
+/** A user policy's definition: keys Warren does not have are dropped and logged, as the definitions import */
+function userDefinition(
+  ctx: ApiContext,
+  vhost: Vhost,
+  name: string,
+  definition: Record<string, unknown>,
+): Record<string, string | number | boolean> {
   const keys: Record<string, string | number | boolean> = {}
-  for (const [key, value] of Object.entries(definition as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(definition)) {
     if (!POLICY_KEYS.has(key)) {
-      // As the definitions import: a key Warren does not have (ha-mode, queue-mode...) is dropped, logged
       ctx.broker.log.warn(
         { vhost: vhost.name, policy: name, key },
         'management API: policy key Warren does not have skipped',
@@ -91,26 +100,76 @@ export const putPolicy: ApiHandler = (ctx, access, req) => {
       continue
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw badRequest(`Validation failed\n\npolicy key '${key}' takes a string or a number\n`)
+      throw validationFailed(`policy key '${key}' takes a string or a number`)
     }
     keys[key] = value
   }
-  const existed = vhost.policies.has(name)
-  operation(() =>
-    vhost.setPolicy({ vhost: vhost.name, name, pattern, applyTo, priority: priorityNumber, definition: keys }),
-  )
-  return putReply(existed)
+  return keys
 }
 
-export const deletePolicy: ApiHandler = (ctx, access, req) => {
-  requirePolicymaker(access)
-  const vhost = visible(ctx, access, req.params['vhost'])[0]!
-  if (!vhost.clearPolicy(req.params['name']!)) throw notFoundError()
-  return noContent()
+/** GET (list, one), PUT and DELETE of one kind of policy */
+function policyHandlers(kind: PolicyKind) {
+  const list: ApiHandler = (ctx, access, req) => {
+    const items = visible(ctx, access, req.params['vhost']).flatMap((v) =>
+      [...policiesOf(v, kind).values()].map((p) => policyJson(p.def)),
+    )
+    return ok(items)
+  }
+
+  const get: ApiHandler = (ctx, access, req) => {
+    const vhost = visible(ctx, access, req.params['vhost'])[0]!
+    const policy = policiesOf(vhost, kind).get(req.params['name']!)
+    if (!policy) throw notFoundError()
+    return ok(policyJson(policy.def))
+  }
+
+  const put: ApiHandler = (ctx, access, req) => {
+    requirePolicymaker(access)
+    // A PUT into a vhost that does not exist: RabbitMQ's own 404 body
+    if (!ctx.broker.vhosts.has(req.params['vhost']!)) throw new HttpError(404, 'not_found', 'vhost_not_found')
+    const vhost = visible(ctx, access, req.params['vhost'])[0]!
+    const name = req.params['name']!
+    const body = req.json()
+    requireKeys(body, ['pattern', 'definition'])
+    const { pattern, definition } = body
+    const applyTo = body['apply-to'] ?? 'all'
+    const priority = body['priority'] ?? 0
+    if (typeof pattern !== 'string') throw badRequest('pattern must be a string')
+    if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
+      throw badRequest('definition must be an object')
+    }
+    if (Object.keys(definition).length === 0) throw validationFailed('no policy provided')
+    if (applyTo !== 'queues' && applyTo !== 'exchanges' && applyTo !== 'all') {
+      throw validationFailed(`apply-to '${String(applyTo)}' unrecognised; should be 'queues', 'exchanges' or 'all'`)
+    }
+    // rabbitmqadmin sends the priority as a string
+    const priorityNumber = typeof priority === 'string' ? Number(priority) : priority
+    if (typeof priorityNumber !== 'number' || !Number.isInteger(priorityNumber)) {
+      throw validationFailed('priority must be an integer')
+    }
+    const fields = definition as Record<string, unknown>
+    const keys = kind === 'operator' ? operatorDefinition(fields) : userDefinition(ctx, vhost, name, fields)
+    const existed = policiesOf(vhost, kind).has(name)
+    const def: PolicyDefinition = {
+      vhost: vhost.name,
+      name,
+      pattern,
+      applyTo,
+      priority: priorityNumber,
+      definition: keys,
+    }
+    operation(() => vhost.setPolicy(kind === 'operator' ? { ...def, kind } : def))
+    return putReply(existed)
+  }
+
+  const remove: ApiHandler = (ctx, access, req) => {
+    requirePolicymaker(access)
+    const vhost = visible(ctx, access, req.params['vhost'])[0]!
+    if (!vhost.clearPolicy(req.params['name']!, kind)) throw notFoundError()
+    return noContent()
+  }
+  return { list, get, put, remove }
 }
 
-/** Operator policies: Warren has none (no broker support); the list is empty, a PUT is refused */
-export const listOperatorPolicies: ApiHandler = (ctx, access, req) => {
-  if (req.params['vhost'] !== undefined) visible(ctx, access, req.params['vhost'])
-  return ok([])
-}
+export const policies = policyHandlers(undefined)
+export const operatorPolicies = policyHandlers('operator')

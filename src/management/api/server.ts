@@ -10,12 +10,15 @@ import * as channels from './channels.js'
 import * as entities from './entities.js'
 import { HttpError, Router, parseJsonBody, pathSegments, readBody, send, sendError } from './http.js'
 import { applyListQuery } from './list-query.js'
+import { historyScope, SAMPLE_INTERVAL_MS, withHistory, type HistoryScope } from './rates.js'
 import type { Json } from './format.js'
 import { getMessages, peekMessages, publish } from './messages.js'
 import * as health from './health.js'
 import * as node from './node.js'
+import * as parameters from './parameters.js'
 import * as policies from './policies.js'
 import * as tenancy from './tenancy.js'
+import { isUiRequest, serveUi, withoutBrowserPrompt } from '../ui.js'
 
 export interface ManagementServerOptions {
   port: number
@@ -54,13 +57,30 @@ const ROUTES: Route[] = [
   ['PUT', '/api/user-limits/:user/:name', health.putUserLimit],
   ['DELETE', '/api/user-limits/:user/:name', health.deleteUserLimit],
 
-  ['GET', '/api/policies', policies.listPolicies],
-  ['GET', '/api/policies/:vhost', policies.listPolicies],
-  ['GET', '/api/policies/:vhost/:name', policies.getPolicy],
-  ['PUT', '/api/policies/:vhost/:name', policies.putPolicy],
-  ['DELETE', '/api/policies/:vhost/:name', policies.deletePolicy],
-  ['GET', '/api/operator-policies', policies.listOperatorPolicies],
-  ['GET', '/api/operator-policies/:vhost', policies.listOperatorPolicies],
+  ['GET', '/api/policies', policies.policies.list],
+  ['GET', '/api/policies/:vhost', policies.policies.list],
+  ['GET', '/api/policies/:vhost/:name', policies.policies.get],
+  ['PUT', '/api/policies/:vhost/:name', policies.policies.put],
+  ['DELETE', '/api/policies/:vhost/:name', policies.policies.remove],
+  ['GET', '/api/operator-policies', policies.operatorPolicies.list],
+  ['GET', '/api/operator-policies/:vhost', policies.operatorPolicies.list],
+  ['GET', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.get],
+  ['PUT', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.put],
+  ['DELETE', '/api/operator-policies/:vhost/:name', policies.operatorPolicies.remove],
+
+  ['GET', '/api/parameters', parameters.listParameters],
+  ['GET', '/api/parameters/:component', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost', parameters.listParameters],
+  ['GET', '/api/parameters/:component/:vhost/:name', parameters.getParameter],
+  ['PUT', '/api/parameters/:component/:vhost/:name', parameters.putParameter],
+  ['DELETE', '/api/parameters/:component/:vhost/:name', parameters.deleteParameter],
+  ['GET', '/api/global-parameters', parameters.listGlobalParameters],
+  ['GET', '/api/global-parameters/:name', parameters.getGlobalParameter],
+  ['PUT', '/api/global-parameters/:name', parameters.putGlobalParameter],
+  ['DELETE', '/api/global-parameters/:name', parameters.deleteGlobalParameter],
+  ['GET', '/api/cluster-name', parameters.getClusterName],
+  ['PUT', '/api/cluster-name', parameters.putClusterName],
+  ['GET', '/api/extensions', parameters.listExtensions],
 
   ['GET', '/api/vhosts', tenancy.listVhosts],
   ['GET', '/api/vhosts/:vhost', tenancy.getVhost],
@@ -145,6 +165,8 @@ export async function startManagementServer(
     router.add(method, pattern, (req) => handler(ctx, req.access, req))
   }
   const server = createServer((req, res) => void handle(ctx, router, req, res))
+  // The overview's and vhosts' history, so a fresh page has the last minutes at once (rates.ts)
+  const sampler = setInterval(() => node.sampleHistory(ctx), SAMPLE_INTERVAL_MS).unref()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, host, () => {
@@ -158,10 +180,27 @@ export async function startManagementServer(
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sampler)
         server.close(() => resolve())
         server.closeAllConnections()
       }),
   }
+}
+
+/**
+ * The history a GET asks for (`?msg_rates_age=&msg_rates_incr=`...), on the paths RabbitMQ answers it on.
+ * One queue or exchange, the overview and vhosts start keeping samples; the lists of queues and exchanges
+ * answer from the samples already kept (10,000 queues would otherwise each start a ring).
+ */
+function historyOf(method: string, segments: string[], query: URLSearchParams): HistoryScope | undefined {
+  if (method !== 'GET' || segments[0] !== 'api') return undefined
+  const kind = segments[1]
+  if (kind === 'overview' || kind === 'vhosts') return historyScope(query, true)
+  if (kind !== 'queues' && kind !== 'exchanges') return undefined
+  const history = historyScope(query, segments.length === 4)
+  // One object's page: the broker's timer samples it from now on (node.ts)
+  if (history.record && (history.msgRates || history.lengths)) node.watchHistory(kind, segments[2]!, segments[3]!)
+  return history
 }
 
 async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -172,6 +211,8 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     const segments = pathSegments(rawPath)
     if (!segments) throw new HttpError(400, 'bad_request', 'malformed path')
     const method = req.method ?? 'GET'
+    // The web UI's files need no credentials, as RabbitMQ's; its API calls do (../ui.ts)
+    if (isUiRequest(method, rawPath)) return await serveUi(res, rawPath, method === 'HEAD')
     // Authentication before routing, as RabbitMQ answers 401 to any path without credentials
     const user = authenticate(
       ctx.broker.users,
@@ -182,14 +223,16 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
     const { handler, params } = router.match(method, segments)
     const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req)
     const access = new Access(user, ctx.broker.permissions)
-    const reply = await handler({
-      method,
-      params,
-      query: url.searchParams,
-      headers: req.headers,
-      access,
-      json: () => parseJsonBody(body),
-    })
+    const reply = await withHistory(historyOf(method, segments, url.searchParams), () =>
+      handler({
+        method,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        access,
+        json: () => parseJsonBody(body),
+      }),
+    )
     // Every list answers the same query parameters (filter, sort, columns, pages): applied here, once
     if (reply.status === 200 && Array.isArray(reply.body)) {
       reply.body = applyListQuery(reply.body as Json[], url.searchParams)
@@ -198,6 +241,6 @@ async function handle(ctx: ApiContext, router: Router, req: IncomingMessage, res
   } catch (err) {
     const error = httpErrorOf(err)
     if (!(err instanceof HttpError)) ctx.broker.log.debug({ err }, 'management API request refused')
-    sendError(res, error)
+    sendError(res, withoutBrowserPrompt(req.headers['x-requested-with'], error))
   }
 }

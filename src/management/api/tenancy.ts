@@ -6,6 +6,7 @@ import { requireAdministrator } from './auth.js'
 import { operation, vhostOf, type ApiHandler } from './context.js'
 import { badRequest, noContent, notFoundError, ok, putReply, requireKeys, stringField } from './http.js'
 import { userJson, vhostJson } from './format.js'
+import { vhostTraffic } from './statistics.js'
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
@@ -16,13 +17,13 @@ export const listVhosts: ApiHandler = (ctx, access) =>
     [...ctx.broker.vhosts.values()]
       .filter((v) => access.seesVhost(v.name))
       .sort(byName)
-      .map(vhostJson),
+      .map((v) => vhostJson(v, vhostTraffic(ctx, v))),
   )
 
 export const getVhost: ApiHandler = (ctx, access, req) => {
   const vhost = vhostOf(ctx, req.params['vhost'])
   if (!access.seesVhost(vhost.name)) access.requireVhost(vhost.name)
-  return ok(vhostJson(vhost))
+  return ok(vhostJson(vhost, vhostTraffic(ctx, vhost)))
 }
 
 /** RabbitMQ takes tags as a list or a comma-separated string */

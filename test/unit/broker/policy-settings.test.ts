@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Policy, effectivePolicy, policyError } from '../../../src/broker/policy.js'
+import { Policy, effectivePolicy, mergeOperatorPolicy, policyError } from '../../../src/broker/policy.js'
 import { queueSettings } from '../../../src/broker/queue/queue-settings.js'
 import type { PolicyDefinition } from '../../../src/store/definitions-log.js'
 
@@ -40,6 +40,37 @@ test('queue arguments win over the policy; the policy fills in the rest', () => 
   assert.equal(s.deadLetterExchange, 'dlx')
   assert.equal(s.messageTtl, 1000)
   assert.equal(s.overflow, 'reject-publish')
+})
+
+test('for the limits (ttl, expiry, lengths) the smaller of argument and policy applies, as RabbitMQ res_min', () => {
+  // RabbitMQ 3.10.8: x-max-length 5 under a policy max-length 2 keeps 2 messages (checked with amqplib)
+  const s = queueSettings(
+    { 'x-max-length': 5, 'x-max-length-bytes': 10, 'x-message-ttl': 100, 'x-expires': 50_000 },
+    { 'max-length': 2, 'max-length-bytes': 100, 'message-ttl': 50, expires: 60_000 },
+  )
+  assert.deepEqual([s.maxLength, s.maxLengthBytes, s.messageTtl, s.expires], [2, 10, 50, 50_000])
+})
+
+test("an operator policy's limits apply unless the user policy's are smaller", () => {
+  assert.deepEqual(
+    mergeOperatorPolicy(
+      { 'max-length': 7, 'message-ttl': 10, 'dead-letter-exchange': 'dlx' },
+      { 'max-length': 3, 'message-ttl': 60_000, expires: 1000 },
+    ),
+    { 'max-length': 3, 'message-ttl': 10, 'dead-letter-exchange': 'dlx', expires: 1000 },
+  )
+  assert.deepEqual(mergeOperatorPolicy({}, { 'max-length': 3 }), { 'max-length': 3 })
+  assert.deepEqual(mergeOperatorPolicy({ 'max-length': 3 }, {}), { 'max-length': 3 })
+})
+
+test('operator policies take the limit keys only, as RabbitMQ', () => {
+  const op = (definition: PolicyDefinition['definition']) => ({
+    ...def('op', '.*', 0, definition),
+    kind: 'operator' as const,
+  })
+  assert.equal(policyError(op({ 'max-length': 1, 'delivery-limit': 2, 'max-in-memory-length': 3 })), undefined)
+  assert.match(policyError(op({ overflow: 'reject-publish' }))!, /unknown operator policy key 'overflow'/)
+  assert.match(policyError(op({ 'max-length': -1 }))!, /non-negative integer/)
 })
 
 test('invalid policies are refused with the reason', () => {

@@ -60,6 +60,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** What an entry says, with its message's content as text, for comparing. */
 function describeEntry(e: QueueEntry): string {
   const m = e.message
+  const shortString = (text: string) => Buffer.concat([Buffer.of(Buffer.byteLength(text)), Buffer.from(text)])
+  if (m?.exchangeWire) assert.deepEqual(m.exchangeWire, shortString(m.exchange))
+  if (m?.routingKeyWire) assert.deepEqual(m.routingKeyWire, shortString(m.routingKey))
   const content = m
     ? [m.exchange, m.routingKey, m.propertiesRaw.toString('hex'), m.body.toString('hex'), m.bccKeys?.join(',')]
     : ['paged']

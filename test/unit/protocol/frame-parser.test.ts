@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ConnectionError } from '../../../src/protocol/errors.js'
-import { FrameParser } from '../../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../../src/protocol/frame-parser.js'
 import { FRAME_END } from '../../../src/protocol/writer.js'
 
 interface Frame {
@@ -29,7 +29,7 @@ function frameBytes(f: Frame, end = FRAME_END): Buffer {
 function parseChunks(chunks: Buffer[], frameMax = 131072): Frame[] {
   const out: Frame[] = []
   const parser = new FrameParser(
-    (type, channel, payload) => out.push({ type, channel, payload: Buffer.from(payload) }),
+    withPayload((type, channel, payload) => out.push({ type, channel, payload: Buffer.from(payload) })),
     frameMax,
   )
   for (const c of chunks) parser.push(c)
@@ -114,10 +114,13 @@ describe('FrameParser', () => {
       fc.property(fc.array(frameArb, { minLength: 1, maxLength: 50 }), (frames) => {
         const chunk = Buffer.concat(frames.map((f) => frameBytes(f)))
         const seen: Frame[] = []
-        const parser = new FrameParser((type, channel, payload) => {
-          assert.equal(payload.buffer, chunk.buffer, 'payload is a view of the chunk')
-          seen.push({ type, channel, payload: Buffer.from(payload) })
-        }, 131072)
+        const parser = new FrameParser(
+          withPayload((type, channel, payload) => {
+            assert.equal(payload.buffer, chunk.buffer, 'payload is a view of the chunk')
+            seen.push({ type, channel, payload: Buffer.from(payload) })
+          }),
+          131072,
+        )
         parser.push(chunk)
         assert.deepStrictEqual(seen, frames)
       }),
@@ -148,7 +151,10 @@ describe('FrameParser', () => {
   test('nothing comes out until the frame-end octet has arrived', () => {
     const bytes = frameBytes({ type: 1, channel: 0, payload: Buffer.from('abc') })
     const out: Frame[] = []
-    const parser = new FrameParser((type, channel, payload) => out.push({ type, channel, payload }), 4096)
+    const parser = new FrameParser(
+      withPayload((type, channel, payload) => out.push({ type, channel, payload })),
+      4096,
+    )
     parser.push(bytes.subarray(0, bytes.length - 1))
     assert.equal(out.length, 0)
     parser.push(bytes.subarray(bytes.length - 1))
@@ -200,7 +206,10 @@ describe('FrameParser', () => {
 
     test('maxPayload can be changed between frames (after tune-ok)', () => {
       const out: Frame[] = []
-      const parser = new FrameParser((type, channel, payload) => out.push({ type, channel, payload }), 131072)
+      const parser = new FrameParser(
+        withPayload((type, channel, payload) => out.push({ type, channel, payload })),
+        131072,
+      )
       const big = frameBytes({ type: 3, channel: 1, payload: Buffer.alloc(5000) })
       parser.push(big)
       parser.maxPayload = 4096 - 8
@@ -231,7 +240,10 @@ describe('FrameParser', () => {
       const good = frameBytes({ type: 1, channel: 0, payload: Buffer.from('ok') })
       const bad = frameBytes({ type: 1, channel: 0, payload: Buffer.from('no') }, 0)
       const out: Frame[] = []
-      const parser = new FrameParser((type, channel, payload) => out.push({ type, channel, payload }), 4096)
+      const parser = new FrameParser(
+        withPayload((type, channel, payload) => out.push({ type, channel, payload })),
+        4096,
+      )
       assert.throws(() => parser.push(Buffer.concat([good, bad])), isFrameError)
       assert.equal(out.length, 1)
       assert.equal(out[0]!.payload.toString(), 'ok')

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ConnectionError } from '../../../src/protocol/errors.js'
-import { FrameParser } from '../../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../../src/protocol/frame-parser.js'
 import {
   METHODS,
   decodeMethod,
@@ -27,7 +27,10 @@ interface Frame {
 function encodeToFrames(channel: number, m: Method, writer = new Writer()): Frame[] {
   encodeMethod(writer, channel, m)
   const frames: Frame[] = []
-  const parser = new FrameParser((type, ch, payload) => frames.push({ type, channel: ch, payload }), 1 << 24)
+  const parser = new FrameParser(
+    withPayload((type, ch, payload) => frames.push({ type, channel: ch, payload })),
+    1 << 24,
+  )
   for (const chunk of writer.take()) parser.push(chunk)
   return frames
 }
@@ -121,7 +124,10 @@ describe('method codec round trip', () => {
         const w = new Writer(512)
         for (const [m, ch] of methods) encodeMethod(w, ch, m)
         const frames: Frame[] = []
-        const parser = new FrameParser((type, channel, payload) => frames.push({ type, channel, payload }), 1 << 24)
+        const parser = new FrameParser(
+          withPayload((type, channel, payload) => frames.push({ type, channel, payload })),
+          1 << 24,
+        )
         for (const chunk of w.take()) parser.push(chunk)
         assert.equal(frames.length, methods.length)
         frames.forEach((f, i) => {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeTable, readTable } from '../../../src/protocol/field-table.js'
 import { TypedValue } from '../../../src/protocol/field-value.js'
-import { FrameParser } from '../../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method } from '../../../src/protocol/generated/methods.js'
 import {
   decodeBasicProperties,
@@ -35,7 +35,10 @@ interface Frame {
 
 function parse(bytes: Buffer): Frame[] {
   const frames: Frame[] = []
-  new FrameParser((type, channel, payload) => frames.push({ type, channel, payload }), 131072).push(bytes)
+  new FrameParser(
+    withPayload((type, channel, payload) => frames.push({ type, channel, payload })),
+    131072,
+  ).push(bytes)
   return frames
 }
 

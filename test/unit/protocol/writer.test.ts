@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { FrameParser } from '../../../src/protocol/frame-parser.js'
+import { FrameParser, withPayload } from '../../../src/protocol/frame-parser.js'
 import { decodeMethod, encodeMethod, type Method } from '../../../src/protocol/generated/methods.js'
 import { encodeBasicProperties, type BasicProperties } from '../../../src/protocol/generated/properties.js'
 import { Reader } from '../../../src/protocol/reader.js'
@@ -27,7 +27,10 @@ interface Frame {
 
 function parseAll(chunks: Buffer[], frameMax = 1 << 24): Frame[] {
   const frames: Frame[] = []
-  const parser = new FrameParser((type, channel, payload) => frames.push({ type, channel, payload }), frameMax)
+  const parser = new FrameParser(
+    withPayload((type, channel, payload) => frames.push({ type, channel, payload })),
+    frameMax,
+  )
   for (const c of chunks) parser.push(c)
   return frames
 }
@@ -385,5 +388,62 @@ describe('Writer: robustness', () => {
       )
       assert.equal(child.status, 0, `importing ${fileURLToPath(url)} first fails:\n${child.stderr}`)
     }
+  })
+})
+
+describe('Writer: deliveries', () => {
+  /** A short string as on the wire: its length octet, then its bytes. */
+  const wire = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)])
+  const bytesOf = (w: Writer) => Buffer.concat(w.take())
+
+  test('delivery() writes the bytes of basic.deliver, then the content header and body frames', () => {
+    fc.assert(
+      fc.property(
+        channelId,
+        fc.string({ maxLength: 60 }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        fc.boolean(),
+        fc.string({ maxLength: 80 }),
+        fc.string({ maxLength: 80 }),
+        fc.boolean(),
+        basicProperties,
+        fc.integer({ min: 0, max: 9000 }),
+        fc.integer({ min: 1, max: 6000 }),
+        fc.integer({ min: 16, max: 300 }),
+        (channel, tag, deliveryTag, redelivered, exchange, routingKey, withWire, props, size, maxPayload, pool) => {
+          const body = Buffer.alloc(size, 7)
+          const properties = propsBytes(props)
+          const prefix = Buffer.concat([Buffer.from([0, 60, 0, 60]), wire(tag)])
+          const expected = new Writer(pool)
+          encodeMethod(expected, channel, {
+            name: 'basic.deliver',
+            consumerTag: tag,
+            deliveryTag,
+            redelivered,
+            exchange,
+            routingKey,
+          })
+          expected.contentHeader(channel, 60, size, properties)
+          expected.body(channel, body, maxPayload)
+          const w = new Writer(pool)
+          w.u8(1) // something already in the pool: the delivery follows it
+          w.delivery(
+            channel,
+            prefix,
+            deliveryTag,
+            redelivered,
+            exchange,
+            withWire ? wire(exchange) : undefined,
+            routingKey,
+            withWire ? wire(routingKey) : undefined,
+            properties,
+            body,
+            maxPayload,
+          )
+          assert.deepEqual(bytesOf(w), Buffer.concat([Buffer.from([1]), bytesOf(expected)]))
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })

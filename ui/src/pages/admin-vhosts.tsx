@@ -1,0 +1,101 @@
+// Virtual hosts: listed with their message counts, added with a description, deleted (with all in them).
+import { useState } from 'preact/hooks'
+import { enc, get, request, type Vhost } from '../api.js'
+import { announce, failed } from '../components/announcer.js'
+import { confirmAction } from '../components/confirm.js'
+import { LoadState, Section } from '../components/page.js'
+import { ClientTable, type Column } from '../components/table.js'
+import { usePoll } from '../poll.js'
+import { useSettings } from '../settings.js'
+
+export function Vhosts() {
+  const settings = useSettings()
+  const polled = usePoll(() => get<Vhost[]>('/api/vhosts'), [])
+  const [name, setName] = useState('')
+  const [description, setDescription] = useState('')
+  const changed = () => {
+    polled.reload()
+    settings.reloadVhosts()
+  }
+  const add = async (e: Event) => {
+    e.preventDefault()
+    try {
+      await request('PUT', `/api/vhosts/${enc(name)}`, { description })
+      announce(`Virtual host ${name} added.`)
+      setName('')
+      setDescription('')
+      changed()
+    } catch (err) {
+      failed(`Could not add virtual host ${name}`, err)
+    }
+  }
+  const remove = async (v: Vhost) => {
+    const answer = await confirmAction({
+      title: 'Delete virtual host',
+      message: `Delete virtual host ${v.name} with all its exchanges, queues and ${v.messages} messages?`,
+      confirmLabel: 'Delete virtual host',
+    })
+    if (answer === null) return
+    try {
+      await request('DELETE', `/api/vhosts/${enc(v.name)}`)
+      announce(`Virtual host ${v.name} deleted.`)
+      changed()
+    } catch (err) {
+      failed(`Could not delete ${v.name}`, err)
+    }
+  }
+  const columns: Column<Vhost>[] = [
+    { key: 'name', label: 'Name' },
+    { key: 'description', label: 'Description' },
+    { key: 'tags', label: 'Tags', value: (v) => v.tags.join(', ') },
+    { key: 'messages_ready', label: 'Ready', numeric: true },
+    { key: 'messages_unacknowledged', label: 'Unacked', numeric: true },
+    { key: 'messages', label: 'Total', numeric: true },
+    {
+      key: 'actions',
+      label: 'Actions',
+      sortable: false,
+      render: (v) => (
+        <button
+          type="button"
+          class="small danger"
+          onClick={() => void remove(v)}
+          aria-label={`Delete virtual host ${v.name}`}
+        >
+          Delete
+        </button>
+      ),
+    },
+  ]
+  return (
+    <>
+      <LoadState loading={polled.loading && !polled.data} error={polled.error} />
+      {polled.data && (
+        <ClientTable
+          caption="Virtual hosts"
+          noun="virtual hosts"
+          columns={columns}
+          rows={polled.data}
+          rowKey={(v) => v.name}
+          filterText={(v) => v.name}
+          defaultSort={{ key: 'name', reverse: false }}
+        />
+      )}
+      <Section title="Add a virtual host">
+        <form class="row end" onSubmit={(e) => void add(e)} aria-label="Add a virtual host">
+          <label class="field grow">
+            <span>Name</span>
+            <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </label>
+          <label class="field grow">
+            <span>Description</span>
+            <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          </label>
+          <button type="submit" class="primary">
+            Add virtual host
+          </button>
+        </form>
+      </Section>
+    </>
+  )
+}
