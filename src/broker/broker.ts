@@ -142,9 +142,11 @@ export class Broker {
     for (const vhost of this.vhosts.values()) {
       const openStore: OpenQueueStore = async (queue, push) => {
         const redelivered = await redeliveredAfterRestart(messageStore.queueDir(vhost.name, queue))
-        const { store } = await messageStore.openQueue(vhost.name, queue, (m) => {
-          push(m, redelivered(m.position))
-          messages++
+        const { store } = await messageStore.openQueue(vhost.name, queue, {
+          record: (fields, position) => {
+            push(fields, position, redelivered(position))
+            messages++
+          },
         })
         return store
       }

@@ -8,9 +8,7 @@ import { CLEAN_SHUTDOWN_FILE as FILE } from '../store/recovery.js'
 import type { Queue } from './queue/queue.js'
 
 export async function recordCleanShutdown(queue: Queue): Promise<void> {
-  const redelivered: number[] = []
-  for (const entry of queue.readyEntries())
-    if (entry.redelivered && entry.position >= 0) redelivered.push(entry.position)
+  const redelivered = queue.redeliveredPositions()
   await writeFile(join(queue.store!.dir, FILE), JSON.stringify({ redelivered }))
 }
 

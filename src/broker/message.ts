@@ -1,13 +1,18 @@
 // A published message, shared by every queue it is routed to. Its properties are kept as the publisher
-// encoded them, so delivering them costs a copy, not an encoding.
+// encoded them, so delivering them costs a copy, not an encoding; they are decoded only when something asks
+// for them (a message read back from a packed queue or the store is often just delivered).
 import type { FieldTable } from '../protocol/field-value.js'
-import type { BasicProperties } from '../protocol/generated/properties.js'
+import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js'
+import { Reader } from '../protocol/reader.js'
 
 export class Message {
+  private decoded: BasicProperties | undefined
+
   constructor(
     readonly exchange: string,
     readonly routingKey: string,
-    readonly properties: BasicProperties,
+    /** The decoded properties when the caller has them; undefined: decoded from propertiesRaw when asked */
+    properties: BasicProperties | undefined,
     /** The content header's property flags and values, as on the wire */
     readonly propertiesRaw: Buffer,
     readonly body: Buffer,
@@ -19,7 +24,13 @@ export class Message {
      */
     readonly exchangeWire?: Buffer,
     readonly routingKeyWire?: Buffer,
-  ) {}
+  ) {
+    this.decoded = properties
+  }
+
+  get properties(): BasicProperties {
+    return (this.decoded ??= decodeBasicProperties(new Reader(this.propertiesRaw)))
+  }
 
   get persistent(): boolean {
     return this.properties.deliveryMode === 2

@@ -21,7 +21,7 @@ import { DefaultExchange } from './exchange/default.js'
 import { bindingId, type Binding, type Destination, type Exchange, type ExchangeOptions } from './exchange/exchange.js'
 import { createExchange, EXCHANGE_TYPES } from './exchange/index.js'
 import type { Message } from './message.js'
-import type { QueueStore, RecoveredMessage } from '../store/message-store.js'
+import type { QueueStore, RecordFields } from '../store/message-store.js'
 import { Queue, type QueueHooks, type QueueOptions } from './queue/queue.js'
 import type { Durability } from './durability.js'
 import type { MessageMemory } from './message-memory.js'
@@ -74,7 +74,7 @@ export type CheckNewQueue = (vhost: string, queue: string, queues: number) => vo
  */
 export type OpenQueueStore = (
   queue: string,
-  push: (message: RecoveredMessage, redelivered: boolean) => void,
+  push: (fields: RecordFields, position: number, redelivered: boolean) => void,
 ) => Promise<QueueStore>
 
 /** 506 for a file operation that failed, naming its errno only (the error's message names server paths). */

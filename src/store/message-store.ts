@@ -26,11 +26,13 @@ import type { Logger } from '../util/logger.js'
 import type { AppendFile, CommitQueue } from './append-file.js'
 import { nodeFileSystem, type StoreFileSystem } from './file-io.js'
 import { MAX_SEGMENT_BYTES, type RecoveredMessage } from './record.js'
-import { NAME_FILE, recoverQueue } from './recovery.js'
+import { NAME_FILE, recoverQueue, type RecordSink } from './recovery.js'
 import { QueueStore, type QueueStoreHost } from './queue-store.js'
 import type { Segment } from './segment.js'
 
 export type { RecoveredMessage, StoredMessage } from './record.js'
+export type { RecordFields } from './record.js'
+export type { RecordSink } from './recovery.js'
 export type { StoreFileSystem } from './file-io.js'
 export { QueueStore } from './queue-store.js'
 
@@ -161,12 +163,13 @@ export class MessageStore {
 
   /**
    * Opens (creating if needed) a durable queue's store and returns its unacked messages in order, or hands
-   * them to onMessage one by one as they are read (then messages is empty).
+   * them to onMessage one by one as they are read (then messages is empty): as messages, or as the fields of
+   * their records (a RecordSink).
    */
   async openQueue(
     vhost: string,
     queue: string,
-    onMessage?: (message: RecoveredMessage) => void,
+    onMessage?: ((message: RecoveredMessage) => void) | RecordSink,
   ): Promise<{ store: QueueStore; messages: RecoveredMessage[] }> {
     this.assertOpen()
     const dir = this.queueDir(vhost, queue)
@@ -175,7 +178,7 @@ export class MessageStore {
     try {
       await this.createQueueDir(dir, vhost, queue)
       const started = performance.now()
-      const sink = onMessage && { push: onMessage }
+      const sink = typeof onMessage === 'function' ? { push: onMessage } : onMessage
       const recovered = await recoverQueue(dir, { io: this.io, commits: this.host.commits, log: this.log }, sink)
       if (recovered.messages.length > 0) {
         const ms = Math.round(performance.now() - started)

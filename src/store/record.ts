@@ -202,6 +202,58 @@ export function decodePayload(
   return { exchange, routingKey, propertiesRaw, body, expiresAt }
 }
 
+/**
+ * Where a record's fields are in a buffer, found without copying or allocating: recovery hands one of these,
+ * reused from record to record, to a caller that copies what it keeps (see RecordSink). Valid only during
+ * the call it is passed to.
+ */
+export class RecordFields {
+  source: Buffer = Buffer.alloc(0)
+  /** When the message expires (ms since the epoch), 0 for never */
+  expiresAt = 0
+  /** The exchange and routing key as stored: u8 length, UTF-8 bytes, for each */
+  routeStart = 0
+  routeEnd = 0
+  /** The properties bytes (the content header's flags and values) */
+  propertiesStart = 0
+  propertiesEnd = 0
+  bodyStart = 0
+  bodyEnd = 0
+
+  get bodyLength(): number {
+    return this.bodyEnd - this.bodyStart
+  }
+
+  /** The properties as a view of the source (valid as long as the source is) */
+  get propertiesRaw(): Buffer {
+    return this.source.subarray(this.propertiesStart, this.propertiesEnd)
+  }
+
+  /** Finds the fields of the payload at `start` of `length` bytes; false if its inner lengths do not add up. */
+  locate(source: Buffer, start: number, length: number): boolean {
+    const end = start + length
+    if (start + 8 + 1 > end) return false
+    let p = start + 8
+    const routingKeyAt = p + 1 + source[p]!
+    if (routingKeyAt + 1 > end) return false
+    const propertiesLengthAt = routingKeyAt + 1 + source[routingKeyAt]!
+    if (propertiesLengthAt + 4 > end) return false
+    const propertiesEnd = propertiesLengthAt + 4 + source.readUInt32BE(propertiesLengthAt)
+    if (propertiesEnd + 4 > end) return false
+    p = propertiesEnd + 4
+    if (p + source.readUInt32BE(propertiesEnd) !== end) return false
+    this.source = source
+    this.expiresAt = source.readDoubleBE(start)
+    this.routeStart = start + 8
+    this.routeEnd = propertiesLengthAt
+    this.propertiesStart = propertiesLengthAt + 4
+    this.propertiesEnd = propertiesEnd
+    this.bodyStart = p
+    this.bodyEnd = end
+    return true
+  }
+}
+
 /** Checks a payload's inner lengths without decoding it (for records that are acked and not returned). */
 export function payloadIsWellFormed(source: Buffer, start: number, length: number): boolean {
   const end = start + length

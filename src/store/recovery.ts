@@ -20,6 +20,7 @@ import {
   payloadIsWellFormed,
   slotOfSegment,
   toPosition,
+  RecordFields,
   type RecoveredMessage,
 } from './record.js'
 import {
@@ -34,6 +35,12 @@ import {
 } from './segment.js'
 
 const READ_CHUNK = 1024 * 1024
+/**
+ * Read buffers of scans whose records went to a RecordSink (nothing points into them afterwards), for the
+ * next such scan: recovering a hundred queues then allocates one buffer, not a hundred (V8 collects
+ * garbage early for every few dozen megabytes of new buffers, however short-lived).
+ */
+const spareReadBuffers: Buffer[] = []
 
 export const NAME_FILE = 'name'
 /** Written by the broker at a clean shutdown: which ready messages had been delivered */
@@ -52,6 +59,15 @@ export interface MessageSink {
   push(message: RecoveredMessage): unknown
 }
 
+/**
+ * Takes each recovered message as the fields of its record in the read buffer, nothing allocated per
+ * message: for a caller that copies what it keeps (a broker recovering a million messages spends more on
+ * short-lived message objects and Buffer views than on reading).
+ */
+export interface RecordSink {
+  record(fields: RecordFields, position: number): void
+}
+
 export interface RecoveryContext {
   io: StoreFileSystem
   commits: CommitQueue
@@ -66,7 +82,11 @@ function errorText(error: unknown): string {
  * Recovers a queue directory. Messages go to the sink in order when one is given (so the caller can drop
  * what it does not keep in memory while reading), otherwise into result.messages.
  */
-export async function recoverQueue(dir: string, context: RecoveryContext, sink?: MessageSink): Promise<RecoveredQueue> {
+export async function recoverQueue(
+  dir: string,
+  context: RecoveryContext,
+  sink?: MessageSink | RecordSink,
+): Promise<RecoveredQueue> {
   const { log } = context
   const result: RecoveredQueue = { segments: [], nextSegmentId: 1, messages: [] }
   let names: string[]
@@ -233,7 +253,7 @@ async function recoverSegment(
   id: number,
   hasAcks: boolean,
   context: RecoveryContext,
-  messages: MessageSink,
+  messages: MessageSink | RecordSink,
 ): Promise<SegmentOutcome> {
   const { log, io, commits } = context
   const msgsPath = join(dir, segmentFileName(MSGS_PREFIX, id))
@@ -308,22 +328,24 @@ async function scanSegment(
   path: string,
   segmentId: number,
   ackedOffsets: Uint32Array,
-  messages: MessageSink,
+  messages: MessageSink | RecordSink,
   log: Logger,
 ): Promise<SegmentScan> {
   const scan: SegmentScan = { records: new RecordIndex(), fileSize: 0, validEnd: 0, problem: null, ioError: false }
   let handle: fsp.FileHandle | null = null
+  const recordSink = 'record' in messages ? messages : null
+  let buffer = recordSink !== null ? (spareReadBuffers.pop() ?? Buffer.alloc(0)) : Buffer.alloc(0)
   try {
     handle = await fsp.open(path, 'r')
     const fileSize = (await handle.stat()).size
     scan.fileSize = fileSize
     scan.records = new RecordIndex(Math.min(1 << 16, Math.ceil(fileSize / 256)))
     const reader = handle
-    let buffer = Buffer.alloc(0)
     let base = 0 // file offset of buffer[0]
     let filled = 0
     let p = 0
     let nextAck = 0
+    const fields = new RecordFields()
     const decoders = {
       exchange: new RepeatedStringDecoder(),
       routingKey: new RepeatedStringDecoder(),
@@ -333,8 +355,12 @@ async function scanSegment(
     // Makes `need` bytes from p available in buffer; false if the file ended first
     const ensure = async (need: number): Promise<boolean> => {
       const kept = filled - p
-      const next = Buffer.allocUnsafe(Math.min(Math.max(READ_CHUNK, need), fileSize - base - p))
-      buffer.copy(next, 0, p, filled)
+      const size = Math.min(Math.max(READ_CHUNK, need), fileSize - base - p)
+      // Messages returned point into the buffer, so each read gets a new one; a RecordSink copies what it
+      // keeps, so one buffer serves the whole segment
+      const next = recordSink !== null && buffer.length >= size ? buffer : Buffer.allocUnsafe(size)
+      if (next === buffer) buffer.copyWithin(0, p, filled)
+      else buffer.copy(next, 0, p, filled)
       base += p
       p = 0
       filled = kept
@@ -387,6 +413,13 @@ async function scanSegment(
             break checks
           }
           scan.records.markAcked(scan.records.add(recordOffset))
+        } else if (recordSink !== null) {
+          if (!fields.locate(buffer, payloadStart, length)) {
+            problem = 'record fields do not add up to its length'
+            break checks
+          }
+          scan.records.add(recordOffset)
+          recordSink.record(fields, toPosition(segmentId, recordOffset))
         } else {
           const message = decodePayload(buffer, payloadStart, length, decoders)
           if (message === null) {
@@ -394,7 +427,7 @@ async function scanSegment(
             break checks
           }
           scan.records.add(recordOffset)
-          messages.push({ position: toPosition(segmentId, recordOffset), message })
+          ;(messages as MessageSink).push({ position: toPosition(segmentId, recordOffset), message })
         }
         p += recordBytes
         scan.validEnd = recordOffset + recordBytes
@@ -435,6 +468,8 @@ async function scanSegment(
     )
   } finally {
     await handle?.close().catch(() => undefined)
+    if (recordSink !== null && buffer.length === READ_CHUNK && spareReadBuffers.length < 4)
+      spareReadBuffers.push(buffer)
   }
   return scan
 }

@@ -72,8 +72,11 @@ describe('benchmark tools', () => {
     for (const [id, cells] of rows) {
       const [, , , rabbit, warren, ratio, , , once] = cells
       assert.match(rabbit!, /^[\d,.]+$/, `${id}: RabbitMQ's figure`)
-      assert.match(warren!, /^[\d,.]+$/, `${id}: Warren's figure`)
-      assert.match(ratio!, /^\d+\.\d\d×$/, `${id}: the ratio`)
+      // i's 20,000-message backlog grows Warren's RSS by 3-4 MB (queues pack long backlogs), less than what a
+      // garbage collection of the earlier scenarios' leftovers gives back: its figure and ratio may be negative
+      const sign = id === 'i' ? '-?' : ''
+      assert.match(warren!, new RegExp(`^${sign}[\\d,.]+$`), `${id}: Warren's figure`)
+      assert.match(ratio!, new RegExp(`^${sign}\\d+\\.\\d\\d×$`), `${id}: the ratio`)
       assert.equal(once, 'yes', `${id}: exactly once`)
     }
     assert.match(stdout, /Loopback ceiling .* 16 B [\d,]+ msg\/s/)

@@ -2,8 +2,6 @@
 // (descriptors or memory run out, a disk or its driver falters) leaves the message at the head of its queue,
 // and is retried, at first after READ_RETRY_MIN_MS, doubling up to READ_RETRY_MAX_MS; until then the queue
 // tries no read. Any other failure (a damaged record, a file cut short) is permanent.
-import { decodeBasicProperties } from '../../protocol/generated/properties.js'
-import { Reader } from '../../protocol/reader.js'
 import type { QueueStore, StoredMessage } from '../../store/message-store.js'
 import { Message } from '../message.js'
 
@@ -95,6 +93,5 @@ export function errorCode(err: unknown): string {
 }
 
 export function messageFromStore(m: StoredMessage): Message {
-  const properties = decodeBasicProperties(new Reader(m.propertiesRaw))
-  return new Message(m.exchange, m.routingKey, properties, m.propertiesRaw, m.body)
+  return new Message(m.exchange, m.routingKey, undefined, m.propertiesRaw, m.body)
 }

@@ -1,5 +1,6 @@
 // What a queue's arguments (x-message-ttl, x-max-length, ...) ask of it, read once at declare time.
 import { fieldNumber, fieldString, type FieldTable } from '../../protocol/field-value.js'
+import type { Message } from '../message.js'
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
 
@@ -41,4 +42,12 @@ export function queueSettings(args: FieldTable, policy: FieldTable = {}): QueueS
     maxPriority: num('x-max-priority', 'max-priority'),
     singleActiveConsumer: args['x-single-active-consumer'] === true,
   }
+}
+
+/** The message's time to live: the lower of its expiration property and the queue's x-message-ttl. */
+export function expiryOf(message: Message, queueTtl: number | undefined): number | undefined {
+  const expiration = message.properties.expiration
+  const own = expiration === undefined ? undefined : Number(expiration)
+  if (own === undefined) return queueTtl
+  return queueTtl === undefined ? own : Math.min(own, queueTtl)
 }

@@ -9,11 +9,11 @@ import type { LoadedEntry, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'
 import type { Consumer as AnyConsumer } from './consumer.js'
 import { ConsumerRing } from './consumer-ring.js'
-import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list.js'
-import { queueSettings, type QueueSettings } from './queue-settings.js'
-import type { QueueStore, RecoveredMessage } from '../../store/message-store.js'
+import { ReadyMessages } from './ready-messages.js'
+import { expiryOf, queueSettings, type QueueSettings } from './queue-settings.js'
+import type { QueueStore, RecordFields } from '../../store/message-store.js'
 import type { Message } from '../message.js'
-import { messageFromStore, PagedReads } from './paged-reads.js'
+import { PagedReads } from './paged-reads.js'
 import { LongTimer } from '../../util/long-timer.js'
 import { resourceError } from '../../protocol/errors.js'
 import { QueueCounters } from '../stats.js'
@@ -57,8 +57,7 @@ export interface QueueHooks {
 
 export class Queue {
   readonly kind = 'queue' as const
-  private ready: ReadyList
-  private readyBytes = 0
+  private readonly ready: ReadyMessages
   private readonly consumers = new ConsumerRing<Consumer>()
   private nextSeq = 0
   private drainScheduled = false
@@ -90,8 +89,7 @@ export class Queue {
     private storeOfQueue: QueueStore | null = null,
   ) {
     this.settings = queueSettings(options.arguments, policy)
-    const max = this.settings.maxPriority
-    this.ready = max !== undefined && max > 0 ? new PriorityReadyList(max) : new FifoReadyList()
+    this.ready = new ReadyMessages(this.settings.maxPriority, hooks.memory)
     this.reads = new PagedReads({
       retry: () => this.guarded(() => this.resumeReads()),
       failing: (err, retryMs, failures) => this.hooks.readFailing?.(this, err, retryMs, failures),
@@ -114,10 +112,12 @@ export class Queue {
     options: QueueOptions,
     policy: FieldTable,
     hooks: QueueHooks,
-    openStore: (push: (message: RecoveredMessage, redelivered: boolean) => void) => Promise<QueueStore>,
+    openStore: (push: (fields: RecordFields, position: number, redelivered: boolean) => void) => Promise<QueueStore>,
   ): Promise<Queue> {
     const queue = new Queue(name, vhost, options, null, policy, hooks)
-    queue.storeOfQueue = await openStore((m, redelivered) => queue.recoverMessage(m, redelivered))
+    queue.storeOfQueue = await openStore((fields, position, redelivered) =>
+      queue.recoverMessage(fields, position, redelivered),
+    )
     return queue
   }
 
@@ -186,39 +186,26 @@ export class Queue {
     if (entry.position >= 0) this.storeOfQueue?.ack(entry.position)
   }
 
-  /** A message recovered from the store at start (see recover). */
-  private recoverMessage({ position, message: m }: RecoveredMessage, redelivered: boolean): void {
-    const message = messageFromStore(m)
-    const page = this.canPage && this.hooks.memory.full(m.body.length)
-    this.pushReady({
-      message: page ? null : message,
-      size: m.body.length,
-      seq: this.nextSeq++,
-      redelivered,
-      // The expiry was stored with the message: its TTL goes on counting from the publish
-      expiresAt: m.expiresAt ?? 0,
-      position,
-    })
+  /** A message recovered from the store at start (see recover): packed, or left in the store. */
+  private recoverMessage(fields: RecordFields, position: number, redelivered: boolean): void {
+    const paged = this.hooks.memory.full(fields.bodyLength)
+    // (The expiry was stored with the message: its TTL goes on counting from the publish)
+    this.ready.pushRecovered({ seq: this.nextSeq++, redelivered, position, fields, paged })
     if (this.ready.length === 1) this.scheduleExpiry()
   }
 
-  /** A FIFO queue can page messages out (a priority queue needs each one's priority at hand). */
-  private get canPage(): boolean {
-    return this.ready instanceof FifoReadyList
-  }
-
-  private get pageable(): boolean {
-    return this.storeOfQueue !== null && this.canPage
-  }
-
   /** Ready messages now paged out to the store. */
-  pagedOut = 0
+  get pagedOut(): number {
+    return this.ready.pagedOut
+  }
   /** Their body bytes */
-  pagedOutBytes = 0
+  get pagedOutBytes(): number {
+    return this.ready.pagedOutBytes
+  }
 
   /** Body bytes of the ready messages */
   get messageBytes(): number {
-    return this.readyBytes
+    return this.ready.bytes
   }
 
   /**
@@ -227,15 +214,6 @@ export class Queue {
    */
   get headTimestamp(): number | undefined {
     return this.ready.peek()?.message?.properties.timestamp
-  }
-
-  private pushReady(entry: QueueEntry): void {
-    this.ready.push(entry)
-    this.readyBytes += entry.size
-    if (!entry.message) {
-      this.pagedOut++
-      this.pagedOutBytes += entry.size
-    } else this.hooks.memory.used += entry.size
   }
 
   /**
@@ -254,25 +232,15 @@ export class Queue {
         message = this.reads.read(this.storeOfQueue!, entry.position, now) ?? null
       } catch (err) {
         // Permanent: left unacked on disk (a later start's recovery skips it if it is damaged)
-        this.removeHead(entry)
+        this.ready.removeHead(entry)
         this.hooks.failed(this, err)
         return undefined
       }
       if (message === null) return undefined
     }
-    this.removeHead(entry)
+    this.ready.removeHead(entry)
     entry.message = message
     return entry
-  }
-
-  private removeHead(entry: QueueEntry): void {
-    this.ready.shift()
-    this.readyBytes -= entry.size
-    if (entry.message) this.hooks.memory.used -= entry.size
-    else {
-      this.pagedOut--
-      this.pagedOutBytes -= entry.size
-    }
   }
 
   /** The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is retried. */
@@ -288,9 +256,14 @@ export class Queue {
     this.drain()
   }
 
-  /** Ready messages with their redelivered flag, for the clean-shutdown record. */
+  /** Ready messages in the order consumers get them (peek.ts), each made anew from a packed record. */
   *readyEntries(): IterableIterator<QueueEntry> {
     yield* this.ready.entries()
+  }
+
+  /** Store positions of the ready messages flagged redelivered, for the clean-shutdown record. */
+  redeliveredPositions(): number[] {
+    return this.ready.redeliveredPositions()
   }
 
   /** Adds a published message (or a dead letter), or refuses it. */
@@ -316,7 +289,7 @@ export class Queue {
         return 'refused'
       }
     }
-    const page = stored && this.pageable && this.hooks.memory.full(message.body.length)
+    const page = stored && this.hooks.memory.full(message.body.length)
     const entry: QueueEntry = {
       message: page ? null : message,
       size: message.body.length,
@@ -348,7 +321,7 @@ export class Queue {
         return stored ? 'stored' : 'enqueued'
       }
     }
-    this.pushReady(entry)
+    this.ready.push(entry, message)
     if (s.overflow === 'drop-head' && this.overLimit()) {
       // Consumers waiting for messages get them before the limit drops any, as in RabbitMQ
       if (this.consumers.size > 0) this.drain()
@@ -363,14 +336,14 @@ export class Queue {
   private wouldOverflow(message: Message): boolean {
     const { maxLength, maxLengthBytes } = this.settings
     if (maxLength !== undefined && this.ready.length + 1 > maxLength) return true
-    return maxLengthBytes !== undefined && this.readyBytes + message.body.length > maxLengthBytes
+    return maxLengthBytes !== undefined && this.ready.bytes + message.body.length > maxLengthBytes
   }
 
   private overLimit(): boolean {
     const { maxLength, maxLengthBytes } = this.settings
     return (
       (maxLength !== undefined && this.ready.length > maxLength) ||
-      (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)
+      (maxLengthBytes !== undefined && this.ready.bytes > maxLengthBytes)
     )
   }
 
@@ -473,8 +446,6 @@ export class Queue {
       this.settled(entry)
       entry.redelivered = true
       this.ready.requeue(entry)
-      this.readyBytes += entry.size
-      this.hooks.memory.used += entry.size
     }
     // as RabbitMQ's requeue_and_run: a length limit with drop-head applies to requeued messages too, before
     // any consumer gets them (reject-publish only ever refuses publishes)
@@ -488,21 +459,18 @@ export class Queue {
   }
 
   purge(): number {
-    const all = this.takeAllReady()
+    const n = this.dropAllReady()
     this.releaseFlow()
-    for (const entry of all) this.forget(entry)
-    return all.length
+    return n
   }
 
-  private takeAllReady(): QueueEntry[] {
-    const all = this.ready.takeAll()
-    this.readyBytes = 0
-    this.pagedOut = 0
-    this.pagedOutBytes = 0
+  /** Removes every ready message (the store, if any is left, forgets them); returns how many there were. */
+  private dropAllReady(): number {
+    const store = this.storeOfQueue
+    const n = this.ready.clear((position) => store?.ack(position))
     // Nothing is left to wait for: the next paged-out head is read at once
     this.reads.cancelRetry()
-    for (const entry of all) if (entry.message) this.hooks.memory.used -= entry.size
-    return all
+    return n
   }
 
   /**
@@ -514,7 +482,7 @@ export class Queue {
     this.storeOfQueue = null
     this.expiryTimer?.stop()
     this.unusedTimer?.stop()
-    const n = this.takeAllReady().length
+    const n = this.dropAllReady()
     for (const c of this.consumers.clear()) c.cancelledByQueue(this)
     this.releaseFlow()
     return n
@@ -628,12 +596,4 @@ export class Queue {
   private nextConsumerWithCredit(): Consumer | undefined {
     return this.consumers.nextWithCredit(this.settings.singleActiveConsumer)
   }
-}
-
-/** The message's time to live: the lower of its expiration property and the queue's x-message-ttl. */
-function expiryOf(message: Message, queueTtl: number | undefined): number | undefined {
-  const expiration = message.properties.expiration
-  const own = expiration === undefined ? undefined : Number(expiration)
-  if (own === undefined) return queueTtl
-  return queueTtl === undefined ? own : Math.min(own, queueTtl)
 }

@@ -135,4 +135,44 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     assert.equal(recovered.pagedOut, 0)
     await conn2.close()
   })
+
+  test('a priority queue beyond the memory budget pages out too, and delivers by priority', TEST_TIMEOUT, async () => {
+    server = await start(64 * 1024)
+    const conn = await amqp.connect(server.url)
+    const ch = await openConfirmChannel(conn)
+    await ch.assertQueue('prio-long', { durable: true, arguments: { 'x-max-priority': 3 } })
+    const body = (i: number) => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1024, i % 251)])
+    for (let i = 0; i < 2000; i++) ch.sendToQueue('prio-long', body(i), { persistent: true, priority: i % 4 })
+    await ch.waitForConfirms()
+    const queue = server.broker.vhosts.get('/')!.queues.get('prio-long')!
+    assert.ok(queue.pagedOut > 1500, `most messages are paged out (${queue.pagedOut})`)
+    await conn.close()
+    await server.stop({ keepDataDir: true })
+    server = await start(64 * 1024)
+    const recovered = server.broker.vhosts.get('/')!.queues.get('prio-long')!
+    assert.ok(recovered.pagedOut > 1500, `most recovered messages stay paged out (${recovered.pagedOut})`)
+    // Highest priority first, each level in publish order
+    const expected: number[] = []
+    for (let p = 3; p >= 0; p--) for (let i = p; i < 2000; i += 4) expected.push(i)
+    const conn2 = await amqp.connect(server.url)
+    const consumer = await openChannel(conn2)
+    await consumer.prefetch(100)
+    let next = 0
+    await new Promise<void>((resolve, reject) => {
+      void consumer.consume('prio-long', (m) => {
+        if (!m) return reject(new Error('cancelled'))
+        try {
+          assert.ok(m.content.equals(body(expected[next]!)), `delivery ${next} is message ${expected[next]}`)
+          assert.equal(m.properties.priority, expected[next]! % 4)
+        } catch (err) {
+          reject(err)
+          return
+        }
+        consumer.ack(m)
+        if (++next === 2000) resolve()
+      })
+    })
+    assert.equal(recovered.pagedOut, 0)
+    await conn2.close()
+  })
 })

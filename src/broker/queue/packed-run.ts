@@ -1,0 +1,429 @@
+// The tail of a long queue, kept as bytes instead of objects. A ready message held as objects costs about
+// 500 bytes of heap besides its body (the entry, the Message, its decoded properties, two Buffer views); a
+// backlog of millions of messages is mostly that. Here each message is one record appended to a chunk of
+// bytes: flags, seq, size, expiry and store position when it has them, then exchange, routing key,
+// properties and body, where the route and properties are left out when they repeat the previous record's
+// (publishers mostly send alike messages). The head is turned back into a QueueEntry with a Message when a
+// queue looks at it, and a chunk is freed as soon as the head has left it. A message paged out to the store
+// is a record without content; a large body, or a message with BCC keys, stays an object the record points to.
+import type { RecordFields } from '../../store/message-store.js'
+import { Message, type QueueEntry } from '../message.js'
+import { Deque } from './deque.js'
+
+/** What a record holds of a message: a Message, or a message recovered from the store */
+export interface PackableContent {
+  readonly exchange: string
+  readonly routingKey: string
+  readonly propertiesRaw: Buffer
+  readonly body: Buffer
+}
+
+const REDELIVERED = 1
+const HAS_EXPIRY = 2
+const HAS_POSITION = 4
+/** In the message store only: read back from it */
+const PAGED = 8
+/** Kept as an object: the record holds its index in the chunk's objects */
+const OBJECT = 16
+const SAME_ROUTE = 32
+const SAME_PROPERTIES = 64
+
+/** Bodies up to this size are copied into records; larger ones cost little extra as objects */
+const INLINE_BODY_MAX = 4096
+/**
+ * Chunk sizes: a queue just past the hot limit holds a few records, so chunks start small and grow four
+ * times, then stay at LARGE_CHUNK_BYTES. The large size is glibc's largest mmap threshold (32 MiB on
+ * 64-bit): a chunk that large is always its own mapping, given back to the system when it is freed, while
+ * smaller ones may come from the malloc heap, which keeps freed memory that other allocations pin (after
+ * draining two million messages the heap kept 230 MB with 256 KiB chunks, 24 MB with these). Its pages are
+ * committed only as records are written, but V8 counts an ArrayBuffer's whole size as external memory and
+ * collects garbage sooner for it: a queue gets one only after 5 MiB of smaller chunks.
+ */
+const CHUNK_SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4096 * 1024]
+const LARGE_CHUNK_BYTES = 32 * 1024 * 1024
+/** flags, seq, size, expiry, position, route lengths and names, properties length */
+const MAX_HEADER_BYTES = 1 + 8 + 4 + 8 + 8 + 2 + 255 + 255 + 4
+
+class Chunk {
+  readonly bytes: Buffer
+  /** Where the next record goes */
+  end = 0
+  objects: Message[] | undefined
+  constructor(size: number) {
+    this.bytes = Buffer.allocUnsafeSlow(size)
+  }
+}
+
+/** Where a reader is (chunk: index from the first chunk kept), and the route and properties of the last full record it passed (SAME_* refer to them). */
+interface Cursor {
+  chunk: number
+  offset: number
+  exchange: string
+  routingKey: string
+  /** The same as short strings on the wire (the record's own bytes), which a delivery copies */
+  exchangeWire: Buffer
+  routingKeyWire: Buffer
+  properties: Buffer
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function emptyCursor(): Cursor {
+  return {
+    chunk: 0,
+    offset: 0,
+    exchange: '',
+    routingKey: '',
+    exchangeWire: EMPTY,
+    routingKeyWire: EMPTY,
+    properties: EMPTY,
+  }
+}
+/** The message of an entry read for its place and flags only (forEachRecord): "in memory" */
+const PLACEHOLDER = new Message('', '', {}, EMPTY, EMPTY)
+
+/** Compares byte ranges with a loop: for the few bytes of a route or properties, cheaper than a native call. */
+function sameBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false
+  return true
+}
+
+/** Copies bytes, short runs with a loop (a native call costs more than copying a few dozen bytes); returns the end. */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  if (end - start > 64) return at + from.copy(to, at, start, end)
+  for (let i = start; i < end; i++) to[at++] = from[i]!
+  return at
+}
+
+function isShortAscii(text: string): boolean {
+  if (text.length > 255) return false
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false
+  return true
+}
+
+export class PackedRun {
+  private readonly chunks = new Deque<Chunk>()
+  /** Chunks made since the run was last empty: the next one's size */
+  private chunksMade = 0
+  private count = 0
+  /** The head record's place: always in the first chunk while the run is not empty */
+  private head: Cursor = emptyCursor()
+  /** The head record turned into an entry (peek), handed out by the next shift */
+  private headEntry: QueueEntry | undefined
+  /** Where the head record ends, once headEntry is made */
+  private headEnd = 0
+  // What the last full record of the write chunk held, for SAME_ROUTE and SAME_PROPERTIES
+  private lastExchange: string | undefined
+  private lastRoutingKey = ''
+  private lastProperties: Buffer = EMPTY
+  // The same, as where their bytes are in the write chunk (-1: none), for appendRecord
+  private lastRouteAt = -1
+  private lastRouteLength = 0
+  private lastPropertiesAt = -1
+  private lastPropertiesLength = 0
+
+  get length(): number {
+    return this.count
+  }
+
+  /** Bytes written into the chunks still held (a drained run holds none) */
+  get heldBytes(): number {
+    let bytes = 0
+    for (const chunk of this.chunks) bytes += chunk.end
+    return bytes
+  }
+
+  /**
+   * Appends a message: its content is copied into a record (or kept as an object when large); null content
+   * means it is paged out to the store at `position`.
+   */
+  append(
+    seq: number,
+    size: number,
+    redelivered: boolean,
+    expiresAt: number,
+    position: number,
+    content: PackableContent | null,
+  ): void {
+    let flags =
+      (redelivered ? REDELIVERED : 0) | (expiresAt !== 0 ? HAS_EXPIRY : 0) | (position >= 0 ? HAS_POSITION : 0)
+    let inline = false
+    if (content === null) flags |= PAGED
+    else if (
+      size <= INLINE_BODY_MAX &&
+      content.propertiesRaw.length <= INLINE_BODY_MAX &&
+      !(content instanceof Message && content.bccKeys !== undefined) &&
+      ((content.exchange === this.lastExchange && content.routingKey === this.lastRoutingKey) ||
+        (isShortAscii(content.exchange) && isShortAscii(content.routingKey)))
+    )
+      inline = true
+    else flags |= OBJECT
+    const need = MAX_HEADER_BYTES + (inline ? size + content!.propertiesRaw.length : 0)
+    const chunk = this.writeChunk(need)
+    if (inline) {
+      // (a new chunk has no last record: its first one is always full)
+      const c = content!
+      if (c.exchange === this.lastExchange && c.routingKey === this.lastRoutingKey) flags |= SAME_ROUTE
+      const props = c.propertiesRaw
+      if (this.lastExchange !== undefined && (props === this.lastProperties || props.equals(this.lastProperties)))
+        flags |= SAME_PROPERTIES
+    }
+    const b = chunk.bytes
+    let p = chunk.end
+    b[p++] = flags
+    p = b.writeDoubleLE(seq, p)
+    p = b.writeUInt32LE(size, p)
+    if (flags & HAS_EXPIRY) p = b.writeDoubleLE(expiresAt, p)
+    if (flags & HAS_POSITION) p = b.writeDoubleLE(position, p)
+    if (flags & OBJECT) {
+      const objects = (chunk.objects ??= [])
+      p = b.writeUInt32LE(objects.length, p)
+      objects.push(
+        content instanceof Message
+          ? content
+          : new Message(content!.exchange, content!.routingKey, undefined, content!.propertiesRaw, content!.body),
+      )
+    } else if (inline) {
+      const c = content!
+      if (!(flags & SAME_ROUTE)) {
+        // ASCII (checked above): as many bytes as characters
+        this.lastRouteAt = p
+        b[p++] = c.exchange.length
+        p += b.write(c.exchange, p, 'latin1')
+        b[p++] = c.routingKey.length
+        p += b.write(c.routingKey, p, 'latin1')
+        this.lastRouteLength = p - this.lastRouteAt
+        this.lastExchange = c.exchange
+        this.lastRoutingKey = c.routingKey
+      }
+      if (!(flags & SAME_PROPERTIES)) {
+        p = b.writeUInt32LE(c.propertiesRaw.length, p)
+        b.set(c.propertiesRaw, p)
+        this.lastPropertiesAt = p
+        this.lastPropertiesLength = c.propertiesRaw.length
+        p += c.propertiesRaw.length
+        this.lastProperties = c.propertiesRaw
+      }
+      b.set(c.body, p)
+      p += size
+    }
+    chunk.end = p
+    this.count++
+  }
+
+  /**
+   * Appends a message recovered from the store, copied from its record's fields (nothing is allocated for
+   * it unless its body is too large for a record); with `paged`, only its place in the store is kept.
+   */
+  appendRecord(seq: number, redelivered: boolean, position: number, f: RecordFields, paged: boolean): void {
+    const size = f.bodyLength
+    const propertiesLength = f.propertiesEnd - f.propertiesStart
+    const src = f.source
+    if (paged) return this.append(seq, size, redelivered, f.expiresAt, position, null)
+    if (size > INLINE_BODY_MAX || propertiesLength > INLINE_BODY_MAX) {
+      // Copied out: the read buffer it is in is not kept
+      const exchangeEnd = f.routeStart + 1 + src[f.routeStart]!
+      const message = new Message(
+        src.toString('utf8', f.routeStart + 1, exchangeEnd),
+        src.toString('utf8', exchangeEnd + 1, f.routeEnd),
+        undefined,
+        Buffer.from(src.subarray(f.propertiesStart, f.propertiesEnd)),
+        Buffer.from(src.subarray(f.bodyStart, f.bodyEnd)),
+      )
+      return this.append(seq, size, redelivered, f.expiresAt, position, message)
+    }
+    let flags =
+      (redelivered ? REDELIVERED : 0) | (f.expiresAt !== 0 ? HAS_EXPIRY : 0) | (position >= 0 ? HAS_POSITION : 0)
+    const routeLength = f.routeEnd - f.routeStart
+    const chunk = this.writeChunk(MAX_HEADER_BYTES + size + propertiesLength)
+    const b = chunk.bytes
+    if (
+      this.lastRouteAt >= 0 &&
+      routeLength === this.lastRouteLength &&
+      sameBytes(src, f.routeStart, b, this.lastRouteAt, routeLength)
+    )
+      flags |= SAME_ROUTE
+    if (
+      this.lastPropertiesAt >= 0 &&
+      propertiesLength === this.lastPropertiesLength &&
+      sameBytes(src, f.propertiesStart, b, this.lastPropertiesAt, propertiesLength)
+    )
+      flags |= SAME_PROPERTIES
+    // The string state no longer says what the last full record held
+    this.lastExchange = undefined
+    let p = chunk.end
+    b[p++] = flags
+    p = b.writeDoubleLE(seq, p)
+    p = b.writeUInt32LE(size, p)
+    if (flags & HAS_EXPIRY) p = b.writeDoubleLE(f.expiresAt, p)
+    if (flags & HAS_POSITION) p = b.writeDoubleLE(position, p)
+    if (!(flags & SAME_ROUTE)) {
+      // The store's route is this one's: a length byte and UTF-8 bytes, for the exchange and the routing key
+      this.lastRouteAt = p
+      this.lastRouteLength = routeLength
+      p = copyBytes(src, f.routeStart, f.routeEnd, b, p)
+    }
+    if (!(flags & SAME_PROPERTIES)) {
+      p = b.writeUInt32LE(propertiesLength, p)
+      this.lastPropertiesAt = p
+      this.lastPropertiesLength = propertiesLength
+      p = copyBytes(src, f.propertiesStart, f.propertiesEnd, b, p)
+    }
+    p = copyBytes(src, f.bodyStart, f.bodyEnd, b, p)
+    chunk.end = p
+    this.count++
+  }
+
+  /** The chunk to write a record of at most `need` bytes into: the last one, or a new one. */
+  private writeChunk(need: number): Chunk {
+    const last = this.chunks.at(this.chunks.length - 1)
+    if (last !== undefined && last.end + need <= last.bytes.length) return last
+    const size = CHUNK_SIZES[this.chunksMade++] ?? LARGE_CHUNK_BYTES
+    const chunk = new Chunk(Math.max(size, need))
+    this.chunks.push(chunk)
+    // A chunk's first record is always full: readers need no state from an earlier chunk
+    this.lastExchange = undefined
+    this.lastProperties = EMPTY
+    this.lastRouteAt = -1
+    this.lastPropertiesAt = -1
+    return chunk
+  }
+
+  peek(): QueueEntry | undefined {
+    if (this.count === 0) return undefined
+    if (this.headEntry === undefined) {
+      const cursor = this.head
+      this.headEntry = this.read(cursor, false)
+      this.headEnd = cursor.offset
+      // read() moved the cursor past the record: put it back until the entry is shifted
+      cursor.offset = this.headStart
+    }
+    return this.headEntry
+  }
+
+  /** Where the head record starts in the first chunk */
+  private headStart = 0
+
+  shift(): QueueEntry | undefined {
+    const entry = this.peek()
+    if (entry === undefined) return undefined
+    this.headEntry = undefined
+    this.count--
+    const first = this.chunks.peek()!
+    if (this.count === 0) {
+      // Empty: every chunk goes, so a drained queue holds no memory
+      this.clear()
+      return entry
+    }
+    this.head.offset = this.headEnd
+    this.headStart = this.headEnd
+    if (this.head.offset >= first.end && this.chunks.length > 1) {
+      this.chunks.shift()
+      this.head.offset = 0
+      this.headStart = 0
+    }
+    return entry
+  }
+
+  /** Removes everything. */
+  clear(): void {
+    this.chunks.clear()
+    this.chunksMade = 0
+    this.count = 0
+    this.headEntry = undefined
+    this.head = emptyCursor()
+    this.headStart = 0
+    this.lastExchange = undefined
+    this.lastProperties = EMPTY
+    this.lastRouteAt = -1
+    this.lastPropertiesAt = -1
+  }
+
+  /** Every entry from the head on, each made anew (the head as peek made it). */
+  *entries(): IterableIterator<QueueEntry> {
+    if (this.count === 0) return
+    const cursor = { ...this.head }
+    for (let i = 0; i < this.count; i++) {
+      const entry = this.read(cursor, false)
+      yield i === 0 && this.headEntry !== undefined ? this.headEntry : entry
+    }
+  }
+
+  /** Calls `visit` for every entry from the head on, without making entries or messages. */
+  forEachRecord(visit: (redelivered: boolean, position: number, size: number, inMemory: boolean) => void): void {
+    if (this.count === 0) return
+    const cursor = { ...this.head }
+    for (let i = 0; i < this.count; i++) {
+      const entry = this.read(cursor, true)
+      visit(entry.redelivered, entry.position, entry.size, entry.message !== null)
+    }
+  }
+
+  /**
+   * Reads the record at the cursor and moves it past. `metaOnly` leaves the message out (its message is
+   * then a placeholder for "in memory", or null when paged out).
+   */
+  private read(cursor: Cursor, metaOnly: boolean): QueueEntry {
+    let chunk = this.chunks.at(cursor.chunk)!
+    if (cursor.offset >= chunk.end) {
+      cursor.chunk++
+      cursor.offset = 0
+      chunk = this.chunks.at(cursor.chunk)!
+    }
+    const b = chunk.bytes
+    let p = cursor.offset
+    const flags = b[p++]!
+    const seq = b.readDoubleLE(p)
+    const size = b.readUInt32LE(p + 8)
+    p += 12
+    let expiresAt = 0
+    let position = -1
+    if (flags & HAS_EXPIRY) {
+      expiresAt = b.readDoubleLE(p)
+      p += 8
+    }
+    if (flags & HAS_POSITION) {
+      position = b.readDoubleLE(p)
+      p += 8
+    }
+    let message: Message | null = null
+    if (flags & OBJECT) {
+      message = chunk.objects![b.readUInt32LE(p)]!
+      p += 4
+    } else if (!(flags & PAGED)) {
+      if (!(flags & SAME_ROUTE)) {
+        const exchangeEnd = p + 1 + b[p]!
+        const routingKeyEnd = exchangeEnd + 1 + b[exchangeEnd]!
+        if (!metaOnly) {
+          cursor.exchange = b.toString('utf8', p + 1, exchangeEnd)
+          cursor.routingKey = b.toString('utf8', exchangeEnd + 1, routingKeyEnd)
+          // Copies, shared by the messages that repeat this route
+          cursor.exchangeWire = Buffer.from(b.subarray(p, exchangeEnd))
+          cursor.routingKeyWire = Buffer.from(b.subarray(exchangeEnd, routingKeyEnd))
+        }
+        p = routingKeyEnd
+      }
+      if (!(flags & SAME_PROPERTIES)) {
+        const end = p + 4 + b.readUInt32LE(p)
+        // A copy: the chunk is freed once the head leaves it, the message may live on unacked
+        cursor.properties = metaOnly ? EMPTY : Buffer.from(b.subarray(p + 4, end))
+        p = end
+      }
+      message = metaOnly
+        ? PLACEHOLDER
+        : new Message(
+            cursor.exchange,
+            cursor.routingKey,
+            undefined,
+            cursor.properties,
+            Buffer.from(b.subarray(p, p + size)),
+            undefined,
+            cursor.exchangeWire,
+            cursor.routingKeyWire,
+          )
+      p += size
+    }
+    cursor.offset = p
+    return { message, size, seq, redelivered: (flags & REDELIVERED) !== 0, expiresAt, position }
+  }
+}

@@ -1,0 +1,96 @@
+// A queue's ready messages with what is counted of them: their body bytes (for x-max-length-bytes and the
+// statistics), those paged out to the store, and the bytes they hold against the broker's message memory
+// budget. Every change to the list goes through here, so the counts cannot drift from it.
+import type { Message, QueueEntry } from '../message.js'
+import type { MessageMemory } from '../message-memory.js'
+import { FifoReadyList, PriorityReadyList, type ReadyList, type RecoveredEntry } from './ready-list.js'
+
+export class ReadyMessages {
+  private readonly list: ReadyList
+  /** Body bytes of the ready messages */
+  bytes = 0
+  /** Ready messages now paged out to the store */
+  pagedOut = 0
+  /** Their body bytes */
+  pagedOutBytes = 0
+
+  constructor(
+    maxPriority: number | undefined,
+    private readonly memory: MessageMemory,
+  ) {
+    this.list = maxPriority !== undefined && maxPriority > 0 ? new PriorityReadyList(maxPriority) : new FifoReadyList()
+  }
+
+  get length(): number {
+    return this.list.length
+  }
+
+  /** The head; the same object until it is removed */
+  peek(): QueueEntry | undefined {
+    return this.list.peek()
+  }
+
+  /** Adds a message at the tail; `message` is the entry's even when the entry is paged out (message null). */
+  push(entry: QueueEntry, message: Message): void {
+    this.list.push(entry, message)
+    this.added(entry.size, entry.message === null)
+  }
+
+  /** Adds a message recovered from the store at the tail. */
+  pushRecovered(entry: RecoveredEntry): void {
+    this.list.pushRecovered(entry)
+    this.added(entry.fields.bodyLength, entry.paged)
+  }
+
+  private added(size: number, paged: boolean): void {
+    this.bytes += size
+    if (paged) {
+      this.pagedOut++
+      this.pagedOutBytes += size
+    } else this.memory.used += size
+  }
+
+  /** Removes the head, which peek() returned. */
+  removeHead(entry: QueueEntry): void {
+    this.list.shift()
+    this.bytes -= entry.size
+    if (entry.message) this.memory.used -= entry.size
+    else {
+      this.pagedOut--
+      this.pagedOutBytes -= entry.size
+    }
+  }
+
+  /** Puts a delivered (so in memory) message back at its original position. */
+  requeue(entry: QueueEntry): void {
+    this.list.requeue(entry)
+    this.bytes += entry.size
+    this.memory.used += entry.size
+  }
+
+  /** Removes every message, telling `forget` the store position of each stored one; returns how many. */
+  clear(forget: (position: number) => void): number {
+    const n = this.list.length
+    const memory = this.memory
+    this.list.clear((position, size, inMemory) => {
+      if (position >= 0) forget(position)
+      if (inMemory) memory.used -= size
+    })
+    this.bytes = 0
+    this.pagedOut = 0
+    this.pagedOutBytes = 0
+    return n
+  }
+
+  /** In the order consumers get them, each made anew from a packed record. */
+  entries(): IterableIterator<QueueEntry> {
+    return this.list.entries()
+  }
+
+  /** Store positions of the messages flagged redelivered, for the clean-shutdown record. */
+  redeliveredPositions(): number[] {
+    const positions: number[] = []
+    this.list.redeliveredPositions(positions)
+    return positions
+  }
+}

@@ -1,0 +1,235 @@
+// The FIFO ready list against an array model: messages of every shape (inline, large, with BCC keys,
+// non-ASCII names, paged out, expiring, redelivered) go through the entry objects and the packed records in
+// random orders of push (as published, or as recovered from a store record), peek, shift, requeue,
+// iteration and clear, and come out exactly as they went in.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { Message, type QueueEntry } from '../../../src/broker/message.js'
+import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
+import { encodeProperties } from '../../../src/protocol/properties.js'
+import type { BasicProperties } from '../../../src/protocol/generated/properties.js'
+import { RECORD_HEADER_SIZE, RecordFields, encodeRecord, layoutOf } from '../../../src/store/record.js'
+
+const PROPERTIES: BasicProperties[] = [
+  {},
+  { deliveryMode: 2 },
+  { contentType: 'text/plain', priority: 3 },
+  { headers: { a: 'b', n: 1 }, messageId: 'id-1' },
+]
+
+interface Shape {
+  exchange: string
+  routingKey: string
+  properties: number
+  bodySize: number
+  bcc: boolean
+  paged: boolean
+  /** Pushed as recovered from the store (a record's fields), not as a Message */
+  recovered: boolean
+  expiresAt: number
+}
+
+const shapeArb: fc.Arbitrary<Shape> = fc.record({
+  exchange: fc.constantFrom('', 'amq.direct', 'ex', 'échange', 'x'.repeat(255)),
+  routingKey: fc.constantFrom('', 'rk', 'k1', 'clé', 'r'.repeat(200)),
+  properties: fc.integer({ min: 0, max: PROPERTIES.length - 1 }),
+  bodySize: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constantFrom(4096, 4097, 70_000)),
+  bcc: fc.boolean(),
+  paged: fc.boolean(),
+  recovered: fc.boolean(),
+  expiresAt: fc.constantFrom(0, 1, 1_900_000_000_000.5),
+})
+
+type Op =
+  | { op: 'push'; shape: Shape; count: number }
+  | { op: 'shift' | 'peek' | 'entries' | 'redelivered' | 'clear' }
+  | { op: 'requeue'; which: number }
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.record({ op: fc.constant('push' as const), shape: shapeArb, count: fc.integer({ min: 1, max: 40 }) }),
+  },
+  { weight: 10, arbitrary: fc.record({ op: fc.constantFrom('shift' as const, 'peek' as const) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('requeue' as const), which: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('entries' as const, 'redelivered' as const) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
+)
+
+/** What an entry says, with its message's content as text, for comparing. */
+function describeEntry(e: QueueEntry): string {
+  const m = e.message
+  const shortString = (text: string) => Buffer.concat([Buffer.of(Buffer.byteLength(text)), Buffer.from(text)])
+  if (m?.exchangeWire) assert.deepEqual(m.exchangeWire, shortString(m.exchange))
+  if (m?.routingKeyWire) assert.deepEqual(m.routingKeyWire, shortString(m.routingKey))
+  const content = m
+    ? [m.exchange, m.routingKey, m.propertiesRaw.toString('hex'), m.body.toString('hex'), m.bccKeys?.join(',')]
+    : ['paged']
+  return JSON.stringify([e.seq, e.size, e.redelivered, e.expiresAt, e.position, ...content])
+}
+
+function makeMessage(shape: Shape, seq: number): Message {
+  const props = PROPERTIES[shape.properties]!
+  const body = Buffer.alloc(shape.bodySize, seq % 251)
+  if (body.length >= 8) body.writeDoubleBE(seq, 0)
+  return new Message(
+    shape.exchange,
+    shape.routingKey,
+    props,
+    encodeProperties(props),
+    body,
+    shape.bcc ? ['b1'] : undefined,
+  )
+}
+
+/** Pushes a message as recovery does: the fields of its store record, in a read buffer. */
+function pushAsRecovered(list: FifoReadyList, entry: QueueEntry, message: Message, paged: boolean): void {
+  const { exchange, routingKey, propertiesRaw, body } = message
+  const record = { exchange, routingKey, propertiesRaw, body, expiresAt: entry.expiresAt }
+  const layout = layoutOf(record)
+  // Inside a larger buffer, at an offset, as in a segment read
+  const buffer = Buffer.alloc(layout.totalBytes + 10, 0xee)
+  encodeRecord(record, layout, buffer, 5, true)
+  const fields = new RecordFields()
+  assert.ok(fields.locate(buffer, 5 + RECORD_HEADER_SIZE, layout.totalBytes - RECORD_HEADER_SIZE))
+  list.pushRecovered({ seq: entry.seq, redelivered: entry.redelivered, position: entry.position, fields, paged })
+  buffer.fill(0) // the list keeps nothing of the read buffer
+}
+
+describe('FifoReadyList', () => {
+  test('gives back every message as it was pushed, in seq order, whatever is packed', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), fc.integer({ min: 0, max: 6 }), (ops, hotLimit) => {
+        const list = new FifoReadyList(hotLimit)
+        const model: QueueEntry[] = []
+        const taken: QueueEntry[] = []
+        let seq = 0
+        for (const o of ops) {
+          switch (o.op) {
+            case 'push':
+              for (let i = 0; i < o.count; i++) {
+                const recovered = o.shape.recovered && !o.shape.bcc
+                const message = makeMessage(recovered ? { ...o.shape, bcc: false } : o.shape, seq)
+                const stored = recovered || o.shape.paged || seq % 3 === 0
+                const entry: QueueEntry = {
+                  message: o.shape.paged ? null : message,
+                  size: message.body.length,
+                  seq,
+                  redelivered: seq % 5 === 0,
+                  expiresAt: o.shape.expiresAt,
+                  position: stored ? 2 ** 32 * (seq % 7) + seq : -1,
+                }
+                seq += 1 + (seq % 2)
+                model.push({ ...entry })
+                if (recovered) pushAsRecovered(list, entry, message, o.shape.paged)
+                else list.push(entry, message)
+              }
+              break
+            case 'peek': {
+              const head = list.peek()
+              assert.equal(head && describeEntry(head), model[0] && describeEntry(model[0]))
+              if (head) assert.equal(list.shift(), head, 'shift hands out the entry peek made')
+              if (head) taken.push(head)
+              if (head) model.shift()
+              break
+            }
+            case 'shift': {
+              const e = list.shift()
+              const expected = model.shift()
+              assert.equal(e && describeEntry(e), expected && describeEntry(expected))
+              if (e) taken.push(e)
+              break
+            }
+            case 'requeue': {
+              if (taken.length === 0 || taken[0]!.message === null) break
+              const [e] = taken.splice(o.which % taken.length, 1)
+              if (!e || e.message === null) break
+              e.redelivered = true
+              list.requeue(e)
+              let at = 0
+              while (at < model.length && model[at]!.seq < e.seq) at++
+              model.splice(at, 0, { ...e })
+              break
+            }
+            case 'entries':
+              assert.deepEqual([...list.entries()].map(describeEntry), model.map(describeEntry))
+              break
+            case 'redelivered': {
+              const positions: number[] = []
+              list.redeliveredPositions(positions)
+              assert.deepEqual(
+                positions,
+                model.filter((e) => e.redelivered && e.position >= 0).map((e) => e.position),
+              )
+              break
+            }
+            case 'clear': {
+              const seen: [number, number, boolean][] = []
+              list.clear((position, size, inMemory) => seen.push([position, size, inMemory]))
+              assert.deepEqual(
+                seen,
+                model.map((e) => [e.position, e.size, e.message !== null]),
+              )
+              model.length = 0
+              break
+            }
+          }
+          assert.equal(list.length, model.length)
+        }
+        while (model.length > 0) assert.equal(describeEntry(list.shift()!), describeEntry(model.shift()!))
+        assert.equal(list.shift(), undefined)
+        assert.equal(list.packedBytes, 0, 'a drained list holds no chunk')
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('records written from messages and from store records may follow each other in any order', () => {
+    const list = new FifoReadyList(0)
+    const a = { exchange: 'ex-a', routingKey: 'a', properties: 1, bodySize: 10, bcc: false, paged: false, expiresAt: 0 }
+    const b = { ...a, exchange: 'ex-b', routingKey: 'b', properties: 2 }
+    const order: [Shape, boolean][] = [
+      [{ ...a, recovered: false }, false],
+      [{ ...b, recovered: true }, true],
+      [{ ...a, recovered: false }, false],
+      [{ ...a, recovered: true }, true],
+      [{ ...b, recovered: true }, true],
+      [{ ...b, recovered: false }, false],
+      [{ ...a, recovered: true }, true],
+      [{ ...a, recovered: false }, false],
+    ]
+    const expected: string[] = []
+    order.forEach(([shape, recovered], seq) => {
+      const message = makeMessage(shape, seq)
+      const entry: QueueEntry = { message, size: 10, seq, redelivered: false, expiresAt: 0, position: seq }
+      expected.push(describeEntry(entry))
+      if (recovered) pushAsRecovered(list, entry, message, false)
+      else list.push(entry, message)
+    })
+    assert.deepEqual([...list.entries()].map(describeEntry), expected)
+  })
+
+  test('packs a long queue into chunks and frees them as the head passes', () => {
+    const list = new FifoReadyList(16)
+    const props = { deliveryMode: 1 }
+    const n = 700_000
+    for (let seq = 0; seq < n; seq++) {
+      const m = new Message('ex', 'rk', props, encodeProperties(props), Buffer.alloc(100, seq % 256))
+      list.push({ message: m, size: 100, seq, redelivered: false, expiresAt: 0, position: -1 }, m)
+    }
+    const full = list.packedBytes
+    // about 115 bytes a message: the body, 13 of flags, seq and size, and the properties (2 bytes, and their
+    // length) written again only at each chunk's first record
+    assert.ok(full > n * 100 && full < n * 120, `packed into ${full} bytes`)
+    for (let seq = 0; seq < 690_000; seq++) assert.equal(list.shift()!.seq, seq)
+    assert.ok(list.packedBytes < full * 0.5, `mostly drained still holds ${list.packedBytes} of ${full} bytes`)
+    for (let seq = 690_000; seq < n; seq++) {
+      const e = list.shift()!
+      assert.equal(e.seq, seq)
+      assert.equal(e.message!.body[99], seq % 256)
+      assert.equal(e.message!.properties.deliveryMode, 1)
+    }
+    assert.equal(list.packedBytes, 0)
+  })
+})
