@@ -3,8 +3,9 @@
 // Appends and acks only copy bytes into per-file buffers. The first write of a batch schedules a commit
 // for the next turn of the event loop; the commit writes every file with buffered bytes, fdatasyncs each
 // of them in parallel, and only then reports the batch durable. Writes made while a commit runs go to the
-// next batch. So the cost of a sync is shared by every message of every queue in the batch, and a
-// publisher confirm waits for at most one commit in progress plus its own.
+// next batch, which may be written and synced while the previous batch's fdatasync is still in flight
+// (batches are reported in order). So the cost of a sync is shared by every message of every queue in the
+// batch, and a publisher confirm waits for about one sync.
 //
 // A commit that fails (disk full, I/O error, out of descriptors) is reported failed, and the store keeps
 // the bytes and retries with a growing delay; new messages are refused until a retry succeeds. Deleted
