@@ -36,8 +36,12 @@ export class AppendFile {
   private blockTaken = 0
   private pending: Buffer[] = []
   private pendingBytes = 0
-  /** Chunks handed to the commit running now, until their write completes */
+  /** Chunks handed to the commit writing now, until their write completes */
   private inFlight: Buffer[] = []
+  /** Chunks written but not yet known synced, one list per write, with the file length after each write */
+  private unsynced: Buffer[][] = []
+  private unsyncedEnds: number[] = []
+  private unsyncedBytes = 0
   private readsInFlight = 0
   private closeRequested = false
   /** In the commit queue already */
@@ -107,7 +111,7 @@ export class AppendFile {
     }
   }
 
-  /** Moves everything buffered to the commit starting now; returns the chunks to write. */
+  /** Moves everything buffered to the commit starting now; returns the chunks to write (with write()). */
   takeForCommit(): Buffer[] {
     this.takeBlockBytes()
     const chunks = this.pending
@@ -120,43 +124,84 @@ export class AppendFile {
   }
 
   /**
-   * Writes the chunks and fdatasyncs. Returns true when the file's directory entry is not yet known durable
-   * (a new file: the store syncs its directory). On failure the chunks are kept for the next commit.
+   * Writes the chunks at the end of the file (opening it, and first cutting off what a failed write or sync
+   * left, if needed). Returns the length the file's next fdatasync must cover, or -1 when there is nothing
+   * to sync (no bytes, or the file was discarded meanwhile). The written chunks are kept in memory until
+   * markSynced covers them, so that a failed sync (of this commit or an earlier one still in flight) can
+   * write them again. On failure the chunks go back to the front of the pending bytes.
    */
-  async writeAndSync(chunks: Buffer[]): Promise<boolean> {
+  async write(chunks: Buffer[]): Promise<number> {
     let bytes = 0
     for (const chunk of chunks) bytes += chunk.length
     try {
-      if (bytes === 0 && !this.needsRepair) return !this.directoryEntrySynced
+      if (bytes === 0 && !this.needsRepair) return -1
       const fd = await this.openForWriting()
       this.existsOnDisk = true
       // The queue was deleted while the file was being opened: its bytes are not wanted any more
-      if (this.discarded) return false
+      if (this.discarded) return -1
       if (this.needsRepair) {
         // After a failed write or fdatasync the bytes past the last sync cannot be trusted, even if the page
         // cache shows them (Linux may have marked unwritten pages clean): cut them off and write them again
         await this.io.truncate(fd, this.syncedBytes)
         this.needsRepair = false
       }
-      await this.io.appendAll(fd, chunks)
-      this.writtenBytes += bytes
-      this.inFlight = []
-      await this.io.datasync(fd)
-      this.syncedBytes = this.writtenBytes
-      return !this.directoryEntrySynced
+      if (bytes > 0) await this.io.appendAll(fd, chunks)
     } catch (error) {
-      this.keepUnsynced(chunks, bytes)
+      // Nothing of these chunks counts as written: they are written again (after a cut) by the retry
+      this.pending = chunks.concat(this.pending)
+      this.pendingBytes += bytes
+      this.inFlight = []
+      this.needsRepair = this.existsOnDisk
       throw error
+    }
+    this.writtenBytes += bytes
+    this.inFlight = []
+    if (bytes > 0) {
+      this.unsynced.push(chunks)
+      this.unsyncedEnds.push(this.writtenBytes)
+      this.unsyncedBytes += bytes
+    }
+    return this.writtenBytes
+  }
+
+  /** fdatasyncs the file (a sync issued after a write completed covers it, and every write before it). */
+  async sync(): Promise<void> {
+    if (this.fd === null) throw new Error(`${this.path} is not open`)
+    await this.io.datasync(this.fd)
+  }
+
+  /**
+   * The bytes up to `length` are on stable storage. The store calls this in batch order, and only while
+   * every earlier batch was durable too (after a failed sync, a later one on the same file may report
+   * success although pages were lost).
+   */
+  markSynced(length: number): void {
+    if (length <= this.syncedBytes) return
+    this.syncedBytes = length
+    while (this.unsyncedEnds.length > 0 && this.unsyncedEnds[0]! <= length) {
+      const chunks = this.unsynced.shift()!
+      this.unsyncedEnds.shift()
+      for (const chunk of chunks) this.unsyncedBytes -= chunk.length
     }
   }
 
-  /** A write or sync failed: everything past the last sync is written again, from memory, by the next commit. */
-  private keepUnsynced(chunks: Buffer[], bytes: number): void {
-    this.pending = chunks.concat(this.pending)
-    this.pendingBytes += bytes
-    this.inFlight = []
+  /**
+   * A write or sync of this file failed, or a batch it was written in was reported failed: everything past
+   * the last sync is written again, from memory, by the next commit (after cutting the file back). Called
+   * only when no write or sync of the file is in flight.
+   */
+  rewindToSynced(): void {
+    if (this.unsynced.length > 0) {
+      const chunks = this.unsynced.flat()
+      this.pending = chunks.concat(this.pending)
+      this.pendingBytes += this.unsyncedBytes
+      this.unsynced = []
+      this.unsyncedEnds = []
+      this.unsyncedBytes = 0
+    }
+    // Bytes past the last sync may be on disk, torn, or cached but lost: the next write cuts them off first
+    if (this.writtenBytes > this.syncedBytes) this.needsRepair = this.existsOnDisk
     this.writtenBytes = this.syncedBytes
-    this.needsRepair = this.existsOnDisk
   }
 
   private async openForWriting(): Promise<number> {
@@ -256,6 +301,9 @@ export class AppendFile {
     this.closeRequested = true
     this.pending = []
     this.pendingBytes = 0
+    this.unsynced = []
+    this.unsyncedEnds = []
+    this.unsyncedBytes = 0
     this.block = null
     this.blockUsed = this.blockTaken = 0
     if (this.opening !== null) await this.opening.catch(() => undefined)

@@ -3,8 +3,9 @@
 // Appends and acks only copy bytes into per-file buffers. The first write of a batch schedules a commit
 // for the next turn of the event loop; the commit writes every file with buffered bytes, fdatasyncs each
 // of them in parallel, and only then reports the batch durable. Writes made while a commit runs go to the
-// next batch. So the cost of a sync is shared by every message of every queue in the batch, and a
-// publisher confirm waits for at most one commit in progress plus its own.
+// next batch, which may be written and synced while the previous batch's fdatasync is still in flight
+// (batches are reported in order). So the cost of a sync is shared by every message of every queue in the
+// batch, and a publisher confirm waits for about one sync.
 //
 // A commit that fails (disk full, I/O error, out of descriptors) is reported failed, and the store keeps
 // the bytes and retries with a growing delay; new messages are refused until a retry succeeds. Deleted
@@ -42,6 +43,11 @@ export const TRASH_DIR = 'trash'
 /** Delays between retries of a failed commit: doubling from the first to the last */
 const FIRST_RETRY_MS = 50
 const MAX_RETRY_MS = 1000
+/**
+ * Commits in flight at once: one syncing while the next writes and syncs. More would mostly hold libuv's
+ * four threads with fdatasyncs that the disk serves one after the other anyway.
+ */
+const MAX_COMMITS_IN_FLIGHT = 2
 
 export interface MessageStoreOptions {
   /** A segment file is closed for appends once it would grow past this (default 16 MiB) */
@@ -86,7 +92,17 @@ export class MessageStore {
   private dirtyFiles: AppendFile[] = []
   private segmentsToRemove: { segment: Segment; owner: QueueStore }[] = []
   private commitScheduled = false
+  /** Ends when the last commit started ends (commits end in order); null when none is in flight */
   private running: Promise<void> | null = null
+  /** Resolves once the last commit started has been reported durable or failed */
+  private lastReported: Promise<void> = Promise.resolve()
+  private activeCommits = 0
+  /** A commit is writing: the next one starts once it is done */
+  private writing = false
+  /** A commit in flight failed: no new commit starts until every one in flight has ended */
+  private halted = false
+  /** Files with bytes past their last sync that a failed batch wrote: rewound once no commit is in flight */
+  private readonly toRewind = new Set<AppendFile>()
   private retryTimer: NodeJS.Timeout | null = null
   private retryDelay = FIRST_RETRY_MS
   /** When the current run of failed commits began (ms since the epoch) */
@@ -358,23 +374,51 @@ export class MessageStore {
     this.scheduleCommit()
   }
 
-  /** While commits fail, only the retry timer starts them. */
+  /**
+   * Starts a commit on the next turn, unless one is writing now (writes of a file must stay in order), the
+   * pipeline is full, a commit in flight failed, or commits fail (then only the retry timer starts them).
+   */
   private scheduleCommit(): void {
-    if (this.commitScheduled || this.running !== null || this.failure !== null) return
+    if (this.commitScheduled || this.writing || this.halted || this.failure !== null) return
+    if (this.activeCommits >= MAX_COMMITS_IN_FLIGHT) return
     this.commitScheduled = true
     setImmediate(this.startCommit)
   }
 
   private readonly startCommit = (): void => {
     this.commitScheduled = false
-    this.running = this.commit()
-      .catch((error: unknown) => this.fail(error, 'commit'))
-      .finally(() => {
-        this.running = null
-        if (this.failure !== null) {
-          if (!this.closed) this.scheduleRetry()
-        } else if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) this.scheduleCommit()
+    const previousReported = this.lastReported
+    const previousDone = this.running
+    let reported!: () => void
+    this.lastReported = new Promise<void>((resolve) => (reported = resolve))
+    this.activeCommits++
+    const done: Promise<void> = this.commit(previousReported, reported)
+      .catch((error: unknown) => this.log.error({ err: errorText(error) }, 'message store commit threw'))
+      // Commits end in order: waiting for the last one started waits for all of them
+      .then(async () => {
+        await previousDone
       })
+      .finally(() => this.commitEnded(done))
+    this.running = done
+  }
+
+  private commitEnded(done: Promise<void>): void {
+    this.activeCommits--
+    if (this.running === done) this.running = null
+    if (this.activeCommits === 0 && this.halted) {
+      // No write or sync is in flight any more: what failed, or was written in a failed batch, is written
+      // again from memory by the retry, after cutting each file back to its last synced length
+      this.halted = false
+      for (const file of this.toRewind) {
+        if (file.discarded) continue
+        file.rewindToSynced()
+        if (file.needsCommit) this.enqueueForRetry(file)
+      }
+      this.toRewind.clear()
+    }
+    if (this.failure !== null) {
+      if (this.activeCommits === 0 && !this.closed) this.scheduleRetry()
+    } else if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) this.scheduleCommit()
   }
 
   private scheduleRetry(): void {
@@ -386,70 +430,126 @@ export class MessageStore {
     this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS)
   }
 
-  private async commit(): Promise<void> {
+  /**
+   * One batch: writes every dirty file (one writev each, in parallel), then fdatasyncs them (and the
+   * directories of new files). The next commit may write as soon as this one's writes are done, while this
+   * one syncs: write(2) is not a durability point, and batches are still reported in order, each only after
+   * its own syncs (which cover its bytes) and after the batch before it was reported durable.
+   */
+  private async commit(previousReported: Promise<void>, reported: () => void): Promise<void> {
     const batch = this.batch++
     const retrying = this.failure !== null
     const files = this.dirtyFiles
     const segments = this.segmentsToRemove
     this.dirtyFiles = []
     this.segmentsToRemove = []
-
-    const writing: AppendFile[] = []
-    const writes: Promise<boolean>[] = []
-    for (const file of files) {
-      file.queued = false
-      if (file.discarded) continue
-      writing.push(file)
-      writes.push(file.writeAndSync(file.takeForCommit()))
-    }
-    const results = await Promise.allSettled(writes)
     let failure: { reason: unknown; path: string } | null = null
-    const newFileDirs = new Map<string, AppendFile[]>()
-    for (const [i, result] of results.entries()) {
-      const file = writing[i]!
-      // A file whose queue was deleted meanwhile (its directory moved to the trash) needs nothing more
-      if (file.discarded) continue
-      if (result.status === 'rejected') failure ??= { reason: result.reason, path: file.path }
-      else if (result.value) {
-        const dir = dirname(file.path)
-        newFileDirs.set(dir, [...(newFileDirs.get(dir) ?? []), file])
+    let durable = false
+    let writePhase = true
+    this.writing = true
+    try {
+      const writing: AppendFile[] = []
+      const writes: Promise<number>[] = []
+      for (const file of files) {
+        file.queued = false
+        if (file.discarded) continue
+        writing.push(file)
+        writes.push(file.write(file.takeForCommit()))
       }
-    }
-    // A new file's directory entry must be durable too, or a power loss could lose the whole file
-    await Promise.all(
-      [...newFileDirs].map(async ([dir, created]) => {
-        try {
-          await this.io.syncDirectory(dir)
-          for (const file of created) file.directoryEntrySynced = true
-        } catch (error) {
-          // The queue was deleted while its directory was synced: nothing of it needs to be durable
-          if (created.every((file) => file.discarded)) return
-          failure ??= { reason: error, path: dir }
-        }
-      }),
-    )
-    if (failure !== null) {
-      // What could not be written stays buffered in its file, for the retry
-      for (const file of writing) if (!file.discarded && file.needsCommit) this.enqueueForRetry(file)
-      this.fail(failure.reason, failure.path)
-      // Acked segments go all the same: when the disk is full, that is the space a retry needs
-      await this.removeSegmentFiles(segments)
-      return
-    }
-    if (retrying) this.resumed()
+      const written = await Promise.allSettled(writes)
+      const lengths: number[] = []
+      for (const [i, result] of written.entries()) {
+        const file = writing[i]!
+        lengths.push(-1)
+        // A file whose queue was deleted meanwhile (its directory moved to the trash) needs nothing more
+        if (file.discarded) continue
+        if (result.status === 'rejected') failure ??= { reason: result.reason, path: file.path }
+        else lengths[i] = result.value
+      }
+      // A failed write stops the pipeline at once: nothing more is written until the retry has cut it off
+      if (failure !== null) this.halted = true
+      this.writing = writePhase = false
+      if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) this.scheduleCommit()
 
-    this.durable = batch
-    for (const listener of this.durableListeners) {
-      try {
-        listener(batch)
-      } catch (error) {
-        this.log.error({ err: errorText(error) }, 'durable listener threw')
+      const synced: boolean[] = writing.map(() => false)
+      const newFileDirs = new Map<string, AppendFile[]>()
+      const syncs: Promise<void>[] = []
+      for (const [i, file] of writing.entries()) {
+        if (file.discarded || written[i]!.status === 'rejected') continue
+        if (!file.directoryEntrySynced) {
+          const dir = dirname(file.path)
+          newFileDirs.set(dir, [...(newFileDirs.get(dir) ?? []), file])
+        }
+        if (lengths[i]! < 0) {
+          synced[i] = true
+          continue
+        }
+        syncs.push(
+          file.sync().then(
+            () => void (synced[i] = true),
+            (error: unknown) => {
+              if (file.discarded) return
+              failure ??= { reason: error, path: file.path }
+              this.halted = true
+            },
+          ),
+        )
       }
+      // A new file's directory entry must be durable too, or a power loss could lose the whole file
+      for (const [dir, created] of newFileDirs) {
+        syncs.push(
+          this.io.syncDirectory(dir).then(
+            () => {
+              for (const file of created) file.directoryEntrySynced = true
+            },
+            (error: unknown) => {
+              // The queue was deleted while its directory was synced: nothing of it needs to be durable
+              if (created.every((file) => file.discarded)) return
+              failure ??= { reason: error, path: dir }
+              this.halted = true
+            },
+          ),
+        )
+      }
+      await Promise.all(syncs)
+
+      // Batches are reported in order: a later sync may finish first, but its batch waits for this one's
+      await previousReported
+      // Failed already, with a batch before it: a later sync on a file whose sync failed may report
+      // success although pages were lost, so nothing of this batch counts as synced
+      const failedBefore = batch <= this.durable
+      if (failedBefore) this.halted = true
+      for (const [i, file] of writing.entries()) {
+        if (file.discarded) continue
+        const ok = !failedBefore && synced[i]!
+        if (ok && lengths[i]! >= 0) file.markSynced(lengths[i]!)
+        // Every file of a failed batch goes in the retry (one may only lack its directory sync)
+        if (!ok || failure !== null) this.toRewind.add(file)
+      }
+      if (failedBefore) return
+      if (failure !== null) {
+        this.fail(failure.reason, failure.path)
+        return
+      }
+      if (retrying) this.resumed()
+      this.durable = batch
+      durable = true
+      for (const listener of this.durableListeners) {
+        try {
+          listener(batch)
+        } catch (error) {
+          this.log.error({ err: errorText(error) }, 'durable listener threw')
+        }
+      }
+    } finally {
+      if (writePhase) this.writing = false
+      reported()
+      // Removing acked segments does not delay confirms: it runs after the batch is reported durable.
+      // Acked segments go even when the batch failed: when the disk is full, that is the space a retry needs.
+      // flush() waits for it, so that after a flush the files on disk are exactly the store's state.
+      await this.removeSegmentFiles(segments)
+      if (durable) this.settleFlushWaiters()
     }
-    // Removing acked segments does not delay confirms: it runs after the batch is reported durable.
-    // flush() waits for it, so that after a flush the files on disk are exactly the store's state.
-    await this.removeSegmentFiles(segments)
-    this.settleFlushWaiters()
   }
 
   /** A file whose write failed goes in the next commit (started by the retry timer). */
