@@ -1,5 +1,8 @@
 // A client of the management HTTP API for tests: real requests with node's fetch and HTTP basic auth.
 // Response bodies are looked at field by field; their shapes are what the tests assert.
+import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import { startBroker, type InProcessBroker, type StartOptions } from './broker.js'
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Body = any
 
@@ -36,4 +39,13 @@ export function apiClient(base: () => string) {
       json: text === '' ? undefined : (JSON.parse(text) as Body),
     }
   }
+}
+
+/** An in-process broker with its management API on a free loopback port, and the API's base URL. */
+export async function startBrokerWithApi(
+  options: StartOptions = {},
+): Promise<{ broker: InProcessBroker; api: ManagementServer; base: string }> {
+  const broker = await startBroker({ ...options, inProcess: true })
+  const api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
+  return { broker, api, base: `http://127.0.0.1:${api.port}` }
 }

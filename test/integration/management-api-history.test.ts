@@ -6,8 +6,8 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import amqp from 'amqplib'
-import { startBroker, type InProcessBroker } from '../helpers/broker.js'
-import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import type { InProcessBroker } from '../helpers/broker.js'
+import type { ManagementServer } from '../../src/management/api/server.js'
 import {
   historyScope,
   keptSamples,
@@ -16,7 +16,7 @@ import {
   withRates,
   type RateHistory,
 } from '../../src/management/api/rates.js'
-import { apiClient, type Body } from '../helpers/management-http.js'
+import { apiClient, startBrokerWithApi, type Body } from '../helpers/management-http.js'
 
 const HISTORY =
   '?lengths_age=600&lengths_incr=5&msg_rates_age=600&msg_rates_incr=5&data_rates_age=600&data_rates_incr=5'
@@ -40,9 +40,7 @@ describe('management API: rate history (samples)', () => {
   const call = apiClient(() => base)
 
   before(async () => {
-    broker = await startBroker({ inProcess: true })
-    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${api.port}`
+    ;({ broker, api, base } = await startBrokerWithApi())
   })
 
   after(async () => {

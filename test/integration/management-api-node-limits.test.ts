@@ -3,16 +3,15 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import amqp from 'amqplib'
-import { startBroker, type StartOptions } from '../helpers/broker.js'
-import { startManagementServer } from '../../src/management/api/server.js'
+import type { StartOptions } from '../helpers/broker.js'
+import { startBrokerWithApi } from '../helpers/management-http.js'
 
 async function nodeWith(options: StartOptions, connections: number): Promise<Record<string, unknown>> {
-  const broker = await startBroker({ ...options, inProcess: true })
-  const api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
+  const { broker, api, base } = await startBrokerWithApi(options)
   const open: amqp.ChannelModel[] = []
   try {
     for (let i = 0; i < connections; i++) open.push(await amqp.connect(broker.url))
-    const res = await fetch(`http://127.0.0.1:${api.port}/api/nodes`, {
+    const res = await fetch(`${base}/api/nodes`, {
       headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') },
     })
     assert.equal(res.status, 200)

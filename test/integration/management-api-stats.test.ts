@@ -7,7 +7,7 @@ import amqp from 'amqplib'
 import { startBroker, type InProcessBroker } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
 import { withRates } from '../../src/management/api/rates.js'
-import { apiClient, basicAuth as auth, type Body } from '../helpers/management-http.js'
+import { apiClient, startBrokerWithApi, basicAuth as auth, type Body } from '../helpers/management-http.js'
 
 describe('management API: policies, message_stats, list queries', () => {
   let broker: InProcessBroker
@@ -16,9 +16,7 @@ describe('management API: policies, message_stats, list queries', () => {
   const call = apiClient(() => base)
 
   before(async () => {
-    broker = await startBroker({ inProcess: true })
-    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${api.port}`
+    ;({ broker, api, base } = await startBrokerWithApi())
     broker.broker.putUser('mon', { password: 'p', tags: ['monitoring'] })
   })
 
@@ -364,9 +362,7 @@ describe('management API: statistics of connections, channels, queues, churn, ex
   const get = async (path: string): Promise<Body> => (await call('GET', path)).json
 
   before(async () => {
-    broker = await startBroker({ inProcess: true })
-    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${api.port}`
+    ;({ broker, api, base } = await startBrokerWithApi())
   })
 
   after(async () => {

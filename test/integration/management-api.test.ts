@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import amqp from 'amqplib'
-import { startBroker, type InProcessBroker } from '../helpers/broker.js'
+import type { InProcessBroker } from '../helpers/broker.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
-import { apiClient, basicAuth as auth, GUEST, type Body } from '../helpers/management-http.js'
+import { apiClient, startBrokerWithApi, basicAuth as auth, GUEST, type Body } from '../helpers/management-http.js'
 
 const run = promisify(execFile)
 const RABBITMQADMIN = ['/usr/bin/rabbitmqadmin', '/usr/sbin/rabbitmqadmin'].find((p) => existsSync(p))
@@ -23,9 +23,7 @@ describe('management API', () => {
   const call = apiClient(() => base)
 
   before(async () => {
-    broker = await startBroker({ inProcess: true })
-    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${api.port}`
+    ;({ broker, api, base } = await startBrokerWithApi())
     broker.broker.putUser('plain', { password: 'p', tags: [] })
     broker.broker.putUser('mgmt', { password: 'p', tags: ['management'] })
     broker.broker.putUser('mon', { password: 'p', tags: ['monitoring'] })

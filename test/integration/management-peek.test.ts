@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import amqp from 'amqplib'
 import { TEST_TIMEOUT, openConfirmChannel } from '../helpers/amqplib.js'
-import { startBroker, type InProcessBroker } from '../helpers/broker.js'
-import { apiClient, basicAuth } from '../helpers/management-http.js'
-import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
+import type { InProcessBroker } from '../helpers/broker.js'
+import { apiClient, startBrokerWithApi, basicAuth } from '../helpers/management-http.js'
+import type { ManagementServer } from '../../src/management/api/server.js'
 
 const inProcessOnly = { skip: process.env['WARREN_TEST_URL'] ? 'a Warren extension of the management API' : false }
 
@@ -20,9 +20,7 @@ describe('peeking at messages through the management API', inProcessOnly, () => 
 
   before(async () => {
     // a 64 KiB message budget: most of a long durable queue lives only in the store
-    broker = await startBroker({ inProcess: true, messageMemoryBudget: 64 * 1024 })
-    api = await startManagementServer(broker.broker, () => broker.connections, { port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${api.port}`
+    ;({ broker, api, base } = await startBrokerWithApi({ messageMemoryBudget: 64 * 1024 }))
   })
 
   after(async () => {
