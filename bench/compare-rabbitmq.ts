@@ -1,8 +1,10 @@
 // Warren beside RabbitMQ with the team's C load generator, in one command: starts a private RabbitMQ node
 // (test/differential/rabbitmq.ts) and a Warren (on the Node given), runs ../shared/bench/compare.sh over them
 // (each scenario on one broker then the other, alternating, --rounds times), measures the loopback ceiling
-// through a Node relay (tcpceil via noderelay.js, same Node), and prints a Markdown report: medians,
-// Warren ÷ RabbitMQ, each broker's CPU, exactly-once, and Warren's throughput as a share of the ceiling.
+// through a Node relay (tcpceil via noderelay.js, same Node) and, for g1/g2, the latency floor (bench/latency-floor.c:
+// the same paced messages over loopback with no broker, through a C relay thread and through noderelay.js), and
+// prints a Markdown report: medians, Warren ÷ RabbitMQ, each broker's CPU, exactly-once, and Warren's throughput
+// as a share of the ceiling.
 //
 //   npm run build && node dist/bench/compare-rabbitmq.js [--node PATH] [--scenarios a,b,c,d,e,f,g1,g2,i]
 //       [--rounds 2] [--duration 10] [--backlog 1000000] [--out report.md] [--bench-dir ../shared/bench]
@@ -112,6 +114,52 @@ async function ceiling(bench: string, size: number, count: number): Promise<numb
   }
 }
 
+/** p99 latency (ms) of latency-floor's paced messages over one path, at a rate, for seconds */
+async function latencyFloor(
+  binary: string,
+  bench: string,
+  mode: string,
+  rate: number,
+  seconds: number,
+): Promise<number> {
+  const args = [mode, String(rate), String(seconds)]
+  if (mode !== 'via') return (JSON.parse(run(binary, args)) as { lat_us: { p99: number } }).lat_us.p99 / 1000
+  const [viaIn, viaOut] = [await freePort(), await freePort()]
+  const env = { ...process.env, VIA_IN: String(viaIn), VIA_OUT: String(viaOut) }
+  const relay = spawn(values.node, [join(bench, 'noderelay.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    await new Promise<void>((done, fail) => {
+      relay.stderr!.once('data', () => done())
+      relay.once('exit', (code) => fail(new Error(`noderelay exited (${code})`)))
+    })
+    return (JSON.parse(run(binary, args, { env })) as { lat_us: { p99: number } }).lat_us.p99 / 1000
+  } finally {
+    relay.kill()
+  }
+}
+
+const FLOOR_PATHS = { direct: 'writer → reader', crelay: 'through a C relay thread', via: 'through noderelay.js' }
+type FloorPath = keyof typeof FLOOR_PATHS
+
+/** Median p99 of each path for g1 (1k msg/s) and g2 (10k msg/s), as many times as there are rounds */
+async function latencyFloors(bench: string, work: string): Promise<Record<string, Record<FloorPath, number>>> {
+  const binary = join(work, 'latency-floor')
+  run('gcc', ['-O2', '-o', binary, join(root, 'bench', 'latency-floor.c'), '-lpthread'])
+  const floors: Record<string, Record<FloorPath, number>> = {}
+  for (const [id, rate] of [
+    ['g1', 1000],
+    ['g2', 10000],
+  ] as const) {
+    if (!values.scenarios.split(',').includes(id)) continue
+    const p99s: Record<FloorPath, number[]> = { direct: [], crelay: [], via: [] }
+    for (let round = 0; round < Number(values.rounds); round++)
+      for (const mode of Object.keys(FLOOR_PATHS) as FloorPath[])
+        p99s[mode].push(await latencyFloor(binary, bench, mode, rate, Number(values.duration)))
+    floors[id] = { direct: median(p99s.direct)!, crelay: median(p99s.crelay)!, via: median(p99s.via)! }
+  }
+  return floors
+}
+
 async function main(): Promise<void> {
   const source = resolve(values['bench-dir'])
   if (!existsSync(join(source, 'compare.sh')))
@@ -163,9 +211,11 @@ async function main(): Promise<void> {
           1024: await ceiling(bench, 1024, Number(values['ceiling-count']) / 4),
         }
       : undefined
+    const floors = await latencyFloors(bench, work)
     const report = renderReport({
       results,
       ceilings,
+      floors,
       header: {
         started,
         nodeVersion,
@@ -193,10 +243,11 @@ async function main(): Promise<void> {
 interface ReportInput {
   results: Result[]
   ceilings: Record<16 | 1024, number> | undefined
+  floors: Record<string, Record<FloorPath, number>>
   header: { started: Date; nodeVersion: string; rabbitVersion: string; load: [number, number]; command: string }
 }
 
-function renderReport({ results, ceilings, header }: ReportInput): string {
+function renderReport({ results, ceilings, floors, header }: ReportInput): string {
   const lines = [
     `Warren on Node ${header.nodeVersion} beside RabbitMQ ${header.rabbitVersion}, ${header.started.toISOString()};` +
       ` 1-min load ${header.load[0].toFixed(1)} before, ${header.load[1].toFixed(1)} after.`,
@@ -239,6 +290,17 @@ function renderReport({ results, ceilings, header }: ReportInput): string {
     ] as const) {
       const m = medians[id]
       if (m !== undefined) lines.push(`- ${id}: Warren at ${((100 * m) / ceilings[size]).toFixed(1)}% of the ceiling.`)
+    }
+  }
+  if (Object.keys(floors).length > 0) {
+    lines.push(
+      '',
+      'Latency floor (bench/latency-floor.c: the same paced 16 B messages, one send each, over loopback with no ' +
+        'broker; p99 in ms, median of the rounds):',
+    )
+    for (const [id, floor] of Object.entries(floors)) {
+      const paths = (Object.keys(FLOOR_PATHS) as FloorPath[]).map((p) => `${FLOOR_PATHS[p]} ${floor[p].toFixed(3)}`)
+      lines.push(`- ${id}: ${paths.join(', ')}.`)
     }
   }
   return lines.join('\n') + '\n'

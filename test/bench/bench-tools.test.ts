@@ -81,5 +81,9 @@ describe('benchmark tools', () => {
     }
     assert.match(stdout, /Loopback ceiling .* 16 B [\d,]+ msg\/s/)
     assert.match(stdout, /- a: Warren at [\d.]+% of the ceiling/)
+    assert.match(
+      stdout,
+      /- g1: writer → reader \d+\.\d{3}, through a C relay thread \d+\.\d{3}, through noderelay\.js \d+\.\d{3}\./,
+    )
   })
 })
