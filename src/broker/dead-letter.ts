@@ -72,6 +72,8 @@ export function deadLetteredMessage(
   const { expiration: _expiration, ...rest } = message.properties
   // RabbitMQ re-encodes the headers of a dead letter sorted by key
   const properties: BasicProperties = { ...rest, headers: sortedTable(headers) }
+  // The dead letter shares the body: it must not share a view of a socket read
+  message.ownBody()
   return new Message(
     deadLetterExchange,
     deadLetterRoutingKey ?? message.routingKey,

@@ -7,6 +7,16 @@ import { Reader } from '../protocol/reader.js'
 
 export class Message {
   private decoded: BasicProperties | undefined
+  /**
+   * The body is a view of the socket read it arrived in, lent for the publish (see ownBody): a publish that
+   * every queue hands straight to a no-ack consumer is written out and forgotten with no copy of its own.
+   */
+  private borrowed = false
+  /**
+   * Deliveries written out during the publish to consumers that keep nothing (no-ack), counted by the queues:
+   * the publisher compares it with the queues routed to, to know whether anything kept the message.
+   */
+  deliveredAtOnce = 0
 
   constructor(
     readonly exchange: string,
@@ -15,7 +25,8 @@ export class Message {
     properties: BasicProperties | undefined,
     /** The content header's property flags and values, as on the wire */
     readonly propertiesRaw: Buffer,
-    readonly body: Buffer,
+    /** Never written to; replaced only by ownBody, by a copy of the same bytes */
+    public body: Buffer,
     /** BCC routing keys: removed from the headers before delivery, still used to route a dead letter */
     readonly bccKeys?: readonly string[],
     /**
@@ -26,6 +37,21 @@ export class Message {
     readonly routingKeyWire?: Buffer,
   ) {
     this.decoded = properties
+  }
+
+  /** Marks the body as a view of a socket read, lent until the publish is over (ownBody copies it then). */
+  lendBody(): void {
+    this.borrowed = true
+  }
+
+  /**
+   * Anything that keeps the message beyond its publish, or its body in another message, calls this first: a
+   * lent body is replaced by a copy, so that a queued message never pins the (much larger) read it came in.
+   */
+  ownBody(): void {
+    if (!this.borrowed) return
+    this.borrowed = false
+    this.body = Buffer.from(this.body)
   }
 
   get properties(): BasicProperties {

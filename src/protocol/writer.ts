@@ -2,8 +2,15 @@
 // one after another into a large buffer, large bodies are passed through as the caller's Buffer (zero
 // copy), and the connection takes the whole batch with take() once per turn of the event loop. Field tables
 // are written by field-table.ts (writeTable), which builds on this.
+//
+// Pool buffers are written over again once whoever took their bytes is done with them (release(): a socket
+// that copied everything into the kernel): a connection streaming deliveries then cycles through a few
+// buffers that stay in the CPU's cache, instead of allocating (and later collecting) a new 64 KiB buffer for
+// every 64 KiB it sends, each one cold memory for the copies into it and for the kernel's copy out of it.
 
 const POOL_SIZE = 64 * 1024
+/** Pool buffers kept for reuse after release(), at most (the rest are left to the garbage collector). */
+const MAX_SPARE = 4
 /** Bodies up to this size are copied next to their frame header; larger ones are sent as they are. */
 const COPY_MAX = 4096
 
@@ -22,6 +29,10 @@ export class Writer {
   private regionStart = 0
   private chunks: Buffer[] = []
   private chunkBytes = 0
+  /** Earlier pool buffers (full, or left by grow) whose bytes were handed out; free again after release(). */
+  private retired: Buffer[] = []
+  /** Pool buffers free to be written over */
+  private spare: Buffer[] = []
 
   /** standalone: one growing buffer whose whole content is kept together (for tables, properties). */
   constructor(
@@ -40,7 +51,15 @@ export class Writer {
     const keepFrom = this.frameStart >= 0 ? this.frameStart : this.pos
     if (keepFrom > this.regionStart) this.handOut(this.buf.subarray(this.regionStart, keepFrom))
     const carry = this.pos - keepFrom
-    const next = Buffer.allocUnsafeSlow(Math.max(this.standalone ? this.buf.length * 2 : POOL_SIZE, carry + n))
+    let next: Buffer
+    if (this.standalone) next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, carry + n))
+    else {
+      if (this.buf.length === POOL_SIZE && this.retired.length < MAX_SPARE) this.retired.push(this.buf)
+      next =
+        carry + n <= POOL_SIZE && this.spare.length > 0
+          ? this.spare.pop()!
+          : Buffer.allocUnsafeSlow(Math.max(POOL_SIZE, carry + n))
+    }
     this.buf.copy(next, 0, keepFrom, this.pos)
     this.buf = next
     this.pos = carry
@@ -282,6 +301,24 @@ export class Writer {
     this.chunks = []
     this.chunkBytes = 0
     return out
+  }
+
+  /**
+   * Whoever took the chunks take() returned is done with them (a socket that copied every byte into the
+   * kernel): the pool buffers they were views of are written over from now on. Bytes written since the last
+   * take() are kept; called with none, the current buffer starts again at its beginning.
+   */
+  release(): void {
+    if (this.chunks.length > 0 || this.frameStart >= 0 || this.standalone) return
+    const retired = this.retired
+    if (retired.length > 0) {
+      for (let i = 0; i < retired.length; i++) if (this.spare.length < MAX_SPARE) this.spare.push(retired[i]!)
+      this.retired = []
+    }
+    if (this.pos === this.regionStart) {
+      this.pos = 0
+      this.regionStart = 0
+    }
   }
 
   /** For a standalone writer: the bytes written so far (a view, valid until the next write). */

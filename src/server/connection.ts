@@ -3,6 +3,7 @@
 // turned into a channel.close or a connection.close here, in fail(), and nowhere else. The handshake that
 // builds it is handshake.ts; heartbeats, output flow control and the reasons not to read the socket are
 // heartbeat.ts, output-flow.ts and read-gate.ts. Channels see it only as a ChannelHost (channel-host.ts).
+import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Broker } from '../broker/broker.js'
 import type { Message } from '../broker/message.js'
@@ -36,6 +37,12 @@ import { closingTimeout, endGracefully } from './socket-end.js'
 
 /** basic.publish's class and method ids, as the first 4 bytes of its frame's payload */
 const BASIC_PUBLISH_ID = 0x003c_0028
+
+/**
+ * Output written in one turn of the event loop is handed to the socket as soon as this much is waiting:
+ * the client starts reading while we go on, and the writer's few buffers are free again for what follows.
+ */
+const FLUSH_AT = 128 * 1024
 
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT_MS = 3000
@@ -85,6 +92,11 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   /** Reads every method frame in turn */
   private readonly reader = new Reader(Buffer.alloc(0))
   private flushScheduled = false
+  /**
+   * The socket copies what it is given into the kernel (a TCP or TLS socket): once it holds nothing, the
+   * writer's buffers may be written over. A stream in the same process may pass our buffers on instead.
+   */
+  private readonly socketCopies: boolean
   private readonly channels = new Map<number, Channel>()
   private readonly output: OutputFlow
   private readonly gate: ReadGate
@@ -127,6 +139,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.authMechanism = negotiated.authMechanism
     this.heartbeat = negotiated.heartbeat
     this.heartbeat.handOver(this)
+    this.socketCopies = socket instanceof Socket
     this.output = new OutputFlow(socket, this.out, broker.config.maxOutputBuffer)
     this.gate = new ReadGate(socket, this.output)
     this.parser = new FrameParser(
@@ -381,6 +394,7 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
       m.body,
       this.frameMax - 8,
     )
+    if (this.out.pending >= FLUSH_AT) this.writeOut()
     this.scheduleFlush()
   }
 
@@ -394,16 +408,23 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   /** Hands everything written since the last flush to the socket in one corked batch (one writev). */
   private flush(): void {
     this.flushScheduled = false
+    this.writeOut()
+  }
+
+  private writeOut(): void {
     const chunks = this.out.take()
     if (chunks.length === 0 || this.socket.destroyed || !this.socket.writable) return
     this.packetsOut++
     this.socket.cork()
     for (const chunk of chunks) this.socket.write(chunk)
     this.socket.uncork()
+    // All of it went into the kernel at once (the usual case): the writer's buffers are free again
+    if (this.socketCopies && this.socket.writableLength === 0) this.out.release()
   }
 
   /** The socket took everything written: held input is handled again, consumers and repliers go on. */
   private outputDrained(): void {
+    if (this.socketCopies && this.socket.writableLength === 0) this.out.release()
     const held = this.output.takeHeld()
     if (held) {
       for (let i = 0; i < held.length; i++) {

@@ -16,7 +16,10 @@ import { encodeProperties } from '../protocol/properties.js'
 import { Reader, ShortStringCache, copyBytes, equalBytes } from '../protocol/reader.js'
 import type { PublishingChannel } from './channel-roles.js'
 
-/** Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it. */
+/**
+ * Bodies smaller than this are copied out of the socket's read buffer instead of keeping a slice of it, once
+ * something keeps the message: a publish written straight out to no-ack consumers only borrows the slice.
+ */
 const COPY_BODY_BELOW = 8192
 
 /** A publish in a transaction: routed when published (as RabbitMQ does), delivered at commit. */
@@ -61,6 +64,11 @@ export class Publisher {
   private bodySize = 0
   private bodyParts: Buffer[] = []
   private bodyReceived = 0
+  /**
+   * Whether the next single-frame body is lent as a view of the socket read (see complete): yes while the
+   * publishes before it were all written out at once, no (copied at once) after one was kept.
+   */
+  private lendBodies = true
 
   /** Set by confirm.select */
   private confirms: Confirms | null = null
@@ -156,17 +164,20 @@ export class Publisher {
       return
     }
     let body: Buffer
-    if (this.bodyParts.length === 0)
-      body = length < COPY_BODY_BELOW ? copyBytes(buf, start, end) : buf.subarray(start, end)
-    else {
+    let lent = false
+    if (this.bodyParts.length === 0) {
+      lent = length < COPY_BODY_BELOW && this.lendBodies
+      body = length < COPY_BODY_BELOW && !lent ? copyBytes(buf, start, end) : buf.subarray(start, end)
+    } else {
       this.bodyParts.push(buf.subarray(start, end))
       body = Buffer.concat(this.bodyParts, this.bodySize)
       this.bodyParts = []
     }
-    this.complete(body)
+    this.complete(body, lent)
   }
 
-  private complete(body: Buffer): void {
+  /** lent: the body is a view of a socket read that must not outlive the publish unless copied (ownBody). */
+  private complete(body: Buffer, lent = false): void {
     this.state = 'idle'
     const ch = this.channel
     // RabbitMQ's order: write on the exchange (before it is looked up), the exchange, its internal flag, the
@@ -222,8 +233,15 @@ export class Publisher {
       this.exchangeWire,
       this.routingKeyWire,
     )
+    if (lent) message.lendBody()
     // In a transaction it is routed now and enqueued at commit (a direct reply is delivered at once)
     const result = ch.vhost.publish(exchange, message, extraKeys, ch.inTx)
+    // Written out to every queue's no-ack consumer (or to none, unroutable) and kept nowhere: the lent body
+    // goes with the message. Otherwise it is copied now, and the next publishes copy theirs at once.
+    const keptNowhere =
+      !result.held && !result.stored && result.replyTo === undefined && message.deliveredAtOnce === result.queues.length
+    if (!keptNowhere) message.ownBody()
+    this.lendBodies = keptNowhere
     if (result.held) this.txPublishes.push({ queues: [...result.queues], message, mandatory: this.mandatory })
     else this.settle(result, message, this.mandatory)
   }

@@ -306,7 +306,10 @@ export class Queue {
     if (ttl === 0 && (this.ready.length === 0 || discardUndelivered)) {
       const consumer = this.ready.length === 0 ? this.nextConsumerWithCredit() : undefined
       entry.message = message
-      if (consumer) this.deliverTo(consumer, entry as LoadedEntry)
+      if (consumer) {
+        if (consumer.noAck) message.deliveredAtOnce++
+        this.deliverTo(consumer, entry as LoadedEntry)
+      }
       // a length limit drops it before its TTL does (RabbitMQ enqueues it, then drops the head over the limit)
       else this.die(entry, this.ready.length === 0 && overflows ? 'maxlen' : 'expired')
       return 'enqueued'
@@ -317,6 +320,7 @@ export class Queue {
       const consumer = this.nextConsumerWithCredit()
       if (consumer) {
         entry.message = message
+        if (consumer.noAck) message.deliveredAtOnce++
         this.deliverTo(consumer, entry as LoadedEntry)
         return stored ? 'stored' : 'enqueued'
       }
