@@ -13,6 +13,7 @@
 // while (WRITE_PAUSE_MIN_MS, doubling up to WRITE_PAUSE_MAX_MS while writes keep failing).
 import * as fs from 'node:fs'
 import { join } from 'node:path'
+import { randomInt } from 'node:crypto'
 import type { Logger } from '../util/logger.js'
 import { appendAllTo } from './file-io.js'
 
@@ -54,6 +55,8 @@ const WRITE_PAUSE_MAX_MS = 30_000
 export class TransientPages {
   readonly dir: string
   readonly maxChunkBytes: number
+  /** Written in every page and checked when it is read: a page of another process is never taken for ours */
+  readonly run = randomInt(2 ** 32)
   private readonly io: PageFileSystem
   private opened = false
   private nextFile = 0
@@ -92,6 +95,11 @@ export class TransientPages {
     } catch {
       // left for the next start
     }
+  }
+
+  /** Open (after open(), until close()): pages may be written and read */
+  get isOpen(): boolean {
+    return this.opened
   }
 
   /** Whether a page may be written now: open, and not pausing after a failed write. */

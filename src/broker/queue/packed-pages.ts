@@ -73,15 +73,19 @@ export const PAGE_PENDING: QueueEntry = Object.freeze({
 }) as QueueEntry
 
 /**
- * A page's content: [u32 record bytes][u32 objects] records, then per object [u32 length + UTF-8] exchange,
+ * A page's content: [u32 run][u32 record bytes][u32 objects] records, then per object [u32 length + UTF-8] exchange,
  * routing key, [u32 count + 1, or 0 for none] BCC keys (each u32 length + UTF-8), [u32] properties length, [u32] body length,
  * the properties and the body. Bodies are handed to the write as they are (no copy).
  */
-export function encodePage(chunk: Chunk): Buffer[] {
-  const head = Buffer.allocUnsafe(8)
+/** The run (store/transient-pages.ts) that wrote the page, its record bytes, its objects */
+const PAGE_HEADER_BYTES = 12
+
+export function encodePage(chunk: Chunk, run: number): Buffer[] {
+  const head = Buffer.allocUnsafe(PAGE_HEADER_BYTES)
   const objects = chunk.objects ?? []
-  head.writeUInt32LE(chunk.end, 0)
-  head.writeUInt32LE(objects.length, 4)
+  head.writeUInt32LE(run, 0)
+  head.writeUInt32LE(chunk.end, 4)
+  head.writeUInt32LE(objects.length, 8)
   const out = [head, chunk.bytes!.subarray(0, chunk.end)]
   for (const m of objects) {
     const keys = m.bccKeys ?? []
@@ -106,12 +110,18 @@ function writeText(to: Buffer, at: number, text: string): number {
   return at + 4 + length
 }
 
-/** Puts a page's records and objects back into `chunk` (whose `end` must match); throws on a malformed page. */
-export function decodePage(chunk: Chunk, page: Buffer): void {
-  const end = page.readUInt32LE(0)
-  const count = page.readUInt32LE(4)
-  if (end !== chunk.end || 8 + end > page.length) throw new Error(`transient page ${chunk.page} is damaged`)
-  let p = 8 + end
+/**
+ * Puts a page's records and objects back into `chunk` (whose `end` must match); throws on a malformed page,
+ * or one another run wrote (a second process on the data directory, which only deleting its lock allows).
+ */
+export function decodePage(chunk: Chunk, page: Buffer, run: number): void {
+  if (page.length < PAGE_HEADER_BYTES || page.readUInt32LE(0) !== run)
+    throw new Error(`transient page ${chunk.page} was not written by this broker`)
+  const end = page.readUInt32LE(4)
+  const count = page.readUInt32LE(8)
+  if (end !== chunk.end || PAGE_HEADER_BYTES + end > page.length)
+    throw new Error(`transient page ${chunk.page} is damaged`)
+  let p = PAGE_HEADER_BYTES + end
   const text = (): string => {
     const length = page.readUInt32LE(p)
     p += 4 + length
@@ -144,6 +154,6 @@ export function decodePage(chunk: Chunk, page: Buffer): void {
       ),
     )
   }
-  chunk.bytes = page.subarray(8, 8 + end)
+  chunk.bytes = page.subarray(PAGE_HEADER_BYTES, PAGE_HEADER_BYTES + end)
   chunk.objects = count > 0 ? objects : undefined
 }

@@ -422,7 +422,7 @@ export class PackedRun {
     chunk.state = WRITING
     const path = host.pages.newPath()
     chunk.page = path
-    void host.pages.write(path, encodePage(chunk), chunk.inMemoryBytes).then((written) => {
+    void host.pages.write(path, encodePage(chunk, host.pages.run), chunk.inMemoryBytes).then((written) => {
       if (!written) {
         // Kept in memory; a later chunk tries again once the page area's pause is over
         chunk.state = IN_MEMORY
@@ -472,6 +472,8 @@ export class PackedRun {
   /** A page could not be read: it stays paged out and is tried again later, doubling the wait up to 5 s. */
   private readFailed(host: PageHost, chunk: Chunk, err: unknown): void {
     chunk.state = PAGED_OUT
+    // The broker stopped (its page area is gone): nothing to retry
+    if (!host.pages.isOpen) return
     const failures = ++chunk.readFailures
     const delay = Math.min(50 * 2 ** Math.min(failures - 1, 16), 5_000)
     if (failures === 1 || failures % 100 === 0) host.readFailing(err, delay, failures)
@@ -484,7 +486,7 @@ export class PackedRun {
 
   /** Puts a page read back into its chunk; its file goes. Throws on a damaged page. */
   private restore(host: PageHost, chunk: Chunk, page: Buffer): void {
-    decodePage(chunk, page)
+    decodePage(chunk, page, host.pages.run)
     chunk.state = IN_MEMORY
     host.pages.remove(chunk.page!)
     chunk.page = undefined
@@ -520,7 +522,7 @@ export class PackedRun {
     const copy = new Chunk(EMPTY)
     copy.end = chunk.end
     copy.page = chunk.page
-    decodePage(copy, this.host!.pages.readSync(chunk.page!))
+    decodePage(copy, this.host!.pages.readSync(chunk.page!), this.host!.pages.run)
     return copy
   }
 
@@ -536,19 +538,41 @@ export class PackedRun {
   }
 }
 
-/** Counts what a chunk holds in memory, and the store positions of its records, for while it is paged out. */
+/**
+ * Counts what a chunk holds in memory, and the store positions of its records, for while it is paged out.
+ * Walks the records as readRecord does, without making entries.
+ */
 function summarize(chunk: Chunk): void {
-  const cursor = emptyCursor()
+  const b = chunk.bytes!
+  let p = 0
   let count = 0
   let bytes = 0
   let stored: number[] | undefined
-  while (cursor.offset < chunk.end) {
-    const entry = readRecord(chunk, cursor, true)
-    if (entry.message !== null) {
-      count++
-      bytes += entry.size
+  while (p < chunk.end) {
+    const flags = b[p]!
+    const size = b.readUInt32LE(p + 9)
+    // flags, seq, size
+    p += 13
+    if (flags & HAS_EXPIRY) p += 8
+    let position = -1
+    if (flags & HAS_POSITION) {
+      position = b.readDoubleLE(p)
+      p += 8
     }
-    if (entry.position >= 0) (stored ??= []).push(entry.position, entry.size, entry.redelivered ? 1 : 0)
+    if (flags & OBJECT) p += 4
+    else if (!(flags & PAGED)) {
+      if (!(flags & SAME_ROUTE)) {
+        p += 1 + b[p]!
+        p += 1 + b[p]!
+      }
+      if (!(flags & SAME_PROPERTIES)) p += 4 + b.readUInt32LE(p)
+      p += size
+    }
+    if (!(flags & PAGED)) {
+      count++
+      bytes += size
+    }
+    if (position >= 0) (stored ??= []).push(position, size, flags & REDELIVERED ? 1 : 0)
   }
   chunk.inMemoryCount = count
   chunk.inMemoryBytes = bytes

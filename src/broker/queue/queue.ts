@@ -271,7 +271,15 @@ export class Queue {
     this.drain()
   }
 
-  /** Ready messages in the order consumers get them (peek.ts), each made anew from a packed record. */
+  /** Store position and body size of each ready message in the store, without making entries or reading pages. */
+  forEachStoredReady(visit: (position: number, size: number) => void): void {
+    this.ready.forEachStored(visit)
+  }
+
+  /**
+   * Ready messages in the order consumers get them (peek.ts), each made anew from a packed record; pages of
+   * transient messages are read synchronously for it.
+   */
   *readyEntries(): IterableIterator<QueueEntry> {
     yield* this.ready.entries()
   }

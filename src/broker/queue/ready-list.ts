@@ -55,6 +55,8 @@ export interface ReadyList {
   entries(): IterableIterator<QueueEntry>
   /** Store positions of the messages flagged redelivered, without making entries */
   redeliveredPositions(positions: number[]): void
+  /** Store position and body size of every stored message, without making entries or reading pages */
+  forEachStored(visit: (position: number, size: number) => void): void
 }
 
 const bySeq = (e: QueueEntry): number => e.seq
@@ -108,6 +110,12 @@ export class FifoReadyList implements ReadyList {
     yield* this.hot
     yield* this.packed.entries()
   }
+  forEachStored(visit: (position: number, size: number) => void): void {
+    for (const e of this.hot) if (e.position >= 0) visit(e.position, e.size)
+    this.packed.forEachRecord((_redelivered, position, size) => {
+      if (position >= 0) visit(position, size)
+    })
+  }
   redeliveredPositions(positions: number[]): void {
     for (const e of this.hot) if (e.redelivered && e.position >= 0) positions.push(e.position)
     this.packed.forEachRecord((redelivered, position) => {
@@ -146,11 +154,12 @@ export class PriorityReadyList implements ReadyList {
   }
   shift(): QueueEntry | undefined {
     for (let p = this.maxPriority; p >= 0; p--) {
-      const entry = this.levels[p]!.shift()
-      if (entry) {
-        this.count--
-        return entry
-      }
+      const level = this.levels[p]!
+      if (level.length === 0) continue
+      // (undefined while the level's head is paged out: a lower level must not overtake it)
+      const entry = level.shift()
+      if (entry) this.count--
+      return entry
     }
     return undefined
   }
@@ -179,5 +188,8 @@ export class PriorityReadyList implements ReadyList {
   }
   redeliveredPositions(positions: number[]): void {
     for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.redeliveredPositions(positions)
+  }
+  forEachStored(visit: (position: number, size: number) => void): void {
+    for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.forEachStored(visit)
   }
 }

@@ -122,6 +122,11 @@ export class ReadyMessages {
     return this.list.entries()
   }
 
+  /** Store position and body size of every stored ready message (no page is read for it). */
+  forEachStored(visit: (position: number, size: number) => void): void {
+    this.list.forEachStored(visit)
+  }
+
   /** Store positions of the messages flagged redelivered, for the clean-shutdown record. */
   redeliveredPositions(): number[] {
     const positions: number[] = []

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Message, type QueueEntry } from '../../../src/broker/message.js'
 import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
-import { PAGE_PENDING, type PageHost } from '../../../src/broker/queue/packed-pages.js'
+import { Chunk, PAGE_PENDING, decodePage, encodePage, type PageHost } from '../../../src/broker/queue/packed-pages.js'
 import { MessageMemory } from '../../../src/broker/message-memory.js'
 import { TransientPages, nodePageFileSystem, type PageFileSystem } from '../../../src/store/transient-pages.js'
 import { createLogger } from '../../../src/util/logger.js'
@@ -302,6 +302,26 @@ describe('FifoReadyList', () => {
       rig.pages.close()
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  test('a page keeps its objects (large bodies, BCC keys) and is read back only by the run that wrote it', () => {
+    const chunk = new Chunk(Buffer.from('records'))
+    chunk.end = 7
+    const large = new Message('é', 'k', undefined, Buffer.from([1, 2]), Buffer.alloc(5000, 7), ['a', 'b'])
+    const none = new Message('', '', undefined, Buffer.alloc(0), Buffer.alloc(4097), [])
+    chunk.objects = [large, none]
+    const page = Buffer.concat(encodePage(chunk, 42))
+    const back = new Chunk(Buffer.alloc(0))
+    back.end = 7
+    assert.throws(() => decodePage(back, page, 43), /not written by this broker/)
+    decodePage(back, page, 42)
+    assert.equal(back.bytes!.toString(), 'records')
+    assert.deepEqual(
+      back.objects!.map((m) => [m.exchange, m.routingKey, m.propertiesRaw, m.body, m.bccKeys]),
+      [large, none].map((m) => [m.exchange, m.routingKey, m.propertiesRaw, m.body, m.bccKeys]),
+    )
+    back.end = 8
+    assert.throws(() => decodePage(back, page, 42), /damaged/)
   })
 
   test('records written from messages and from store records may follow each other in any order', () => {
