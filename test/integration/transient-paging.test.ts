@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import amqp, { type Channel, type ConsumeMessage, type GetMessage } from 'amqplib'
 import { eventually, openChannel, openConfirmChannel } from '../helpers/amqplib.js'
-import { startBroker, stopAllBrokers, type InProcessBroker } from '../helpers/broker.js'
+import { startBroker, stopAllBrokers, type InProcessBroker, type StartOptions } from '../helpers/broker.js'
+import { apiClient, startBrokerWithApi } from '../helpers/management-http.js'
 import { errnoError } from '../helpers/faulty-fs.js'
 import { nodePageFileSystem, type PageFileSystem } from '../../src/store/transient-pages.js'
 import type { Queue } from '../../src/broker/queue/queue.js'
@@ -57,12 +58,12 @@ const pageDir = (b: InProcessBroker): string => join(b.dataDir, 'transient')
 const pageFiles = (b: InProcessBroker): string[] => (existsSync(pageDir(b)) ? readdirSync(pageDir(b)) : [])
 const queueOf = (b: InProcessBroker, name: string): Queue => b.broker.vhosts.get('/')!.queues.get(name)!
 
-async function startPaging(fileSystem?: PageFileSystem): Promise<InProcessBroker> {
-  return (await startBroker({
-    inProcess: true,
-    messageMemoryBudget: BUDGET,
-    store: { transientPages: { maxChunkBytes: CHUNK, fileSystem } },
-  })) as InProcessBroker
+function pagingOptions(fileSystem?: PageFileSystem): StartOptions {
+  return { messageMemoryBudget: BUDGET, store: { transientPages: { maxChunkBytes: CHUNK, fileSystem } } }
+}
+
+function startPaging(fileSystem?: PageFileSystem): Promise<InProcessBroker> {
+  return startBroker({ ...pagingOptions(fileSystem), inProcess: true })
 }
 
 /** Waits until no page is being written, so the counts are settled. */
@@ -98,7 +99,8 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 describe('transient messages past the memory budget', () => {
   test('a non-durable FIFO queue pages them out and delivers every one in order, with requeues', TIMEOUT, async () => {
-    const b = await startPaging()
+    const { broker: b, api, base } = await startBrokerWithApi(pagingOptions())
+    const call = apiClient(() => base)
     const conn = await amqp.connect(b.url, { noDelay: true })
     const pub = await openConfirmChannel(conn)
     const q = 'paged-fifo'
@@ -115,6 +117,20 @@ describe('transient messages past the memory budget', () => {
     // The accounting: what is not paged out is in memory, and that is a fraction of the queue
     assert.equal(memory.used, total - queue.pagedOutBytes)
     assert.ok(memory.used < total / 3, `in memory ${memory.used} of ${total} bytes`)
+    // The management API says so, and its message viewer reads paged messages without taking them
+    const stats = (await call('GET', `/api/queues/%2F/${q}`)).json
+    assert.equal(stats.messages_paged_out, queue.pagedOut)
+    assert.equal(stats.message_bytes_paged_out, queue.pagedOutBytes)
+    assert.equal(stats.message_bytes_ram, memory.used)
+    assert.equal(stats.messages_ram, COUNT - queue.pagedOut)
+    // (from the middle of the queue: a paged-out chunk)
+    const at = COUNT / 2
+    const peeked = (await call('GET', `/api/queues/%2F/${q}/messages?count=3&offset=${at}`)).json
+    assert.deepEqual(
+      peeked.map((m: { payload: string }) => numberOf({ content: Buffer.from(m.payload, 'base64') })),
+      [at, at + 1, at + 2],
+    )
+    assert.equal(queue.pagedOut, stats.messages_paged_out, 'the viewer left the pages paged out')
 
     // 200 taken by a consumer and requeued (its channel closes): back at the head, redelivered
     const first = await openChannel(conn)
@@ -145,6 +161,7 @@ describe('transient messages past the memory budget', () => {
     assert.equal(queue.pagedOutBytes, 0)
     assert.equal(memory.used, 0)
     await conn.close()
+    await api.close()
     await b.stop()
   })
 
