@@ -15,6 +15,7 @@ import { MemoryAlarm } from './memory-alarm.js'
 import { ResourceAlarms } from './resource-alarms.js'
 import { MessageMemory } from './message-memory.js'
 import { MessageStore, type MessageStoreOptions } from '../store/message-store.js'
+import { TransientPages } from '../store/transient-pages.js'
 import { quarantineQueueDir } from '../store/quarantine.js'
 import { Durability } from './durability.js'
 import { recordCleanShutdown, redeliveredAfterRestart } from './clean-shutdown.js'
@@ -47,7 +48,8 @@ export class Broker {
   private persistence: VhostPersistence | undefined
   private messageStore: MessageStore | undefined
   private dataDirLock: DataDirLock | undefined
-  private readonly memory: MessageMemory
+  /** Bytes of ready messages held in memory, against the budget; the page area of transient messages */
+  readonly memory: MessageMemory
 
   constructor(
     readonly config: Config,
@@ -59,7 +61,11 @@ export class Broker {
     this.memoryAlarm = new MemoryAlarm(config.memoryHighWatermark, this.alarms, log)
     // Without a data directory nothing is written, so the alarm is never started (start.ts); '.' is a placeholder
     this.diskAlarm = new DiskAlarm(config.dataDir ?? '.', config.diskFreeLimit, this.alarms, log)
-    this.memory = new MessageMemory(config.messageMemoryBudget)
+    // With a data directory, long queues page transient messages out past the budget (opened by restore)
+    this.memory = new MessageMemory(
+      config.messageMemoryBudget,
+      config.dataDir === undefined ? null : new TransientPages(config.dataDir, log, storeOptions.transientPages),
+    )
     this.tenancy = new Tenancy(this, (change) => this.definitions?.record(change))
   }
 
@@ -128,6 +134,8 @@ export class Broker {
     const stored = definitions.open()
     const messageStore = new MessageStore(dataDir, this.log, this.storeOptions)
     this.messageStore = messageStore
+    // What an earlier run paged out was transient: never read again
+    this.memory.pages?.open()
     await messageStore.removeTrash()
     this.persistence = { record: (change) => definitions.record(change), durability: new Durability(messageStore) }
     // Vhosts, users and permissions before anything inside a vhost
@@ -222,6 +230,7 @@ export class Broker {
       }
       await this.messageStore.close()
     }
+    this.memory.pages?.close()
     this.definitions?.close()
     this.dataDirLock?.release()
   }

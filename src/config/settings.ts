@@ -240,7 +240,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'BYTES|FRACTION',
     keys: ['warren.message_memory_budget'],
     default: '0.2 (of RAM)',
-    help: 'message bodies kept in memory; beyond it persistent messages of durable queues are paged out to disk',
+    help: 'message bodies kept in memory; beyond it persistent messages of durable queues, and the tails of long queues, are paged out to the data directory',
   },
   {
     flag: 'disk-free-limit',

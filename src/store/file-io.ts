@@ -25,7 +25,8 @@ function promised<T>(run: (done: (error: NodeJS.ErrnoException | null, value: T)
   })
 }
 
-async function appendAll(fd: number, buffers: Buffer[]): Promise<void> {
+/** Writes all of `buffers` at the file's current offset, continuing after short writes. */
+export async function appendAllTo(fd: number, buffers: Buffer[]): Promise<void> {
   let remaining = buffers
   for (;;) {
     const written = await promised<number>((done) => fs.writev(fd, remaining, done))
@@ -42,7 +43,7 @@ async function appendAll(fd: number, buffers: Buffer[]): Promise<void> {
 export const nodeFileSystem: StoreFileSystem = {
   openAppend: (path) => promised<number>((done) => fs.open(path, 'a+', 0o644, done)),
   openReadSync: (path) => fs.openSync(path, 'r'),
-  appendAll,
+  appendAll: appendAllTo,
   datasync: (fd) => promised<void>((done) => fs.fdatasync(fd, (error) => done(error, undefined))),
   truncate: (fd, length) => promised<void>((done) => fs.ftruncate(fd, length, (error) => done(error, undefined))),
   async syncDirectory(path) {

@@ -24,6 +24,7 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from '../util/logger.js'
+import type { TransientPageOptions } from './transient-pages.js'
 import type { AppendFile, CommitQueue } from './append-file.js'
 import { nodeFileSystem, type StoreFileSystem } from './file-io.js'
 import { MAX_SEGMENT_BYTES, type RecoveredMessage } from './record.js'
@@ -54,6 +55,8 @@ export interface MessageStoreOptions {
   segmentSize?: number
   /** File operations of the write path; tests replace it to count syncs or inject failures */
   fileSystem?: StoreFileSystem
+  /** The page area of transient messages (transient-pages.ts): tests make its pages small or its writes fail */
+  transientPages?: TransientPageOptions
 }
 
 function syncPathSync(path: string): void {

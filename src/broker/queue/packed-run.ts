@@ -6,9 +6,39 @@
 // (publishers mostly send alike messages). The head is turned back into a QueueEntry with a Message when a
 // queue looks at it, and a chunk is freed as soon as the head has left it. A message paged out to the store
 // is a record without content; a large body, or a message with BCC keys, stays an object the record points to.
+//
+// Past the message memory budget, a run given a PageHost (a broker with a data directory) writes its chunks
+// between the second and the last to the page area of transient messages and frees them (packed-pages.ts);
+// a chunk is read back, asynchronously, as the head comes within one chunk of it. While the head's own chunk
+// is still being read, peek() answers PAGE_PENDING and the queue waits: nothing is delivered out of order.
 import type { RecordFields } from '../../store/message-store.js'
 import { Message, type QueueEntry } from '../message.js'
+import {
+  EMPTY,
+  HAS_EXPIRY,
+  HAS_POSITION,
+  OBJECT,
+  PAGED,
+  REDELIVERED,
+  SAME_PROPERTIES,
+  SAME_ROUTE,
+  emptyCursor,
+  readRecord,
+  summarize,
+  type Cursor,
+} from './packed-records.js'
 import { Deque } from './deque.js'
+import {
+  Chunk,
+  IN_MEMORY,
+  PAGED_OUT,
+  PAGE_PENDING,
+  READING,
+  WRITING,
+  decodePage,
+  encodePage,
+  type PageHost,
+} from './packed-pages.js'
 
 /** What a record holds of a message: a Message, or a message recovered from the store */
 export interface PackableContent {
@@ -17,16 +47,6 @@ export interface PackableContent {
   readonly propertiesRaw: Buffer
   readonly body: Buffer
 }
-
-const REDELIVERED = 1
-const HAS_EXPIRY = 2
-const HAS_POSITION = 4
-/** In the message store only: read back from it */
-const PAGED = 8
-/** Kept as an object: the record holds its index in the chunk's objects */
-const OBJECT = 16
-const SAME_ROUTE = 32
-const SAME_PROPERTIES = 64
 
 /** Bodies up to this size are copied into records; larger ones cost little extra as objects */
 const INLINE_BODY_MAX = 4096
@@ -43,44 +63,6 @@ const CHUNK_SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4096 * 1024]
 const LARGE_CHUNK_BYTES = 32 * 1024 * 1024
 /** flags, seq, size, expiry, position, route lengths and names, properties length */
 const MAX_HEADER_BYTES = 1 + 8 + 4 + 8 + 8 + 2 + 255 + 255 + 4
-
-class Chunk {
-  readonly bytes: Buffer
-  /** Where the next record goes */
-  end = 0
-  objects: Message[] | undefined
-  constructor(size: number) {
-    this.bytes = Buffer.allocUnsafeSlow(size)
-  }
-}
-
-/** Where a reader is (chunk: index from the first chunk kept), and the route and properties of the last full record it passed (SAME_* refer to them). */
-interface Cursor {
-  chunk: number
-  offset: number
-  exchange: string
-  routingKey: string
-  /** The same as short strings on the wire (the record's own bytes), which a delivery copies */
-  exchangeWire: Buffer
-  routingKeyWire: Buffer
-  properties: Buffer
-}
-
-const EMPTY = Buffer.alloc(0)
-
-function emptyCursor(): Cursor {
-  return {
-    chunk: 0,
-    offset: 0,
-    exchange: '',
-    routingKey: '',
-    exchangeWire: EMPTY,
-    routingKeyWire: EMPTY,
-    properties: EMPTY,
-  }
-}
-/** The message of an entry read for its place and flags only (forEachRecord): "in memory" */
-const PLACEHOLDER = new Message('', '', {}, EMPTY, EMPTY)
 
 /** Compares byte ranges with a loop: for the few bytes of a route or properties, cheaper than a native call. */
 function sameBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): boolean {
@@ -122,6 +104,9 @@ export class PackedRun {
   private lastPropertiesAt = -1
   private lastPropertiesLength = 0
 
+  /** With a host, chunks are paged out past the memory budget */
+  constructor(private readonly host?: PageHost) {}
+
   get length(): number {
     return this.count
   }
@@ -129,7 +114,7 @@ export class PackedRun {
   /** Bytes written into the chunks still held (a drained run holds none) */
   get heldBytes(): number {
     let bytes = 0
-    for (const chunk of this.chunks) bytes += chunk.end
+    for (const chunk of this.chunks) if (chunk.bytes !== null) bytes += chunk.end
     return bytes
   }
 
@@ -168,7 +153,7 @@ export class PackedRun {
       if (this.lastExchange !== undefined && (props === this.lastProperties || props.equals(this.lastProperties)))
         flags |= SAME_PROPERTIES
     }
-    const b = chunk.bytes
+    const b = chunk.bytes!
     let p = chunk.end
     b[p++] = flags
     p = b.writeDoubleLE(seq, p)
@@ -236,7 +221,7 @@ export class PackedRun {
       (redelivered ? REDELIVERED : 0) | (f.expiresAt !== 0 ? HAS_EXPIRY : 0) | (position >= 0 ? HAS_POSITION : 0)
     const routeLength = f.routeEnd - f.routeStart
     const chunk = this.writeChunk(MAX_HEADER_BYTES + size + propertiesLength)
-    const b = chunk.bytes
+    const b = chunk.bytes!
     if (
       this.lastRouteAt >= 0 &&
       routeLength === this.lastRouteLength &&
@@ -277,10 +262,14 @@ export class PackedRun {
   /** The chunk to write a record of at most `need` bytes into: the last one, or a new one. */
   private writeChunk(need: number): Chunk {
     const last = this.chunks.at(this.chunks.length - 1)
-    if (last !== undefined && last.end + need <= last.bytes.length) return last
-    const size = CHUNK_SIZES[this.chunksMade++] ?? LARGE_CHUNK_BYTES
-    const chunk = new Chunk(Math.max(size, need))
+    // (the last chunk is never paged out: bytes are there)
+    if (last !== undefined && last.end + need <= last.bytes!.length) return last
+    const host = this.host
+    const size = Math.min(CHUNK_SIZES[this.chunksMade++] ?? LARGE_CHUNK_BYTES, host?.pages.maxChunkBytes ?? Infinity)
+    const chunk = new Chunk(Buffer.allocUnsafeSlow(Math.max(size, need)))
     this.chunks.push(chunk)
+    // A chunk was completed: past the budget, the completed ones the head is not near go to pages
+    if (host !== undefined && this.chunks.length >= 4 && host.memory.used > host.memory.budget) this.pageOut(host)
     // A chunk's first record is always full: readers need no state from an earlier chunk
     this.lastExchange = undefined
     this.lastProperties = EMPTY
@@ -293,9 +282,15 @@ export class PackedRun {
     if (this.count === 0) return undefined
     if (this.headEntry === undefined) {
       const cursor = this.head
-      this.headEntry = this.read(cursor, false)
+      const first = this.chunks.peek()!
+      if (first.bytes === null) {
+        // Its page is being read back (or waits for a retry): headLoaded() tells the queue
+        this.prefetch()
+        return PAGE_PENDING
+      }
+      this.headEntry = readRecord(first, cursor, false)
       this.headEnd = cursor.offset
-      // read() moved the cursor past the record: put it back until the entry is shifted
+      // readRecord moved the cursor past the record: put it back until the entry is shifted
       cursor.offset = this.headStart
     }
     return this.headEntry
@@ -306,7 +301,7 @@ export class PackedRun {
 
   shift(): QueueEntry | undefined {
     const entry = this.peek()
-    if (entry === undefined) return undefined
+    if (entry === undefined || entry === PAGE_PENDING) return undefined
     this.headEntry = undefined
     this.count--
     const first = this.chunks.peek()!
@@ -318,15 +313,18 @@ export class PackedRun {
     this.head.offset = this.headEnd
     this.headStart = this.headEnd
     if (this.head.offset >= first.end && this.chunks.length > 1) {
-      this.chunks.shift()
+      this.chunks.shift()!.left = true
       this.head.offset = 0
       this.headStart = 0
+      // The head is in the next chunk now: it, and the one after, are read back if they were paged out
+      if (this.host !== undefined) this.prefetch()
     }
     return entry
   }
 
   /** Removes everything. */
   clear(): void {
+    for (const chunk of this.chunks) this.leave(chunk)
     this.chunks.clear()
     this.chunksMade = 0
     this.count = 0
@@ -339,91 +337,181 @@ export class PackedRun {
     this.lastPropertiesAt = -1
   }
 
-  /** Every entry from the head on, each made anew (the head as peek made it). */
+  /** Every entry from the head on, each made anew (the head as peek made it). Paged-out chunks are read synchronously. */
   *entries(): IterableIterator<QueueEntry> {
     if (this.count === 0) return
     const cursor = { ...this.head }
-    for (let i = 0; i < this.count; i++) {
-      const entry = this.read(cursor, false)
-      yield i === 0 && this.headEntry !== undefined ? this.headEntry : entry
-    }
-  }
-
-  /** Calls `visit` for every entry from the head on, without making entries or messages. */
-  forEachRecord(visit: (redelivered: boolean, position: number, size: number, inMemory: boolean) => void): void {
-    if (this.count === 0) return
-    const cursor = { ...this.head }
-    for (let i = 0; i < this.count; i++) {
-      const entry = this.read(cursor, true)
-      visit(entry.redelivered, entry.position, entry.size, entry.message !== null)
+    let first = true
+    for (let i = 0; i < this.chunks.length; i++) {
+      let chunk = this.chunks.at(i)!
+      if (i > 0) cursor.offset = 0
+      if (chunk.bytes === null) chunk = this.readCopy(chunk)
+      while (cursor.offset < chunk.end) {
+        const entry = readRecord(chunk, cursor, false)
+        yield first && this.headEntry !== undefined ? this.headEntry : entry
+        first = false
+      }
     }
   }
 
   /**
-   * Reads the record at the cursor and moves it past. `metaOnly` leaves the message out (its message is
-   * then a placeholder for "in memory", or null when paged out).
+   * Calls `visit` for every entry from the head on, without making entries or messages; of a paged-out
+   * chunk, only for the messages with a store position (none of its messages is in memory).
    */
-  private read(cursor: Cursor, metaOnly: boolean): QueueEntry {
-    let chunk = this.chunks.at(cursor.chunk)!
-    if (cursor.offset >= chunk.end) {
-      cursor.chunk++
-      cursor.offset = 0
-      chunk = this.chunks.at(cursor.chunk)!
+  forEachRecord(visit: (redelivered: boolean, position: number, size: number, inMemory: boolean) => void): void {
+    if (this.count === 0) return
+    const cursor = { ...this.head }
+    for (let i = 0; i < this.chunks.length; i++) {
+      const chunk = this.chunks.at(i)!
+      if (i > 0) cursor.offset = 0
+      if (chunk.bytes === null) {
+        const stored = chunk.stored ?? []
+        for (let s = 0; s < stored.length; s += 3) visit(stored[s + 2] === 1, stored[s]!, stored[s + 1]!, false)
+        continue
+      }
+      while (cursor.offset < chunk.end) {
+        const entry = readRecord(chunk, cursor, true)
+        visit(entry.redelivered, entry.position, entry.size, entry.message !== null)
+      }
     }
-    const b = chunk.bytes
-    let p = cursor.offset
-    const flags = b[p++]!
-    const seq = b.readDoubleLE(p)
-    const size = b.readUInt32LE(p + 8)
-    p += 12
-    let expiresAt = 0
-    let position = -1
-    if (flags & HAS_EXPIRY) {
-      expiresAt = b.readDoubleLE(p)
-      p += 8
+  }
+
+  // Paging out and back in (a run with a host only)
+
+  /** Writes completed chunks, the newest first, from the third on, until what is left in memory fits the budget. */
+  private pageOut(host: PageHost): void {
+    const { pages, memory } = host
+    if (!pages.usable()) return
+    for (let i = this.chunks.length - 2; i >= 2; i--) {
+      if (memory.used - pages.writingBytes <= memory.budget) return
+      const chunk = this.chunks.at(i)!
+      if (chunk.state === IN_MEMORY && !chunk.pageless) this.writePage(host, chunk)
     }
-    if (flags & HAS_POSITION) {
-      position = b.readDoubleLE(p)
-      p += 8
+  }
+
+  private writePage(host: PageHost, chunk: Chunk): void {
+    summarize(chunk)
+    if (chunk.inMemoryCount === 0) {
+      // Every message is in the store already: the page would free nothing the budget counts
+      chunk.pageless = true
+      chunk.stored = undefined
+      return
     }
-    let message: Message | null = null
-    if (flags & OBJECT) {
-      message = chunk.objects![b.readUInt32LE(p)]!
-      p += 4
-    } else if (!(flags & PAGED)) {
-      if (!(flags & SAME_ROUTE)) {
-        const exchangeEnd = p + 1 + b[p]!
-        const routingKeyEnd = exchangeEnd + 1 + b[exchangeEnd]!
-        if (!metaOnly) {
-          cursor.exchange = b.toString('utf8', p + 1, exchangeEnd)
-          cursor.routingKey = b.toString('utf8', exchangeEnd + 1, routingKeyEnd)
-          // Copies, shared by the messages that repeat this route
-          cursor.exchangeWire = Buffer.from(b.subarray(p, exchangeEnd))
-          cursor.routingKeyWire = Buffer.from(b.subarray(exchangeEnd, routingKeyEnd))
+    chunk.state = WRITING
+    const path = host.pages.newPath()
+    chunk.page = path
+    void host.pages.write(path, encodePage(chunk, host.pages.run), chunk.inMemoryBytes).then((written) => {
+      if (!written) {
+        // Kept in memory; a later chunk tries again once the page area's pause is over
+        chunk.state = IN_MEMORY
+        chunk.page = undefined
+        chunk.stored = undefined
+      } else if (chunk.left || chunk === this.chunks.at(0) || chunk === this.chunks.at(1)) {
+        // The run dropped it, or the head came near while it was written: it stays (or went) as it is
+        host.pages.remove(path)
+        chunk.page = undefined
+        chunk.state = IN_MEMORY
+      } else {
+        chunk.state = PAGED_OUT
+        chunk.bytes = null
+        chunk.objects = undefined
+        host.pagedOut(chunk.inMemoryCount, chunk.inMemoryBytes)
+      }
+    })
+  }
+
+  /** Starts reading back the first two chunks if they are paged out (and not waiting for a retry). */
+  private prefetch(): void {
+    for (let i = 0; i < 2 && i < this.chunks.length; i++) {
+      const chunk = this.chunks.at(i)!
+      if (chunk.state === PAGED_OUT && chunk.retry === undefined) this.readPage(this.host!, chunk)
+    }
+  }
+
+  private readPage(host: PageHost, chunk: Chunk): void {
+    chunk.state = READING
+    host.pages.read(chunk.page!).then(
+      (page) => {
+        if (chunk.left || chunk.state !== READING) return
+        try {
+          this.restore(host, chunk, page)
+        } catch (err) {
+          this.readFailed(host, chunk, err)
+          return
         }
-        p = routingKeyEnd
-      }
-      if (!(flags & SAME_PROPERTIES)) {
-        const end = p + 4 + b.readUInt32LE(p)
-        // A copy: the chunk is freed once the head leaves it, the message may live on unacked
-        cursor.properties = metaOnly ? EMPTY : Buffer.from(b.subarray(p + 4, end))
-        p = end
-      }
-      message = metaOnly
-        ? PLACEHOLDER
-        : new Message(
-            cursor.exchange,
-            cursor.routingKey,
-            undefined,
-            cursor.properties,
-            Buffer.from(b.subarray(p, p + size)),
-            undefined,
-            cursor.exchangeWire,
-            cursor.routingKeyWire,
-          )
-      p += size
+        if (chunk === this.chunks.peek()) host.headLoaded()
+      },
+      (err: unknown) => {
+        if (!chunk.left && chunk.state === READING) this.readFailed(host, chunk, err)
+      },
+    )
+  }
+
+  /** A page could not be read: it stays paged out and is tried again later, doubling the wait up to 5 s. */
+  private readFailed(host: PageHost, chunk: Chunk, err: unknown): void {
+    chunk.state = PAGED_OUT
+    // The broker stopped (its page area is gone): nothing to retry
+    if (!host.pages.isOpen) return
+    const failures = ++chunk.readFailures
+    const delay = Math.min(50 * 2 ** Math.min(failures - 1, 16), 5_000)
+    if (failures === 1 || failures % 100 === 0) host.readFailing(err, delay, failures)
+    chunk.retry = setTimeout(() => {
+      chunk.retry = undefined
+      if (!chunk.left && chunk.state === PAGED_OUT) this.readPage(host, chunk)
+    }, delay)
+    chunk.retry.unref()
+  }
+
+  /** Puts a page read back into its chunk; its file goes. Throws on a damaged page. */
+  private restore(host: PageHost, chunk: Chunk, page: Buffer): void {
+    decodePage(chunk, page, host.pages.run)
+    chunk.state = IN_MEMORY
+    host.pages.remove(chunk.page!)
+    chunk.page = undefined
+    chunk.stored = undefined
+    host.pagedIn(chunk.inMemoryCount, chunk.inMemoryBytes)
+    if (chunk.readFailures > 0) {
+      host.readResumed(chunk.readFailures)
+      chunk.readFailures = 0
     }
-    cursor.offset = p
-    return { message, size, seq, redelivered: (flags & REDELIVERED) !== 0, expiresAt, position }
+  }
+
+  /**
+   * Reads the head's page now, synchronously (basic.get: a client asking for one message waits for it rather
+   * than being told the queue is empty). False when it cannot be read; the asynchronous read goes on.
+   */
+  loadHeadNow(): boolean {
+    const first = this.chunks.peek()
+    if (this.count === 0 || first === undefined || first.bytes !== null) return true
+    const host = this.host!
+    try {
+      this.restore(host, first, host.pages.readSync(first.page!))
+    } catch {
+      // restore may have failed after decoding: the chunk is as it was
+      first.bytes = null
+      first.objects = undefined
+      return false
+    }
+    return true
+  }
+
+  /** A paged-out chunk's records, read synchronously into a copy (the chunk stays paged out). */
+  private readCopy(chunk: Chunk): Chunk {
+    const copy = new Chunk(EMPTY)
+    copy.end = chunk.end
+    copy.page = chunk.page
+    decodePage(copy, this.host!.pages.readSync(chunk.page!), this.host!.pages.run)
+    return copy
+  }
+
+  /** The run no longer holds `chunk`: its page goes (a page being written goes when the write ends). */
+  private leave(chunk: Chunk): void {
+    chunk.left = true
+    clearTimeout(chunk.retry)
+    chunk.retry = undefined
+    if (chunk.page !== undefined && chunk.state !== WRITING) {
+      this.host!.pages.remove(chunk.page)
+      chunk.page = undefined
+    }
   }
 }

@@ -14,6 +14,7 @@ import { expiryOf, queueSettings, type QueueSettings } from './queue-settings.js
 import type { QueueStore, RecordFields } from '../../store/message-store.js'
 import type { Message } from '../message.js'
 import { PagedReads } from './paged-reads.js'
+import { PAGE_PENDING } from './packed-pages.js'
 import { LongTimer } from '../../util/long-timer.js'
 import { resourceError } from '../../protocol/errors.js'
 import { QueueCounters } from '../stats.js'
@@ -89,7 +90,12 @@ export class Queue {
     private storeOfQueue: QueueStore | null = null,
   ) {
     this.settings = queueSettings(options.arguments, policy)
-    this.ready = new ReadyMessages(this.settings.maxPriority, hooks.memory)
+    this.ready = new ReadyMessages(this.settings.maxPriority, hooks.memory, {
+      // The page the head waited for is in: what it held up goes on
+      headLoaded: () => this.guarded(() => this.resumeReads()),
+      readFailing: (err, retryMs, failures) => this.hooks.readFailing?.(this, err, retryMs, failures),
+      readResumed: (failures) => this.hooks.readResumed?.(this, failures),
+    })
     this.reads = new PagedReads({
       retry: () => this.guarded(() => this.resumeReads()),
       failing: (err, retryMs, failures) => this.hooks.readFailing?.(this, err, retryMs, failures),
@@ -226,6 +232,12 @@ export class Queue {
   private shiftReady(load = true, now = false): QueueEntry | undefined {
     const entry = this.ready.peek()
     if (!entry) return undefined
+    if (entry === PAGE_PENDING) {
+      // The head's page of transient messages is being read back: the queue waits for it (headLoaded),
+      // except basic.get, which reads it now
+      if (!now || !this.ready.loadHeadNow()) return undefined
+      return this.shiftReady(load, now)
+    }
     let message = entry.message
     if (message === null && load) {
       try {
@@ -243,9 +255,12 @@ export class Queue {
     return entry
   }
 
-  /** The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is retried. */
+  /**
+   * The paged-out head cannot be read now: it waits (deliveries, expiry and drops behind it too), and is
+   * retried; or its page of transient messages is being read back.
+   */
   get readBlocked(): boolean {
-    return this.reads.blocked
+    return this.reads.blocked || this.ready.peek() === PAGE_PENDING
   }
 
   /** What the unreadable head held up: expiry, drop-head over a limit, deliveries. */
@@ -256,7 +271,15 @@ export class Queue {
     this.drain()
   }
 
-  /** Ready messages in the order consumers get them (peek.ts), each made anew from a packed record. */
+  /** Store position and body size of each ready message in the store, without making entries or reading pages. */
+  forEachStoredReady(visit: (position: number, size: number) => void): void {
+    this.ready.forEachStored(visit)
+  }
+
+  /**
+   * Ready messages in the order consumers get them (peek.ts), each made anew from a packed record; pages of
+   * transient messages are read synchronously for it.
+   */
   *readyEntries(): IterableIterator<QueueEntry> {
     yield* this.ready.entries()
   }
@@ -569,8 +592,9 @@ export class Queue {
     this.drainScheduled = false
     this.expireHeads()
     while (this.ready.length > 0) {
-      // The paged-out head cannot be read yet: its retry drains again
-      if (this.readBlocked && this.ready.peek()!.message === null) break
+      // The paged-out head cannot be read yet (or its page is being read back): its retry drains again
+      const head = this.ready.peek()!
+      if (head.message === null && (head === PAGE_PENDING || this.reads.blocked)) break
       const consumer = this.nextConsumerWithCredit()
       if (!consumer) break
       const entry = this.shiftReady() as LoadedEntry | undefined

@@ -10,6 +10,7 @@ import { decodeBasicProperties } from '../../protocol/generated/properties.js'
 import { Reader } from '../../protocol/reader.js'
 import { Deque } from './deque.js'
 import { PackedRun } from './packed-run.js'
+import type { PageHost } from './packed-pages.js'
 
 /**
  * Ready messages kept as objects before the rest of a FIFO is packed. Well above flow control's marks
@@ -41,20 +42,36 @@ export interface ReadyList {
   peek(): QueueEntry | undefined
   /** Puts a requeued entry back at its original position (by seq). */
   requeue(entry: QueueEntry): void
-  /** Removes everything, telling `visit` of each message (its store position, size, whether it is in memory). */
+  /**
+   * The head's page is being read back (peek() answered PAGE_PENDING): reads it now, synchronously; false
+   * when it cannot be read.
+   */
+  loadHeadNow(): boolean
+  /**
+   * Removes everything, telling `visit` of each message (its store position, size, whether it is in
+   * memory); of a paged-out chunk, only of those with a store position.
+   */
   clear(visit: (position: number, size: number, inMemory: boolean) => void): void
   entries(): IterableIterator<QueueEntry>
   /** Store positions of the messages flagged redelivered, without making entries */
   redeliveredPositions(positions: number[]): void
+  /** Store position and body size of every stored message, without making entries or reading pages */
+  forEachStored(visit: (position: number, size: number) => void): void
 }
 
 const bySeq = (e: QueueEntry): number => e.seq
 
 export class FifoReadyList implements ReadyList {
   private readonly hot = new Deque<QueueEntry>()
-  private readonly packed = new PackedRun()
+  private readonly packed: PackedRun
 
-  constructor(private readonly hotLimit = HOT_LIMIT) {}
+  constructor(
+    private readonly hotLimit = HOT_LIMIT,
+    /** With a host, packed chunks are paged out past the memory budget */
+    host?: PageHost,
+  ) {
+    this.packed = new PackedRun(host)
+  }
 
   /** Bytes of packed records in the chunks held */
   get packedBytes(): number {
@@ -80,6 +97,9 @@ export class FifoReadyList implements ReadyList {
   requeue(entry: QueueEntry): void {
     this.hot.insertSorted(entry, bySeq)
   }
+  loadHeadNow(): boolean {
+    return this.hot.length > 0 || this.packed.loadHeadNow()
+  }
   clear(visit: (position: number, size: number, inMemory: boolean) => void): void {
     for (const e of this.hot) visit(e.position, e.size, e.message !== null)
     this.packed.forEachRecord((_redelivered, position, size, inMemory) => visit(position, size, inMemory))
@@ -89,6 +109,12 @@ export class FifoReadyList implements ReadyList {
   *entries(): IterableIterator<QueueEntry> {
     yield* this.hot
     yield* this.packed.entries()
+  }
+  forEachStored(visit: (position: number, size: number) => void): void {
+    for (const e of this.hot) if (e.position >= 0) visit(e.position, e.size)
+    this.packed.forEachRecord((_redelivered, position, size) => {
+      if (position >= 0) visit(position, size)
+    })
   }
   redeliveredPositions(positions: number[]): void {
     for (const e of this.hot) if (e.redelivered && e.position >= 0) positions.push(e.position)
@@ -102,8 +128,11 @@ export class PriorityReadyList implements ReadyList {
   private readonly levels: FifoReadyList[]
   private count = 0
 
-  constructor(private readonly maxPriority: number) {
-    this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReadyList())
+  constructor(
+    private readonly maxPriority: number,
+    host?: PageHost,
+  ) {
+    this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReadyList(HOT_LIMIT, host))
   }
 
   /** Messages above the maximum count as the maximum; no priority counts as 0. */
@@ -125,11 +154,12 @@ export class PriorityReadyList implements ReadyList {
   }
   shift(): QueueEntry | undefined {
     for (let p = this.maxPriority; p >= 0; p--) {
-      const entry = this.levels[p]!.shift()
-      if (entry) {
-        this.count--
-        return entry
-      }
+      const level = this.levels[p]!
+      if (level.length === 0) continue
+      // (undefined while the level's head is paged out: a lower level must not overtake it)
+      const entry = level.shift()
+      if (entry) this.count--
+      return entry
     }
     return undefined
   }
@@ -139,6 +169,10 @@ export class PriorityReadyList implements ReadyList {
       if (entry) return entry
     }
     return undefined
+  }
+  loadHeadNow(): boolean {
+    for (let p = this.maxPriority; p >= 0; p--) if (this.levels[p]!.length > 0) return this.levels[p]!.loadHeadNow()
+    return true
   }
   requeue(entry: QueueEntry): void {
     // A requeued message was delivered, so it is in memory
@@ -154,5 +188,8 @@ export class PriorityReadyList implements ReadyList {
   }
   redeliveredPositions(positions: number[]): void {
     for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.redeliveredPositions(positions)
+  }
+  forEachStored(visit: (position: number, size: number) => void): void {
+    for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.forEachStored(visit)
   }
 }

@@ -1,9 +1,14 @@
 // A queue's ready messages with what is counted of them: their body bytes (for x-max-length-bytes and the
 // statistics), those paged out to the store, and the bytes they hold against the broker's message memory
-// budget. Every change to the list goes through here, so the counts cannot drift from it.
+// budget. Every change to the list goes through here, so the counts cannot drift from it: the pages of
+// transient messages written and read back by the packed lists (PageHost) too.
 import type { Message, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'
-import { FifoReadyList, PriorityReadyList, type ReadyList, type RecoveredEntry } from './ready-list.js'
+import { FifoReadyList, HOT_LIMIT, PriorityReadyList, type ReadyList, type RecoveredEntry } from './ready-list.js'
+import type { PageHost } from './packed-pages.js'
+
+/** What the queue hears of its pages of transient messages (packed-pages.ts) */
+export type PageEvents = Pick<PageHost, 'headLoaded' | 'readFailing' | 'readResumed'>
 
 export class ReadyMessages {
   private readonly list: ReadyList
@@ -17,8 +22,33 @@ export class ReadyMessages {
   constructor(
     maxPriority: number | undefined,
     private readonly memory: MessageMemory,
+    events?: PageEvents,
   ) {
-    this.list = maxPriority !== undefined && maxPriority > 0 ? new PriorityReadyList(maxPriority) : new FifoReadyList()
+    const pages = memory.pages
+    const host: PageHost | undefined =
+      pages === null || events === undefined
+        ? undefined
+        : {
+            pages,
+            memory,
+            pagedOut: (count, bytes) => {
+              memory.used -= bytes
+              this.pagedOut += count
+              this.pagedOutBytes += bytes
+            },
+            pagedIn: (count, bytes) => {
+              memory.used += bytes
+              this.pagedOut -= count
+              this.pagedOutBytes -= bytes
+            },
+            headLoaded: () => events.headLoaded(),
+            readFailing: (err, retryMs, failures) => events.readFailing(err, retryMs, failures),
+            readResumed: (failures) => events.readResumed(failures),
+          }
+    this.list =
+      maxPriority !== undefined && maxPriority > 0
+        ? new PriorityReadyList(maxPriority, host)
+        : new FifoReadyList(HOT_LIMIT, host)
   }
 
   get length(): number {
@@ -28,6 +58,11 @@ export class ReadyMessages {
   /** The head; the same object until it is removed */
   peek(): QueueEntry | undefined {
     return this.list.peek()
+  }
+
+  /** The head's page is being read back: reads it now (basic.get); false when it cannot be read. */
+  loadHeadNow(): boolean {
+    return this.list.loadHeadNow()
   }
 
   /** Adds a message at the tail; `message` is the entry's even when the entry is paged out (message null). */
@@ -85,6 +120,11 @@ export class ReadyMessages {
   /** In the order consumers get them, each made anew from a packed record. */
   entries(): IterableIterator<QueueEntry> {
     return this.list.entries()
+  }
+
+  /** Store position and body size of every stored ready message (no page is read for it). */
+  forEachStored(visit: (position: number, size: number) => void): void {
+    this.list.forEachStored(visit)
   }
 
   /** Store positions of the messages flagged redelivered, for the clean-shutdown record. */

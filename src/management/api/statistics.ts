@@ -58,12 +58,10 @@ function persistentBytes(ctx: ApiContext, q: Queue, persistent: number): number 
   if (persistent === all) return q.messageBytes + q.unackedBytes
   let bytes = 0
   let counted = 0
-  for (const entry of q.readyEntries()) {
-    if (entry.position >= 0) {
-      bytes += entry.size
-      counted++
-    }
-  }
+  q.forEachStoredReady((_position, size) => {
+    bytes += size
+    counted++
+  })
   if (counted === persistent) return bytes
   if (persistent - counted === q.unackedCount) return bytes + q.unackedBytes
   for (const c of ctx.connections()) {

@@ -7,6 +7,13 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Message, type QueueEntry } from '../../../src/broker/message.js'
 import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
+import { Chunk, PAGE_PENDING, decodePage, encodePage, type PageHost } from '../../../src/broker/queue/packed-pages.js'
+import { MessageMemory } from '../../../src/broker/message-memory.js'
+import { TransientPages, nodePageFileSystem, type PageFileSystem } from '../../../src/store/transient-pages.js'
+import { createLogger } from '../../../src/util/logger.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { encodeProperties } from '../../../src/protocol/properties.js'
 import type { BasicProperties } from '../../../src/protocol/generated/properties.js'
 import { RECORD_HEADER_SIZE, RecordFields, encodeRecord, layoutOf } from '../../../src/store/record.js'
@@ -97,92 +104,224 @@ function pushAsRecovered(list: FifoReadyList, entry: QueueEntry, message: Messag
   buffer.fill(0) // the list keeps nothing of the read buffer
 }
 
-describe('FifoReadyList', () => {
-  test('gives back every message as it was pushed, in seq order, whatever is packed', () => {
-    fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 60 }), fc.integer({ min: 0, max: 6 }), (ops, hotLimit) => {
-        const list = new FifoReadyList(hotLimit)
-        const model: QueueEntry[] = []
-        const taken: QueueEntry[] = []
-        let seq = 0
-        for (const o of ops) {
-          switch (o.op) {
-            case 'push':
-              for (let i = 0; i < o.count; i++) {
-                const recovered = o.shape.recovered && !o.shape.bcc
-                const message = makeMessage(recovered ? { ...o.shape, bcc: false } : o.shape, seq)
-                const stored = recovered || o.shape.paged || seq % 3 === 0
-                const entry: QueueEntry = {
-                  message: o.shape.paged ? null : message,
-                  size: message.body.length,
-                  seq,
-                  redelivered: seq % 5 === 0,
-                  expiresAt: o.shape.expiresAt,
-                  position: stored ? 2 ** 32 * (seq % 7) + seq : -1,
-                }
-                seq += 1 + (seq % 2)
-                model.push({ ...entry })
-                if (recovered) pushAsRecovered(list, entry, message, o.shape.paged)
-                else list.push(entry, message)
-              }
-              break
-            case 'peek': {
-              const head = list.peek()
-              assert.equal(head && describeEntry(head), model[0] && describeEntry(model[0]))
-              if (head) assert.equal(list.shift(), head, 'shift hands out the entry peek made')
-              if (head) taken.push(head)
-              if (head) model.shift()
-              break
-            }
-            case 'shift': {
-              const e = list.shift()
-              const expected = model.shift()
-              assert.equal(e && describeEntry(e), expected && describeEntry(expected))
-              if (e) taken.push(e)
-              break
-            }
-            case 'requeue': {
-              if (taken.length === 0 || taken[0]!.message === null) break
-              const [e] = taken.splice(o.which % taken.length, 1)
-              if (!e || e.message === null) break
-              e.redelivered = true
-              list.requeue(e)
-              let at = 0
-              while (at < model.length && model[at]!.seq < e.seq) at++
-              model.splice(at, 0, { ...e })
-              break
-            }
-            case 'entries':
-              assert.deepEqual([...list.entries()].map(describeEntry), model.map(describeEntry))
-              break
-            case 'redelivered': {
-              const positions: number[] = []
-              list.redeliveredPositions(positions)
-              assert.deepEqual(
-                positions,
-                model.filter((e) => e.redelivered && e.position >= 0).map((e) => e.position),
-              )
-              break
-            }
-            case 'clear': {
-              const seen: [number, number, boolean][] = []
-              list.clear((position, size, inMemory) => seen.push([position, size, inMemory]))
-              assert.deepEqual(
-                seen,
-                model.map((e) => [e.position, e.size, e.message !== null]),
-              )
-              model.length = 0
-              break
-            }
+/**
+ * A page area for lists that page out (a temporary directory, pages of at most 1 KiB, a budget of 0): the
+ * third chunk on goes to a page as soon as a later one is made.
+ */
+interface PagingRig {
+  pages: TransientPages
+  host: PageHost
+  /** Messages and body bytes paged out, as the host was told */
+  paged: { count: number; bytes: number }
+  counted: { written: number }
+  /** Resolves at the next headLoaded */
+  loaded(): Promise<void>
+}
+
+function pagingRig(dir: string): PagingRig {
+  const counted = { written: 0 }
+  const fileSystem: PageFileSystem = {
+    ...nodePageFileSystem,
+    write: (path, buffers) => {
+      counted.written++
+      return nodePageFileSystem.write(path, buffers)
+    },
+  }
+  const pages = new TransientPages(dir, createLogger('silent'), { maxChunkBytes: 1024, fileSystem })
+  pages.open()
+  const paged = { count: 0, bytes: 0 }
+  let onLoaded: (() => void) | undefined
+  const host: PageHost = {
+    pages,
+    memory: new MessageMemory(0, pages),
+    pagedOut: (count, bytes) => {
+      paged.count += count
+      paged.bytes += bytes
+    },
+    pagedIn: (count, bytes) => {
+      paged.count -= count
+      paged.bytes -= bytes
+    },
+    headLoaded: () => onLoaded?.(),
+    readFailing: (err) => assert.fail(`no read should fail: ${String(err)}`),
+    readResumed: () => {},
+  }
+  // Over the budget all along: pages are written whenever a chunk is completed
+  host.memory.used = 1
+  return { pages, host, paged, counted, loaded: () => new Promise((resolve) => (onLoaded = resolve)) }
+}
+
+/** Until no page is being written (and what its end changes is done). */
+async function writesSettled(pages: TransientPages): Promise<void> {
+  while (pages.writes > 0) await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+}
+
+async function runOps(ops: Op[], hotLimit: number, rig: PagingRig | undefined): Promise<void> {
+  const list = new FifoReadyList(hotLimit, rig?.host)
+  /** The head, once its page is in (read now, or awaited: both ways a queue has) */
+  let turn = 0
+  const head = async (): Promise<QueueEntry | undefined> => {
+    let entry = list.peek()
+    if (entry === PAGE_PENDING) {
+      if (turn++ % 2 === 0) assert.ok(list.loadHeadNow())
+      else await rig!.loaded()
+      entry = list.peek()
+    }
+    assert.notEqual(entry, PAGE_PENDING)
+    return entry
+  }
+  const model: QueueEntry[] = []
+  const taken: QueueEntry[] = []
+  let seq = 0
+  for (const o of ops) {
+    switch (o.op) {
+      case 'push':
+        for (let i = 0; i < o.count; i++) {
+          const recovered = o.shape.recovered && !o.shape.bcc
+          const message = makeMessage(recovered ? { ...o.shape, bcc: false } : o.shape, seq)
+          const stored = recovered || o.shape.paged || seq % 3 === 0
+          const entry: QueueEntry = {
+            message: o.shape.paged ? null : message,
+            size: message.body.length,
+            seq,
+            redelivered: seq % 5 === 0,
+            expiresAt: o.shape.expiresAt,
+            position: stored ? 2 ** 32 * (seq % 7) + seq : -1,
           }
-          assert.equal(list.length, model.length)
+          seq += 1 + (seq % 2)
+          model.push({ ...entry })
+          if (recovered) pushAsRecovered(list, entry, message, o.shape.paged)
+          else list.push(entry, message)
         }
-        while (model.length > 0) assert.equal(describeEntry(list.shift()!), describeEntry(model.shift()!))
-        assert.equal(list.shift(), undefined)
-        assert.equal(list.packedBytes, 0, 'a drained list holds no chunk')
-      }),
+        break
+      case 'peek': {
+        const first = await head()
+        assert.equal(first && describeEntry(first), model[0] && describeEntry(model[0]))
+        if (first) assert.equal(list.shift(), first, 'shift hands out the entry peek made')
+        if (first) taken.push(first)
+        if (first) model.shift()
+        break
+      }
+      case 'shift': {
+        await head()
+        const e = list.shift()
+        const expected = model.shift()
+        assert.equal(e && describeEntry(e), expected && describeEntry(expected))
+        if (e) taken.push(e)
+        break
+      }
+      case 'requeue': {
+        if (taken.length === 0 || taken[0]!.message === null) break
+        const [e] = taken.splice(o.which % taken.length, 1)
+        if (!e || e.message === null) break
+        e.redelivered = true
+        list.requeue(e)
+        let at = 0
+        while (at < model.length && model[at]!.seq < e.seq) at++
+        model.splice(at, 0, { ...e })
+        break
+      }
+      case 'entries':
+        assert.deepEqual([...list.entries()].map(describeEntry), model.map(describeEntry))
+        break
+      case 'redelivered': {
+        const positions: number[] = []
+        list.redeliveredPositions(positions)
+        assert.deepEqual(
+          positions,
+          model.filter((e) => e.redelivered && e.position >= 0).map((e) => e.position),
+        )
+        break
+      }
+      case 'clear': {
+        const seen: [number, number, boolean][] = []
+        list.clear((position, size, inMemory) => seen.push([position, size, inMemory]))
+        if (rig === undefined)
+          assert.deepEqual(
+            seen,
+            model.map((e) => [e.position, e.size, e.message !== null]),
+          )
+        else {
+          // Of a paged-out chunk only its stored messages are told of (as not in memory)
+          const stored = (list: [number, number, boolean][]) => list.filter(([position]) => position >= 0)
+          const expected = model.map((e): [number, number, boolean] => [e.position, e.size, e.message !== null])
+          assert.deepEqual(
+            stored(seen).map(([position, size]) => [position, size]),
+            stored(expected).map(([position, size]) => [position, size]),
+          )
+          const inMemory = seen.filter(([, , m]) => m).length
+          assert.equal(inMemory + rig.paged.count, expected.filter(([, , m]) => m).length)
+          rig.paged.count = 0
+          rig.paged.bytes = 0
+        }
+        model.length = 0
+        break
+      }
+    }
+    assert.equal(list.length, model.length)
+    if (rig && turn % 3 === 0) await writesSettled(rig.pages)
+  }
+  while (model.length > 0) {
+    await head()
+    assert.equal(describeEntry(list.shift()!), describeEntry(model.shift()!))
+  }
+  assert.equal(list.shift(), undefined)
+  assert.equal(list.packedBytes, 0, 'a drained list holds no chunk')
+  if (rig) {
+    await writesSettled(rig.pages)
+    assert.deepEqual(rig.paged, { count: 0, bytes: 0 }, 'whatever was paged out came back')
+    assert.equal(rig.pages.files, 0, 'a drained list leaves no page')
+  }
+}
+
+describe('FifoReadyList', () => {
+  test('gives back every message as it was pushed, in seq order, whatever is packed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), fc.integer({ min: 0, max: 6 }), (ops, hotLimit) =>
+        runOps(ops, hotLimit, undefined),
+      ),
       { numRuns: 300 },
     )
+  })
+
+  test('... and the same when chunks are paged out to files and read back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-pages-'))
+    const rig = pagingRig(dir)
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), fc.integer({ min: 0, max: 6 }), async (ops, hotLimit) => {
+          rig.paged.count = 0
+          rig.paged.bytes = 0
+          await runOps(ops, hotLimit, rig)
+        }),
+        { numRuns: 300 },
+      )
+      assert.ok(rig.counted.written > 100, `pages written: ${rig.counted.written}`)
+    } finally {
+      rig.pages.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a page keeps its objects (large bodies, BCC keys) and is read back only by the run that wrote it', () => {
+    const chunk = new Chunk(Buffer.from('records'))
+    chunk.end = 7
+    const large = new Message('é', 'k', undefined, Buffer.from([1, 2]), Buffer.alloc(5000, 7), ['a', 'b'])
+    const none = new Message('', '', undefined, Buffer.alloc(0), Buffer.alloc(4097), [])
+    chunk.objects = [large, none]
+    const page = Buffer.concat(encodePage(chunk, 42))
+    const back = new Chunk(Buffer.alloc(0))
+    back.end = 7
+    assert.throws(() => decodePage(back, page, 43), /not written by this broker/)
+    decodePage(back, page, 42)
+    assert.equal(back.bytes!.toString(), 'records')
+    assert.deepEqual(
+      back.objects!.map((m) => [m.exchange, m.routingKey, m.propertiesRaw, m.body, m.bccKeys]),
+      [large, none].map((m) => [m.exchange, m.routingKey, m.propertiesRaw, m.body, m.bccKeys]),
+    )
+    back.end = 8
+    assert.throws(() => decodePage(back, page, 42), /damaged/)
   })
 
   test('records written from messages and from store records may follow each other in any order', () => {
