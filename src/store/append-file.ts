@@ -50,6 +50,11 @@ export class AppendFile {
   discarded = false
   /** The file's entry in its directory is durable (the store syncs the directory of a new file) */
   directoryEntrySynced: boolean
+  /**
+   * Publishers wait for this file's bytes (a messages file: confirms follow its sync); an acks file's bytes
+   * nobody waits for, so they ride along with the next commit rather than take a commit of their own
+   */
+  readonly awaited: boolean
 
   constructor(
     readonly path: string,
@@ -57,7 +62,9 @@ export class AppendFile {
     existsOnDisk: boolean,
     private readonly io: StoreFileSystem,
     private readonly commits: CommitQueue,
+    awaited = true,
   ) {
+    this.awaited = awaited
     this.size = initialSize
     this.writtenBytes = initialSize
     this.syncedBytes = initialSize

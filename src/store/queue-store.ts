@@ -86,7 +86,7 @@ export class QueueStore {
     const segment = new Segment(
       id,
       new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits),
-      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits),
+      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits, false),
     )
     this.segments.set(slotOfSegment(id), segment)
     return segment

@@ -279,7 +279,7 @@ async function recoverSegment(
   const segment = new Segment(
     id,
     new AppendFile(msgsPath, scan.validEnd, true, io, commits),
-    new AppendFile(acksPath, acks.size, hasAcks, io, commits),
+    new AppendFile(acksPath, acks.size, hasAcks, io, commits, false),
     records,
   )
   segment.retainFiles = scan.ioError
