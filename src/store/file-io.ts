@@ -4,11 +4,14 @@
 import * as fs from 'node:fs'
 
 export interface StoreFileSystem {
-  /** Opens for appending (creating the file if missing) and reading. */
+  /**
+   * Opens for writing and reading, creating the file if missing. Not O_APPEND: appends are written at the end
+   * of the file's data, which zeros written ahead may follow (see append-file.ts).
+   */
   openAppend(path: string): Promise<number>
   openReadSync(path: string): number
-  /** Writes all of `buffers` at the end of the file. */
-  appendAll(fd: number, buffers: Buffer[]): Promise<void>
+  /** Writes all of `buffers` at `position`: the end of the file's data. */
+  appendAll(fd: number, buffers: Buffer[], position: number): Promise<void>
   datasync(fd: number): Promise<void>
   /** Cuts the file back to `length` bytes (to drop bytes whose write or sync failed). */
   truncate(fd: number, length: number): Promise<void>
@@ -45,22 +48,30 @@ function unwritten(remaining: Buffer[], written: number): Buffer[] | null {
   return [remaining[i]!.subarray(left), ...remaining.slice(i + 1)]
 }
 
-async function appendAll(fd: number, buffers: Buffer[]): Promise<void> {
+async function appendAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
   let bytes = 0
   for (let i = 0; i < buffers.length; i++) bytes += buffers[i]!.length
   let remaining: Buffer[] | null = buffers
+  let at = position
   if (bytes <= SYNC_WRITE_UP_TO) {
-    while (remaining !== null) remaining = unwritten(remaining, fs.writevSync(fd, remaining))
+    while (remaining !== null) {
+      const written = fs.writevSync(fd, remaining, at)
+      at += written
+      remaining = unwritten(remaining, written)
+    }
     return
   }
   while (remaining !== null) {
     const chunks: Buffer[] = remaining
-    remaining = unwritten(chunks, await promised<number>((done) => fs.writev(fd, chunks, done)))
+    const written = await promised<number>((done) => fs.writev(fd, chunks, at, done))
+    at += written
+    remaining = unwritten(chunks, written)
   }
 }
 
 export const nodeFileSystem: StoreFileSystem = {
-  openAppend: (path) => promised<number>((done) => fs.open(path, 'a+', 0o644, done)),
+  openAppend: (path) =>
+    promised<number>((done) => fs.open(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644, done)),
   openReadSync: (path) => fs.openSync(path, 'r'),
   appendAll,
   datasync: (fd) => promised<void>((done) => fs.fdatasync(fd, (error) => done(error, undefined))),

@@ -82,11 +82,16 @@ export class QueueStore {
     // Skips the ids whose slot a live segment still holds (one 2^21 segments old)
     while (this.segments.has(slotOfSegment(this.nextSegmentId))) this.nextSegmentId++
     const id = this.nextSegmentId++
-    const { io, commits } = this.host
+    const { io, commits, segmentSize } = this.host
     const segment = new Segment(
       id,
-      new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits),
-      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits, false),
+      new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits, {
+        preallocateUpTo: segmentSize,
+      }),
+      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits, {
+        awaited: false,
+        preallocateUpTo: segmentSize,
+      }),
     )
     this.segments.set(slotOfSegment(id), segment)
     return segment

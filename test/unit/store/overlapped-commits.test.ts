@@ -44,10 +44,10 @@ function heldSyncFileSystem() {
       paths.set(fd, path)
       return fd
     },
-    async appendAll(fd, buffers) {
+    async appendAll(fd, buffers, position) {
       control.writes++
       if (control.failWrites !== null) throw errnoError(control.failWrites, 'write')
-      return nodeFileSystem.appendAll(fd, buffers)
+      return nodeFileSystem.appendAll(fd, buffers, position)
     },
     async datasync(fd) {
       await nodeFileSystem.datasync(fd)
