@@ -53,10 +53,19 @@ const MAX_COMMITS_IN_FLIGHT = 2
  * join before it is committed on its own (see scheduleCommit).
  */
 const UNAWAITED_COMMIT_DELAY_MS = 2
+/**
+ * While commits of messages follow one another, acks are written (and synced) with one of them at most this
+ * often: an acks file's fdatasync in every commit cost the main thread a thread-pool submission and the disk
+ * a second flush per commit, for a promise that is weaker anyway (an ack just before a crash may be lost;
+ * see docs/storage.md).
+ */
+const DEFAULT_ACKS_WRITE_INTERVAL_MS = 100
 
 export interface MessageStoreOptions {
   /** A segment file is closed for appends once it would grow past this (default 16 MiB) */
   segmentSize?: number
+  /** While messages are committed, acks are written with them at most this often (default 100 ms) */
+  acksWriteIntervalMs?: number
   /** File operations of the write path; tests replace it to count syncs or inject failures */
   fileSystem?: StoreFileSystem
 }
@@ -99,6 +108,11 @@ export class MessageStore {
   private awaitedDirty = false
   /** Starts a commit of work nobody waits for, unless a commit of messages takes it first */
   private unawaitedTimer: NodeJS.Timeout | null = null
+  /** The next commit takes every dirty file, acks files included (flush, close, or no message to wait for) */
+  private takeAll = false
+  /** When acks files were last taken by a commit (performance.now()) */
+  private unawaitedWrittenAt = -Infinity
+  private readonly acksWriteIntervalMs: number
   private segmentsToRemove: { segment: Segment; owner: QueueStore }[] = []
   private commitScheduled = false
   /** Ends when the last commit started ends (commits end in order); null when none is in flight */
@@ -131,6 +145,7 @@ export class MessageStore {
     options: MessageStoreOptions = {},
   ) {
     this.io = options.fileSystem ?? nodeFileSystem
+    this.acksWriteIntervalMs = options.acksWriteIntervalMs ?? DEFAULT_ACKS_WRITE_INTERVAL_MS
     const commits: CommitQueue = { enqueue: (file) => this.enqueue(file) }
     this.host = {
       io: this.io,
@@ -396,7 +411,7 @@ export class MessageStore {
   private scheduleCommit(): void {
     if (this.commitScheduled || this.writing || this.halted || this.failure !== null) return
     if (this.activeCommits >= MAX_COMMITS_IN_FLIGHT) return
-    if (!this.awaitedDirty) {
+    if (!this.awaitedDirty && !this.takeAll) {
       // commitEnded calls again once no commit is in flight
       if (this.activeCommits === 0 && this.unawaitedTimer === null) {
         this.unawaitedTimer = setTimeout(this.startUnawaitedCommit, UNAWAITED_COMMIT_DELAY_MS)
@@ -411,7 +426,7 @@ export class MessageStore {
   private readonly startUnawaitedCommit = (): void => {
     this.unawaitedTimer = null
     if (this.dirtyFiles.length === 0 && this.segmentsToRemove.length === 0) return
-    this.awaitedDirty = true
+    this.takeAll = true
     this.scheduleCommit()
   }
 
@@ -469,11 +484,27 @@ export class MessageStore {
   private async commit(previousReported: Promise<void>, reported: () => void): Promise<void> {
     const batch = this.batch++
     const retrying = this.failure !== null
-    const files = this.dirtyFiles
+    let files = this.dirtyFiles
     const segments = this.segmentsToRemove
     this.dirtyFiles = []
+    const now = performance.now()
+    if (this.takeAll || retrying || !this.awaitedDirty || now - this.unawaitedWrittenAt >= this.acksWriteIntervalMs) {
+      this.unawaitedWrittenAt = now
+    } else {
+      // Acks wait for a later commit: written with messages once the interval is over, or alone once no
+      // commit is in flight (scheduleCommit)
+      const awaited: AppendFile[] = []
+      for (const file of files) (file.awaited || file.discarded ? awaited : this.dirtyFiles).push(file)
+      files = awaited
+    }
     this.awaitedDirty = false
+    this.takeAll = false
     this.segmentsToRemove = []
+    // Armed again by commitEnded if work is left once no commit is in flight
+    if (this.unawaitedTimer !== null) {
+      clearTimeout(this.unawaitedTimer)
+      this.unawaitedTimer = null
+    }
     let failure: { reason: unknown; path: string } | null = null
     let durable = false
     let writePhase = true
@@ -679,7 +710,7 @@ export class MessageStore {
     const hasUnscheduledWork = this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0 || this.commitScheduled
     if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) {
       // Acks and segment removals waited for a commit of messages to join: someone waits for them now
-      this.awaitedDirty = true
+      this.takeAll = true
       this.scheduleCommit()
     }
     const target = hasUnscheduledWork ? this.batch : this.running !== null ? this.batch - 1 : this.durable

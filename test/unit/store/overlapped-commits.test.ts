@@ -270,7 +270,7 @@ test('acks wait for the next commit of messages instead of taking a place in fli
   await withTempDir(async (dir) => {
     const { log } = capturingLogger()
     const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem })
+    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 0 })
     const { store: queue } = await store.openQueue('/', 'q')
     const first = queue.append(message(0))
     await store.flush()
@@ -302,5 +302,35 @@ test('acks wait for the next commit of messages instead of taking a place in fli
     await until(() => store.durableBatch === batch + 2, 'the acks alone to be committed')
     await store.close()
     assert.deepEqual(await recovered(dir), { messages: expected([2]), warnings: [] })
+  })
+})
+
+test('under steady publishing, acks go with a commit of messages at most once per interval, and alone once publishing stops', async () => {
+  await withTempDir(async (dir) => {
+    const { log } = capturingLogger()
+    const { fileSystem, control } = heldSyncFileSystem()
+    // An interval no test outlasts: acks never go with messages after the first commit
+    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 3_600_000 })
+    const { store: queue } = await store.openQueue('/', 'q')
+    const first = queue.append(message(0))
+    await store.flush()
+
+    control.holding = true
+    const batch = store.currentBatch
+    queue.append(message(1))
+    await until(() => control.held.length === 1, 'the first batch to sync')
+    queue.ack(first)
+    await new Promise((resolve) => setImmediate(resolve))
+    const writesBefore = control.writes
+    queue.append(message(2))
+    await until(() => control.held.length === 2, 'the next batch to sync')
+    assert.equal(control.writes, writesBefore + 1, 'one file written: the messages, not the acks')
+    assert.equal(control.held[1]!.path.split('/').pop(), 'msgs.0000000001', 'the ack waits: messages only')
+    for (const held of control.held) held.release()
+    control.holding = false
+    // No more messages: the ack is committed on its own, without a flush
+    await until(() => store.durableBatch === batch + 2, 'the ack alone to be committed')
+    await store.close()
+    assert.deepEqual(await recovered(dir), { messages: expected([1, 2]), warnings: [] })
   })
 })
