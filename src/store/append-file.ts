@@ -12,6 +12,34 @@ import type { StoreFileSystem } from './file-io.js'
 const MIN_BLOCK = 4 * 1024
 const MAX_BLOCK = 1024 * 1024
 
+/**
+ * Zeros are written ahead of the data (preallocated), so that most fdatasyncs find the file's size and
+ * blocks unchanged and need no journal commit of the file system's metadata, only the data pages: on ext4
+ * a write + fdatasync that overwrites zeros takes about 180 µs here, one that grows the file about 280 µs.
+ * A file is extended by about its own length (so a small queue wastes little), 4 KiB at least, 1 MiB at
+ * most, and only by batches smaller than PREALLOCATE_BELOW: a large batch's sync is dominated by its data,
+ * and zeros would double the bytes written. Recovery reads a tail of zeros as the end of the data
+ * (see recovery.ts).
+ */
+const MIN_PREALLOCATION = 4 * 1024
+const MAX_PREALLOCATION = 1024 * 1024
+const PREALLOCATE_BELOW = 64 * 1024
+/** Never modified: only ever written out */
+const ZEROS = Buffer.alloc(MAX_PREALLOCATION)
+
+/** Zeros to write after data ending at `end`: about `end` bytes, rounded up to whole 4 KiB pages. */
+function preallocationAfter(end: number): number {
+  const wanted = Math.min(MAX_PREALLOCATION, Math.max(MIN_PREALLOCATION, end))
+  return Math.ceil((end + wanted) / 4096) * 4096 - end
+}
+
+export interface AppendFileOptions {
+  /** Publishers wait for this file's syncs (a messages file); default true */
+  awaited?: boolean
+  /** Zeros are written ahead of the data up to this file length at most; default 0: none */
+  preallocateUpTo?: number
+}
+
 /** Receives files that have bytes to write; the message store commits them as one batch. */
 export interface CommitQueue {
   enqueue(file: AppendFile): void
@@ -24,6 +52,8 @@ export class AppendFile {
   private writtenBytes: number
   /** Bytes known to be on stable storage: the file is cut back to this length before a failed write is redone */
   private syncedBytes: number
+  /** Length of the file on disk as far as this process wrote it: the data, then zeros written ahead */
+  private allocatedBytes: number
   /** A write or sync failed: bytes past syncedBytes may be on disk, torn, or cached but lost */
   private needsRepair = false
   private fd: number | null = null
@@ -50,6 +80,12 @@ export class AppendFile {
   discarded = false
   /** The file's entry in its directory is durable (the store syncs the directory of a new file) */
   directoryEntrySynced: boolean
+  /**
+   * Publishers wait for this file's bytes (a messages file: confirms follow its sync); an acks file's bytes
+   * nobody waits for, so they ride along with the next commit rather than take a commit of their own
+   */
+  readonly awaited: boolean
+  private readonly preallocateUpTo: number
 
   constructor(
     readonly path: string,
@@ -57,10 +93,15 @@ export class AppendFile {
     existsOnDisk: boolean,
     private readonly io: StoreFileSystem,
     private readonly commits: CommitQueue,
+    options: AppendFileOptions = {},
   ) {
+    this.awaited = options.awaited ?? true
+    this.preallocateUpTo = options.preallocateUpTo ?? 0
     this.size = initialSize
     this.writtenBytes = initialSize
     this.syncedBytes = initialSize
+    // A recovered file may have zeros past its data: they are written over like any other
+    this.allocatedBytes = initialSize
     this.existsOnDisk = existsOnDisk
     this.directoryEntrySynced = existsOnDisk
   }
@@ -124,7 +165,7 @@ export class AppendFile {
   }
 
   /**
-   * Writes the chunks at the end of the file (opening it, and first cutting off what a failed write or sync
+   * Writes the chunks at the end of the file's data (opening it, and first cutting off what a failed write or sync
    * left, if needed). Returns the length the file's next fdatasync must cover, or -1 when there is nothing
    * to sync (no bytes, or the file was discarded meanwhile). The written chunks are kept in memory until
    * markSynced covers them, so that a failed sync (of this commit or an earlier one still in flight) can
@@ -143,9 +184,18 @@ export class AppendFile {
         // After a failed write or fdatasync the bytes past the last sync cannot be trusted, even if the page
         // cache shows them (Linux may have marked unwritten pages clean): cut them off and write them again
         await this.io.truncate(fd, this.syncedBytes)
+        this.allocatedBytes = this.syncedBytes
         this.needsRepair = false
       }
-      if (bytes > 0) await this.io.appendAll(fd, chunks)
+      if (bytes > 0) {
+        const end = this.writtenBytes + bytes
+        const zeros =
+          end > this.allocatedBytes && bytes < PREALLOCATE_BELOW
+            ? Math.max(0, Math.min(preallocationAfter(end), this.preallocateUpTo - end))
+            : 0
+        await this.io.appendAll(fd, zeros > 0 ? chunks.concat(ZEROS.subarray(0, zeros)) : chunks, this.writtenBytes)
+        this.allocatedBytes = Math.max(this.allocatedBytes, end + zeros)
+      }
     } catch (error) {
       // Nothing of these chunks counts as written: they are written again (after a cut) by the retry
       this.pending = chunks.concat(this.pending)
@@ -307,6 +357,12 @@ export class AppendFile {
     this.block = null
     this.blockUsed = this.blockTaken = 0
     if (this.opening !== null) await this.opening.catch(() => undefined)
+    // The zeros written ahead are given back: a stopped broker's files hold their data only. (Not synced: if
+    // the cut is lost, recovery reads the zeros as the end of the data all the same.)
+    if (this.fd !== null && this.fdWritable && !this.discarded && this.allocatedBytes > this.writtenBytes) {
+      await this.io.truncate(this.fd, this.writtenBytes).catch(() => undefined)
+      this.allocatedBytes = this.writtenBytes
+    }
     if (this.readsInFlight === 0) await this.closeNow()
   }
 

@@ -49,10 +49,24 @@ const MAX_RETRY_MS = 1000
  * four threads with fdatasyncs that the disk serves one after the other anyway.
  */
 const MAX_COMMITS_IN_FLIGHT = 2
+/**
+ * How long work that no publisher waits for (acks, removing acked segments) waits for a commit of messages to
+ * join before it is committed on its own (see scheduleCommit).
+ */
+const UNAWAITED_COMMIT_DELAY_MS = 2
+/**
+ * While commits of messages follow one another, acks are written (and synced) with one of them at most this
+ * often: an acks file's fdatasync in every commit cost the main thread a thread-pool submission and the disk
+ * a second flush per commit, for a promise that is weaker anyway (an ack just before a crash may be lost;
+ * see docs/storage.md).
+ */
+const DEFAULT_ACKS_WRITE_INTERVAL_MS = 100
 
 export interface MessageStoreOptions {
   /** A segment file is closed for appends once it would grow past this (default 16 MiB) */
   segmentSize?: number
+  /** While messages are committed, acks are written with them at most this often (default 100 ms) */
+  acksWriteIntervalMs?: number
   /** File operations of the write path; tests replace it to count syncs or inject failures */
   fileSystem?: StoreFileSystem
   /** The page area of transient messages (transient-pages.ts): tests make its pages small or its writes fail */
@@ -93,6 +107,15 @@ export class MessageStore {
   private readonly queues = new Map<string, QueueStore>()
   private readonly opening = new Set<string>()
   private dirtyFiles: AppendFile[] = []
+  /** A file that publishers wait for (a messages file) is among dirtyFiles, or flush() waits */
+  private awaitedDirty = false
+  /** Starts a commit of work nobody waits for, unless a commit of messages takes it first */
+  private unawaitedTimer: NodeJS.Timeout | null = null
+  /** The next commit takes every dirty file, acks files included (flush, close, or no message to wait for) */
+  private takeAll = false
+  /** When acks files were last taken by a commit (performance.now()) */
+  private unawaitedWrittenAt = -Infinity
+  private readonly acksWriteIntervalMs: number
   private segmentsToRemove: { segment: Segment; owner: QueueStore }[] = []
   private commitScheduled = false
   /** Ends when the last commit started ends (commits end in order); null when none is in flight */
@@ -125,6 +148,7 @@ export class MessageStore {
     options: MessageStoreOptions = {},
   ) {
     this.io = options.fileSystem ?? nodeFileSystem
+    this.acksWriteIntervalMs = options.acksWriteIntervalMs ?? DEFAULT_ACKS_WRITE_INTERVAL_MS
     const commits: CommitQueue = { enqueue: (file) => this.enqueue(file) }
     this.host = {
       io: this.io,
@@ -368,6 +392,7 @@ export class MessageStore {
   /** A file has bytes for the next commit. */
   private enqueue(file: AppendFile): void {
     this.dirtyFiles.push(file)
+    if (file.awaited) this.awaitedDirty = true
     this.scheduleCommit()
   }
 
@@ -380,12 +405,32 @@ export class MessageStore {
   /**
    * Starts a commit on the next turn, unless one is writing now (writes of a file must stay in order), the
    * pipeline is full, a commit in flight failed, or commits fail (then only the retry timer starts them).
+   * Work that no publisher waits for (acks, removing acked segments) does not take a commit of its own at
+   * once: it goes with the next commit of messages, or is committed on its own after
+   * UNAWAITED_COMMIT_DELAY_MS with no commit in flight. Under steady confirmed publishing with consumers
+   * acking, commits of acks alone would otherwise take every other place in flight, and their fdatasyncs
+   * would delay the confirms behind them (acks have the weaker promise: see docs/storage.md).
    */
   private scheduleCommit(): void {
     if (this.commitScheduled || this.writing || this.halted || this.failure !== null) return
     if (this.activeCommits >= MAX_COMMITS_IN_FLIGHT) return
+    if (!this.awaitedDirty && !this.takeAll) {
+      // commitEnded calls again once no commit is in flight
+      if (this.activeCommits === 0 && this.unawaitedTimer === null) {
+        this.unawaitedTimer = setTimeout(this.startUnawaitedCommit, UNAWAITED_COMMIT_DELAY_MS)
+        this.unawaitedTimer.unref()
+      }
+      return
+    }
     this.commitScheduled = true
-    setImmediate(this.startCommit)
+    process.nextTick(this.startCommit)
+  }
+
+  private readonly startUnawaitedCommit = (): void => {
+    this.unawaitedTimer = null
+    if (this.dirtyFiles.length === 0 && this.segmentsToRemove.length === 0) return
+    this.takeAll = true
+    this.scheduleCommit()
   }
 
   private readonly startCommit = (): void => {
@@ -442,10 +487,27 @@ export class MessageStore {
   private async commit(previousReported: Promise<void>, reported: () => void): Promise<void> {
     const batch = this.batch++
     const retrying = this.failure !== null
-    const files = this.dirtyFiles
+    let files = this.dirtyFiles
     const segments = this.segmentsToRemove
     this.dirtyFiles = []
+    const now = performance.now()
+    if (this.takeAll || retrying || !this.awaitedDirty || now - this.unawaitedWrittenAt >= this.acksWriteIntervalMs) {
+      this.unawaitedWrittenAt = now
+    } else {
+      // Acks wait for a later commit: written with messages once the interval is over, or alone once no
+      // commit is in flight (scheduleCommit)
+      const awaited: AppendFile[] = []
+      for (const file of files) (file.awaited || file.discarded ? awaited : this.dirtyFiles).push(file)
+      files = awaited
+    }
+    this.awaitedDirty = false
+    this.takeAll = false
     this.segmentsToRemove = []
+    // Armed again by commitEnded if work is left once no commit is in flight
+    if (this.unawaitedTimer !== null) {
+      clearTimeout(this.unawaitedTimer)
+      this.unawaitedTimer = null
+    }
     let failure: { reason: unknown; path: string } | null = null
     let durable = false
     let writePhase = true
@@ -560,6 +622,7 @@ export class MessageStore {
     if (file.queued) return
     file.queued = true
     this.dirtyFiles.push(file)
+    if (file.awaited) this.awaitedDirty = true
   }
 
   private async removeSegmentFiles(segments: { segment: Segment; owner: QueueStore }[]): Promise<void> {
@@ -647,7 +710,12 @@ export class MessageStore {
   /** Writes and fdatasyncs everything pending; resolves when durable. */
   flush(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
-    const hasUnscheduledWork = this.dirtyFiles.length > 0 || this.commitScheduled
+    const hasUnscheduledWork = this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0 || this.commitScheduled
+    if (this.dirtyFiles.length > 0 || this.segmentsToRemove.length > 0) {
+      // Acks and segment removals waited for a commit of messages to join: someone waits for them now
+      this.takeAll = true
+      this.scheduleCommit()
+    }
     const target = hasUnscheduledWork ? this.batch : this.running !== null ? this.batch - 1 : this.durable
     if (target <= this.durable) return Promise.resolve()
     return new Promise((resolve, reject) => this.flushWaiters.push({ batch: target, resolve, reject }))
@@ -664,6 +732,10 @@ export class MessageStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.unawaitedTimer !== null) {
+      clearTimeout(this.unawaitedTimer)
+      this.unawaitedTimer = null
+    }
     if (this.retryTimer !== null) {
       clearTimeout(this.retryTimer)
       this.retryTimer = null

@@ -16,6 +16,7 @@ import {
   slotOf,
   slotOfSegment,
   toPosition,
+  type RecordSource,
   type StoredMessage,
 } from './record.js'
 import type { RecoveredQueue } from './recovery.js'
@@ -82,11 +83,16 @@ export class QueueStore {
     // Skips the ids whose slot a live segment still holds (one 2^21 segments old)
     while (this.segments.has(slotOfSegment(this.nextSegmentId))) this.nextSegmentId++
     const id = this.nextSegmentId++
-    const { io, commits } = this.host
+    const { io, commits, segmentSize } = this.host
     const segment = new Segment(
       id,
-      new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits),
-      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits),
+      new AppendFile(join(this.dir, segmentFileName(MSGS_PREFIX, id)), 0, false, io, commits, {
+        preallocateUpTo: segmentSize,
+      }),
+      new AppendFile(join(this.dir, segmentFileName(ACKS_PREFIX, id)), 0, false, io, commits, {
+        awaited: false,
+        preallocateUpTo: segmentSize,
+      }),
     )
     this.segments.set(slotOfSegment(id), segment)
     return segment
@@ -97,6 +103,11 @@ export class QueueStore {
    * modified afterwards (large bodies are written from it directly).
    */
   append(message: StoredMessage): number {
+    return this.appendRecord(message, message.expiresAt ?? 0)
+  }
+
+  /** append(), from any object holding a message's fields (the broker's message itself: nothing made per message). */
+  appendRecord(message: RecordSource, expiresAt: number): number {
     this.host.assertWritable()
     if (this.discarded) throw new Error(`queue store of ${this.queue} was deleted`)
     const layout = layoutOf(message)
@@ -108,11 +119,11 @@ export class QueueStore {
     const offset = segment.msgs.size
     if (message.body.length >= REFERENCE_BODY_FROM) {
       const { buffer, at } = segment.msgs.reserve(layout.totalBytes - message.body.length)
-      encodeRecord(message, layout, buffer, at, false)
+      encodeRecord(message, expiresAt, layout, buffer, at, false)
       segment.msgs.appendBuffer(message.body)
     } else {
       const { buffer, at } = segment.msgs.reserve(layout.totalBytes)
-      encodeRecord(message, layout, buffer, at, true)
+      encodeRecord(message, expiresAt, layout, buffer, at, true)
     }
     segment.records.add(offset)
     this.liveCount++

@@ -22,6 +22,20 @@ export interface StoredMessage {
   expiresAt?: number
 }
 
+/**
+ * What a record is written from: a StoredMessage, or the broker's own message object as it is (no object
+ * made per persisted message). The wire forms, when present, are the exchange and routing key as a publish
+ * carried them (length octet, then the bytes): the record's own encoding of them, copied as they are.
+ */
+export interface RecordSource {
+  readonly exchange: string
+  readonly routingKey: string
+  readonly propertiesRaw: Buffer
+  readonly body: Buffer
+  readonly exchangeWire?: Buffer | undefined
+  readonly routingKeyWire?: Buffer | undefined
+}
+
 export interface RecoveredMessage {
   /** Where the record is: pass it to QueueStore.ack and QueueStore.read */
   position: number
@@ -68,9 +82,13 @@ export interface RecordLayout {
   totalBytes: number
 }
 
-export function layoutOf(message: StoredMessage): RecordLayout {
-  const exchangeBytes = Buffer.byteLength(message.exchange, 'utf8')
-  const routingKeyBytes = Buffer.byteLength(message.routingKey, 'utf8')
+export function layoutOf(message: RecordSource): RecordLayout {
+  const exchangeBytes =
+    message.exchangeWire !== undefined ? message.exchangeWire.length - 1 : Buffer.byteLength(message.exchange, 'utf8')
+  const routingKeyBytes =
+    message.routingKeyWire !== undefined
+      ? message.routingKeyWire.length - 1
+      : Buffer.byteLength(message.routingKey, 'utf8')
   if (exchangeBytes > 255) throw new RangeError(`exchange name longer than 255 bytes: ${message.exchange}`)
   if (routingKeyBytes > 255) throw new RangeError('routing key longer than 255 bytes')
   const payload = MIN_PAYLOAD_SIZE + exchangeBytes + routingKeyBytes + message.propertiesRaw.length
@@ -85,34 +103,48 @@ function writeShortString(target: Buffer, at: number, text: string, byteLength: 
 }
 
 /**
- * Writes the record into `target` at `at`. With `includeBody` false, the body bytes are left out (the
- * caller writes the body buffer itself, right after) but still counted in the length and checksum.
- * Returns the end of what was written.
+ * Writes the record into `target` at `at`, expiring at `expiresAt` (0: never). With `includeBody` false, the
+ * body bytes are left out (the caller writes the body buffer itself, right after) but still counted in the
+ * length and checksum. Returns the end of what was written.
  */
 export function encodeRecord(
-  message: StoredMessage,
+  message: RecordSource,
+  expiresAt: number,
   layout: RecordLayout,
   target: Buffer,
   at: number,
   includeBody: boolean,
 ): number {
   const payloadBytes = layout.totalBytes - RECORD_HEADER_SIZE
-  let p = target.writeDoubleBE(message.expiresAt ?? 0, at + RECORD_HEADER_SIZE)
-  target[p++] = layout.exchangeBytes
-  p = writeShortString(target, p, message.exchange, layout.exchangeBytes)
-  target[p++] = layout.routingKeyBytes
-  p = writeShortString(target, p, message.routingKey, layout.routingKeyBytes)
-  p = target.writeUInt32BE(message.propertiesRaw.length, p)
+  let p = target.writeDoubleBE(expiresAt, at + RECORD_HEADER_SIZE)
   // TypedArray.set rather than Buffer.copy: same copy without the argument checks, which dominate here
+  if (message.exchangeWire !== undefined) {
+    target.set(message.exchangeWire, p)
+    p += message.exchangeWire.length
+  } else {
+    target[p++] = layout.exchangeBytes
+    p = writeShortString(target, p, message.exchange, layout.exchangeBytes)
+  }
+  if (message.routingKeyWire !== undefined) {
+    target.set(message.routingKeyWire, p)
+    p += message.routingKeyWire.length
+  } else {
+    target[p++] = layout.routingKeyBytes
+    p = writeShortString(target, p, message.routingKey, layout.routingKeyBytes)
+  }
+  p = target.writeUInt32BE(message.propertiesRaw.length, p)
   target.set(message.propertiesRaw, p)
   p += message.propertiesRaw.length
   p = target.writeUInt32BE(message.body.length, p)
-  let crc = crc32(target, at + RECORD_HEADER_SIZE, p)
+  let crc: number
   if (includeBody) {
+    // One checksum over the whole payload once the body is beside the rest
     target.set(message.body, p)
     p += message.body.length
+    crc = crc32(target, at + RECORD_HEADER_SIZE, p)
+  } else {
+    crc = crc32(message.body, 0, message.body.length, crc32(target, at + RECORD_HEADER_SIZE, p))
   }
-  crc = crc32(message.body, 0, message.body.length, crc)
   target.writeUInt32BE(payloadBytes, at)
   target.writeUInt32BE(crc, at + 4)
   return p

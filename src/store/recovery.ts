@@ -186,7 +186,8 @@ async function removeFile(path: string, log: Logger): Promise<boolean> {
 /**
  * Reads an acks file into sorted offsets. Entries that fail their check are ignored (their records count
  * as unacked: redelivered, never lost); a partial entry or damaged entries at the end are cut off, so that
- * acks appended later are aligned and read.
+ * acks appended later are aligned and read. Zeros after the last entry are the space written ahead of the
+ * entries (append-file.ts): neither damage nor cut off (later acks are written over them).
  */
 async function readAcks(path: string, log: Logger, repair = true): Promise<{ offsets: Uint32Array; size: number }> {
   let bytes: Buffer
@@ -199,30 +200,35 @@ async function readAcks(path: string, log: Logger, repair = true): Promise<{ off
   const whole = bytes.length - (bytes.length % ACK_ENTRY_SIZE)
   const offsets = new Uint32Array(whole / ACK_ENTRY_SIZE)
   let count = 0
-  let damaged = 0
-  let firstDamagedAt = -1
   let validEnd = 0
   for (let at = 0; at < whole; at += ACK_ENTRY_SIZE) {
     const offset = readAckEntry(bytes, at)
     if (offset >= 0) {
       offsets[count++] = offset
       validEnd = at + ACK_ENTRY_SIZE
-    } else if (damaged++ === 0) {
-      firstDamagedAt = at
     }
   }
-  if (damaged > 0 || validEnd !== bytes.length) {
+  // Where the zeros that end the file begin (never before the last valid entry, which may end in zeros)
+  let zerosFrom = bytes.length
+  while (zerosFrom > validEnd && bytes[zerosFrom - 1] === 0) zerosFrom--
+  let damaged = 0
+  let firstDamagedAt = -1
+  for (let at = 0; at < whole && at < zerosFrom; at += ACK_ENTRY_SIZE) {
+    if (readAckEntry(bytes, at) >= 0) continue
+    if (damaged++ === 0) firstDamagedAt = at
+  }
+  if (damaged > 0 || zerosFrom !== validEnd) {
     log.warn(
       {
         file: path,
         damagedEntries: damaged,
         firstDamagedAt,
-        partialBytes: bytes.length - whole,
-        cutFrom: validEnd === bytes.length ? null : validEnd,
+        partialBytes: zerosFrom > whole ? zerosFrom - whole : 0,
+        cutFrom: zerosFrom === validEnd ? null : validEnd,
       },
       'acks file has damaged or partial entries; they are ignored (their messages count as unacked)',
     )
-    if (repair && validEnd !== bytes.length) await truncateDurably(path, validEnd, log)
+    if (repair && zerosFrom !== validEnd) await truncateDurably(path, validEnd, log)
   }
   const live = offsets.subarray(0, count)
   live.sort()
@@ -240,6 +246,14 @@ async function truncateDurably(path: string, length: number, log: Logger): Promi
     }
   } catch (error) {
     log.error({ file: path, err: errorText(error) }, 'cannot truncate file')
+  }
+}
+
+async function truncateQuietly(path: string, length: number, log: Logger): Promise<void> {
+  try {
+    await fsp.truncate(path, length)
+  } catch (error) {
+    log.warn({ file: path, err: errorText(error) }, 'cannot truncate the zeros after the data of a segment')
   }
 }
 
@@ -267,6 +281,10 @@ async function recoverSegment(
       'segment has a torn or damaged record; it and everything after it in the segment are dropped',
     )
     await truncateDurably(msgsPath, scan.validEnd, log)
+  } else if (scan.validEnd < scan.fileSize && !scan.ioError) {
+    // Zeros written ahead of the data (a crash left them): given back, unsynced (if the cut is lost, the zeros
+    // read as the end of the data again)
+    await truncateQuietly(msgsPath, scan.validEnd, log)
   }
   const records = scan.records
   records.trim()
@@ -279,11 +297,16 @@ async function recoverSegment(
   const segment = new Segment(
     id,
     new AppendFile(msgsPath, scan.validEnd, true, io, commits),
-    new AppendFile(acksPath, acks.size, hasAcks, io, commits),
+    new AppendFile(acksPath, acks.size, hasAcks, io, commits, { awaited: false }),
     records,
   )
   segment.retainFiles = scan.ioError
   return { segment, changedDirectory: false }
+}
+
+function isAllZeros(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buffer[i] !== 0) return false
+  return true
 }
 
 /** Whether a complete record with a matching checksum and consistent fields starts at `at`. */
@@ -438,6 +461,8 @@ async function scanSegment(
         scan.problem = 'file shorter than its size'
         break
       }
+      // Zeros up to the end of the file: the space written ahead of the data (append-file.ts), not damage
+      if (isAllZeros(buffer, p, filled)) break
       const next = findNextRecord(buffer, p, filled)
       if (next < 0) {
         scan.problem = problem

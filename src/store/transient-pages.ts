@@ -15,7 +15,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { randomInt } from 'node:crypto'
 import type { Logger } from '../util/logger.js'
-import { appendAllTo } from './file-io.js'
+import { writeAllAt } from './file-io.js'
 
 /** The file operations of the page area; tests replace them to inject failures. */
 export interface PageFileSystem {
@@ -39,7 +39,7 @@ export const nodePageFileSystem: PageFileSystem = {
       fs.open(path, 'w', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
     )
     try {
-      await appendAllTo(fd, buffers)
+      await writeAllAt(fd, buffers, 0)
     } finally {
       await new Promise<void>((resolve) => fs.close(fd, () => resolve()))
     }

@@ -37,9 +37,9 @@ export function faultyFileSystem(): FaultyFileSystem {
       check('openAppend')
       return nodeFileSystem.openAppend(path)
     },
-    async appendAll(fd, buffers) {
+    async appendAll(fd, buffers, position) {
       check('appendAll')
-      return nodeFileSystem.appendAll(fd, buffers)
+      return nodeFileSystem.appendAll(fd, buffers, position)
     },
     async datasync(fd) {
       check('datasync')

@@ -305,8 +305,7 @@ export class Queue {
     let position = -1
     if (stored) {
       try {
-        const { exchange, routingKey, propertiesRaw, body } = message
-        position = this.storeOfQueue!.append({ exchange, routingKey, propertiesRaw, body, expiresAt })
+        position = this.storeOfQueue!.appendRecord(message, expiresAt)
       } catch {
         // The store has failed (disk full, I/O error) or closed: refused, so the publisher gets a nack
         return 'refused'

@@ -97,7 +97,7 @@ function pushAsRecovered(list: FifoReadyList, entry: QueueEntry, message: Messag
   const layout = layoutOf(record)
   // Inside a larger buffer, at an offset, as in a segment read
   const buffer = Buffer.alloc(layout.totalBytes + 10, 0xee)
-  encodeRecord(record, layout, buffer, 5, true)
+  encodeRecord(record, record.expiresAt, layout, buffer, 5, true)
   const fields = new RecordFields()
   assert.ok(fields.locate(buffer, 5 + RECORD_HEADER_SIZE, layout.totalBytes - RECORD_HEADER_SIZE))
   list.pushRecovered({ seq: entry.seq, redelivered: entry.redelivered, position: entry.position, fields, paged })

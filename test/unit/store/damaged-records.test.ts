@@ -174,13 +174,38 @@ test('a torn tail is still cut off', async () => {
   })
 })
 
-test('a zero-filled acks tail is not "offset 0 acked": it is ignored, logged and cut off', async () => {
+test('a zero-filled acks tail is not "offset 0 acked": it is read as the zeros written ahead of the entries', async () => {
+  await withTempDir(async (dataDir) => {
+    const messages = Array.from({ length: 4 }, (_, i) => message(i))
+    const { dir, positions } = await storeMessages(dataDir, messages, [2])
+    const acks = join(dir, ACKS)
+    const valid = await readFile(acks)
+    await writeFile(acks, Buffer.concat([valid, Buffer.alloc(64)]))
+    const logger = capturingLogger()
+    const store = new MessageStore(dataDir, logger.log)
+    const { store: queue, messages: recovered } = await store.openQueue('/', 'q')
+    assert.deepEqual(
+      recovered.map((m) => plain(m.message)),
+      [0, 1, 3].map((i) => plain(messages[i]!)),
+    )
+    assert.deepEqual(logger.warnings(), [])
+    // A later ack is written over the zeros, right after the last entry
+    queue.ack(positions[0]!)
+    await store.close()
+    assert.deepEqual(
+      (await recover(dataDir)).messages,
+      [1, 3].map((i) => plain(messages[i]!)),
+    )
+  })
+})
+
+test('garbage after the last ack entry is ignored, logged and cut off', async () => {
   await withTempDir(async (dataDir) => {
     const messages = Array.from({ length: 4 }, (_, i) => message(i))
     const { dir } = await storeMessages(dataDir, messages, [2])
     const acks = join(dir, ACKS)
     const valid = await readFile(acks)
-    await writeFile(acks, Buffer.concat([valid, Buffer.alloc(64)]))
+    await writeFile(acks, Buffer.concat([valid, Buffer.alloc(64, 0x5a), Buffer.alloc(64)]))
     const { messages: recovered, warnings } = await recover(dataDir)
     assert.deepEqual(
       recovered,

@@ -44,10 +44,10 @@ function heldSyncFileSystem() {
       paths.set(fd, path)
       return fd
     },
-    async appendAll(fd, buffers) {
+    async appendAll(fd, buffers, position) {
       control.writes++
       if (control.failWrites !== null) throw errnoError(control.failWrites, 'write')
-      return nodeFileSystem.appendAll(fd, buffers)
+      return nodeFileSystem.appendAll(fd, buffers, position)
     },
     async datasync(fd) {
       await nodeFileSystem.datasync(fd)
@@ -263,5 +263,74 @@ test('a rollover whose new segment fails (directory sync) while the old one sync
     await store.flush()
     await store.close()
     assert.deepEqual(await recovered(dir), { messages: expected([0, 1, 2, 3, 4]), warnings: [] })
+  })
+})
+
+test('acks wait for the next commit of messages instead of taking a place in flight of their own', async () => {
+  await withTempDir(async (dir) => {
+    const { log } = capturingLogger()
+    const { fileSystem, control } = heldSyncFileSystem()
+    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 0 })
+    const { store: queue } = await store.openQueue('/', 'q')
+    const first = queue.append(message(0))
+    await store.flush()
+    const events = listen(store)
+
+    control.holding = true
+    const batch = store.currentBatch
+    const second = queue.append(message(1))
+    await until(() => control.held.length === 1, 'the first batch to sync')
+    // A consumer's ack while the batch syncs: it waits for the next batch of messages and goes with it
+    queue.ack(first)
+    await new Promise((resolve) => setImmediate(resolve))
+    queue.append(message(2))
+    await until(() => control.held.length === 3, 'the next batch to sync its messages and acks files together')
+    assert.deepEqual(
+      control.held
+        .slice(1)
+        .map((held) => held.path.split('/').pop())
+        .sort(),
+      ['acks.0000000001', 'msgs.0000000001'],
+    )
+    for (const held of control.held) held.release()
+    control.holding = false
+    await until(() => store.durableBatch === batch + 1, 'both batches to be durable')
+    assert.deepEqual(events, [`durable ${batch}`, `durable ${batch + 1}`])
+
+    // Acks with no message to go with: committed on their own, without a flush
+    queue.ack(second)
+    await until(() => store.durableBatch === batch + 2, 'the acks alone to be committed')
+    await store.close()
+    assert.deepEqual(await recovered(dir), { messages: expected([2]), warnings: [] })
+  })
+})
+
+test('under steady publishing, acks go with a commit of messages at most once per interval, and alone once publishing stops', async () => {
+  await withTempDir(async (dir) => {
+    const { log } = capturingLogger()
+    const { fileSystem, control } = heldSyncFileSystem()
+    // An interval no test outlasts: acks never go with messages after the first commit
+    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 3_600_000 })
+    const { store: queue } = await store.openQueue('/', 'q')
+    const first = queue.append(message(0))
+    await store.flush()
+
+    control.holding = true
+    const batch = store.currentBatch
+    queue.append(message(1))
+    await until(() => control.held.length === 1, 'the first batch to sync')
+    queue.ack(first)
+    await new Promise((resolve) => setImmediate(resolve))
+    const writesBefore = control.writes
+    queue.append(message(2))
+    await until(() => control.held.length === 2, 'the next batch to sync')
+    assert.equal(control.writes, writesBefore + 1, 'one file written: the messages, not the acks')
+    assert.equal(control.held[1]!.path.split('/').pop(), 'msgs.0000000001', 'the ack waits: messages only')
+    for (const held of control.held) held.release()
+    control.holding = false
+    // No more messages: the ack is committed on its own, without a flush
+    await until(() => store.durableBatch === batch + 2, 'the ack alone to be committed')
+    await store.close()
+    assert.deepEqual(await recovered(dir), { messages: expected([1, 2]), warnings: [] })
   })
 })

@@ -49,7 +49,7 @@ const storedMessage = fc.record({
 function encode(message: StoredMessage, includeBody = true): Buffer {
   const layout = layoutOf(message)
   const target = Buffer.alloc(layout.totalBytes + 5, 0xaa)
-  const end = encodeRecord(message, layout, target, 5, includeBody)
+  const end = encodeRecord(message, message.expiresAt ?? 0, layout, target, 5, includeBody)
   assert.equal(end, 5 + layout.totalBytes - (includeBody ? 0 : message.body.length))
   if (!includeBody) message.body.copy(target, end)
   return target.subarray(5)
@@ -66,6 +66,24 @@ test('a record decodes to the message it encodes, with a valid checksum (propert
       const decoded = decodePayload(record, RECORD_HEADER_SIZE, length)
       assert.ok(decoded)
       assert.deepEqual(plain(decoded), plain(message))
+    }),
+  )
+})
+
+test('a record written from the wire forms of exchange and routing key is the same bytes (property)', () => {
+  const wire = (text: string) => {
+    const bytes = Buffer.from(text, 'utf8')
+    return Buffer.concat([Buffer.from([bytes.length]), bytes])
+  }
+  fc.assert(
+    fc.property(storedMessage, fc.boolean(), fc.double({ min: 0, max: 2e13, noNaN: true }), (message, body, at) => {
+      const fromStrings = encode({ ...message, expiresAt: at }, body)
+      const source = { ...message, exchangeWire: wire(message.exchange), routingKeyWire: wire(message.routingKey) }
+      const layout = layoutOf(source)
+      const target = Buffer.alloc(layout.totalBytes, 0xaa)
+      encodeRecord(source, at, layout, target, 0, body)
+      if (!body) message.body.copy(target, layout.totalBytes - message.body.length)
+      assert.deepEqual(target, fromStrings)
     }),
   )
 })

@@ -44,6 +44,10 @@ test('torn tail: cutting the last record at every byte keeps exactly the records
       assert.deepEqual(recovered, messages.slice(0, 3).map(plain), `cut at ${cut}`)
       if (cut === lastStart) {
         assert.deepEqual(warnings, [], 'a cut between records is a clean end')
+      } else if (full.subarray(lastStart, cut).every((byte) => byte === 0)) {
+        // Only zeros left of the record (its length starts with a zero byte): what a file written ahead of its
+        // data ends with, so a clean end as well
+        assert.deepEqual(warnings, [], `cut at ${cut}`)
       } else {
         assert.equal(warnings.length, 1, `cut at ${cut}`)
         assert.equal(warnings[0]!.file, path)
@@ -158,7 +162,7 @@ test('a partial entry at the end of an acks file is cut off, so later acks stay 
     opened.store.ack(positions[0]!)
     await store.close()
     const acksFile = join(opened.store.dir, 'acks.0000000001')
-    await writeFile(acksFile, Buffer.concat([await readFile(acksFile), Buffer.from([0, 0])]))
+    await writeFile(acksFile, Buffer.concat([await readFile(acksFile), Buffer.from([0xab, 0xcd])]))
 
     const logger = capturingLogger()
     store = new MessageStore(dataDir, logger.log)

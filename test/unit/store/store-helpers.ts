@@ -74,14 +74,14 @@ export function countingFileSystem(): CountingFileSystem {
     datasyncs: [],
     writes: 0,
     failNextWrite: null,
-    async appendAll(fd, buffers) {
+    async appendAll(fd, buffers, position) {
       counting.writes++
       const failure = counting.failNextWrite
       if (failure !== null) {
         counting.failNextWrite = null
         throw failure
       }
-      return nodeFileSystem.appendAll(fd, buffers)
+      return nodeFileSystem.appendAll(fd, buffers, position)
     },
     async datasync(fd) {
       counting.datasyncs.push(fd)
