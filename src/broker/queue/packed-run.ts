@@ -39,6 +39,7 @@ import {
   encodePage,
   type PageHost,
 } from './packed-pages.js'
+import { isTransientReadError } from './paged-reads.js'
 
 /** What a record holds of a message: a Message, or a message recovered from the store */
 export interface PackableContent {
@@ -447,11 +448,15 @@ export class PackedRun {
     )
   }
 
-  /** A page could not be read: it stays paged out and is tried again later, doubling the wait up to 5 s. */
+  /**
+   * A page could not be read. For a fault that passes (EIO, EMFILE...) it stays paged out and is tried again
+   * later, doubling the wait up to 5 s; a page that is gone or damaged never comes back: its messages are lost.
+   */
   private readFailed(host: PageHost, chunk: Chunk, err: unknown): void {
     chunk.state = PAGED_OUT
     // The broker stopped (its page area is gone): nothing to retry
     if (!host.pages.isOpen) return
+    if (!isTransientReadError(err)) return this.dropLost(host, chunk, err, true)
     const failures = ++chunk.readFailures
     const delay = Math.min(50 * 2 ** Math.min(failures - 1, 16), 5_000)
     if (failures === 1 || failures % 100 === 0) host.readFailing(err, delay, failures)
@@ -486,13 +491,38 @@ export class PackedRun {
     const host = this.host!
     try {
       this.restore(host, first, host.pages.readSync(first.page!))
-    } catch {
+    } catch (err) {
       // restore may have failed after decoding: the chunk is as it was
       first.bytes = null
       first.objects = undefined
-      return false
+      if (!host.pages.isOpen || isTransientReadError(err)) return false
+      // Gone or damaged: dropped, the caller looks at the new head
+      this.dropLost(host, first, err, false)
     }
     return true
+  }
+
+  /**
+   * A paged-out chunk whose page can never be read (gone, damaged, another process's): its messages are
+   * dropped (the host counts and logs them) and the run goes on with the next chunk, in order. With
+   * `resume`, a queue waiting for it as its head is told to go on.
+   */
+  private dropLost(host: PageHost, chunk: Chunk, err: unknown, resume: boolean): void {
+    const wasHead = chunk === this.chunks.peek()
+    this.chunks.removeWhere((c) => c === chunk)
+    this.leave(chunk)
+    this.count -= chunk.records
+    if (wasHead) {
+      // (never inside a chunk that was paged out: the head entered it at its start)
+      this.head = emptyCursor()
+      this.headStart = 0
+      this.headEntry = undefined
+    }
+    host.lost(err, chunk.records, chunk.recordBytes, (chunk.stored?.length ?? 0) / 3)
+    chunk.stored = undefined
+    if (this.count === 0) this.clear()
+    else this.prefetch()
+    if (wasHead && resume) host.headLoaded()
   }
 
   /** A paged-out chunk's records, read synchronously into a copy (the chunk stays paged out). */
