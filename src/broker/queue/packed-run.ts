@@ -12,6 +12,7 @@
 // a chunk is read back, asynchronously, as the head comes within one chunk of it. While the head's own chunk
 // is still being read, peek() answers PAGE_PENDING and the queue waits: nothing is delivered out of order.
 import type { RecordFields } from '../../store/message-store.js'
+import type { PagingRetry } from '../../store/transient-pages.js'
 import { Message, type QueueEntry } from '../message.js'
 import {
   EMPTY,
@@ -84,7 +85,7 @@ function isShortAscii(text: string): boolean {
   return true
 }
 
-export class PackedRun {
+export class PackedRun implements PagingRetry {
   private readonly chunks = new Deque<Chunk>()
   /** Chunks made since the run was last empty: the next one's size */
   private chunksMade = 0
@@ -325,6 +326,8 @@ export class PackedRun {
 
   /** Removes everything. */
   clear(): void {
+    // Nothing left to page: no retry after a failed write
+    this.host?.pages.forget(this)
     for (const chunk of this.chunks) this.leave(chunk)
     this.chunks.clear()
     this.chunksMade = 0
@@ -382,7 +385,11 @@ export class PackedRun {
   /** Writes completed chunks, the newest first, from the third on, until what is left in memory fits the budget. */
   private pageOut(host: PageHost): void {
     const { pages, memory } = host
-    if (!pages.usable()) return
+    if (!pages.usable()) {
+      // Writes pause after a failure: the page area calls retryPaging once the pause is over
+      pages.retryLater(this)
+      return
+    }
     for (let i = this.chunks.length - 2; i >= 2; i--) {
       if (memory.used - pages.writingBytes <= memory.budget) return
       const chunk = this.chunks.at(i)!
@@ -403,10 +410,11 @@ export class PackedRun {
     chunk.page = path
     void host.pages.write(path, encodePage(chunk, host.pages.run), chunk.inMemoryBytes).then((written) => {
       if (!written) {
-        // Kept in memory; a later chunk tries again once the page area's pause is over
+        // Kept in memory; tried again once the page area's pause is over (retryPaging), or by a later chunk
         chunk.state = IN_MEMORY
         chunk.page = undefined
         chunk.stored = undefined
+        if (!chunk.left) host.pages.retryLater(this)
       } else if (chunk.left || chunk === this.chunks.at(0) || chunk === this.chunks.at(1)) {
         // The run dropped it, or the head came near while it was written: it stays (or went) as it is
         host.pages.remove(path)
@@ -419,6 +427,15 @@ export class PackedRun {
         host.pagedOut(chunk.inMemoryCount, chunk.inMemoryBytes)
       }
     })
+  }
+
+  /**
+   * The page area's pause after a failed write is over (a timer, store/transient-pages.ts): pages out what
+   * is still over the budget, with no chunk completed to trigger it (traffic may have stopped).
+   */
+  retryPaging(): void {
+    const host = this.host
+    if (host !== undefined && this.chunks.length >= 4 && host.memory.used > host.memory.budget) this.pageOut(host)
   }
 
   /** Starts reading back the first two chunks if they are paged out (and not waiting for a retry). */
