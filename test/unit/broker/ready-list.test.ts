@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Message, type QueueEntry } from '../../../src/broker/message.js'
-import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
+import { FifoReadyList, HOT_LIMIT, PriorityReadyList, type ReadyList } from '../../../src/broker/queue/ready-list.js'
 import { Chunk, PAGE_PENDING, decodePage, encodePage, type PageHost } from '../../../src/broker/queue/packed-pages.js'
 import { MessageMemory } from '../../../src/broker/message-memory.js'
 import { TransientPages, nodePageFileSystem, type PageFileSystem } from '../../../src/store/transient-pages.js'
@@ -340,70 +340,75 @@ describe('FifoReadyList', () => {
     }
   })
 
-  test('a page that is gone or damaged loses its chunk, the list goes on in order; a fault that passes loses nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'warren-pages-'))
-    const rig = pagingRig(dir)
-    rig.lost = { pages: 0, messages: 0, bytes: 0 }
-    const shape: Shape = {
-      exchange: 'x',
-      routingKey: 'k',
-      properties: 0,
-      bodySize: 100,
-      bcc: false,
-      paged: false,
-      expiresAt: 0,
-      recovered: false,
-    }
-    try {
-      const list = new FifoReadyList(0, rig.host)
-      const COUNT = 400
-      for (let seq = 0; seq < COUNT; seq++) {
-        const message = makeMessage(shape, seq)
-        list.push({ message, size: 100, seq, redelivered: false, expiresAt: 0, position: -1 }, message)
-        // (one page is written at a time: the budget counts those being written as gone)
-        if (seq % 10 === 0) await writesSettled(rig.pages)
+  for (const kind of ['FIFO', 'priority'] as const)
+    test(`a page that is gone or damaged loses its chunk, the ${kind} list goes on in order; a fault that passes loses nothing`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'warren-pages-'))
+      const rig = pagingRig(dir)
+      rig.lost = { pages: 0, messages: 0, bytes: 0 }
+      const shape: Shape = {
+        exchange: 'x',
+        routingKey: 'k',
+        // (priority 3)
+        properties: kind === 'FIFO' ? 0 : 2,
+        bodySize: 100,
+        bcc: false,
+        paged: false,
+        expiresAt: 0,
+        recovered: false,
       }
-      await writesSettled(rig.pages)
-      const files = readdirSync(rig.pages.dir).sort((a, b) => Number(a) - Number(b))
-      assert.ok(files.length > 6, `pages: ${files.length}`)
-      // The first page written gone, the last overwritten, one in the middle cut short
-      rmSync(join(rig.pages.dir, files[0]!))
-      writeFileSync(join(rig.pages.dir, files[files.length - 1]!), Buffer.alloc(300, 1))
-      const middle = join(rig.pages.dir, files[3]!)
-      writeFileSync(middle, nodePageFileSystem.readSync(middle).subarray(0, 20))
-      const seqs: number[] = []
-      let turn = 0
-      while (list.length > 0) {
-        if (list.peek() === PAGE_PENDING) {
-          if (turn++ % 2 === 0) {
-            // A fault that passes: not read now, nothing lost
-            rig.readFault.code = 'EMFILE'
-            assert.equal(list.loadHeadNow(), false)
-            rig.readFault.code = undefined
-            assert.ok(list.loadHeadNow())
-          } else await rig.loaded()
-          continue
+      try {
+        // (a priority level keeps its first HOT_LIMIT messages as objects, never paged)
+        const list: ReadyList = kind === 'FIFO' ? new FifoReadyList(0, rig.host) : new PriorityReadyList(3, rig.host)
+        const COUNT = kind === 'FIFO' ? 400 : HOT_LIMIT + 400
+        for (let seq = 0; seq < COUNT; seq++) {
+          const message = makeMessage(shape, seq)
+          list.push({ message, size: 100, seq, redelivered: false, expiresAt: 0, position: -1 }, message)
+          // (one page is written at a time: the budget counts those being written as gone)
+          if (seq % 10 === 0) await writesSettled(rig.pages)
         }
-        seqs.push(list.shift()!.seq)
+        await writesSettled(rig.pages)
+        const files = readdirSync(rig.pages.dir).sort((a, b) => Number(a) - Number(b))
+        assert.ok(files.length > 6, `pages: ${files.length}`)
+        // The first page written gone, the last overwritten, one in the middle cut short
+        rmSync(join(rig.pages.dir, files[0]!))
+        writeFileSync(join(rig.pages.dir, files[files.length - 1]!), Buffer.alloc(300, 1))
+        const middle = join(rig.pages.dir, files[3]!)
+        writeFileSync(middle, nodePageFileSystem.readSync(middle).subarray(0, 20))
+        const seqs: number[] = []
+        let turn = 0
+        while (list.length > 0) {
+          if (list.peek() === PAGE_PENDING) {
+            if (turn++ % 2 === 0) {
+              // A fault that passes: not read now, nothing lost
+              rig.readFault.code = 'EMFILE'
+              assert.equal(list.loadHeadNow(), false)
+              rig.readFault.code = undefined
+              assert.ok(list.loadHeadNow())
+            } else await rig.loaded()
+            continue
+          }
+          const entry = list.shift()
+          assert.ok(entry, `a message while the list holds ${list.length}`)
+          seqs.push(entry.seq)
+        }
+        assert.equal(rig.lost.pages, 3)
+        assert.equal(rig.lost.messages, COUNT - seqs.length)
+        assert.equal(rig.lost.bytes, 100 * rig.lost.messages)
+        assert.deepEqual(
+          [...seqs].sort((a, b) => a - b),
+          seqs,
+          'in order',
+        )
+        assert.equal(seqs[seqs.length - 1], COUNT - 1)
+        await writesSettled(rig.pages)
+        assert.deepEqual(rig.paged, { count: 0, bytes: 0 })
+        assert.equal(rig.pages.files, 0)
+        assert.deepEqual(readdirSync(rig.pages.dir), [])
+      } finally {
+        rig.pages.close()
+        await rm(dir, { recursive: true, force: true })
       }
-      assert.equal(rig.lost.pages, 3)
-      assert.equal(rig.lost.messages, COUNT - seqs.length)
-      assert.equal(rig.lost.bytes, 100 * rig.lost.messages)
-      assert.deepEqual(
-        [...seqs].sort((a, b) => a - b),
-        seqs,
-        'in order',
-      )
-      assert.equal(seqs[seqs.length - 1], COUNT - 1)
-      await writesSettled(rig.pages)
-      assert.deepEqual(rig.paged, { count: 0, bytes: 0 })
-      assert.equal(rig.pages.files, 0)
-      assert.deepEqual(readdirSync(rig.pages.dir), [])
-    } finally {
-      rig.pages.close()
-      await rm(dir, { recursive: true, force: true })
-    }
-  })
+    })
 
   test('a page keeps its objects (large bodies, BCC keys) and is read back only by the run that wrote it', () => {
     const chunk = new Chunk(Buffer.from('records'))
