@@ -124,6 +124,11 @@ export class Vhost {
           'cannot read a paged-out message now; it waits, retrying',
         ),
       readResumed: (queue, failures) => this.log.info({ queue: queue.name, failures }, 'paged-out messages read again'),
+      pageLost: (queue, err, lost, inStore) =>
+        this.log.error(
+          { queue: queue.name, vhost: this.name, err, lost, inStore },
+          'paged-out transient messages lost: their page cannot be read back (gone or damaged); the queue goes on',
+        ),
     }
     this.defaultExchange = new DefaultExchange((q) => this.queues.get(q))
     this.exchanges.set('', this.defaultExchange)

@@ -10,7 +10,9 @@
 //
 // A write that fails (a full disk, no descriptors, an I/O error) loses nothing: the page stays in memory,
 // the message memory budget is overrun (the memory alarm remains the limit) and no page is written for a
-// while (WRITE_PAUSE_MIN_MS, doubling up to WRITE_PAUSE_MAX_MS while writes keep failing).
+// while (WRITE_PAUSE_MIN_MS, doubling up to WRITE_PAUSE_MAX_MS while writes keep failing). When the pause is
+// over, one timer tries again for every queue that kept chunks in memory meanwhile (PagingRetry), so paging
+// resumes once the fault clears even if no queue completes another chunk (publishing may have stopped).
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { randomInt } from 'node:crypto'
@@ -49,6 +51,11 @@ export const nodePageFileSystem: PageFileSystem = {
   remove: (path) => fs.unlink(path, () => {}),
 }
 
+/** What is called back when a pause after a failed write is over: a packed run that kept chunks in memory */
+export interface PagingRetry {
+  retryPaging(): void
+}
+
 const WRITE_PAUSE_MIN_MS = 1_000
 const WRITE_PAUSE_MAX_MS = 30_000
 
@@ -68,6 +75,24 @@ export class TransientPages {
   files = 0
   private writeFailures = 0
   private pausedUntil = 0
+  /** Runs to call back when the pause is over, and the one timer for it */
+  private readonly retries = new Set<PagingRetry>()
+  private retryTimer: NodeJS.Timeout | undefined
+  private readonly onRetryDue = (): void => {
+    this.retryTimer = undefined
+    if (!this.opened) return
+    // Paused longer meanwhile (another write failed): wait on
+    if (Date.now() < this.pausedUntil) return this.armRetry()
+    const runs = [...this.retries]
+    this.retries.clear()
+    for (const run of runs) {
+      try {
+        run.retryPaging()
+      } catch (err) {
+        this.log.error({ err }, 'paging transient messages out failed')
+      }
+    }
+  }
 
   constructor(
     dataDir: string,
@@ -90,6 +115,9 @@ export class TransientPages {
   close(): void {
     if (!this.opened) return
     this.opened = false
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    this.retries.clear()
     try {
       fs.rmSync(this.dir, { recursive: true, force: true })
     } catch {
@@ -105,6 +133,27 @@ export class TransientPages {
   /** Whether a page may be written now: open, and not pausing after a failed write. */
   usable(): boolean {
     return this.opened && (this.pausedUntil === 0 || Date.now() >= this.pausedUntil)
+  }
+
+  /**
+   * `run` kept chunks in memory (a write failed, or writes pause): it is called back once the pause is over,
+   * by a single timer for all runs (not kept alive by it, cleared at close).
+   */
+  retryLater(run: PagingRetry): void {
+    if (!this.opened) return
+    this.retries.add(run)
+    this.armRetry()
+  }
+
+  /** `run` has nothing left to page (its queue was emptied, purged or deleted): no call back. */
+  forget(run: PagingRetry): void {
+    this.retries.delete(run)
+  }
+
+  private armRetry(): void {
+    if (this.retryTimer !== undefined || this.retries.size === 0) return
+    this.retryTimer = setTimeout(this.onRetryDue, Math.max(this.pausedUntil - Date.now(), 0))
+    this.retryTimer.unref()
   }
 
   /** A new page's file name; the caller writes it with write(). */

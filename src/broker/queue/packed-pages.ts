@@ -34,6 +34,9 @@ export class Chunk {
   inMemoryBytes = 0
   /** Store position, body size and redelivered (1/0) of each record with a store position, in order */
   stored: number[] | undefined
+  /** All its records and their body bytes, those paged out to the store included (what is lost with its page) */
+  records = 0
+  recordBytes = 0
   /** Failed reads of its page in a row, and the retry's timer */
   readFailures = 0
   retry: NodeJS.Timeout | undefined
@@ -57,6 +60,12 @@ export interface PageHost {
   readFailing(err: unknown, retryMs: number, failures: number): void
   /** A page was read after `failures` failed tries */
   readResumed(failures: number): void
+  /**
+   * A page can never be read (its file is gone, or damaged, or another process wrote it): its chunk's
+   * `count` messages of `bytes` body bytes, all paged out (to the page, or to the store), are dropped;
+   * `inStore` of them are persistent ones left unacked in the store (a later start recovers them).
+   */
+  lost(err: unknown, count: number, bytes: number, inStore: number): void
 }
 
 /**

@@ -51,6 +51,8 @@ export function summarize(chunk: Chunk): void {
   let p = 0
   let count = 0
   let bytes = 0
+  let records = 0
+  let recordBytes = 0
   let stored: number[] | undefined
   while (p < chunk.end) {
     const flags = b[p]!
@@ -72,6 +74,8 @@ export function summarize(chunk: Chunk): void {
       if (!(flags & SAME_PROPERTIES)) p += 4 + b.readUInt32LE(p)
       p += size
     }
+    records++
+    recordBytes += size
     if (!(flags & PAGED)) {
       count++
       bytes += size
@@ -80,6 +84,8 @@ export function summarize(chunk: Chunk): void {
   }
   chunk.inMemoryCount = count
   chunk.inMemoryBytes = bytes
+  chunk.records = records
+  chunk.recordBytes = recordBytes
   chunk.stored = stored
 }
 

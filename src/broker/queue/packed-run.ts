@@ -12,6 +12,7 @@
 // a chunk is read back, asynchronously, as the head comes within one chunk of it. While the head's own chunk
 // is still being read, peek() answers PAGE_PENDING and the queue waits: nothing is delivered out of order.
 import type { RecordFields } from '../../store/message-store.js'
+import type { PagingRetry } from '../../store/transient-pages.js'
 import { Message, type QueueEntry } from '../message.js'
 import {
   EMPTY,
@@ -39,6 +40,7 @@ import {
   encodePage,
   type PageHost,
 } from './packed-pages.js'
+import { isTransientReadError } from './paged-reads.js'
 
 /** What a record holds of a message: a Message, or a message recovered from the store */
 export interface PackableContent {
@@ -83,7 +85,7 @@ function isShortAscii(text: string): boolean {
   return true
 }
 
-export class PackedRun {
+export class PackedRun implements PagingRetry {
   private readonly chunks = new Deque<Chunk>()
   /** Chunks made since the run was last empty: the next one's size */
   private chunksMade = 0
@@ -324,6 +326,8 @@ export class PackedRun {
 
   /** Removes everything. */
   clear(): void {
+    // Nothing left to page: no retry after a failed write
+    this.host?.pages.forget(this)
     for (const chunk of this.chunks) this.leave(chunk)
     this.chunks.clear()
     this.chunksMade = 0
@@ -381,7 +385,11 @@ export class PackedRun {
   /** Writes completed chunks, the newest first, from the third on, until what is left in memory fits the budget. */
   private pageOut(host: PageHost): void {
     const { pages, memory } = host
-    if (!pages.usable()) return
+    if (!pages.usable()) {
+      // Writes pause after a failure: the page area calls retryPaging once the pause is over
+      pages.retryLater(this)
+      return
+    }
     for (let i = this.chunks.length - 2; i >= 2; i--) {
       if (memory.used - pages.writingBytes <= memory.budget) return
       const chunk = this.chunks.at(i)!
@@ -402,10 +410,11 @@ export class PackedRun {
     chunk.page = path
     void host.pages.write(path, encodePage(chunk, host.pages.run), chunk.inMemoryBytes).then((written) => {
       if (!written) {
-        // Kept in memory; a later chunk tries again once the page area's pause is over
+        // Kept in memory; tried again once the page area's pause is over (retryPaging), or by a later chunk
         chunk.state = IN_MEMORY
         chunk.page = undefined
         chunk.stored = undefined
+        if (!chunk.left) host.pages.retryLater(this)
       } else if (chunk.left || chunk === this.chunks.at(0) || chunk === this.chunks.at(1)) {
         // The run dropped it, or the head came near while it was written: it stays (or went) as it is
         host.pages.remove(path)
@@ -418,6 +427,15 @@ export class PackedRun {
         host.pagedOut(chunk.inMemoryCount, chunk.inMemoryBytes)
       }
     })
+  }
+
+  /**
+   * The page area's pause after a failed write is over (a timer, store/transient-pages.ts): pages out what
+   * is still over the budget, with no chunk completed to trigger it (traffic may have stopped).
+   */
+  retryPaging(): void {
+    const host = this.host
+    if (host !== undefined && this.chunks.length >= 4 && host.memory.used > host.memory.budget) this.pageOut(host)
   }
 
   /** Starts reading back the first two chunks if they are paged out (and not waiting for a retry). */
@@ -447,11 +465,15 @@ export class PackedRun {
     )
   }
 
-  /** A page could not be read: it stays paged out and is tried again later, doubling the wait up to 5 s. */
+  /**
+   * A page could not be read. For a fault that passes (EIO, EMFILE...) it stays paged out and is tried again
+   * later, doubling the wait up to 5 s; a page that is gone or damaged never comes back: its messages are lost.
+   */
   private readFailed(host: PageHost, chunk: Chunk, err: unknown): void {
     chunk.state = PAGED_OUT
     // The broker stopped (its page area is gone): nothing to retry
     if (!host.pages.isOpen) return
+    if (!isTransientReadError(err)) return this.dropLost(host, chunk, err, true)
     const failures = ++chunk.readFailures
     const delay = Math.min(50 * 2 ** Math.min(failures - 1, 16), 5_000)
     if (failures === 1 || failures % 100 === 0) host.readFailing(err, delay, failures)
@@ -486,13 +508,38 @@ export class PackedRun {
     const host = this.host!
     try {
       this.restore(host, first, host.pages.readSync(first.page!))
-    } catch {
+    } catch (err) {
       // restore may have failed after decoding: the chunk is as it was
       first.bytes = null
       first.objects = undefined
-      return false
+      if (!host.pages.isOpen || isTransientReadError(err)) return false
+      // Gone or damaged: dropped, the caller looks at the new head
+      this.dropLost(host, first, err, false)
     }
     return true
+  }
+
+  /**
+   * A paged-out chunk whose page can never be read (gone, damaged, another process's): its messages are
+   * dropped (the host counts and logs them) and the run goes on with the next chunk, in order. With
+   * `resume`, a queue waiting for it as its head is told to go on.
+   */
+  private dropLost(host: PageHost, chunk: Chunk, err: unknown, resume: boolean): void {
+    const wasHead = chunk === this.chunks.peek()
+    this.chunks.removeWhere((c) => c === chunk)
+    this.leave(chunk)
+    this.count -= chunk.records
+    if (wasHead) {
+      // (never inside a chunk that was paged out: the head entered it at its start)
+      this.head = emptyCursor()
+      this.headStart = 0
+      this.headEntry = undefined
+    }
+    host.lost(err, chunk.records, chunk.recordBytes, (chunk.stored?.length ?? 0) / 3)
+    chunk.stored = undefined
+    if (this.count === 0) this.clear()
+    else this.prefetch()
+    if (wasHead && resume) host.headLoaded()
   }
 
   /** A paged-out chunk's records, read synchronously into a copy (the chunk stays paged out). */

@@ -53,7 +53,7 @@ export class PagedReads {
     try {
       message = messageFromStore(store.readSync(position))
     } catch (err) {
-      if (!TRANSIENT_READ_ERRORS.has(errorCode(err))) throw err
+      if (!isTransientReadError(err)) throw err
       this.retryLater(err)
       return undefined
     }
@@ -85,6 +85,14 @@ export class PagedReads {
     this.cancelRetry()
     this.events.resumed(failures)
   }
+}
+
+/**
+ * Whether a failed read may work later (descriptors, memory, a faltering disk); any other failure (a missing
+ * or damaged file) is for good. Also used for the pages of transient messages (packed-run.ts).
+ */
+export function isTransientReadError(err: unknown): boolean {
+  return TRANSIENT_READ_ERRORS.has(errorCode(err))
 }
 
 export function errorCode(err: unknown): string {

@@ -54,6 +54,11 @@ export interface QueueHooks {
   readFailing?(queue: Queue, err: unknown, retryMs: number, failures: number): void
   /** Reads work again after `failures` failed attempts */
   readResumed?(queue: Queue, failures: number): void
+  /**
+   * A page of transient messages can never be read back (gone or damaged): `count` messages were dropped,
+   * `inStore` of them persistent ones left unacked in the store (a later start recovers them)
+   */
+  pageLost?(queue: Queue, err: unknown, count: number, inStore: number): void
 }
 
 export class Queue {
@@ -95,6 +100,8 @@ export class Queue {
       headLoaded: () => this.guarded(() => this.resumeReads()),
       readFailing: (err, retryMs, failures) => this.hooks.readFailing?.(this, err, retryMs, failures),
       readResumed: (failures) => this.hooks.readResumed?.(this, failures),
+      // (the queue goes on with the next chunk: headLoaded follows when it waited for this one)
+      lost: (err, count, _bytes, inStore) => this.hooks.pageLost?.(this, err, count, inStore),
     })
     this.reads = new PagedReads({
       retry: () => this.guarded(() => this.resumeReads()),

@@ -132,7 +132,15 @@ export class PriorityReadyList implements ReadyList {
     private readonly maxPriority: number,
     host?: PageHost,
   ) {
-    this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReadyList(HOT_LIMIT, host))
+    // A level that loses a page (its messages dropped) is shorter: so is the list
+    const levelHost: PageHost | undefined = host && {
+      ...host,
+      lost: (err, count, bytes, inStore) => {
+        this.count -= count
+        host.lost(err, count, bytes, inStore)
+      },
+    }
+    this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReadyList(HOT_LIMIT, levelHost))
   }
 
   /** Messages above the maximum count as the maximum; no priority counts as 0. */

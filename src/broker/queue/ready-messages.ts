@@ -8,7 +8,7 @@ import { FifoReadyList, HOT_LIMIT, PriorityReadyList, type ReadyList, type Recov
 import type { PageHost } from './packed-pages.js'
 
 /** What the queue hears of its pages of transient messages (packed-pages.ts) */
-export type PageEvents = Pick<PageHost, 'headLoaded' | 'readFailing' | 'readResumed'>
+export type PageEvents = Pick<PageHost, 'headLoaded' | 'readFailing' | 'readResumed' | 'lost'>
 
 export class ReadyMessages {
   private readonly list: ReadyList
@@ -44,6 +44,13 @@ export class ReadyMessages {
             headLoaded: () => events.headLoaded(),
             readFailing: (err, retryMs, failures) => events.readFailing(err, retryMs, failures),
             readResumed: (failures) => events.readResumed(failures),
+            lost: (err, count, bytes, inStore) => {
+              // All were paged out (to the page or to the store): nothing of them was counted in memory
+              this.bytes -= bytes
+              this.pagedOut -= count
+              this.pagedOutBytes -= bytes
+              events.lost(err, count, bytes, inStore)
+            },
           }
     this.list =
       maxPriority !== undefined && maxPriority > 0

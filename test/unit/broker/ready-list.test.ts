@@ -6,11 +6,13 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Message, type QueueEntry } from '../../../src/broker/message.js'
-import { FifoReadyList } from '../../../src/broker/queue/ready-list.js'
+import { FifoReadyList, HOT_LIMIT, PriorityReadyList, type ReadyList } from '../../../src/broker/queue/ready-list.js'
 import { Chunk, PAGE_PENDING, decodePage, encodePage, type PageHost } from '../../../src/broker/queue/packed-pages.js'
 import { MessageMemory } from '../../../src/broker/message-memory.js'
 import { TransientPages, nodePageFileSystem, type PageFileSystem } from '../../../src/store/transient-pages.js'
 import { createLogger } from '../../../src/util/logger.js'
+import { errnoError } from '../../helpers/faulty-fs.js'
+import { readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -114,17 +116,33 @@ interface PagingRig {
   /** Messages and body bytes paged out, as the host was told */
   paged: { count: number; bytes: number }
   counted: { written: number }
+  /** Pages lost (their messages dropped) as the host was told; undefined: none may be */
+  lost: { pages: number; messages: number; bytes: number } | undefined
+  /** An errno every read fails with, while set */
+  readFault: { code: string | undefined }
   /** Resolves at the next headLoaded */
   loaded(): Promise<void>
 }
 
 function pagingRig(dir: string): PagingRig {
   const counted = { written: 0 }
+  const readFault: { code: string | undefined } = { code: undefined }
+  const fault = (): void => {
+    if (readFault.code !== undefined) throw errnoError(readFault.code, 'read')
+  }
   const fileSystem: PageFileSystem = {
     ...nodePageFileSystem,
     write: (path, buffers) => {
       counted.written++
       return nodePageFileSystem.write(path, buffers)
+    },
+    read: async (path) => {
+      fault()
+      return nodePageFileSystem.read(path)
+    },
+    readSync: (path) => {
+      fault()
+      return nodePageFileSystem.readSync(path)
     },
   }
   const pages = new TransientPages(dir, createLogger('silent'), { maxChunkBytes: 1024, fileSystem })
@@ -145,10 +163,28 @@ function pagingRig(dir: string): PagingRig {
     headLoaded: () => onLoaded?.(),
     readFailing: (err) => assert.fail(`no read should fail: ${String(err)}`),
     readResumed: () => {},
+    lost: (err, count, bytes) => {
+      if (rig.lost === undefined) assert.fail(`no page should be lost: ${String(err)}`)
+      rig.lost.pages++
+      rig.lost.messages += count
+      rig.lost.bytes += bytes
+      // (as the queue's counts: they were paged out)
+      paged.count -= count
+      paged.bytes -= bytes
+    },
   }
   // Over the budget all along: pages are written whenever a chunk is completed
   host.memory.used = 1
-  return { pages, host, paged, counted, loaded: () => new Promise((resolve) => (onLoaded = resolve)) }
+  const rig: PagingRig = {
+    pages,
+    host,
+    paged,
+    counted,
+    lost: undefined,
+    readFault,
+    loaded: () => new Promise((resolve) => (onLoaded = resolve)),
+  }
+  return rig
 }
 
 /** Until no page is being written (and what its end changes is done). */
@@ -303,6 +339,76 @@ describe('FifoReadyList', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  for (const kind of ['FIFO', 'priority'] as const)
+    test(`a page that is gone or damaged loses its chunk, the ${kind} list goes on in order; a fault that passes loses nothing`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'warren-pages-'))
+      const rig = pagingRig(dir)
+      rig.lost = { pages: 0, messages: 0, bytes: 0 }
+      const shape: Shape = {
+        exchange: 'x',
+        routingKey: 'k',
+        // (priority 3)
+        properties: kind === 'FIFO' ? 0 : 2,
+        bodySize: 100,
+        bcc: false,
+        paged: false,
+        expiresAt: 0,
+        recovered: false,
+      }
+      try {
+        // (a priority level keeps its first HOT_LIMIT messages as objects, never paged)
+        const list: ReadyList = kind === 'FIFO' ? new FifoReadyList(0, rig.host) : new PriorityReadyList(3, rig.host)
+        const COUNT = kind === 'FIFO' ? 400 : HOT_LIMIT + 400
+        for (let seq = 0; seq < COUNT; seq++) {
+          const message = makeMessage(shape, seq)
+          list.push({ message, size: 100, seq, redelivered: false, expiresAt: 0, position: -1 }, message)
+          // (one page is written at a time: the budget counts those being written as gone)
+          if (seq % 10 === 0) await writesSettled(rig.pages)
+        }
+        await writesSettled(rig.pages)
+        const files = readdirSync(rig.pages.dir).sort((a, b) => Number(a) - Number(b))
+        assert.ok(files.length > 6, `pages: ${files.length}`)
+        // The first page written gone, the last overwritten, one in the middle cut short
+        rmSync(join(rig.pages.dir, files[0]!))
+        writeFileSync(join(rig.pages.dir, files[files.length - 1]!), Buffer.alloc(300, 1))
+        const middle = join(rig.pages.dir, files[3]!)
+        writeFileSync(middle, nodePageFileSystem.readSync(middle).subarray(0, 20))
+        const seqs: number[] = []
+        let turn = 0
+        while (list.length > 0) {
+          if (list.peek() === PAGE_PENDING) {
+            if (turn++ % 2 === 0) {
+              // A fault that passes: not read now, nothing lost
+              rig.readFault.code = 'EMFILE'
+              assert.equal(list.loadHeadNow(), false)
+              rig.readFault.code = undefined
+              assert.ok(list.loadHeadNow())
+            } else await rig.loaded()
+            continue
+          }
+          const entry = list.shift()
+          assert.ok(entry, `a message while the list holds ${list.length}`)
+          seqs.push(entry.seq)
+        }
+        assert.equal(rig.lost.pages, 3)
+        assert.equal(rig.lost.messages, COUNT - seqs.length)
+        assert.equal(rig.lost.bytes, 100 * rig.lost.messages)
+        assert.deepEqual(
+          [...seqs].sort((a, b) => a - b),
+          seqs,
+          'in order',
+        )
+        assert.equal(seqs[seqs.length - 1], COUNT - 1)
+        await writesSettled(rig.pages)
+        assert.deepEqual(rig.paged, { count: 0, bytes: 0 })
+        assert.equal(rig.pages.files, 0)
+        assert.deepEqual(readdirSync(rig.pages.dir), [])
+      } finally {
+        rig.pages.close()
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
 
   test('a page keeps its objects (large bodies, BCC keys) and is read back only by the run that wrote it', () => {
     const chunk = new Chunk(Buffer.from('records'))
