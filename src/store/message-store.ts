@@ -10,25 +10,24 @@
 // A commit that fails (disk full, I/O error, out of descriptors) is reported failed, and the store keeps
 // the bytes and retries with a growing delay; new messages are refused until a retry succeeds. Deleted
 // queues' directories are renamed into a trash directory at once, and removed from there in the background.
-import { createHash, randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  promises as fsp,
-  renameSync,
-  writeFileSync,
-} from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { existsSync, promises as fsp } from 'node:fs'
+import { dirname } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from '../util/logger.js'
 import type { TransientPageOptions } from './transient-pages.js'
 import type { AppendFile, CommitQueue } from './append-file.js'
 import { nodeFileSystem, type StoreFileSystem } from './file-io.js'
 import { MAX_SEGMENT_BYTES, type RecoveredMessage } from './record.js'
-import { NAME_FILE, recoverQueue, type RecordSink } from './recovery.js'
+import { recoverQueue, type RecordSink } from './recovery.js'
+import { errorCode, errorText } from './error-text.js'
+import {
+  createQueueDir,
+  createQueueDirSync,
+  listQueueDirs,
+  moveToTrash,
+  queueDirOf,
+  removeTrash,
+} from './queue-dirs.js'
 import { QueueStore, type QueueStoreHost } from './queue-store.js'
 import type { Segment } from './segment.js'
 
@@ -40,7 +39,7 @@ export { QueueStore } from './queue-store.js'
 
 export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
 /** Where deleted queues' directories go until they are removed (in the data directory: same file system) */
-export const TRASH_DIR = 'trash'
+export { TRASH_DIR } from './queue-dirs.js'
 /** Delays between retries of a failed commit: doubling from the first to the last */
 const FIRST_RETRY_MS = 50
 const MAX_RETRY_MS = 1000
@@ -71,27 +70,6 @@ export interface MessageStoreOptions {
   fileSystem?: StoreFileSystem
   /** The page area of transient messages (transient-pages.ts): tests make its pages small or its writes fail */
   transientPages?: TransientPageOptions
-}
-
-function syncPathSync(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function sha1(text: string): string {
-  return createHash('sha1').update(text, 'utf8').digest('hex')
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code
 }
 
 interface FlushWaiter {
@@ -201,7 +179,7 @@ export class MessageStore {
 
   /** The directory of a queue's store. */
   queueDir(vhost: string, queue: string): string {
-    return join(this.dataDir, 'vhosts', sha1(vhost), 'queues', sha1(queue))
+    return queueDirOf(this.dataDir, vhost, queue)
   }
 
   /**
@@ -219,7 +197,7 @@ export class MessageStore {
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
     this.opening.add(dir)
     try {
-      await this.createQueueDir(dir, vhost, queue)
+      await createQueueDir(this.io, dir, vhost, queue)
       const started = performance.now()
       const sink = typeof onMessage === 'function' ? { push: onMessage } : onMessage
       const recovered = await recoverQueue(dir, { io: this.io, commits: this.host.commits, log: this.log }, sink)
@@ -248,86 +226,21 @@ export class MessageStore {
     if (this.queues.has(dir) || this.opening.has(dir)) throw new Error(`queue store of ${queue} is already open`)
     // Left over from a queue deleted just before a crash: a new queue starts empty
     if (existsSync(dir)) {
-      const leftover = this.moveToTrash(dir)
+      const leftover = moveToTrash(this.dataDir, dir, this.log)
       if (leftover === null) throw new Error(`cannot move the old ${dir} aside`)
       this.removeDeleted(undefined, dir, leftover).catch((error: unknown) => {
         this.log.warn({ dir: leftover, err: errorText(error) }, 'cannot remove the directory of a deleted queue')
       })
     }
-    const firstCreated = mkdirSync(dir, { recursive: true })
-    const nameFile = join(dir, NAME_FILE)
-    writeFileSync(nameFile + '.tmp', JSON.stringify({ vhost, queue }) + '\n')
-    syncPathSync(nameFile + '.tmp')
-    renameSync(nameFile + '.tmp', nameFile)
-    syncPathSync(dir)
-    const top = firstCreated === undefined ? dir : dirname(firstCreated)
-    for (let parent = dirname(dir); ; parent = dirname(parent)) {
-      syncPathSync(parent)
-      if (parent === top || parent === dirname(parent)) break
-    }
+    createQueueDirSync(dir, vhost, queue)
     const store = new QueueStore(vhost, queue, dir, this.host, { segments: [], nextSegmentId: 1, messages: [] })
     this.queues.set(dir, store)
     return store
   }
 
-  /** Creates the queue's directory and name file, syncing each new directory entry up to the data dir. */
-  private async createQueueDir(dir: string, vhost: string, queue: string): Promise<void> {
-    const firstCreated = await fsp.mkdir(dir, { recursive: true })
-    const nameFile = join(dir, NAME_FILE)
-    const content = JSON.stringify({ vhost, queue }) + '\n'
-    const existing = await fsp.readFile(nameFile, 'utf8').catch(() => null)
-    if (existing === content) return
-    // Written aside then renamed, so the name file is never seen half written
-    const temporary = nameFile + '.tmp'
-    const handle = await fsp.open(temporary, 'w')
-    try {
-      await handle.writeFile(content)
-      await handle.datasync()
-    } finally {
-      await handle.close()
-    }
-    await fsp.rename(temporary, nameFile)
-    await this.io.syncDirectory(dir)
-    if (firstCreated === undefined) return
-    // Each directory mkdir created is an entry in its parent, which must be synced to survive a power loss
-    const top = dirname(firstCreated)
-    for (let parent = dirname(dir); ; parent = dirname(parent)) {
-      await this.io.syncDirectory(parent)
-      if (parent === top || parent === dirname(parent)) break
-    }
-  }
-
   /** Lists the durable queue stores found on disk (vhost + name), for recovery. */
-  async listQueues(): Promise<{ vhost: string; queue: string }[]> {
-    const found: { vhost: string; queue: string }[] = []
-    const vhostsDir = join(this.dataDir, 'vhosts')
-    for (const vhostHash of await this.listDir(vhostsDir)) {
-      const queuesDir = join(vhostsDir, vhostHash, 'queues')
-      for (const queueHash of await this.listDir(queuesDir)) {
-        const nameFile = join(queuesDir, queueHash, NAME_FILE)
-        try {
-          const parsed: unknown = JSON.parse(await fsp.readFile(nameFile, 'utf8'))
-          const { vhost, queue } = (parsed ?? {}) as Record<string, unknown>
-          if (typeof vhost !== 'string' || typeof queue !== 'string') throw new Error('no vhost and queue names')
-          if (sha1(vhost) !== vhostHash || sha1(queue) !== queueHash) throw new Error('names do not match the path')
-          found.push({ vhost, queue })
-        } catch (error) {
-          this.log.warn({ file: nameFile, err: errorText(error) }, 'unreadable queue name file; queue skipped')
-        }
-      }
-    }
-    return found
-  }
-
-  private async listDir(dir: string): Promise<string[]> {
-    try {
-      return await fsp.readdir(dir)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.log.warn({ dir, err: errorText(error) }, 'cannot list directory')
-      }
-      return []
-    }
+  listQueues(): Promise<{ vhost: string; queue: string }[]> {
+    return listQueueDirs(this.dataDir, this.log)
   }
 
   /**
@@ -339,24 +252,8 @@ export class MessageStore {
     const store = this.queues.get(dir)
     this.queues.delete(dir)
     store?.discard()
-    const trash = this.moveToTrash(dir)
+    const trash = moveToTrash(this.dataDir, dir, this.log)
     return this.removeDeleted(store, dir, trash)
-  }
-
-  /** Renames a directory into the trash; returns its new path, or null if it is not there or cannot move. */
-  private moveToTrash(dir: string): string | null {
-    const unique = `${basename(dir)}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`
-    const trash = join(this.dataDir, TRASH_DIR, unique)
-    try {
-      mkdirSync(dirname(trash), { recursive: true })
-      renameSync(dir, trash)
-      return trash
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT' || existsSync(dir)) {
-        this.log.error({ dir, err: errorText(error) }, 'cannot move the directory of a deleted queue aside')
-      }
-      return null
-    }
   }
 
   private async removeDeleted(store: QueueStore | undefined, dir: string, trash: string | null): Promise<void> {
@@ -371,13 +268,8 @@ export class MessageStore {
   }
 
   /** Removes what deleted queues left in the trash (a crash or a failed removal); called at start. */
-  async removeTrash(): Promise<void> {
-    const trash = join(this.dataDir, TRASH_DIR)
-    try {
-      await fsp.rm(trash, { recursive: true, force: true })
-    } catch (error) {
-      this.log.warn({ dir: trash, err: errorText(error) }, 'cannot remove the trash of deleted queues')
-    }
+  removeTrash(): Promise<void> {
+    return removeTrash(this.dataDir, this.log)
   }
 
   private assertOpen(): void {

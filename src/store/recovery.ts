@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../util/logger.js'
 import { AppendFile, type CommitQueue } from './append-file.js'
+import { errorText } from './error-text.js'
 import type { StoreFileSystem } from './file-io.js'
 import {
   MIN_PAYLOAD_SIZE,
@@ -72,10 +73,6 @@ export interface RecoveryContext {
   io: StoreFileSystem
   commits: CommitQueue
   log: Logger
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /**
