@@ -97,8 +97,8 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   return r.stdout
 }
 
-/** Loopback ceiling: tcpceil's frames through noderelay.js on the same Node, 64 KiB writes */
-async function ceiling(bench: string, size: number, count: number): Promise<number> {
+/** Runs `probe` with noderelay.js (on the Node under test) forwarding VIA_IN to VIA_OUT, given in its env */
+async function withNodeRelay<T>(bench: string, probe: (env: NodeJS.ProcessEnv) => T): Promise<T> {
   const [viaIn, viaOut] = [await freePort(), await freePort()]
   const env = { ...process.env, VIA_IN: String(viaIn), VIA_OUT: String(viaOut) }
   const relay = spawn(values.node, [join(bench, 'noderelay.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -107,35 +107,26 @@ async function ceiling(bench: string, size: number, count: number): Promise<numb
       relay.stderr!.once('data', () => done())
       relay.once('exit', (code) => fail(new Error(`noderelay exited (${code})`)))
     })
-    const out = run(join(bench, 'tcpceil'), ['via', String(size), String(count), '0'], { env })
-    return (JSON.parse(out) as { msgs_per_s: number }).msgs_per_s
+    return probe(env)
   } finally {
     relay.kill()
   }
 }
 
+/** Loopback ceiling: tcpceil's frames through noderelay.js on the same Node, 64 KiB writes */
+function ceiling(bench: string, size: number, count: number): Promise<number> {
+  return withNodeRelay(bench, (env) => {
+    const out = run(join(bench, 'tcpceil'), ['via', String(size), String(count), '0'], { env })
+    return (JSON.parse(out) as { msgs_per_s: number }).msgs_per_s
+  })
+}
+
 /** p99 latency (ms) of latency-floor's paced messages over one path, at a rate, for seconds */
-async function latencyFloor(
-  binary: string,
-  bench: string,
-  mode: string,
-  rate: number,
-  seconds: number,
-): Promise<number> {
+function latencyFloor(binary: string, bench: string, mode: string, rate: number, seconds: number): Promise<number> {
   const args = [mode, String(rate), String(seconds)]
-  if (mode !== 'via') return (JSON.parse(run(binary, args)) as { lat_us: { p99: number } }).lat_us.p99 / 1000
-  const [viaIn, viaOut] = [await freePort(), await freePort()]
-  const env = { ...process.env, VIA_IN: String(viaIn), VIA_OUT: String(viaOut) }
-  const relay = spawn(values.node, [join(bench, 'noderelay.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-  try {
-    await new Promise<void>((done, fail) => {
-      relay.stderr!.once('data', () => done())
-      relay.once('exit', (code) => fail(new Error(`noderelay exited (${code})`)))
-    })
-    return (JSON.parse(run(binary, args, { env })) as { lat_us: { p99: number } }).lat_us.p99 / 1000
-  } finally {
-    relay.kill()
-  }
+  const p99 = (env?: NodeJS.ProcessEnv) =>
+    (JSON.parse(run(binary, args, { env })) as { lat_us: { p99: number } }).lat_us.p99 / 1000
+  return mode === 'via' ? withNodeRelay(bench, p99) : Promise.resolve(p99())
 }
 
 const FLOOR_PATHS = { direct: 'writer → reader', crelay: 'through a C relay thread', via: 'through noderelay.js' }

@@ -72,6 +72,21 @@ async function pagesSettled(b: InProcessBroker): Promise<void> {
   await eventually(() => b.broker.memory.pages!.writes === 0, 'page writes to end')
 }
 
+/** Connects, publishes COUNT messages into a new queue with confirms, and waits until its chunks are paged. */
+async function fillPaged(
+  b: InProcessBroker,
+  queue: string,
+  options: amqp.Options.AssertQueue = { durable: false },
+): Promise<amqp.ChannelModel> {
+  const conn = await amqp.connect(b.url, { noDelay: true })
+  const pub = await openConfirmChannel(conn)
+  await pub.assertQueue(queue, options)
+  publishAll(pub, queue)
+  await pub.waitForConfirms()
+  await pagesSettled(b)
+  return conn
+}
+
 /** Consumes until `count` messages are acked, checking each against `expected` (the indexes in order). */
 function consumeAll(
   ch: Channel,
@@ -102,13 +117,8 @@ describe('transient messages past the memory budget', () => {
   test('a non-durable FIFO queue pages them out and delivers every one in order, with requeues', TIMEOUT, async () => {
     const { broker: b, api, base } = await startBrokerWithApi(pagingOptions())
     const call = apiClient(() => base)
-    const conn = await amqp.connect(b.url, { noDelay: true })
-    const pub = await openConfirmChannel(conn)
     const q = 'paged-fifo'
-    await pub.assertQueue(q, { durable: false })
-    publishAll(pub, q)
-    await pub.waitForConfirms()
-    await pagesSettled(b)
+    const conn = await fillPaged(b, q)
     const queue = queueOf(b, q)
     const memory = b.broker.memory
     const total = queue.messageBytes
@@ -168,13 +178,8 @@ describe('transient messages past the memory budget', () => {
 
   test('a durable priority queue pages each level out and delivers them by priority', TIMEOUT, async () => {
     const b = await startPaging()
-    const conn = await amqp.connect(b.url, { noDelay: true })
-    const pub = await openConfirmChannel(conn)
     const q = 'paged-priority'
-    await pub.assertQueue(q, { durable: true, arguments: { 'x-max-priority': 2 } })
-    publishAll(pub, q)
-    await pub.waitForConfirms()
-    await pagesSettled(b)
+    const conn = await fillPaged(b, q, { durable: true, arguments: { 'x-max-priority': 2 } })
     const queue = queueOf(b, q)
     assert.ok(pageFiles(b).length > 10, `page files: ${pageFiles(b).length}`)
     assert.ok(queue.pagedOut > COUNT / 2, `paged out: ${queue.pagedOut} of ${COUNT}`)
@@ -235,13 +240,8 @@ describe('transient messages past the memory budget', () => {
         },
       }
       const b = await startPaging(fileSystem)
-      const conn = await amqp.connect(b.url, { noDelay: true })
-      const pub = await openConfirmChannel(conn)
       const q = 'write-fault'
-      await pub.assertQueue(q, { durable: false })
-      publishAll(pub, q)
-      await pub.waitForConfirms()
-      await pagesSettled(b)
+      const conn = await fillPaged(b, q)
       const queue = queueOf(b, q)
       const memory = b.broker.memory
       assert.ok(failures > 0)
@@ -285,13 +285,8 @@ describe('transient messages past the memory budget', () => {
       },
     }
     const b = await startPaging(fileSystem)
-    const conn = await amqp.connect(b.url, { noDelay: true })
-    const pub = await openConfirmChannel(conn)
     const q = 'read-fault'
-    await pub.assertQueue(q, { durable: false })
-    publishAll(pub, q)
-    await pub.waitForConfirms()
-    await pagesSettled(b)
+    const conn = await fillPaged(b, q)
     assert.ok(queueOf(b, q).pagedOut > 0)
     failing = true
     const sub = await openChannel(conn)
