@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled tests whose TypeScript source exists, so a test renamed or deleted in test/ never runs
 // from a stale dist/ copy (node --test dist/test/ would run every .js left there). Arguments are passed to
-// node --test (e.g. --test-name-pattern); paths given after them narrow the run to those sources.
+// node --test (e.g. --test-name-pattern); paths given after them narrow the run to those sources, and
+// --exclude=PATH (repeatable) leaves out the sources under PATH.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -18,13 +19,18 @@ function* testSources(dir) {
   }
 }
 
-const options = process.argv.slice(2).filter((a) => a.startsWith('-'))
+const excluded = process.argv
+  .slice(2)
+  .filter((a) => a.startsWith('--exclude='))
+  .map((a) => a.slice('--exclude='.length))
+const options = process.argv.slice(2).filter((a) => a.startsWith('-') && !a.startsWith('--exclude='))
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const files = []
 for (const sourceRoot of sourceRoots) {
   if (!existsSync(join(root, sourceRoot))) continue
   for (const source of testSources(join(root, sourceRoot))) {
     if (only.length > 0 && !only.some((o) => source.startsWith(o))) continue
+    if (excluded.some((e) => source.startsWith(e))) continue
     const compiled = join('dist', source.replace(/\.ts$/, '.js'))
     if (!existsSync(join(root, compiled))) {
       console.error(`${compiled} is missing: run npm run build`)
