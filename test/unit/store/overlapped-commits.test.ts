@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { nodeFileSystem, type StoreFileSystem } from '../../../src/store/file-io.js'
-import { MessageStore } from '../../../src/store/message-store.js'
+import { MessageStore, type MessageStoreOptions } from '../../../src/store/message-store.js'
 import { layoutOf } from '../../../src/store/record.js'
 import { errnoError } from '../../helpers/faulty-fs.js'
 import { capturingLogger, message, plain, withTempDir } from './store-helpers.js'
@@ -76,6 +76,20 @@ function listen(store: MessageStore) {
   return events
 }
 
+/**
+ * A store on the held-sync file system with queue q holding one durable message (message 0, whose position is
+ * returned for acks), and its batch events from then on.
+ */
+async function storeWithOneMessage(dir: string, options: MessageStoreOptions = {}) {
+  const { log } = capturingLogger()
+  const { fileSystem, control } = heldSyncFileSystem()
+  const store = new MessageStore(dir, log, { fileSystem, ...options })
+  const { store: queue } = await store.openQueue('/', 'q')
+  const first = queue.append(message(0))
+  await store.flush()
+  return { store, queue, control, first, events: listen(store) }
+}
+
 async function recovered(dir: string, queue = 'q'): Promise<{ messages: unknown[]; warnings: unknown[] }> {
   const { log, warnings } = capturingLogger()
   const store = new MessageStore(dir, log)
@@ -88,13 +102,7 @@ const expected = (indexes: number[]) => indexes.map((i) => plain(message(i)))
 
 test('the next batch is written while a sync is in flight, and a later sync that ends first waits for it', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, events } = await storeWithOneMessage(dir)
 
     control.holding = true
     const first = store.currentBatch
@@ -123,13 +131,7 @@ test('the next batch is written while a sync is in flight, and a later sync that
 
 test('the second batch fails to write while the first syncs: the first is durable, the second failed, nothing is lost', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, events } = await storeWithOneMessage(dir)
 
     control.holding = true
     const first = store.currentBatch
@@ -165,13 +167,7 @@ test('the second batch fails to write while the first syncs: the first is durabl
 
 test('the first sync fails while the second batch syncs: both batches fail, in order, even if the second sync succeeds', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, events } = await storeWithOneMessage(dir)
 
     control.holding = true
     const first = store.currentBatch
@@ -201,14 +197,10 @@ test('the first sync fails while the second batch syncs: both batches fail, in o
 
 test('a segment rollover between overlapped batches: the new segment is synced with its directory, in order', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
     // Two records per segment
-    const store = new MessageStore(dir, log, { fileSystem, segmentSize: 2 * layoutOf(message(0)).totalBytes })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, events } = await storeWithOneMessage(dir, {
+      segmentSize: 2 * layoutOf(message(0)).totalBytes,
+    })
 
     control.holding = true
     const first = store.currentBatch
@@ -233,13 +225,9 @@ test('a segment rollover between overlapped batches: the new segment is synced w
 
 test('a rollover whose new segment fails (directory sync) while the old one syncs: old durable, new failed, then retried', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem, segmentSize: 2 * layoutOf(message(0)).totalBytes })
-    const { store: queue } = await store.openQueue('/', 'q')
-    queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, events } = await storeWithOneMessage(dir, {
+      segmentSize: 2 * layoutOf(message(0)).totalBytes,
+    })
 
     control.holding = true
     const first = store.currentBatch
@@ -268,13 +256,7 @@ test('a rollover whose new segment fails (directory sync) while the old one sync
 
 test('acks wait for the next commit of messages instead of taking a place in flight of their own', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
-    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 0 })
-    const { store: queue } = await store.openQueue('/', 'q')
-    const first = queue.append(message(0))
-    await store.flush()
-    const events = listen(store)
+    const { store, queue, control, first, events } = await storeWithOneMessage(dir, { acksWriteIntervalMs: 0 })
 
     control.holding = true
     const batch = store.currentBatch
@@ -307,13 +289,8 @@ test('acks wait for the next commit of messages instead of taking a place in fli
 
 test('under steady publishing, acks go with a commit of messages at most once per interval, and alone once publishing stops', async () => {
   await withTempDir(async (dir) => {
-    const { log } = capturingLogger()
-    const { fileSystem, control } = heldSyncFileSystem()
     // An interval no test outlasts: acks never go with messages after the first commit
-    const store = new MessageStore(dir, log, { fileSystem, acksWriteIntervalMs: 3_600_000 })
-    const { store: queue } = await store.openQueue('/', 'q')
-    const first = queue.append(message(0))
-    await store.flush()
+    const { store, queue, control, first } = await storeWithOneMessage(dir, { acksWriteIntervalMs: 3_600_000 })
 
     control.holding = true
     const batch = store.currentBatch
