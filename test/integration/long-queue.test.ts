@@ -37,6 +37,26 @@ function check(m: ConsumeMessage, i: number, queue: string): void {
   assert.equal(m.fields.routingKey, shape === 3 ? 'other-key' : queue)
 }
 
+/** Consumes all COUNT messages of a queue (checking each, then `alsoCheck`), acking each; their numbers in order. */
+function consumeAll(sub: amqp.Channel, queue: string, alsoCheck: (m: ConsumeMessage, i: number) => void = () => {}) {
+  const seen: number[] = []
+  return new Promise<number[]>((resolve, reject) => {
+    void sub.consume(queue, (m) => {
+      if (!m) return reject(new Error('cancelled'))
+      try {
+        const i = numberOf(m)
+        check(m, i, queue)
+        alsoCheck(m, i)
+        seen.push(i)
+        sub.ack(m)
+        if (seen.length === COUNT) resolve(seen)
+      } catch (err) {
+        reject(err)
+      }
+    })
+  })
+}
+
 describe('a long queue', () => {
   let broker: TestBroker
   before(async () => {
@@ -67,22 +87,7 @@ describe('a long queue', () => {
       assert.equal((await getter.checkQueue(q)).messageCount, COUNT)
       const sub = await openChannel(conn)
       await sub.prefetch(50)
-      const seen: number[] = []
-      await new Promise<void>((resolve, reject) => {
-        void sub.consume(q, (m) => {
-          if (!m) return reject(new Error('cancelled'))
-          try {
-            const i = numberOf(m)
-            check(m, i, q)
-            assert.equal(m.fields.redelivered, i < 20)
-            seen.push(i)
-            sub.ack(m)
-            if (seen.length === COUNT) resolve()
-          } catch (err) {
-            reject(err)
-          }
-        })
-      })
+      const seen = await consumeAll(sub, q, (m, i) => assert.equal(m.fields.redelivered, i < 20))
       assert.deepEqual(
         seen,
         Array.from({ length: COUNT }, (_, i) => i),
@@ -105,22 +110,7 @@ describe('a long queue', () => {
     for (let p = 2; p >= 0; p--) for (let i = p; i < COUNT; i += 3) expected.push(i)
     const sub = await openChannel(conn)
     await sub.prefetch(100)
-    const seen: number[] = []
-    await new Promise<void>((resolve, reject) => {
-      void sub.consume(q, (m) => {
-        if (!m) return reject(new Error('cancelled'))
-        try {
-          const i = numberOf(m)
-          check(m, i, q)
-          seen.push(i)
-          sub.ack(m)
-          if (seen.length === COUNT) resolve()
-        } catch (err) {
-          reject(err)
-        }
-      })
-    })
-    assert.deepEqual(seen, expected)
+    assert.deepEqual(await consumeAll(sub, q), expected)
     await conn.close()
   })
 })
