@@ -8,6 +8,29 @@ import { startBroker, type InProcessBroker } from '../../helpers/broker.js'
 
 const inProcessOnly = { skip: process.env['WARREN_TEST_URL'] ? 'restarts an in-process broker' : false }
 
+/** Consumes `count` messages of a queue, acking each after `check(m, n)` (n: its place in delivery order). */
+function consumeChecked(
+  channel: amqp.Channel,
+  queue: string,
+  count: number,
+  check: (m: amqp.ConsumeMessage, n: number) => void,
+): Promise<void> {
+  let next = 0
+  return new Promise<void>((resolve, reject) => {
+    void channel.consume(queue, (m) => {
+      if (!m) return reject(new Error('cancelled'))
+      try {
+        check(m, next)
+      } catch (err) {
+        reject(err)
+        return
+      }
+      channel.ack(m)
+      if (++next === count) resolve()
+    })
+  })
+}
+
 describe('persistent messages across a restart', inProcessOnly, () => {
   // One data directory for every test of the file: each test restarts the broker of the one before
   let server: InProcessBroker | undefined
@@ -118,20 +141,9 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     const conn2 = await amqp.connect(server.url)
     const consumer = await openChannel(conn2)
     await consumer.prefetch(100)
-    let next = 0
-    await new Promise<void>((resolve, reject) => {
-      void consumer.consume('long', (m) => {
-        if (!m) return reject(new Error('cancelled'))
-        try {
-          assert.ok(m.content.equals(body(next)), `message ${next} intact and in order`)
-        } catch (err) {
-          reject(err)
-          return
-        }
-        consumer.ack(m)
-        if (++next === 2000) resolve()
-      })
-    })
+    await consumeChecked(consumer, 'long', 2000, (m, n) =>
+      assert.ok(m.content.equals(body(n)), `message ${n} intact and in order`),
+    )
     assert.equal(recovered.pagedOut, 0)
     await conn2.close()
   })
@@ -157,20 +169,9 @@ describe('persistent messages across a restart', inProcessOnly, () => {
     const conn2 = await amqp.connect(server.url)
     const consumer = await openChannel(conn2)
     await consumer.prefetch(100)
-    let next = 0
-    await new Promise<void>((resolve, reject) => {
-      void consumer.consume('prio-long', (m) => {
-        if (!m) return reject(new Error('cancelled'))
-        try {
-          assert.ok(m.content.equals(body(expected[next]!)), `delivery ${next} is message ${expected[next]}`)
-          assert.equal(m.properties.priority, expected[next]! % 4)
-        } catch (err) {
-          reject(err)
-          return
-        }
-        consumer.ack(m)
-        if (++next === 2000) resolve()
-      })
+    await consumeChecked(consumer, 'prio-long', 2000, (m, n) => {
+      assert.ok(m.content.equals(body(expected[n]!)), `delivery ${n} is message ${expected[n]}`)
+      assert.equal(m.properties.priority, expected[n]! % 4)
     })
     assert.equal(recovered.pagedOut, 0)
     await conn2.close()
