@@ -71,20 +71,24 @@ test('a lock whose process is gone, or whose pid now runs another process, is ta
 })
 
 test('a lock whose process has exited but not been collected by its parent (a zombie) is stale', async () => {
-  // sh starts `sleep 0` in the background and becomes `sleep 1`, which never collects it
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 1'])
-  const pid = Number(
-    await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))),
-  )
-  let stat = ''
-  for (let i = 0; i < 200 && !/\) Z /.test(stat); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5))
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // perl forks a child that exits at once and never collects it (no SIGCHLD handler, no wait). A shell
+  // (`sleep 0 & exec sleep 1`) raced: dash may reap the child before its exec, and the zombie was gone.
+  const parent = spawn('perl', ['-e', '$| = 1; my $pid = fork(); exit 0 unless $pid; print "$pid\\n"; sleep 30'])
+  try {
+    const pid = Number(
+      await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))),
+    )
+    let stat = ''
+    for (let i = 0; i < 200 && !/\) Z /.test(stat); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    }
+    assert.match(stat, /\) Z /, 'the forked child is a zombie')
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+    assert.equal(ownerIsRunning({ ...currentOwner(), pid, startTime }), false)
+  } finally {
+    parent.kill()
   }
-  assert.match(stat, /\) Z /, 'the background sleep is a zombie')
-  const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
-  assert.equal(ownerIsRunning({ ...currentOwner(), pid, startTime }), false)
-  parent.kill()
 })
 
 test('an unreadable lock file is waited for while young (being written), taken over once old', async () => {
