@@ -114,6 +114,8 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
   readonly channelMax: number
   readonly frameMax: number
   readonly clientProperties: FieldTable
+  /** The name the client gave its connection (client property connection_name), as RabbitMQ shows it */
+  readonly userProvidedName: string | undefined
   readonly consumerCancelNotify: boolean
   private readonly blockedNotify: boolean
   /** The SASL mechanism of the login, and when connection.open-ok was sent (the management API shows both) */
@@ -134,6 +136,8 @@ export class Connection implements ChannelHost, AlarmListener, HeartbeatHost, Fl
     this.channelMax = negotiated.channelMax
     this.frameMax = negotiated.frameMax
     this.clientProperties = negotiated.clientProperties
+    const named = negotiated.clientProperties['connection_name']
+    this.userProvidedName = typeof named === 'string' ? named : undefined
     this.consumerCancelNotify = negotiated.capabilities.consumerCancelNotify
     this.blockedNotify = negotiated.capabilities.blockedNotify
     this.authMechanism = negotiated.authMechanism

@@ -273,7 +273,12 @@ export class Handshake implements HeartbeatHost {
       (c) => this.listener.closed(c),
     )
     this.listener.opened(connection)
-    this.log.info({ user: user.name, vhost: vhost.name }, 'connection opened')
+    // The client's own name for the connection, which RabbitMQ logs too ("client-provided name")
+    const connectionName = connection.userProvidedName
+    this.log.info(
+      { user: user.name, vhost: vhost.name, ...(connectionName !== undefined && { connectionName }) },
+      'connection opened',
+    )
     if (pipelined) connection.receive(pipelined)
   }
 

@@ -112,7 +112,8 @@ async function build(t: Target): Promise<void> {
     'apply-to': 'queues',
   })
 
-  const conn = await amqp.connect(t.amqpUrl('shop'))
+  // Named by its client, as most clients allow: RabbitMQ lists the name as user_provided_name
+  const conn = await amqp.connect(t.amqpUrl('shop'), { clientProperties: { connection_name: 'orders-service' } })
   t.connections.push(conn)
   const ch: Channel = await conn.createChannel()
   await ch.assertExchange('orders-x', 'topic', { durable: true })

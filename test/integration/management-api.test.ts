@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import amqp from 'amqplib'
 import type { InProcessBroker } from '../helpers/broker.js'
+import { eventually } from '../helpers/amqplib.js'
 import { startManagementServer, type ManagementServer } from '../../src/management/api/server.js'
 import { apiClient, startBrokerWithApi, basicAuth as auth, GUEST, type Body } from '../helpers/management-http.js'
 
@@ -384,6 +385,22 @@ describe('management API', () => {
     assert.equal(res.status, 204)
     const err = await closed
     assert.match(err.message, /320 \(CONNECTION-FORCED\) with message "CONNECTION_FORCED - bye now"/)
+  })
+
+  test("a client's own name for its connection (connection_name) is its user_provided_name; unnamed, there is none", async () => {
+    const unnamed = await amqp.connect(broker.url)
+    const named = await amqp.connect(broker.url, { clientProperties: { connection_name: 'billing worker' } })
+    const list = (await call('GET', '/api/connections')).json as Body[]
+    assert.deepEqual(list.map((c) => c.user_provided_name ?? 'none').sort(), ['billing worker', 'none'])
+    const unnamedJson = list.find((c) => c.user_provided_name === undefined)!
+    assert.equal('user_provided_name' in unnamedJson, false)
+    const namedJson = list.find((c) => c.user_provided_name !== undefined)!
+    const one = (await call('GET', `/api/connections/${encodeURIComponent(namedJson.name)}`)).json
+    assert.equal(one.user_provided_name, 'billing worker')
+    assert.equal(one.client_properties.connection_name, 'billing worker')
+    await named.close()
+    await unnamed.close()
+    await eventually(async () => (await call('GET', '/api/connections')).json.length === 0, 'both connections gone')
   })
 
   test('definitions: export in RabbitMQ format, import of a posted body', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
-import { connect } from '../helpers/amqplib.js'
+import { connect, eventually } from '../helpers/amqplib.js'
 import { spawnProcess } from '../helpers/spawn-wait.js'
 
 const run = promisify(execFile)
@@ -165,8 +165,15 @@ test('npx warren starts the broker, prints its listening line and serves the web
       child.on('exit', (code) => reject(new Error(`npx warren exited (${code}): ${output}`)))
     })
     const { port } = JSON.parse(line) as { port: number }
-    const conn = await connect(`amqp://guest:guest@127.0.0.1:${port}/`)
+    const conn = await connect(`amqp://guest:guest@127.0.0.1:${port}/`, {
+      clientProperties: { connection_name: 'package smoke' },
+    })
     await conn.close()
+    // The log names a connection by the client's own name when it gave one
+    await eventually(
+      () => logged('connection opened')?.includes('"connectionName":"package smoke"') === true,
+      () => `a "connection opened" line with the client's name in: ${output}`,
+    )
     // the UI that prepack built, served from the installed package
     const management = (JSON.parse(managementLine) as { port: number }).port
     const page = await fetch(`http://127.0.0.1:${management}/`)

@@ -269,6 +269,8 @@ describe('web UI: connections, exchanges, admin', () => {
       .waitFor()
     await screenshot(page, 'connections')
     const name = connectionName(ui, victim)
+    // The client's own name for it (connection_name) is shown under the broker's, as in RabbitMQ's UI
+    await page.getByRole('row').filter({ hasText: name }).filter({ hasText: 'victim' }).waitFor()
     await page.getByRole('button', { name: `Close connection ${name}` }).click()
     const dialog = page.getByRole('dialog', { name: 'Close connection' })
     await dialog.getByLabel('Reason').fill('maintenance from the UI')

@@ -229,6 +229,8 @@ export interface Connection {
   frame_max?: number
   channel_max?: number
   client_properties: Record<string, unknown>
+  /** The client's own name for the connection (client property connection_name), when it gave one */
+  user_provided_name?: string
 }
 
 export interface Channel {

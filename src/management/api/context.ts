@@ -24,6 +24,7 @@ export interface ManagedConnection {
   readonly channelMax: number
   readonly frameMax: number
   readonly clientProperties: FieldTable
+  readonly userProvidedName: string | undefined
   readonly openChannels: number
   readonly channelList: Iterable<ManagedChannel>
   /** Bytes read and written (recv_oct, send_oct), socket reads and corked writes (recv_cnt, send_cnt) */

@@ -201,6 +201,7 @@ function connectionJson(c: ManagedConnection, single = false): Json {
     port: c.info.localPort ?? 0,
     user_who_performed_action: c.user.name,
     client_properties: tableJson(c.clientProperties),
+    ...(c.userProvidedName !== undefined && { user_provided_name: c.userProvidedName }),
     ...(connectionStatistics(c, single) as object),
   }
 }

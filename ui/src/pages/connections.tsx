@@ -40,7 +40,17 @@ export function Connections() {
   }
 
   const columns: Column<Connection>[] = [
-    { key: 'name', label: 'Name' },
+    {
+      key: 'name',
+      label: 'Name',
+      // As RabbitMQ's UI: the client's own name for the connection under the broker's
+      render: (c) => (
+        <>
+          {c.name}
+          {c.user_provided_name !== undefined && <div class="muted small">{c.user_provided_name}</div>}
+        </>
+      ),
+    },
     { key: 'vhost', label: 'Virtual host' },
     { key: 'user', label: 'User' },
     { key: 'client', label: 'Client', value: client },
@@ -74,7 +84,7 @@ export function Connections() {
           columns={columns}
           rows={polled.data}
           rowKey={(c) => c.name}
-          filterText={(c) => `${c.name} ${c.user} ${client(c)}`}
+          filterText={(c) => `${c.name} ${c.user_provided_name ?? ''} ${c.user} ${client(c)}`}
           defaultSort={{ key: 'name', reverse: false }}
           empty="No client is connected."
         />
