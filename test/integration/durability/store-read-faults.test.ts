@@ -5,18 +5,40 @@ import assert from 'node:assert/strict'
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import amqp, { type Channel, type ConsumeMessage } from 'amqplib'
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib'
+import type { Queue } from '../../../src/broker/queue/queue.js'
 import { sleep } from '../../helpers/amqplib.js'
 import { startBroker, stopAllBrokers, type InProcessBroker } from '../../helpers/broker.js'
-import { faultyFileSystem, type FaultyFileSystem } from '../../helpers/faulty-fs.js'
+import { faultyFileSystem, type FaultyFileSystem, type FaultyOperation } from '../../helpers/faulty-fs.js'
 
 const WARREN_ONLY = process.env['WARREN_TEST_URL'] ? 'injects faults into an in-process broker' : false
+const OPTIONS = { timeout: 20_000, skip: WARREN_ONLY }
 
 after(() => stopAllBrokers())
 
 function start(fileSystem: FaultyFileSystem): Promise<InProcessBroker> {
   // A zero budget: every persistent message of a durable queue lives only in the store
   return startBroker({ inProcess: true, messageMemoryBudget: 0, store: { fileSystem } })
+}
+
+interface FaultyBroker {
+  fileSystem: FaultyFileSystem
+  server: InProcessBroker
+  conn: ChannelModel
+  ch: Channel
+}
+
+/** A test on a fresh broker whose store reads through a faulty file system (no fault yet), with a connection
+ * and a channel open; the connection is closed once the test's body has passed. */
+function faultTest(name: string, body: (t: FaultyBroker) => Promise<void>): void {
+  test(name, OPTIONS, async () => {
+    const fileSystem = faultyFileSystem()
+    const server = await start(fileSystem)
+    const conn = await amqp.connect(server.url)
+    const ch = await conn.createChannel()
+    await body({ fileSystem, server, conn, ch })
+    await conn.close()
+  })
 }
 
 async function publishConfirmed(server: InProcessBroker, queue: string, bodies: string[]): Promise<void> {
@@ -35,24 +57,38 @@ async function until(condition: () => boolean, what: string, ms = 5_000): Promis
   }
 }
 
+/** Waits until `operation` has failed at least twice: the store retried it after the first failure. */
+function untilRetried(fileSystem: FaultyFileSystem, operation: FaultyOperation, what: string): Promise<void> {
+  return until(() => (fileSystem.failures.get(operation) ?? 0) >= 2, what)
+}
+
+function queueOf(server: InProcessBroker, name: string): Queue {
+  return server.broker.vhosts.get('/')!.queues.get(name)!
+}
+
+/** Declares the durable queue `deadQueue`, then the durable queue `queue` with `args`, dead-lettering to
+ * `deadQueue` through the default exchange. */
+async function declareDeadLettering(ch: Channel, queue: string, deadQueue: string, args: object): Promise<void> {
+  await ch.assertQueue(deadQueue, { durable: true })
+  await ch.assertQueue(queue, {
+    durable: true,
+    arguments: { ...args, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadQueue },
+  })
+}
+
 const bodies = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
 for (const [operation, code] of [
   ['readSync', 'EIO'],
   ['readSync', 'EMFILE'],
 ] as const) {
-  test(
+  faultTest(
     `${code} reading paged-out messages: consumers wait, then get every message in order once it clears`,
-    { timeout: 20_000, skip: WARREN_ONLY },
-    async () => {
-      const fileSystem = faultyFileSystem()
-      const server = await start(fileSystem)
-      const conn = await amqp.connect(server.url)
-      const setup = await conn.createChannel()
+    async ({ fileSystem, server, conn, ch: setup }) => {
       await setup.assertQueue('paged', { durable: true })
       await setup.assertQueue('other', { durable: false })
       await publishConfirmed(server, 'paged', bodies(10))
-      const queue = server.broker.vhosts.get('/')!.queues.get('paged')!
+      const queue = queueOf(server, 'paged')
       assert.equal(queue.pagedOut, 10)
 
       fileSystem.fail(operation, code)
@@ -63,7 +99,7 @@ for (const [operation, code] of [
         got.push(m!.content.toString())
         consumer.ack(m!)
       })
-      await until(() => (fileSystem.failures.get(operation) ?? 0) >= 2, 'the read was retried')
+      await untilRetried(fileSystem, operation, 'the read was retried')
       assert.deepEqual(got, [], 'nothing can be delivered while the fault lasts')
       assert.equal(queue.messageCount, 10, 'the unreadable message stays in the queue')
 
@@ -79,14 +115,13 @@ for (const [operation, code] of [
       fileSystem.clear()
       await until(() => got.length === 10, 'every message is delivered after the fault clears')
       assert.deepEqual(got, bodies(10), 'in publish order, none lost')
-      await conn.close()
     },
   )
 }
 
 test(
   'EMFILE opening a recovered segment: its messages are delivered in order once descriptors are free again',
-  { timeout: 20_000, skip: WARREN_ONLY },
+  OPTIONS,
   async () => {
     let server = await start(faultyFileSystem())
     const conn = await amqp.connect(server.url)
@@ -97,14 +132,14 @@ test(
     // Recovered at start beyond the budget: paged out, and the segment is not open until the first read
     const fileSystem = faultyFileSystem()
     server = await server.restart({ store: { fileSystem } })
-    const queue = server.broker.vhosts.get('/')!.queues.get('recovered')!
+    const queue = queueOf(server, 'recovered')
     assert.equal(queue.pagedOut, 6)
     fileSystem.fail('openReadSync', 'EMFILE')
     const conn2 = await amqp.connect(server.url)
     const ch = await conn2.createChannel()
     const got: string[] = []
     await ch.consume('recovered', (m) => got.push(m!.content.toString()), { noAck: true })
-    await until(() => (fileSystem.failures.get('openReadSync') ?? 0) >= 2, 'the open was retried')
+    await untilRetried(fileSystem, 'openReadSync', 'the open was retried')
     assert.deepEqual(got, [])
     assert.equal(queue.messageCount, 6)
     fileSystem.clear()
@@ -114,14 +149,9 @@ test(
   },
 )
 
-test(
+faultTest(
   'basic.get while the head cannot be read: 506 RESOURCE_ERROR, the message stays; got once the fault clears',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const setup = await conn.createChannel()
+  async ({ fileSystem, server, conn, ch: setup }) => {
     await setup.assertQueue('polled', { durable: true })
     await publishConfirmed(server, 'polled', bodies(3))
 
@@ -141,33 +171,23 @@ test(
     const second = await again.get('polled', { noAck: true })
     assert.ok(second)
     assert.equal(second.content.toString(), 'm1')
-    await conn.close()
   },
 )
 
-test(
+faultTest(
   'TTL expiry of unreadable paged-out messages keeps their dead letters until they can be read',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const ch = await conn.createChannel()
-    await ch.assertQueue('dead', { durable: true })
-    await ch.assertQueue('ttl', {
-      durable: true,
-      arguments: { 'x-message-ttl': 100, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' },
-    })
+  async ({ fileSystem, server, ch }) => {
+    await declareDeadLettering(ch, 'ttl', 'dead', { 'x-message-ttl': 100 })
     fileSystem.fail('readSync', 'EIO')
     await publishConfirmed(server, 'ttl', bodies(4))
-    const queue = server.broker.vhosts.get('/')!.queues.get('ttl')!
+    const queue = queueOf(server, 'ttl')
     assert.equal(queue.pagedOut, 4)
     await sleep(300)
-    await until(() => (fileSystem.failures.get('readSync') ?? 0) >= 2, 'the read was retried')
+    await untilRetried(fileSystem, 'readSync', 'the read was retried')
     assert.equal(queue.messageCount, 4, 'expired messages wait until their dead letter can be made')
 
     fileSystem.clear()
-    const dead = server.broker.vhosts.get('/')!.queues.get('dead')!
+    const dead = queueOf(server, 'dead')
     await until(() => dead.messageCount === 4, 'every message is dead-lettered')
     assert.equal(queue.messageCount, 0)
     const got: string[] = []
@@ -177,18 +197,12 @@ test(
       got.push(m.content.toString())
     }
     assert.deepEqual(got, bodies(4), 'dead letters in order')
-    await conn.close()
   },
 )
 
-test(
+faultTest(
   'a requeued message is redelivered while the paged-out ones behind it cannot be read; the rest follow in order',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const ch = await conn.createChannel()
+  async ({ fileSystem, server, ch }) => {
     await ch.assertQueue('requeued', { durable: true })
     await publishConfirmed(server, 'requeued', bodies(4))
     await ch.prefetch(1)
@@ -205,37 +219,26 @@ test(
     })
     await until(() => got.length === 2, 'the requeued message is redelivered')
     assert.deepEqual(got, ['m0', 'm0*'])
-    await until(() => (fileSystem.failures.get('readSync') ?? 0) >= 2, 'the read was retried')
+    await untilRetried(fileSystem, 'readSync', 'the read was retried')
     assert.equal(got.length, 2)
     fileSystem.clear()
     await until(() => got.length === 5, 'the rest is delivered')
     assert.deepEqual(got, ['m0', 'm0*', 'm1', 'm2', 'm3'])
-    await conn.close()
   },
 )
 
-test(
+faultTest(
   'drop-head over x-max-length with a dead-letter exchange: heads that cannot be read wait, then are dead-lettered',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const ch = await conn.createChannel()
-    await ch.assertQueue('overflowed', { durable: true })
-    await ch.assertQueue('limited', {
-      durable: true,
-      arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'overflowed' },
-    })
+  async ({ fileSystem, server, ch }) => {
+    await declareDeadLettering(ch, 'limited', 'overflowed', { 'x-max-length': 2 })
     await publishConfirmed(server, 'limited', bodies(2))
     fileSystem.fail('readSync', 'EMFILE')
     // The publishes are taken (and confirmed); the heads they push out cannot be read yet
     await publishConfirmed(server, 'limited', ['m2', 'm3'])
-    const vhost = server.broker.vhosts.get('/')!
-    assert.equal(vhost.queues.get('limited')!.messageCount, 4)
-    assert.equal(vhost.queues.get('overflowed')!.messageCount, 0)
+    assert.equal(queueOf(server, 'limited').messageCount, 4)
+    assert.equal(queueOf(server, 'overflowed').messageCount, 0)
     fileSystem.clear()
-    await until(() => vhost.queues.get('overflowed')!.messageCount === 2, 'the pushed-out heads are dead-lettered')
+    await until(() => queueOf(server, 'overflowed').messageCount === 2, 'the pushed-out heads are dead-lettered')
     const take = async (queue: string) => (await ch.get(queue, { noAck: true })) || assert.fail(`${queue} empty`)
     assert.deepEqual(
       [(await take('overflowed')).content.toString(), (await take('overflowed')).content.toString()],
@@ -245,21 +248,15 @@ test(
       [(await take('limited')).content.toString(), (await take('limited')).content.toString()],
       ['m2', 'm3'],
     )
-    await conn.close()
   },
 )
 
-test(
+faultTest(
   'a damaged record (checksum mismatch) is dropped with an error log; the messages behind it are delivered',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const ch = await conn.createChannel()
+  async ({ fileSystem, server, ch }) => {
     await ch.assertQueue('flipped', { durable: true })
     await publishConfirmed(server, 'flipped', ['first-message', 'second-message', 'third-message'])
-    const queue = server.broker.vhosts.get('/')!.queues.get('flipped')!
+    const queue = queueOf(server, 'flipped')
     // Flip one byte of the second body on disk
     const segment = readdirSync(queue.store!.dir).find((f) => f.startsWith('msgs.'))!
     const path = join(queue.store!.dir, segment)
@@ -275,23 +272,13 @@ test(
     assert.deepEqual(got, ['first-message', 'third-message'])
     assert.equal(queue.messageCount, 0)
     assert.equal(fileSystem.failures.size, 0)
-    await conn.close()
   },
 )
 
-test(
+faultTest(
   'basic.get after an unreadable expired head becomes readable: it is dead-lettered, not handed out',
-  { timeout: 20_000, skip: WARREN_ONLY },
-  async () => {
-    const fileSystem = faultyFileSystem()
-    const server = await start(fileSystem)
-    const conn = await amqp.connect(server.url)
-    const ch = await conn.createChannel()
-    await ch.assertQueue('dead2', { durable: true })
-    await ch.assertQueue('ttl2', {
-      durable: true,
-      arguments: { 'x-message-ttl': 50, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead2' },
-    })
+  async ({ fileSystem, server, conn, ch }) => {
+    await declareDeadLettering(ch, 'ttl2', 'dead2', { 'x-message-ttl': 50 })
     fileSystem.fail('readSync', 'EIO')
     await publishConfirmed(server, 'ttl2', bodies(2))
     // Long enough for the retry delay to grow well past the round trip of the get below
@@ -301,8 +288,7 @@ test(
     await assert.rejects(failed.get('ttl2'), /506/)
     fileSystem.clear()
     assert.equal(await ch.get('ttl2', { noAck: true }), false, 'expired messages are not handed out')
-    const dead = server.broker.vhosts.get('/')!.queues.get('dead2')!
+    const dead = queueOf(server, 'dead2')
     await until(() => dead.messageCount === 2, 'both are dead-lettered')
-    await conn.close()
   },
 )
