@@ -151,6 +151,38 @@ const publish = (exchange: string, routingKey: string): Method => ({
 })
 const qos: Method = { name: 'basic.qos', prefetchSize: 0, prefetchCount: 1, global: false }
 
+/** queue.declare of `queue` with no arguments and every flag off but those given */
+function queueDeclare(queue: string, flags: { passive?: true; exclusive?: true; autoDelete?: true }): Method {
+  const off = { passive: false, durable: false, exclusive: false, autoDelete: false, noWait: false }
+  return { name: 'queue.declare', queue, ...off, arguments: {}, ...flags }
+}
+
+/** Declares a server-named exclusive, auto-delete queue on channel 1 and returns its name. */
+async function declareExclusiveQueue(c: RawClient): Promise<string> {
+  c.send(1, queueDeclare('', { exclusive: true, autoDelete: true }))
+  const { queue } = await c.expect('queue.declare-ok')
+  return queue
+}
+
+/** On a new connection, a passive queue.declare of `queue` (which does not exist) on channel 1 closes the
+ * channel with 404; returns the connection and the channel.close. */
+async function passiveDeclareRefused(queue: string): Promise<{ c: RawClient; m: Method }> {
+  const c = await openWithChannel()
+  c.send(1, queueDeclare(queue, { passive: true }))
+  const m = await c.nextMethod()
+  assert.ok(m.name === 'channel.close' && m.replyCode === 404, describeMethod(m))
+  return { c, m }
+}
+
+/** Content frames (a body, then a header) on `channel`, which the client never opened, each on a new connection: 505. */
+async function expectContentRefused(channel: number): Promise<void> {
+  for (const frame of [bodyFrame(channel, Buffer.from('hello')), headerFrame(channel, 5)]) {
+    const c = await open()
+    c.write(frame)
+    await expectConnectionClose(c, 505, `content frame type ${frame[0]} on channel ${channel}`)
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 describe('hostile clients', () => {
@@ -283,16 +315,7 @@ describe('hostile clients', () => {
     test('a truncated frame followed by the end of the socket does not upset the broker', T, async () => {
       for (const cut of [1, 6, 7, 9, 12]) {
         const c = await openWithChannel()
-        const f = methodFrame(1, {
-          name: 'queue.declare',
-          queue: 'x',
-          passive: true,
-          durable: false,
-          exclusive: false,
-          autoDelete: false,
-          noWait: false,
-          arguments: {},
-        })
+        const f = methodFrame(1, queueDeclare('x', { passive: true }))
         c.write(f.subarray(0, cut))
         c.stream.end()
         assert.ok(await c.waitSocketClosed(CLOSE_WAIT_MS), `cut at ${cut}: socket closed`)
@@ -376,19 +399,11 @@ describe('hostile clients', () => {
     })
 
     test('RabbitMQ: content on a channel never opened: 505', T, async () => {
-      for (const frame of [bodyFrame(3, Buffer.from('hello')), headerFrame(3, 5)]) {
-        const c = await open()
-        c.write(frame)
-        await expectConnectionClose(c, 505, `content frame type ${frame[0]} on channel 3`)
-      }
+      await expectContentRefused(3)
     })
 
     test('RabbitMQ: content on channel 0: 505', T, async () => {
-      for (const frame of [bodyFrame(0, Buffer.from('hello')), headerFrame(0, 5)]) {
-        const c = await open()
-        c.write(frame)
-        await expectConnectionClose(c, 505, `content frame type ${frame[0]} on channel 0`)
-      }
+      await expectContentRefused(0)
     })
   })
 
@@ -634,19 +649,7 @@ describe('hostile clients', () => {
   describe('reply texts', () => {
     test('RabbitMQ: a reply text over 255 bytes of UTF-8 is cut to fit, the stream stays valid', T, async () => {
       // 85 × '€' is a 255-byte queue name; "NOT_FOUND - no queue '…' in vhost '/'" is then 291 bytes.
-      const c = await openWithChannel()
-      c.send(1, {
-        name: 'queue.declare',
-        queue: '€'.repeat(85),
-        passive: true,
-        durable: false,
-        exclusive: false,
-        autoDelete: false,
-        noWait: false,
-        arguments: {},
-      })
-      const m = await c.nextMethod()
-      assert.ok(m.name === 'channel.close' && m.replyCode === 404, describeMethod(m))
+      const { c, m } = await passiveDeclareRefused('€'.repeat(85))
       assert.ok(m.name === 'channel.close' && m.replyText.startsWith("NOT_FOUND - no queue '€€€"))
       c.send(1, { name: 'channel.close-ok' })
       await expectAlive(c, 2)
@@ -654,19 +657,7 @@ describe('hostile clients', () => {
     })
 
     test('RabbitMQ: a reply text over 255 bytes ends in "..." (252 bytes kept)', T, async () => {
-      const c = await openWithChannel()
-      c.send(1, {
-        name: 'queue.declare',
-        queue: 'q'.repeat(255),
-        passive: true,
-        durable: false,
-        exclusive: false,
-        autoDelete: false,
-        noWait: false,
-        arguments: {},
-      })
-      const m = await c.nextMethod()
-      assert.ok(m.name === 'channel.close' && m.replyCode === 404, describeMethod(m))
+      const { c, m } = await passiveDeclareRefused('q'.repeat(255))
       assert.equal(m.name === 'channel.close' && m.replyText, `NOT_FOUND - no queue '${'q'.repeat(230)}...`)
       await c.close()
     })
@@ -681,20 +672,10 @@ describe('hostile clients', () => {
     ] as const) {
       test(`queue.bind to a headers exchange with x-match ${what}: 406 PRECONDITION_FAILED`, T, async () => {
         const c = await openWithChannel()
-        c.send(1, {
-          name: 'queue.declare',
-          queue: '',
-          passive: false,
-          durable: false,
-          exclusive: true,
-          autoDelete: true,
-          noWait: false,
-          arguments: {},
-        })
-        const ok = await c.expect('queue.declare-ok')
+        const queue = await declareExclusiveQueue(c)
         c.send(1, {
           name: 'queue.bind',
-          queue: ok.queue,
+          queue,
           exchange: 'amq.headers',
           routingKey: '',
           noWait: false,
@@ -728,17 +709,7 @@ describe('hostile clients', () => {
         arguments: {},
       })
       await c.expect('exchange.declare-ok')
-      c.send(1, {
-        name: 'queue.declare',
-        queue: '',
-        passive: false,
-        durable: false,
-        exclusive: true,
-        autoDelete: true,
-        noWait: false,
-        arguments: {},
-      })
-      const { queue } = await c.expect('queue.declare-ok')
+      const queue = await declareExclusiveQueue(c)
       c.send(1, { name: 'queue.bind', queue, exchange: x, routingKey: '', noWait: false, arguments: { a: 2n ** 60n } })
       await c.expect('queue.bind-ok')
       for (const a of ['text', 1.5, 2n ** 60n] as FieldValue[]) {
