@@ -122,6 +122,26 @@ function assertDeadLettered(m: Obs | undefined, e: DeadLettered, later: Later): 
   later.push(() => assert.deepEqual(keys, [...keys].sort(), `${where}: header table sorted by key`))
 }
 
+/** A message dead-lettered once, from `queue`, where it had been published through the default exchange with the
+ * queue's name as routing key; `to` is where it was dead-lettered (exchange and routing key it arrives with). */
+function deadLetteredOnce(
+  body: string,
+  reason: Death['reason'],
+  queue: string,
+  to: { exchange: string; routingKey: string },
+  more: { death?: Partial<Death>; headers?: Record<string, unknown>; properties?: Record<string, unknown> } = {},
+): DeadLettered {
+  return {
+    body,
+    exchange: to.exchange,
+    routingKey: to.routingKey,
+    deaths: [[{ count: 1, reason, queue, exchange: '', 'routing-keys': [queue], ...more.death }, 'built']],
+    first: { reason, queue, exchange: '' },
+    headers: more.headers,
+    properties: more.properties,
+  }
+}
+
 before(async () => {
   broker = await startBroker({ defaultUser: ADMIN_USER, defaultPass: ADMIN_PASS })
   adminUrl = broker.external ? `amqp://${ADMIN_USER}:${ADMIN_PASS}@${broker.host}:${broker.port}/` : broker.url
@@ -178,72 +198,31 @@ describe('pika extensions: message TTL and queue expiry', () => {
   it('a message waiting behind a full prefetch window expires and is dead-lettered', async () => {
     const o = await scenario('extensions_ttl', 'expiry_while_consumer_waits')
     const later: Later = []
+    const toDlq = { exchange: '', routingKey: o['dlq'] }
     assert.deepEqual(o['held'], ['m1'])
     assert.equal(o['count_while_held'], 0)
     assert.equal(o['dlq_count_while_held'], 1)
     assert.deepEqual(o['after_ack'], ['m1'], 'the expired message is not delivered after the ack')
     assert.equal(o['dead'].length, 1)
-    assertDeadLettered(
-      o['dead'][0],
-      {
-        body: 'm2',
-        exchange: '',
-        routingKey: o['dlq'],
-        deaths: [
-          [{ count: 1, reason: 'expired', queue: o['queue'], exchange: '', 'routing-keys': [o['queue']] }, 'built'],
-        ],
-        first: { reason: 'expired', queue: o['queue'], exchange: '' },
-      },
-      later,
-    )
+    assertDeadLettered(o['dead'][0], deadLetteredOnce('m2', 'expired', o['queue'], toDlq), later)
     runLater(later)
   })
 
   it('a message requeued (reject, nack, recover) after its TTL passed is dead-lettered, not redelivered', async () => {
     const o = await scenario('extensions_ttl', 'requeue_expired')
     const later: Later = []
+    const toDlq = { exchange: '', routingKey: o['dlq'] }
     assert.equal(o['count_after_reject'], 0)
     assert.equal(o['get_after_reject'], true)
     assert.equal(o['dead_get'].length, 1)
-    assertDeadLettered(
-      o['dead_get'][0],
-      {
-        body: 'late-get',
-        exchange: '',
-        routingKey: o['dlq'],
-        deaths: [
-          [{ count: 1, reason: 'expired', queue: o['queue'], exchange: '', 'routing-keys': [o['queue']] }, 'built'],
-        ],
-        first: { reason: 'expired', queue: o['queue'], exchange: '' },
-      },
-      later,
-    )
+    assertDeadLettered(o['dead_get'][0], deadLetteredOnce('late-get', 'expired', o['queue'], toDlq), later)
     assert.deepEqual(o['consumer_got'], [['late-consumer', false]])
     assert.equal(o['count2_after_nack'], 0)
     assert.equal(o['dead_consumer'].length, 1)
-    assertDeadLettered(
-      o['dead_consumer'][0],
-      {
-        body: 'late-consumer',
-        exchange: '',
-        routingKey: o['dlq'],
-        deaths: [
-          [
-            {
-              count: 1,
-              reason: 'expired',
-              queue: o['queue2'],
-              exchange: '',
-              'routing-keys': [o['queue2']],
-              'original-expiration': '200',
-            },
-            'built',
-          ],
-        ],
-        first: { reason: 'expired', queue: o['queue2'], exchange: '' },
-      },
-      later,
-    )
+    const lateConsumer = deadLetteredOnce('late-consumer', 'expired', o['queue2'], toDlq, {
+      death: { 'original-expiration': '200' },
+    })
+    assertDeadLettered(o['dead_consumer'][0], lateConsumer, later)
     assert.equal(o['get_after_recover'], true)
     assert.deepEqual(o['dead_recover'], ['late-recover'])
     runLater(later)
@@ -264,52 +243,27 @@ describe('pika extensions: dead-lettering', () => {
     const o = await scenario('extensions_dlx', 'reject_and_nack')
     const later: Later = []
     const q = o['queue'] as string
-    const death = (extra: Partial<Death> = {}): [Death, 'built'] => [
-      { count: 1, reason: 'rejected', queue: q, exchange: '', 'routing-keys': [q], ...extra },
-      'built',
-    ]
-    const first = { reason: 'rejected', queue: q, exchange: '' }
+    const toDlx = { exchange: o['dlx'], routingKey: 'dead' }
     assert.deepEqual(bodies(o['dead']), ['rejected', 'nacked', 'multi-1', 'multi-2'])
-    assertDeadLettered(
-      o['dead'][0],
-      {
-        body: 'rejected',
-        exchange: o['dlx'],
-        routingKey: 'dead',
-        deaths: [death()],
-        first,
-        headers: { app: 'x', n: 1 },
-        properties: {
-          content_type: 'text/plain',
-          correlation_id: 'c-1',
-          delivery_mode: 2,
-          message_id: 'm-1',
-          priority: 3,
-        },
+    const rejected = deadLetteredOnce('rejected', 'rejected', q, toDlx, {
+      headers: { app: 'x', n: 1 },
+      properties: {
+        content_type: 'text/plain',
+        correlation_id: 'c-1',
+        delivery_mode: 2,
+        message_id: 'm-1',
+        priority: 3,
       },
-      later,
-    )
+    })
+    assertDeadLettered(o['dead'][0], rejected, later)
     // the expiration property is removed and kept as original-expiration
-    assertDeadLettered(
-      o['dead'][1],
-      {
-        body: 'nacked',
-        exchange: o['dlx'],
-        routingKey: 'dead',
-        deaths: [death({ 'original-expiration': '60000' })],
-        first,
-      },
-      later,
-    )
+    const nacked = deadLetteredOnce('nacked', 'rejected', q, toDlx, { death: { 'original-expiration': '60000' } })
+    assertDeadLettered(o['dead'][1], nacked, later)
     for (const [i, body] of [
       [2, 'multi-1'],
       [3, 'multi-2'],
     ] as const) {
-      assertDeadLettered(
-        o['dead'][i],
-        { body, exchange: o['dlx'], routingKey: 'dead', deaths: [death()], first },
-        later,
-      )
+      assertDeadLettered(o['dead'][i], deadLetteredOnce(body, 'rejected', q, toDlx), later)
     }
     assert.deepEqual(o['left'], ['requeued'], 'reject with requeue does not dead-letter')
     runLater(later)
@@ -374,14 +328,12 @@ describe('pika extensions: dead-lettering', () => {
     const o = await scenario('extensions_dlx', 'expired_and_maxlen')
     const later: Later = []
     assert.deepEqual(bodies(o['dead']), ['maxlen-first', 'message-ttl', 'queue-ttl'])
-    const dl = (body: string, reason: Death['reason'], queue: string, extra: Partial<Death> = {}): DeadLettered => ({
-      body,
-      exchange: '',
-      routingKey: o['dlq'],
-      deaths: [[{ count: 1, reason, queue, exchange: '', 'routing-keys': [queue], ...extra }, 'built']],
-      first: { reason, queue, exchange: '' },
-      ...(reason === 'expired' ? { headers: { keep: 'me' } } : {}),
-    })
+    const toDlq = { exchange: '', routingKey: o['dlq'] }
+    const dl = (body: string, reason: Death['reason'], queue: string, death: Partial<Death> = {}): DeadLettered =>
+      deadLetteredOnce(body, reason, queue, toDlq, {
+        death,
+        headers: reason === 'expired' ? { keep: 'me' } : undefined,
+      })
     assertDeadLettered(o['dead'][0], dl('maxlen-first', 'maxlen', o['q_max']), later)
     assertDeadLettered(o['dead'][1], dl('message-ttl', 'expired', o['q_msg'], { 'original-expiration': '100' }), later)
     assertDeadLettered(o['dead'][2], dl('queue-ttl', 'expired', o['q_ttl']), later)
@@ -446,22 +398,11 @@ describe('pika extensions: dead-lettering', () => {
     const self = o['self'] as Obs
     assert.equal(self['queue_count'], 0)
     assert.equal(self['spy'].length, 1, 'dead-lettered once (to the spy only), then never again')
-    assertDeadLettered(
-      self['spy'][0],
-      {
-        body: 'loop-self',
-        exchange: self['exchange'],
-        routingKey: self['queue'],
-        deaths: [
-          [
-            { count: 1, reason: 'expired', queue: self['queue'], exchange: '', 'routing-keys': [self['queue']] },
-            'built',
-          ],
-        ],
-        first: { reason: 'expired', queue: self['queue'], exchange: '' },
-      },
-      later,
-    )
+    const loopSelf = deadLetteredOnce('loop-self', 'expired', self['queue'], {
+      exchange: self['exchange'],
+      routingKey: self['queue'],
+    })
+    assertDeadLettered(self['spy'][0], loopSelf, later)
     assert.equal(o['self_default']['queue_count'], 0)
     const pair = o['pair'] as Obs
     const [a, b] = [pair['a'] as string, pair['b'] as string]
@@ -472,13 +413,7 @@ describe('pika extensions: dead-lettering', () => {
     const first = { reason: 'expired', queue: a, exchange: '' }
     assertDeadLettered(
       pair['spy'][0],
-      {
-        body: 'loop-pair',
-        exchange: pair['f1'],
-        routingKey: a,
-        deaths: [[aDeath, 'built']],
-        first,
-      },
+      deadLetteredOnce('loop-pair', 'expired', a, { exchange: pair['f1'], routingKey: a }),
       later,
     )
     assertDeadLettered(
@@ -555,18 +490,10 @@ describe('pika extensions: length limits and overflow', () => {
     assert.equal(o['results'][1]['exc'], 'NackError')
     assert.deepEqual(o['kept'], ['first'])
     assert.equal(o['dead'].length, 1)
+    const toDlq = { exchange: '', routingKey: o['dlq'] }
     assertDeadLettered(
       o['dead'][0],
-      {
-        body: 'second',
-        exchange: '',
-        routingKey: o['dlq'],
-        deaths: [
-          [{ count: 1, reason: 'maxlen', queue: o['queue'], exchange: '', 'routing-keys': [o['queue']] }, 'built'],
-        ],
-        first: { reason: 'maxlen', queue: o['queue'], exchange: '' },
-        headers: { h: 1 },
-      },
+      deadLetteredOnce('second', 'maxlen', o['queue'], toDlq, { headers: { h: 1 } }),
       later,
     )
     runLater(later)
