@@ -19,28 +19,17 @@ export function runRpcBench(options: BenchOptions, hooks: RpcRunHooks): Promise<
   if (rpc === null) throw new Error('runRpcBench needs RPC options')
   return runWorkers(options, hooks, {
     blockedNotice: 'broker blocked the connection',
-    receivers: (topology) =>
-      Array.from({ length: rpc.servers }, (_, i) => ({
-        role: 'rpc-server',
-        index: i + 1,
-        url: options.url,
-        queue: topology.queue,
-        noAck: options.ack === 'auto',
-        prefetch: options.prefetch,
-      })),
-    senders: (topology) =>
-      Array.from({ length: rpc.clients }, (_, i) => ({
+    receivers: { count: rpc.servers, spec: (common) => ({ role: 'rpc-server', ...common }) },
+    senders: {
+      count: rpc.clients,
+      spec: (common) => ({
         role: 'rpc-client',
-        index: i + 1,
-        url: options.url,
-        exchange: options.exchange,
-        routingKey: topology.routingKey,
-        bodySize: options.size,
+        ...common,
         requestLimit: options.count,
         inflight: rpc.inflight,
-        persistent: options.persistent,
         replyStyle: rpc.replyStyle,
-      })),
+      }),
+    },
     stats: (clients, servers, probe, startedAt) => new RpcStats(clients, servers, probe, startedAt),
     verdict: (clients, stats, startedAt) => answeredVerdict(options, clients, stats, startedAt, hooks.signal),
     result: collectRpcResult,

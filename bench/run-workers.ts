@@ -9,7 +9,7 @@ import type { BenchOptions } from './options.js'
 import { startRun, type RunSettings } from './run-start.js'
 import { removeTopology, type Topology } from './topology.js'
 import { BenchWorker, type WorkerSpec } from './worker-pool.js'
-import type { ControlMessage } from './worker-protocol.js'
+import type { ControlMessage, ReceiverConfig, SenderConfig } from './worker-protocol.js'
 
 /** How often the main thread checks whether the run is over; bounds the error in its end time. */
 export const POLL_MILLIS = 20
@@ -55,9 +55,9 @@ export interface RunPlan<Stats extends RunStats<Sample>, Sample, Result> {
   /** the notice when the broker blocks a connection */
   blockedNotice: string
   /** launched first and awaited ready, so that nothing is sent before they listen: consumers, RPC servers */
-  receivers(topology: Topology): WorkerSpec[]
+  receivers: { count: number; spec(common: ReceiverConfig): WorkerSpec }
   /** launched next; sent 'start' when the clock starts and 'stop' at the end of the duration */
-  senders(topology: Topology): WorkerSpec[]
+  senders: { count: number; spec(common: SenderConfig): WorkerSpec }
   stats(
     senders: readonly BenchWorker[],
     receivers: readonly BenchWorker[],
@@ -84,16 +84,33 @@ export async function runWorkers<Stats extends RunStats<Sample>, Sample, Result>
   const receivers: BenchWorker[] = []
   const senders: BenchWorker[] = []
   // Each worker joins its list as soon as it is spawned, so that a failed launch still shuts it down
-  const launch = async (workers: BenchWorker[], specs: readonly WorkerSpec[]): Promise<void> => {
-    for (const spec of specs) workers.push(new BenchWorker(spec, onEvent, rejectRun))
+  const launch = async (workers: BenchWorker[], count: number, spec: (index: number) => WorkerSpec): Promise<void> => {
+    for (let index = 1; index <= count; index++) workers.push(new BenchWorker(spec(index), onEvent, rejectRun))
     await untilFailure(Promise.all(workers.map((worker) => worker.ready)))
   }
 
   try {
     // With no senders the receivers start draining as soon as they subscribe
     const receiversLaunchedAt = nowMillis()
-    await launch(receivers, plan.receivers(topology))
-    await launch(senders, plan.senders(topology))
+    await launch(receivers, plan.receivers.count, (index) =>
+      plan.receivers.spec({
+        index,
+        url: options.url,
+        queue: topology.queue,
+        noAck: options.ack === 'auto',
+        prefetch: options.prefetch,
+      }),
+    )
+    await launch(senders, plan.senders.count, (index) =>
+      plan.senders.spec({
+        index,
+        url: options.url,
+        exchange: options.exchange,
+        routingKey: topology.routingKey,
+        bodySize: options.size,
+        persistent: options.persistent,
+      }),
+    )
 
     const startedAt = senders.length > 0 ? nowMillis() : receiversLaunchedAt
     const cpuAtStart = process.cpuUsage()

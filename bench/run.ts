@@ -9,30 +9,25 @@ import type { BenchWorker } from './worker-pool.js'
 export function runBench(options: BenchOptions, hooks: RunHooks<ProgressSample>): Promise<BenchResult> {
   return runWorkers(options, hooks, {
     blockedNotice: 'broker blocked publishers',
-    receivers: (topology) =>
-      Array.from({ length: options.consumers }, (_, i) => ({
+    receivers: {
+      count: options.consumers,
+      spec: (common) => ({
         role: 'consumer',
-        index: i + 1,
-        url: options.url,
-        queue: topology.queue,
-        noAck: options.ack === 'auto',
-        prefetch: options.prefetch,
+        ...common,
         multiAck: options.multiAck,
         measureLatency: options.size >= TIMESTAMP_BYTES,
-      })),
-    senders: (topology) =>
-      Array.from({ length: options.publishers }, (_, i) => ({
+      }),
+    },
+    senders: {
+      count: options.publishers,
+      spec: (common) => ({
         role: 'publisher',
-        index: i + 1,
-        url: options.url,
-        exchange: options.exchange,
-        routingKey: topology.routingKey,
-        bodySize: options.size,
+        ...common,
         messageLimit: options.count,
         confirmWindow: options.confirm,
-        persistent: options.persistent,
         ratePerSecond: options.rate,
-      })),
+      }),
+    },
     stats: (publishers, consumers, probe, startedAt) => new LiveStats(publishers, consumers, probe, startedAt),
     verdict: (publishers, stats) => drainVerdict(options, publishers, stats, hooks.signal),
     result: collectResult,
