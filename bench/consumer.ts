@@ -1,12 +1,11 @@
 import type { MessagePort } from 'node:worker_threads'
-import { connect, type ConsumeMessage } from 'amqplib'
+import type { ConsumeMessage } from 'amqplib'
 import { TIMESTAMP_BYTES, nowMicros } from './clock.js'
 import { recordLatency } from './latency-histogram.js'
 import { currentOsThreadId } from './proc-stat.js'
 import { Counter } from './worker-counters.js'
 import type { ConsumerConfig, ControlMessage, WorkerEvent } from './worker-protocol.js'
-import { failWorker, watchConnection } from './worker-connection.js'
-import { batchSocketWrites } from './socket-batching.js'
+import { connectWorker, failWorker, watchConnection } from './worker-connection.js'
 
 /**
  * Consumes on its own connection until told to stop, recording each
@@ -17,11 +16,7 @@ export async function runConsumer(config: ConsumerConfig, port: MessagePort): Pr
   const histogram = new Float64Array(config.histogram)
   const emit = (event: WorkerEvent): void => port.postMessage(event)
 
-  const model = await connect(config.url, {
-    noDelay: true,
-    clientProperties: { connection_name: `warren-bench consumer ${config.index}` },
-  })
-  batchSocketWrites(model)
+  const model = await connectWorker(config.url, `consumer ${config.index}`)
   const channel = await model.createChannel()
   const connection = watchConnection(model, channel)
   if (!config.noAck && config.prefetch > 0) await channel.prefetch(config.prefetch)

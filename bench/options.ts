@@ -103,7 +103,8 @@ Output
 
 export class UsageError extends Error {}
 
-function integer(name: string, text: string | undefined, fallback: number, min = 0): number {
+/** The integer value of option --`name`, or `fallback` if it is absent; a UsageError if below `min`. */
+export function integer(name: string, text: string | undefined, fallback: number, min = 0): number {
   if (text === undefined) return fallback
   const value = Number(text)
   if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}`)

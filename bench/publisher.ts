@@ -1,12 +1,11 @@
 import { once } from 'node:events'
 import type { MessagePort } from 'node:worker_threads'
-import { connect, type Channel, type ConfirmChannel, type Options } from 'amqplib'
+import type { Channel, ConfirmChannel, Options } from 'amqplib'
 import { TIMESTAMP_BYTES, nowMicros, nowMillis, sleep } from './clock.js'
 import { currentOsThreadId } from './proc-stat.js'
 import { Counter } from './worker-counters.js'
 import type { ControlMessage, PublisherConfig, WorkerEvent } from './worker-protocol.js'
-import { watchConnection } from './worker-connection.js'
-import { batchSocketWrites } from './socket-batching.js'
+import { connectWorker, watchConnection } from './worker-connection.js'
 import { usePreEncodedPublish } from './preencoded-publish.js'
 
 /**
@@ -18,11 +17,7 @@ export async function runPublisher(config: PublisherConfig, port: MessagePort): 
   const counters = new Float64Array(config.counters)
   const emit = (event: WorkerEvent): void => port.postMessage(event)
 
-  const model = await connect(config.url, {
-    noDelay: true,
-    clientProperties: { connection_name: `warren-bench publisher ${config.index}` },
-  })
-  batchSocketWrites(model)
+  const model = await connectWorker(config.url, `publisher ${config.index}`)
   model.on('blocked', (reason: string) => emit({ type: 'blocked', reason }))
   const confirming = config.confirmWindow > 0
   const channel: Channel | ConfirmChannel = confirming

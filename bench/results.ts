@@ -1,5 +1,7 @@
-import type { BenchOptions } from './options.js'
+import type { BrokerProbe } from './broker-probe.js'
+import { percentile, totalCount } from './latency-histogram.js'
 import type { ProgressSample } from './live-stats.js'
+import type { RunSettings } from './run-start.js'
 
 export interface RateFigures {
   messages: number
@@ -10,14 +12,31 @@ export interface RateFigures {
   megabytesPerSecond: number
 }
 
+/** Percentiles and maximum of a run's latencies, in milliseconds. */
+export interface LatencySummary {
+  samples: number
+  p50: number
+  p75: number
+  p95: number
+  p99: number
+  max: number
+}
+
+/** The broker's footprint over the run (--broker-pid). */
+export interface BrokerSummary {
+  pid: number
+  peakRssBytes: number
+  cpuPercent: number
+}
+
 /** Everything a run measured; printed as text or, with --json, as is. */
 export interface BenchResult {
-  settings: BenchOptions & { queue: string; routingKey: string }
+  settings: RunSettings
   published: (RateFigures & { confirmed: number; nacked: number }) | null
   consumed: RateFigures | null
   /** end-to-end, publisher's timestamp to consumer's receipt; null if not measured */
-  latencyMillis: { samples: number; p50: number; p75: number; p95: number; p99: number; max: number } | null
-  broker: { pid: number; peakRssBytes: number; cpuPercent: number } | null
+  latencyMillis: LatencySummary | null
+  broker: BrokerSummary | null
   tool: {
     /** the Node.js that ran the tool (process.version, e.g. v20.20.2), so that results say what they ran on */
     node: string
@@ -35,6 +54,18 @@ export interface BenchResult {
 export function rateFigures(messages: number, seconds: number, bodySize: number): RateFigures {
   const messagesPerSecond = seconds > 0 ? messages / seconds : 0
   return { messages, seconds, messagesPerSecond, megabytesPerSecond: (messagesPerSecond * bodySize) / 1e6 }
+}
+
+/** The latencies in `histogram`, whose largest is `maxMicros` (exact, unlike the buckets); null if none. */
+export function latencySummary(histogram: Float64Array, maxMicros: number): LatencySummary | null {
+  const samples = totalCount(histogram)
+  if (samples === 0) return null
+  const at = (pct: number): number => percentile(histogram, pct, maxMicros) / 1000
+  return { samples, p50: at(50), p75: at(75), p95: at(95), p99: at(99), max: maxMicros / 1000 }
+}
+
+export function brokerSummary(probe: BrokerProbe | null): BrokerSummary | null {
+  return probe && { pid: probe.pid, peakRssBytes: probe.peakRssBytes, cpuPercent: probe.cpuPercent() }
 }
 
 /** One progress line of an RPC run, over the last interval. */
@@ -57,7 +88,7 @@ export interface RpcProgressSample {
 /** Everything an RPC run (--rpc) measured. */
 export interface RpcResult {
   mode: 'rpc'
-  settings: BenchOptions & { queue: string; routingKey: string }
+  settings: RunSettings
   requests: {
     sent: number
     answered: number
@@ -73,8 +104,8 @@ export interface RpcResult {
   /** as the server threads saw it */
   servers: { requests: number; replies: number; withoutReplyTo: number }
   /** round trip, client's publish to its receipt of the reply; null if no reply came */
-  latencyMillis: { samples: number; p50: number; p75: number; p95: number; p99: number; max: number } | null
-  broker: { pid: number; peakRssBytes: number; cpuPercent: number } | null
+  latencyMillis: LatencySummary | null
+  broker: BrokerSummary | null
   tool: {
     /** the Node.js that ran the tool (process.version) */
     node: string

@@ -1,11 +1,10 @@
 import type { MessagePort } from 'node:worker_threads'
-import { connect, type ConsumeMessage } from 'amqplib'
+import type { ConsumeMessage } from 'amqplib'
 import { TIMESTAMP_BYTES, nowMicros } from './clock.js'
 import { recordLatency } from './latency-histogram.js'
 import { currentOsThreadId } from './proc-stat.js'
-import { batchSocketWrites } from './socket-batching.js'
 import { Counter } from './worker-counters.js'
-import { failWorker, watchConnection } from './worker-connection.js'
+import { connectWorker, failWorker, watchConnection } from './worker-connection.js'
 import type { ControlMessage, RpcClientConfig, WorkerEvent } from './worker-protocol.js'
 
 /** RabbitMQ's pseudo-queue for direct reply-to: consume from it, and name it as reply_to. */
@@ -22,11 +21,7 @@ export async function runRpcClient(config: RpcClientConfig, port: MessagePort): 
   const histogram = new Float64Array(config.histogram)
   const emit = (event: WorkerEvent): void => port.postMessage(event)
 
-  const model = await connect(config.url, {
-    noDelay: true,
-    clientProperties: { connection_name: `warren-bench rpc client ${config.index}` },
-  })
-  batchSocketWrites(model)
+  const model = await connectWorker(config.url, `rpc client ${config.index}`)
   model.on('blocked', (reason: string) => emit({ type: 'blocked', reason }))
   const channel = await model.createChannel()
   const connection = watchConnection(model, channel)

@@ -1,10 +1,9 @@
 import type { MessagePort } from 'node:worker_threads'
-import { connect, type ConsumeMessage } from 'amqplib'
+import type { ConsumeMessage } from 'amqplib'
 import { nowMillis } from './clock.js'
 import { currentOsThreadId } from './proc-stat.js'
-import { batchSocketWrites } from './socket-batching.js'
 import { Counter } from './worker-counters.js'
-import { failWorker, watchConnection } from './worker-connection.js'
+import { connectWorker, failWorker, watchConnection } from './worker-connection.js'
 import type { ControlMessage, RpcServerConfig, WorkerEvent } from './worker-protocol.js'
 
 /**
@@ -19,11 +18,7 @@ export async function runRpcServer(config: RpcServerConfig, port: MessagePort): 
   const counters = new Float64Array(config.counters)
   const emit = (event: WorkerEvent): void => port.postMessage(event)
 
-  const model = await connect(config.url, {
-    noDelay: true,
-    clientProperties: { connection_name: `warren-bench rpc server ${config.index}` },
-  })
-  batchSocketWrites(model)
+  const model = await connectWorker(config.url, `rpc server ${config.index}`)
   model.on('blocked', (reason: string) => emit({ type: 'blocked', reason }))
   const channel = await model.createChannel()
   const connection = watchConnection(model, channel)

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import type { Channel, ChannelModel } from 'amqplib'
 import { isWarningOrWorse, startBrokerProcess, type BrokerProcess } from '../test/helpers/broker-process.js'
 import { BrokerProbe } from './broker-probe.js'
+import { UsageError, integer } from './options.js'
 import { nowMillis, sleep } from './clock.js'
 import { BUCKET_COUNT, percentile, recordLatency, totalCount } from './latency-histogram.js'
 import { Ledger, ROUTES, type Accounting, type Route } from './soak-ledger.js'
@@ -59,15 +60,6 @@ Mixed AMQP traffic for --duration seconds, then a drain and an account of every 
 Exit status: 0 if every confirmed message is accounted for, 1 if one is missing, a fresh delivery came
 twice, the broker crashed or errors were seen, 2 for bad options.
 `
-
-class UsageError extends Error {}
-
-function integer(name: string, text: string | undefined, fallback: number, min = 0): number {
-  if (text === undefined) return fallback
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}`)
-  return value
-}
 
 function parseOptions(argv: string[]) {
   const { values, positionals } = parseArgs({

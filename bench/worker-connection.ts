@@ -1,4 +1,5 @@
-import type { Channel, ChannelModel } from 'amqplib'
+import { connect, type Channel, type ChannelModel } from 'amqplib'
+import { batchSocketWrites } from './socket-batching.js'
 
 /**
  * Ends the worker thread with `error`; the main thread receives it as the
@@ -9,6 +10,17 @@ export function failWorker(error: Error): void {
   setImmediate(() => {
     throw error
   })
+}
+
+/**
+ * A worker's own connection: Nagle off and frames batched into one socket
+ * write (the load must not wait on the tool), named as the broker's UI
+ * shows it, e.g. `warren-bench consumer 1`.
+ */
+export async function connectWorker(url: string, name: string): Promise<ChannelModel> {
+  const model = await connect(url, { noDelay: true, clientProperties: { connection_name: `warren-bench ${name}` } })
+  batchSocketWrites(model)
+  return model
 }
 
 export interface WatchedConnection {

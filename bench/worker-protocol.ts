@@ -1,31 +1,39 @@
 /** What the main thread hands each worker, and the messages they exchange. */
 import type { ReplyStyle } from './options.js'
 
-export interface PublisherConfig {
-  role: 'publisher'
+/** What every worker that publishes to the run's queue is told alike: publishers and RPC clients. */
+export interface SenderConfig {
   index: number
   url: string
   exchange: string
   routingKey: string
   bodySize: number
-  /** messages to publish, or null to publish until told to stop */
-  messageLimit: number | null
-  /** max unconfirmed messages; 0 disables publisher confirms */
-  confirmWindow: number
   persistent: boolean
-  /** msgs/s; 0 = as fast as possible */
-  ratePerSecond: number
-  counters: SharedArrayBuffer
 }
 
-export interface ConsumerConfig {
-  role: 'consumer'
+/** What every worker that consumes the run's queue is told alike: consumers and RPC servers. */
+export interface ReceiverConfig {
   index: number
   url: string
   queue: string
   noAck: boolean
   /** basic.qos prefetch count; 0 = unlimited */
   prefetch: number
+}
+
+export interface PublisherConfig extends SenderConfig {
+  role: 'publisher'
+  /** messages to publish, or null to publish until told to stop */
+  messageLimit: number | null
+  /** max unconfirmed messages; 0 disables publisher confirms */
+  confirmWindow: number
+  /** msgs/s; 0 = as fast as possible */
+  ratePerSecond: number
+  counters: SharedArrayBuffer
+}
+
+export interface ConsumerConfig extends ReceiverConfig {
+  role: 'consumer'
   /** ack once per this many deliveries with multiple=true (1 = ack each) */
   multiAck: number
   /** whether bodies carry a send timestamp to measure latency from */
@@ -35,29 +43,17 @@ export interface ConsumerConfig {
 }
 
 /** RPC server: consumes requests and publishes each body back to its reply_to. */
-export interface RpcServerConfig {
+export interface RpcServerConfig extends ReceiverConfig {
   role: 'rpc-server'
-  index: number
-  url: string
-  queue: string
-  noAck: boolean
-  /** basic.qos prefetch count; 0 = unlimited */
-  prefetch: number
   counters: SharedArrayBuffer
 }
 
 /** RPC client: keeps `inflight` requests outstanding and times each round trip. */
-export interface RpcClientConfig {
+export interface RpcClientConfig extends SenderConfig {
   role: 'rpc-client'
-  index: number
-  url: string
-  exchange: string
-  routingKey: string
-  bodySize: number
   /** requests to make, or null to go on until told to stop */
   requestLimit: number | null
   inflight: number
-  persistent: boolean
   replyStyle: ReplyStyle
   counters: SharedArrayBuffer
   histogram: SharedArrayBuffer
