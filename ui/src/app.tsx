@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { get, logout, onSessionEnd, storedSession, type Session, type Vhost } from './api.js'
 import { Announcer } from './components/announcer.js'
 import { ConfirmDialog } from './components/confirm.js'
+import { SelectField } from './components/forms.js'
 import { href, useRoute, type Route } from './router.js'
 import {
   REFRESH_CHOICES,
@@ -136,43 +137,27 @@ function Shell({ session }: { session: Session }) {
           </ul>
         </nav>
         <div class="tools">
-          <label class="inline">
-            <span>Virtual host</span>
-            <select
-              aria-label="Virtual host"
-              value={current}
-              onChange={(e) => {
-                const v = e.currentTarget.value
-                setVhost(v)
-                storeVhost(v)
-              }}
-            >
-              <option value="">All</option>
-              {vhosts.map((v) => (
-                <option key={v} value={v}>
-                  {v}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label class="inline">
-            <span>Refresh</span>
-            <select
-              aria-label="Refresh"
-              value={String(refresh)}
-              onChange={(e) => {
-                const ms = Number(e.currentTarget.value)
-                setRefresh(ms)
-                storeRefresh(ms)
-              }}
-            >
-              {REFRESH_CHOICES.map((ms) => (
-                <option key={ms} value={String(ms)}>
-                  {ms === 0 ? 'Off' : `${ms / 1000} s`}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            inline
+            label="Virtual host"
+            value={current}
+            onChange={(v) => {
+              setVhost(v)
+              storeVhost(v)
+            }}
+            options={[['', 'All'], ...vhosts]}
+          />
+          <SelectField
+            inline
+            label="Refresh"
+            value={String(refresh)}
+            onChange={(value) => {
+              const ms = Number(value)
+              setRefresh(ms)
+              storeRefresh(ms)
+            }}
+            options={REFRESH_CHOICES.map((ms) => [String(ms), ms === 0 ? 'Off' : `${ms / 1000} s`] as const)}
+          />
           <span class="user" title={session.tags.join(', ')}>
             {session.name}
           </span>

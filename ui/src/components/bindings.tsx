@@ -3,10 +3,16 @@
 import { useState } from 'preact/hooks'
 import { enc, request, type Binding } from '../api.js'
 import { keyValues } from '../format.js'
-import { announce, failed } from './announcer.js'
-import { confirmAction } from './confirm.js'
+import { attempt, confirmedAttempt } from './actions.js'
+import { announce } from './announcer.js'
+import { SelectField, TextAreaField, TextField } from './forms.js'
 import { parseKeyValues } from './publish-form.js'
 import { DataTable, type Column } from './table.js'
+
+const DESTINATION_TYPES = [
+  ['q', 'Queue'],
+  ['e', 'Exchange'],
+] as const
 
 const bindingPath = (b: Binding): string =>
   `/api/bindings/${enc(b.vhost)}/e/${enc(b.source)}/${b.destination_type === 'queue' ? 'q' : 'e'}/${enc(b.destination)}/${enc(b.properties_key)}`
@@ -20,23 +26,17 @@ export function BindingsTable({
   bindings: Binding[]
   onChange: () => void
 }) {
-  const unbind = async (b: Binding) => {
+  const unbind = (b: Binding) => {
     const what = `${b.source === '' ? '(AMQP default)' : b.source} → ${b.destination} (${b.routing_key})`
-    if (
-      (await confirmAction({
-        title: 'Remove binding',
-        message: `Remove the binding ${what}?`,
-        confirmLabel: 'Unbind',
-      })) === null
+    return confirmedAttempt(
+      { title: 'Remove binding', message: `Remove the binding ${what}?`, confirmLabel: 'Unbind' },
+      'Could not remove the binding',
+      async () => {
+        await request('DELETE', bindingPath(b))
+        announce(`Binding ${what} removed.`)
+        onChange()
+      },
     )
-      return
-    try {
-      await request('DELETE', bindingPath(b))
-      announce(`Binding ${what} removed.`)
-      onChange()
-    } catch (err) {
-      failed('Could not remove the binding', err)
-    }
   }
   const columns: Column<Binding>[] = [
     { key: 'source', label: 'From', value: (b) => (b.source === '' ? '(AMQP default)' : b.source) },
@@ -86,12 +86,12 @@ export function AddBinding({ vhost, source, queue, onAdded }: AddProps) {
   const [kind, setKind] = useState<'q' | 'e'>('q')
   const [key, setKey] = useState('')
   const [args, setArgs] = useState('')
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     const from = source ?? other
     const to = queue ?? other
     const type = queue !== undefined ? 'q' : kind
-    try {
+    return attempt('Could not bind', async () => {
       await request('POST', `/api/bindings/${enc(vhost)}/e/${enc(from)}/${type}/${enc(to)}`, {
         routing_key: key,
         arguments: parseKeyValues(args, 'Arguments'),
@@ -99,39 +99,24 @@ export function AddBinding({ vhost, source, queue, onAdded }: AddProps) {
       announce(`Bound ${to} to ${from}.`)
       setKey('')
       onAdded()
-    } catch (err) {
-      failed('Could not bind', err)
-    }
+    })
   }
   return (
     <form class="stack" onSubmit={(e) => void submit(e)} aria-label="Add a binding">
       <div class="row">
         {queue === undefined && (
-          <label class="field">
-            <span>Destination type</span>
-            <select
-              aria-label="Destination type"
-              value={kind}
-              onChange={(e) => setKind(e.currentTarget.value as 'q' | 'e')}
-            >
-              <option value="q">Queue</option>
-              <option value="e">Exchange</option>
-            </select>
-          </label>
+          <SelectField label="Destination type" value={kind} onChange={setKind} options={DESTINATION_TYPES} />
         )}
-        <label class="field grow">
-          <span>{queue === undefined ? (kind === 'q' ? 'To queue' : 'To exchange') : 'From exchange'}</span>
-          <input required value={other} onInput={(e) => setOther(e.currentTarget.value)} />
-        </label>
-        <label class="field grow">
-          <span>Routing key</span>
-          <input value={key} onInput={(e) => setKey(e.currentTarget.value)} />
-        </label>
+        <TextField
+          label={queue === undefined ? (kind === 'q' ? 'To queue' : 'To exchange') : 'From exchange'}
+          value={other}
+          onChange={setOther}
+          required
+          grow
+        />
+        <TextField label="Routing key" value={key} onChange={setKey} grow />
       </div>
-      <label class="field">
-        <span>Arguments</span>
-        <textarea rows={2} value={args} placeholder="x-match=any" onInput={(e) => setArgs(e.currentTarget.value)} />
-      </label>
+      <TextAreaField label="Arguments" rows={2} value={args} placeholder="x-match=any" onChange={setArgs} />
       <div class="row end">
         <button type="submit">Bind</button>
       </div>

@@ -3,11 +3,20 @@
 // messages", which takes and requeues them. RabbitMQ's get is offered too, labelled for what it does.
 import { useState } from 'preact/hooks'
 import { ApiError, enc, request, type MessageItem } from '../api.js'
+import { confirmedAttempt } from './actions.js'
 import { announce, failed } from './announcer.js'
-import { confirmAction } from './confirm.js'
+import { SelectField, TextField } from './forms.js'
 import { MessageList } from './messages.js'
 
 const TRUNCATE = 50000
+
+/** RabbitMQ's get: what happens to the messages taken */
+const ACK_MODES = [
+  ['ack_requeue_true', 'Nack, requeue (marks them redelivered)'],
+  ['reject_requeue_true', 'Reject, requeue (marks them redelivered)'],
+  ['ack_requeue_false', 'Ack: remove from the queue'],
+  ['reject_requeue_false', 'Reject: remove (dead-letter if configured)'],
+] as const
 
 export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string; onChange: () => void }) {
   const [countText, setCountText] = useState('10')
@@ -41,18 +50,17 @@ export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string;
 
   const [ackmode, setAckmode] = useState('ack_requeue_true')
   const [getCount, setGetCount] = useState('1')
-  const getMessages = async () => {
+  const getMessages = () => {
     const n = Math.max(1, Number(getCount) || 1)
     const removes = ackmode.endsWith('requeue_false')
-    const answer = await confirmAction({
+    const confirm = {
       title: removes ? 'Get and remove messages' : 'Get and requeue messages',
       message: removes
         ? `Take ${n} message(s) from the head of ${queue} and remove them for good?`
         : `Take ${n} message(s) from the head of ${queue} and requeue them? They come back marked redelivered. To look without changing anything, use Peek.`,
       confirmLabel: removes ? 'Get and remove' : 'Get and requeue',
-    })
-    if (answer === null) return
-    try {
+    }
+    return confirmedAttempt(confirm, 'Could not get messages', async () => {
       const list = await request<MessageItem[]>('POST', `${base}/get`, {
         count: n,
         ackmode,
@@ -63,9 +71,7 @@ export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string;
       setHeading(`Got ${list.length} message${list.length === 1 ? '' : 's'} (${ackmode.replace(/_/g, ' ')})`)
       announce(`Got ${list.length} message${list.length === 1 ? '' : 's'}.`)
       onChange()
-    } catch (err) {
-      failed('Could not get messages', err)
-    }
+    })
   }
 
   const offset = Number(offsetText) || 0
@@ -80,20 +86,8 @@ export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string;
           void peek(Math.max(0, offset))
         }}
       >
-        <label class="field">
-          <span>Messages</span>
-          <input
-            type="number"
-            min={1}
-            max={500}
-            value={countText}
-            onInput={(e) => setCountText(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          <span>From position</span>
-          <input type="number" min={0} value={offsetText} onInput={(e) => setOffsetText(e.currentTarget.value)} />
-        </label>
+        <TextField label="Messages" type="number" min={1} max={500} value={countText} onChange={setCountText} />
+        <TextField label="From position" type="number" min={0} value={offsetText} onChange={setOffsetText} />
         <button type="submit" class="primary">
           Peek messages
         </button>
@@ -122,19 +116,8 @@ export function Peek({ vhost, queue, onChange }: { vhost: string; queue: string;
             void getMessages()
           }}
         >
-          <label class="field">
-            <span>Ack mode</span>
-            <select aria-label="Ack mode" value={ackmode} onChange={(e) => setAckmode(e.currentTarget.value)}>
-              <option value="ack_requeue_true">Nack, requeue (marks them redelivered)</option>
-              <option value="reject_requeue_true">Reject, requeue (marks them redelivered)</option>
-              <option value="ack_requeue_false">Ack: remove from the queue</option>
-              <option value="reject_requeue_false">Reject: remove (dead-letter if configured)</option>
-            </select>
-          </label>
-          <label class="field">
-            <span>Messages</span>
-            <input type="number" min={1} value={getCount} onInput={(e) => setGetCount(e.currentTarget.value)} />
-          </label>
+          <SelectField label="Ack mode" value={ackmode} onChange={setAckmode} options={ACK_MODES} />
+          <TextField label="Messages" type="number" min={1} value={getCount} onChange={setGetCount} />
           <button type="submit" class="danger">
             Get messages
           </button>

@@ -4,7 +4,9 @@
 // lines (or a JSON object), and the payload as text or base64.
 import { useState } from 'preact/hooks'
 import { enc, request } from '../api.js'
+import { attempt } from './actions.js'
 import { announce, failed } from './announcer.js'
+import { SelectField, TextAreaField, TextField } from './forms.js'
 
 interface Props {
   vhost: string
@@ -13,6 +15,17 @@ interface Props {
   routingKey?: string
   onPublished?: () => void
 }
+
+const HEADERS_EXAMPLE = 'one name=value a line, or a JSON object\norder-id=42'
+const PROPS_EXAMPLE = 'correlation_id=abc\nreply_to=replies\nexpiration=60000'
+const DELIVERY_MODES = [
+  ['1', '1 - non-persistent'],
+  ['2', '2 - persistent'],
+] as const
+const ENCODINGS = [
+  ['string', 'Text'],
+  ['base64', 'Base64'],
+] as const
 
 /** `a=1` lines (numbers and booleans typed as such) or a JSON object */
 export function parseKeyValues(text: string, what: string): Record<string, unknown> {
@@ -58,7 +71,7 @@ export function PublishForm({ vhost, exchange, routingKey, onPublished }: Props)
     }
     if (contentType !== '') properties['content_type'] = contentType
     setBusy(true)
-    try {
+    await attempt('Not published', async () => {
       const path = `/api/exchanges/${enc(vhost)}/${enc(exchange === '' ? 'amq.default' : exchange)}/publish`
       const result = await request<{ routed: boolean }>('POST', path, {
         routing_key: routingKey ?? key,
@@ -68,82 +81,30 @@ export function PublishForm({ vhost, exchange, routingKey, onPublished }: Props)
       })
       announce(result.routed ? 'Message published.' : 'Message published, but not routed to any queue.')
       onPublished?.()
-    } catch (err) {
-      failed('Not published', err)
-    } finally {
-      setBusy(false)
-    }
+    })
+    setBusy(false)
   }
 
   return (
     <form class="publish stack" onSubmit={(e) => void submit(e)} aria-label="Publish a message">
       {routingKey === undefined ? (
-        <label class="field">
-          <span>Routing key</span>
-          <input value={key} onInput={(e) => setKey(e.currentTarget.value)} />
-        </label>
+        <TextField label="Routing key" value={key} onChange={setKey} />
       ) : (
         <p class="muted small">
           Published through the default exchange with routing key <code>{routingKey}</code>.
         </p>
       )}
       <div class="row">
-        <label class="field">
-          <span>Delivery mode</span>
-          <select
-            aria-label="Delivery mode"
-            value={deliveryMode}
-            onChange={(e) => setDeliveryMode(e.currentTarget.value)}
-          >
-            <option value="1">1 - non-persistent</option>
-            <option value="2">2 - persistent</option>
-          </select>
-        </label>
-        <label class="field">
-          <span>Content type</span>
-          <input
-            value={contentType}
-            placeholder="application/json"
-            onInput={(e) => setContentType(e.currentTarget.value)}
-          />
-        </label>
+        <SelectField label="Delivery mode" value={deliveryMode} onChange={setDeliveryMode} options={DELIVERY_MODES} />
+        <TextField label="Content type" value={contentType} placeholder="application/json" onChange={setContentType} />
       </div>
       <div class="row">
-        <label class="field grow">
-          <span>Headers</span>
-          <textarea
-            rows={3}
-            value={headers}
-            placeholder={'one name=value a line, or a JSON object\norder-id=42'}
-            onInput={(e) => setHeaders(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field grow">
-          <span>Other properties</span>
-          <textarea
-            rows={3}
-            value={props}
-            placeholder={'correlation_id=abc\nreply_to=replies\nexpiration=60000'}
-            onInput={(e) => setProps(e.currentTarget.value)}
-          />
-        </label>
+        <TextAreaField label="Headers" value={headers} placeholder={HEADERS_EXAMPLE} onChange={setHeaders} grow />
+        <TextAreaField label="Other properties" value={props} placeholder={PROPS_EXAMPLE} onChange={setProps} grow />
       </div>
-      <label class="field">
-        <span>Payload</span>
-        <textarea rows={5} value={payload} onInput={(e) => setPayload(e.currentTarget.value)} class="mono" />
-      </label>
+      <TextAreaField label="Payload" rows={5} value={payload} onChange={setPayload} class="mono" />
       <div class="row end">
-        <label class="field">
-          <span>Payload encoding</span>
-          <select
-            aria-label="Payload encoding"
-            value={encoding}
-            onChange={(e) => setEncoding(e.currentTarget.value as 'string' | 'base64')}
-          >
-            <option value="string">Text</option>
-            <option value="base64">Base64</option>
-          </select>
-        </label>
+        <SelectField label="Payload encoding" value={encoding} onChange={setEncoding} options={ENCODINGS} />
         <button type="submit" class="primary" disabled={busy}>
           Publish message
         </button>

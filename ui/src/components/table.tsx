@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact'
 import { useMemo, useState } from 'preact/hooks'
 import { count } from '../format.js'
+import { SelectField } from './forms.js'
 
 export interface Column<T> {
   key: string
@@ -174,20 +175,13 @@ export function Pager({
       <button type="button" onClick={() => onPage(pages)} disabled={page >= pages} aria-label="Last page">
         »
       </button>
-      <label class="inline">
-        <span>Per page</span>
-        <select
-          aria-label="Per page"
-          value={String(pageSize)}
-          onChange={(e) => onPageSize(Number(e.currentTarget.value))}
-        >
-          {PAGE_SIZES.map((s) => (
-            <option key={s} value={String(s)}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <SelectField
+        inline
+        label="Per page"
+        value={String(pageSize)}
+        onChange={(size) => onPageSize(Number(size))}
+        options={PAGE_SIZES.map(String)}
+      />
     </nav>
   )
 }

@@ -3,8 +3,9 @@
 // edited in place: Edit turns it into a field (focused; Enter saves, Escape cancels and returns focus).
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { enc, get, request, type LimitsItem, type User } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { useDefaultVhost, VhostField } from '../components/forms.js'
+import { attempt } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { SelectField, TextField, useChosenUser, useDefaultVhost, UserField, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { DataTable } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -40,13 +41,12 @@ export function Limits() {
   const [vhostLimits, userLimits, users] = polled.data ?? []
   const [kind, setKind] = useState<'vhost' | 'user'>('vhost')
   const [vhost, setVhost] = useState(useDefaultVhost())
-  const [user, setUser] = useState('')
   const [limit, setLimit] = useState('max-connections')
   const [value, setValue] = useState('')
   const [editing, setEditing] = useState<string | undefined>()
   const [draft, setDraft] = useState('')
   const draftField = useRef<HTMLInputElement>(null)
-  const chosenUser = user !== '' ? user : (users?.[0]?.name ?? '')
+  const [chosenUser, setUser] = useChosenUser(users)
   const keyOf = (r: Row) => `${r.kind}:${r.owner}:${r.limit}`
   const nameOf = (r: Row) => `${r.limit} of ${r.kind} ${r.owner}`
   useEffect(() => {
@@ -54,16 +54,14 @@ export function Limits() {
   }, [editing])
   const pathOf = (k: 'vhost' | 'user', owner: string, name: string) => `/api/${k}-limits/${enc(owner)}/${enc(name)}`
 
-  const set = async (e: Event) => {
+  const set = (e: Event) => {
     e.preventDefault()
     const owner = kind === 'vhost' ? vhost : chosenUser
-    try {
+    return attempt('Could not set the limit', async () => {
       await request('PUT', pathOf(kind, owner, limit), { value: Number(value) })
       announce(`Limit ${limit} of ${kind} ${owner} set to ${value}.`)
       polled.reload()
-    } catch (err) {
-      failed('Could not set the limit', err)
-    }
+    })
   }
   const stopEditing = (r: Row) => {
     setEditing(undefined)
@@ -72,26 +70,21 @@ export function Limits() {
       document.querySelector<HTMLElement>(`button[aria-label="${CSS.escape(`Edit ${nameOf(r)}`)}"]`)?.focus(),
     )
   }
-  const save = async (e: Event, r: Row) => {
+  const save = (e: Event, r: Row) => {
     e.preventDefault()
-    try {
+    return attempt('Could not set the limit', async () => {
       await request('PUT', pathOf(r.kind, r.owner, r.limit), { value: Number(draft) })
       announce(`Limit ${r.limit} of ${r.kind} ${r.owner} set to ${draft}.`)
       stopEditing(r)
       polled.reload()
-    } catch (err) {
-      failed('Could not set the limit', err)
-    }
+    })
   }
-  const clear = async (r: Row) => {
-    try {
+  const clear = (r: Row) =>
+    attempt('Could not clear the limit', async () => {
       await request('DELETE', pathOf(r.kind, r.owner, r.limit))
       announce(`Limit ${r.limit} of ${r.kind} ${r.owner} cleared.`)
       polled.reload()
-    } catch (err) {
-      failed('Could not clear the limit', err)
-    }
-  }
+    })
   const rows = [...rowsOf('vhost', vhostLimits ?? []), ...rowsOf('user', userLimits ?? [])]
   const limitNames = kind === 'vhost' ? ['max-connections', 'max-queues'] : ['max-connections', 'max-channels']
   return (
@@ -171,48 +164,25 @@ export function Limits() {
       />
       <Section title="Set a limit">
         <form class="row end" onSubmit={(e) => void set(e)} aria-label="Set a limit">
-          <label class="field">
-            <span>Applies to</span>
-            <select
-              aria-label="Applies to"
-              value={kind}
-              onChange={(e) => {
-                setKind(e.currentTarget.value as 'vhost' | 'user')
-                setLimit('max-connections')
-              }}
-            >
-              <option value="vhost">Virtual host</option>
-              <option value="user">User</option>
-            </select>
-          </label>
+          <SelectField
+            label="Applies to"
+            value={kind}
+            onChange={(k) => {
+              setKind(k)
+              setLimit('max-connections')
+            }}
+            options={[
+              ['vhost', 'Virtual host'],
+              ['user', 'User'],
+            ]}
+          />
           {kind === 'vhost' ? (
             <VhostField value={vhost} onChange={setVhost} />
           ) : (
-            <label class="field">
-              <span>User</span>
-              <select aria-label="User" value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
-                {(users ?? []).map((u) => (
-                  <option key={u.name} value={u.name}>
-                    {u.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <UserField users={users} value={chosenUser} onChange={setUser} />
           )}
-          <label class="field">
-            <span>Limit</span>
-            <select aria-label="Limit" value={limit} onChange={(e) => setLimit(e.currentTarget.value)}>
-              {limitNames.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label class="field">
-            <span>Value (-1: no limit)</span>
-            <input type="number" required value={value} onInput={(e) => setValue(e.currentTarget.value)} />
-          </label>
+          <SelectField label="Limit" value={limit} onChange={setLimit} options={limitNames} />
+          <TextField label="Value (-1: no limit)" type="number" required value={value} onChange={setValue} />
           <button type="submit" class="primary">
             Set limit
           </button>

@@ -2,9 +2,9 @@
 // cleared per user and vhost; below them the topic permissions (admin-topic-permissions.tsx).
 import { useState } from 'preact/hooks'
 import { enc, get, request, type Permission, type User } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
-import { useDefaultVhost, VhostField } from '../components/forms.js'
+import { attempt, confirmedAttempt, dangerColumn } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { SubmitRow, TextField, useChosenUser, useDefaultVhost, UserField, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -15,59 +15,41 @@ export function Permissions() {
   const { vhost: selected } = useSettings()
   const polled = usePoll(() => Promise.all([get<Permission[]>('/api/permissions'), get<User[]>('/api/users')]), [])
   const [permissions, users] = polled.data ?? []
-  const [user, setUser] = useState('')
+  const [chosenUser, setUser] = useChosenUser(users)
   const [vhost, setVhost] = useState(useDefaultVhost())
   const [configure, setConfigure] = useState('.*')
   const [write, setWrite] = useState('.*')
   const [read, setRead] = useState('.*')
-  const chosenUser = user !== '' ? user : (users?.[0]?.name ?? '')
 
-  const set = async (e: Event) => {
+  const set = (e: Event) => {
     e.preventDefault()
-    try {
+    return attempt('Could not set permissions', async () => {
       await request('PUT', `/api/permissions/${enc(vhost)}/${enc(chosenUser)}`, { configure, write, read })
       announce(`Permissions of ${chosenUser} in ${vhost} set.`)
       polled.reload()
-    } catch (err) {
-      failed('Could not set permissions', err)
-    }
-  }
-  const clear = async (p: Permission) => {
-    const answer = await confirmAction({
-      title: 'Clear permissions',
-      message: `Clear the permissions of ${p.user} in virtual host ${p.vhost}? The user can no longer use it.`,
-      confirmLabel: 'Clear permissions',
     })
-    if (answer === null) return
-    try {
-      await request('DELETE', `/api/permissions/${enc(p.vhost)}/${enc(p.user)}`)
-      announce(`Permissions of ${p.user} in ${p.vhost} cleared.`)
-      polled.reload()
-    } catch (err) {
-      failed('Could not clear permissions', err)
-    }
   }
+  const clear = (p: Permission) =>
+    confirmedAttempt(
+      {
+        title: 'Clear permissions',
+        message: `Clear the permissions of ${p.user} in virtual host ${p.vhost}? The user can no longer use it.`,
+        confirmLabel: 'Clear permissions',
+      },
+      'Could not clear permissions',
+      async () => {
+        await request('DELETE', `/api/permissions/${enc(p.vhost)}/${enc(p.user)}`)
+        announce(`Permissions of ${p.user} in ${p.vhost} cleared.`)
+        polled.reload()
+      },
+    )
   const columns: Column<Permission>[] = [
     { key: 'user', label: 'User' },
     { key: 'vhost', label: 'Virtual host' },
     { key: 'configure', label: 'Configure' },
     { key: 'write', label: 'Write' },
     { key: 'read', label: 'Read' },
-    {
-      key: 'actions',
-      label: 'Actions',
-      sortable: false,
-      render: (p) => (
-        <button
-          type="button"
-          class="small danger"
-          onClick={() => void clear(p)}
-          aria-label={`Clear permissions of ${p.user} in ${p.vhost}`}
-        >
-          Clear
-        </button>
-      ),
-    },
+    dangerColumn('Clear', (p) => `Clear permissions of ${p.user} in ${p.vhost}`, clear),
   ]
   const rows = (permissions ?? []).filter((p) => selected === '' || p.vhost === selected)
   return (
@@ -87,35 +69,13 @@ export function Permissions() {
       <Section title="Set permissions">
         <form class="stack" onSubmit={(e) => void set(e)} aria-label="Set permissions">
           <div class="row">
-            <label class="field">
-              <span>User</span>
-              <select aria-label="User" value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
-                {(users ?? []).map((u) => (
-                  <option key={u.name} value={u.name}>
-                    {u.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <UserField users={users} value={chosenUser} onChange={setUser} />
             <VhostField value={vhost} onChange={setVhost} />
-            <label class="field">
-              <span>Configure regexp</span>
-              <input value={configure} onInput={(e) => setConfigure(e.currentTarget.value)} />
-            </label>
-            <label class="field">
-              <span>Write regexp</span>
-              <input value={write} onInput={(e) => setWrite(e.currentTarget.value)} />
-            </label>
-            <label class="field">
-              <span>Read regexp</span>
-              <input value={read} onInput={(e) => setRead(e.currentTarget.value)} />
-            </label>
+            <TextField label="Configure regexp" value={configure} onChange={setConfigure} />
+            <TextField label="Write regexp" value={write} onChange={setWrite} />
+            <TextField label="Read regexp" value={read} onChange={setRead} />
           </div>
-          <div class="row end">
-            <button type="submit" class="primary">
-              Set permissions
-            </button>
-          </div>
+          <SubmitRow label="Set permissions" />
         </form>
       </Section>
       <TopicPermissions users={users ?? []} />

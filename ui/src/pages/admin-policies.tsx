@@ -4,9 +4,9 @@
 // refuses any other key and says so.
 import { useState } from 'preact/hooks'
 import { enc, get, listPath, request, type Policy } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
-import { useDefaultVhost, VhostField } from '../components/forms.js'
+import { attempt, confirmedAttempt, dangerColumn } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { SelectField, SubmitRow, TextAreaField, TextField, useDefaultVhost, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { parseKeyValues } from '../components/publish-form.js'
 import { ClientTable, type Column } from '../components/table.js'
@@ -31,6 +31,12 @@ const WORDS: Record<Kind, { one: string; many: string; Many: string; example: st
   },
 }
 
+const APPLY_TO = [
+  ['queues', 'Queues'],
+  ['exchanges', 'Exchanges'],
+  ['all', 'Exchanges and queues'],
+] as const
+
 /** Both kinds, one after the other */
 export function AllPolicies() {
   return (
@@ -54,9 +60,9 @@ export function Policies({ kind }: { kind: Kind }) {
   const [priority, setPriority] = useState('0')
   const [definition, setDefinition] = useState('')
 
-  const add = async (e: Event) => {
+  const add = (e: Event) => {
     e.preventDefault()
-    try {
+    return attempt(`Could not set ${words.one} ${name}`, async () => {
       await request('PUT', `/api/${kind}/${enc(vhost)}/${enc(name)}`, {
         pattern,
         'apply-to': operator ? 'queues' : applyTo,
@@ -66,27 +72,22 @@ export function Policies({ kind }: { kind: Kind }) {
       announce(`${operator ? 'Operator policy' : 'Policy'} ${name} set.`)
       setName('')
       polled.reload()
-    } catch (err) {
-      failed(`Could not set ${words.one} ${name}`, err)
-    }
+    })
   }
-  const remove = async (p: Policy) => {
-    if (
-      (await confirmAction({
+  const remove = (p: Policy) =>
+    confirmedAttempt(
+      {
         title: `Delete ${words.one}`,
         message: `Delete ${words.one} ${p.name} in ${p.vhost}?`,
         confirmLabel: `Delete ${words.one}`,
-      })) === null
+      },
+      `Could not delete ${words.one} ${p.name}`,
+      async () => {
+        await request('DELETE', `/api/${kind}/${enc(p.vhost)}/${enc(p.name)}`)
+        announce(`${operator ? 'Operator policy' : 'Policy'} ${p.name} deleted.`)
+        polled.reload()
+      },
     )
-      return
-    try {
-      await request('DELETE', `/api/${kind}/${enc(p.vhost)}/${enc(p.name)}`)
-      announce(`${operator ? 'Operator policy' : 'Policy'} ${p.name} deleted.`)
-      polled.reload()
-    } catch (err) {
-      failed(`Could not delete ${words.one} ${p.name}`, err)
-    }
-  }
   const columns: Column<Policy>[] = [
     { key: 'name', label: 'Name' },
     { key: 'vhost', label: 'Virtual host' },
@@ -94,21 +95,7 @@ export function Policies({ kind }: { kind: Kind }) {
     { key: 'apply-to', label: 'Apply to' },
     { key: 'definition', label: 'Definition', value: (p) => keyValues(p.definition) },
     { key: 'priority', label: 'Priority', numeric: true },
-    {
-      key: 'actions',
-      label: 'Actions',
-      sortable: false,
-      render: (p) => (
-        <button
-          type="button"
-          class="small danger"
-          onClick={() => void remove(p)}
-          aria-label={`Delete ${words.one} ${p.name}`}
-        >
-          Delete
-        </button>
-      ),
-    },
+    dangerColumn('Delete', (p) => `Delete ${words.one} ${p.name}`, remove),
   ]
   const form = operator ? 'Add or update an operator policy' : 'Add or update a policy'
   const table = polled.data && (
@@ -137,44 +124,19 @@ export function Policies({ kind }: { kind: Kind }) {
         <h3>{form}</h3>
         <div class="row">
           <VhostField value={vhost} onChange={setVhost} />
-          <label class="field grow">
-            <span>Name</span>
-            <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <label class="field grow">
-            <span>Pattern</span>
-            <input required value={pattern} onInput={(e) => setPattern(e.currentTarget.value)} />
-          </label>
-          {!operator && (
-            <label class="field">
-              <span>Apply to</span>
-              <select aria-label="Apply to" value={applyTo} onChange={(e) => setApplyTo(e.currentTarget.value)}>
-                <option value="queues">Queues</option>
-                <option value="exchanges">Exchanges</option>
-                <option value="all">Exchanges and queues</option>
-              </select>
-            </label>
-          )}
-          <label class="field">
-            <span>Priority</span>
-            <input type="number" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-          </label>
+          <TextField label="Name" value={name} onChange={setName} required grow />
+          <TextField label="Pattern" value={pattern} onChange={setPattern} required grow />
+          {!operator && <SelectField label="Apply to" value={applyTo} onChange={setApplyTo} options={APPLY_TO} />}
+          <TextField label="Priority" type="number" value={priority} onChange={setPriority} />
         </div>
-        <label class="field">
-          <span>Definition</span>
-          <textarea
-            rows={3}
-            required
-            value={definition}
-            placeholder={words.example}
-            onInput={(e) => setDefinition(e.currentTarget.value)}
-          />
-        </label>
-        <div class="row end">
-          <button type="submit" class="primary">
-            {operator ? 'Set operator policy' : 'Set policy'}
-          </button>
-        </div>
+        <TextAreaField
+          label="Definition"
+          required
+          value={definition}
+          placeholder={words.example}
+          onChange={setDefinition}
+        />
+        <SubmitRow label={operator ? 'Set operator policy' : 'Set policy'} />
       </form>
     </Section>
   )

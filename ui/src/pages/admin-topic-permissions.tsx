@@ -3,9 +3,9 @@
 // and vhost (RabbitMQ's DELETE clears every exchange's entry of that user in that vhost).
 import { useState } from 'preact/hooks'
 import { enc, get, request, type TopicPermission, type User } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
-import { useDefaultVhost, VhostField } from '../components/forms.js'
+import { attempt, confirmedAttempt, dangerColumn } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { SubmitRow, TextField, useChosenUser, useDefaultVhost, UserField, VhostField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -14,59 +14,41 @@ import { useSettings } from '../settings.js'
 export function TopicPermissions({ users }: { users: User[] }) {
   const { vhost: selected } = useSettings()
   const polled = usePoll(() => get<TopicPermission[]>('/api/topic-permissions'), [])
-  const [user, setUser] = useState('')
+  const [chosenUser, setUser] = useChosenUser(users)
   const [vhost, setVhost] = useState(useDefaultVhost())
   const [exchange, setExchange] = useState('amq.topic')
   const [write, setWrite] = useState('.*')
   const [read, setRead] = useState('.*')
-  const chosenUser = user !== '' ? user : (users[0]?.name ?? '')
 
-  const set = async (e: Event) => {
+  const set = (e: Event) => {
     e.preventDefault()
-    try {
+    return attempt('Could not set topic permissions', async () => {
       await request('PUT', `/api/topic-permissions/${enc(vhost)}/${enc(chosenUser)}`, { exchange, write, read })
       announce(`Topic permissions of ${chosenUser} on ${exchange} in ${vhost} set.`)
       polled.reload()
-    } catch (err) {
-      failed('Could not set topic permissions', err)
-    }
-  }
-  const clear = async (p: TopicPermission) => {
-    const answer = await confirmAction({
-      title: 'Clear topic permissions',
-      message: `Clear every topic permission of ${p.user} in virtual host ${p.vhost}? Routing keys are then not checked for this user there.`,
-      confirmLabel: 'Clear topic permissions',
     })
-    if (answer === null) return
-    try {
-      await request('DELETE', `/api/topic-permissions/${enc(p.vhost)}/${enc(p.user)}`)
-      announce(`Topic permissions of ${p.user} in ${p.vhost} cleared.`)
-      polled.reload()
-    } catch (err) {
-      failed('Could not clear topic permissions', err)
-    }
   }
+  const clear = (p: TopicPermission) =>
+    confirmedAttempt(
+      {
+        title: 'Clear topic permissions',
+        message: `Clear every topic permission of ${p.user} in virtual host ${p.vhost}? Routing keys are then not checked for this user there.`,
+        confirmLabel: 'Clear topic permissions',
+      },
+      'Could not clear topic permissions',
+      async () => {
+        await request('DELETE', `/api/topic-permissions/${enc(p.vhost)}/${enc(p.user)}`)
+        announce(`Topic permissions of ${p.user} in ${p.vhost} cleared.`)
+        polled.reload()
+      },
+    )
   const columns: Column<TopicPermission>[] = [
     { key: 'user', label: 'User' },
     { key: 'vhost', label: 'Virtual host' },
     { key: 'exchange', label: 'Exchange' },
     { key: 'write', label: 'Write regexp' },
     { key: 'read', label: 'Read regexp' },
-    {
-      key: 'actions',
-      label: 'Actions',
-      sortable: false,
-      render: (p) => (
-        <button
-          type="button"
-          class="small danger"
-          onClick={() => void clear(p)}
-          aria-label={`Clear topic permissions of ${p.user} in ${p.vhost}`}
-        >
-          Clear
-        </button>
-      ),
-    },
+    dangerColumn('Clear', (p) => `Clear topic permissions of ${p.user} in ${p.vhost}`, clear),
   ]
   const rows = (polled.data ?? []).filter((p) => selected === '' || p.vhost === selected)
   return (
@@ -90,35 +72,13 @@ export function TopicPermissions({ users }: { users: User[] }) {
       <form class="stack" onSubmit={(e) => void set(e)} aria-label="Set topic permissions">
         <h3>Set topic permissions</h3>
         <div class="row">
-          <label class="field">
-            <span>User</span>
-            <select aria-label="User" value={chosenUser} onChange={(e) => setUser(e.currentTarget.value)}>
-              {users.map((u) => (
-                <option key={u.name} value={u.name}>
-                  {u.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <UserField users={users} value={chosenUser} onChange={setUser} />
           <VhostField value={vhost} onChange={setVhost} />
-          <label class="field">
-            <span>Exchange</span>
-            <input required value={exchange} onInput={(e) => setExchange(e.currentTarget.value)} />
-          </label>
-          <label class="field">
-            <span>Write regexp</span>
-            <input value={write} onInput={(e) => setWrite(e.currentTarget.value)} />
-          </label>
-          <label class="field">
-            <span>Read regexp</span>
-            <input value={read} onInput={(e) => setRead(e.currentTarget.value)} />
-          </label>
+          <TextField label="Exchange" value={exchange} onChange={setExchange} required />
+          <TextField label="Write regexp" value={write} onChange={setWrite} />
+          <TextField label="Read regexp" value={read} onChange={setRead} />
         </div>
-        <div class="row end">
-          <button type="submit" class="primary">
-            Set topic permissions
-          </button>
-        </div>
+        <SubmitRow label="Set topic permissions" />
       </form>
     </Section>
   )

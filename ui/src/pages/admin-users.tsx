@@ -1,9 +1,9 @@
 // Users: listed with their tags; added with a password and tags; a password or tags changed; deleted.
 import { useState } from 'preact/hooks'
 import { enc, get, request, type User } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
-import { Checkbox } from '../components/forms.js'
+import { attempt, confirmedAttempt } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { Checkbox, SubmitRow, TextField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -43,9 +43,9 @@ function UserForm({ user, onDone }: { user?: User; onDone: () => void }) {
   const [name, setName] = useState(user?.name ?? '')
   const [password, setPassword] = useState('')
   const [tags, setTags] = useState<string[]>(user?.tags ?? ['management'])
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
-    try {
+    return attempt(`Could not save user ${name}`, async () => {
       await request('PUT', `/api/users/${enc(name)}`, {
         tags: tags.join(','),
         ...(password !== '' ? { password } : {}),
@@ -57,36 +57,24 @@ function UserForm({ user, onDone }: { user?: User; onDone: () => void }) {
         setTags(['management'])
       }
       onDone()
-    } catch (err) {
-      failed(`Could not save user ${name}`, err)
-    }
+    })
   }
   return (
     <form class="stack" onSubmit={(e) => void submit(e)} aria-label={user ? `Edit user ${user.name}` : 'Add a user'}>
       <div class="row">
-        {!user && (
-          <label class="field grow">
-            <span>Username</span>
-            <input required autocomplete="off" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-        )}
-        <label class="field grow">
-          <span>{user ? 'New password (empty: unchanged)' : 'Password'}</span>
-          <input
-            type="password"
-            autocomplete="new-password"
-            required={!user}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        {!user && <TextField label="Username" required autocomplete="off" value={name} onChange={setName} grow />}
+        <TextField
+          label={user ? 'New password (empty: unchanged)' : 'Password'}
+          type="password"
+          autocomplete="new-password"
+          required={!user}
+          value={password}
+          onChange={setPassword}
+          grow
+        />
       </div>
       <TagsField tags={tags} onChange={setTags} />
-      <div class="row end">
-        <button type="submit" class="primary">
-          {user ? 'Save user' : 'Add user'}
-        </button>
-      </div>
+      <SubmitRow label={user ? 'Save user' : 'Add user'} />
     </form>
   )
 }
@@ -95,23 +83,17 @@ export function Users() {
   const settings = useSettings()
   const polled = usePoll(() => get<User[]>('/api/users'), [])
   const [editing, setEditing] = useState<string | undefined>()
-  const remove = async (u: User) => {
+  const remove = (u: User) => {
     const self = u.name === settings.user ? ' This is the user you are logged in as.' : ''
-    if (
-      (await confirmAction({
-        title: 'Delete user',
-        message: `Delete user ${u.name}?${self}`,
-        confirmLabel: 'Delete user',
-      })) === null
+    return confirmedAttempt(
+      { title: 'Delete user', message: `Delete user ${u.name}?${self}`, confirmLabel: 'Delete user' },
+      `Could not delete ${u.name}`,
+      async () => {
+        await request('DELETE', `/api/users/${enc(u.name)}`)
+        announce(`User ${u.name} deleted.`)
+        polled.reload()
+      },
     )
-      return
-    try {
-      await request('DELETE', `/api/users/${enc(u.name)}`)
-      announce(`User ${u.name} deleted.`)
-      polled.reload()
-    } catch (err) {
-      failed(`Could not delete ${u.name}`, err)
-    }
   }
   const columns: Column<User>[] = [
     { key: 'name', label: 'Name' },

@@ -1,8 +1,9 @@
 // Virtual hosts: listed with their message counts, added with a description, deleted (with all in them).
 import { useState } from 'preact/hooks'
 import { enc, get, request, type Vhost } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
+import { attempt, confirmedAttempt, dangerColumn } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
+import { TextField } from '../components/forms.js'
 import { LoadState, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -17,33 +18,30 @@ export function Vhosts() {
     polled.reload()
     settings.reloadVhosts()
   }
-  const add = async (e: Event) => {
+  const add = (e: Event) => {
     e.preventDefault()
-    try {
+    return attempt(`Could not add virtual host ${name}`, async () => {
       await request('PUT', `/api/vhosts/${enc(name)}`, { description })
       announce(`Virtual host ${name} added.`)
       setName('')
       setDescription('')
       changed()
-    } catch (err) {
-      failed(`Could not add virtual host ${name}`, err)
-    }
-  }
-  const remove = async (v: Vhost) => {
-    const answer = await confirmAction({
-      title: 'Delete virtual host',
-      message: `Delete virtual host ${v.name} with all its exchanges, queues and ${v.messages} messages?`,
-      confirmLabel: 'Delete virtual host',
     })
-    if (answer === null) return
-    try {
-      await request('DELETE', `/api/vhosts/${enc(v.name)}`)
-      announce(`Virtual host ${v.name} deleted.`)
-      changed()
-    } catch (err) {
-      failed(`Could not delete ${v.name}`, err)
-    }
   }
+  const remove = (v: Vhost) =>
+    confirmedAttempt(
+      {
+        title: 'Delete virtual host',
+        message: `Delete virtual host ${v.name} with all its exchanges, queues and ${v.messages} messages?`,
+        confirmLabel: 'Delete virtual host',
+      },
+      `Could not delete ${v.name}`,
+      async () => {
+        await request('DELETE', `/api/vhosts/${enc(v.name)}`)
+        announce(`Virtual host ${v.name} deleted.`)
+        changed()
+      },
+    )
   const columns: Column<Vhost>[] = [
     { key: 'name', label: 'Name' },
     { key: 'description', label: 'Description' },
@@ -51,21 +49,7 @@ export function Vhosts() {
     { key: 'messages_ready', label: 'Ready', numeric: true },
     { key: 'messages_unacknowledged', label: 'Unacked', numeric: true },
     { key: 'messages', label: 'Total', numeric: true },
-    {
-      key: 'actions',
-      label: 'Actions',
-      sortable: false,
-      render: (v) => (
-        <button
-          type="button"
-          class="small danger"
-          onClick={() => void remove(v)}
-          aria-label={`Delete virtual host ${v.name}`}
-        >
-          Delete
-        </button>
-      ),
-    },
+    dangerColumn('Delete', (v) => `Delete virtual host ${v.name}`, remove),
   ]
   return (
     <>
@@ -83,14 +67,8 @@ export function Vhosts() {
       )}
       <Section title="Add a virtual host">
         <form class="row end" onSubmit={(e) => void add(e)} aria-label="Add a virtual host">
-          <label class="field grow">
-            <span>Name</span>
-            <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <label class="field grow">
-            <span>Description</span>
-            <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-          </label>
+          <TextField label="Name" value={name} onChange={setName} required grow />
+          <TextField label="Description" value={description} onChange={setDescription} grow />
           <button type="submit" class="primary">
             Add virtual host
           </button>

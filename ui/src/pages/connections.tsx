@@ -1,8 +1,8 @@
 // Client connections of the selected vhost (all vhosts: every one the user may see), closable with a
 // reason, as RabbitMQ's DELETE /api/connections/{name} closes them (320 CONNECTION_FORCED, the reason).
 import { enc, get, request, type Connection } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { confirmAction } from '../components/confirm.js'
+import { confirmedAttempt, dangerColumn } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
 import { LoadState, PageHeading } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
 import { usePoll } from '../poll.js'
@@ -22,22 +22,21 @@ export function Connections() {
     [vhost],
   )
 
-  const close = async (c: Connection) => {
-    const reason = await confirmAction({
-      title: 'Close connection',
-      message: `Close the connection ${c.name} of user ${c.user}? The client gets 320 CONNECTION_FORCED with the reason below.`,
-      confirmLabel: 'Close connection',
-      input: { label: 'Reason', value: 'Closed via management UI' },
-    })
-    if (reason === null) return
-    try {
-      await request('DELETE', `/api/connections/${enc(c.name)}`, undefined, { headers: { 'x-reason': reason } })
-      announce(`Connection ${c.name} closed.`)
-      polled.reload()
-    } catch (err) {
-      failed(`Could not close ${c.name}`, err)
-    }
-  }
+  const close = (c: Connection) =>
+    confirmedAttempt(
+      {
+        title: 'Close connection',
+        message: `Close the connection ${c.name} of user ${c.user}? The client gets 320 CONNECTION_FORCED with the reason below.`,
+        confirmLabel: 'Close connection',
+        input: { label: 'Reason', value: 'Closed via management UI' },
+      },
+      `Could not close ${c.name}`,
+      async (reason) => {
+        await request('DELETE', `/api/connections/${enc(c.name)}`, undefined, { headers: { 'x-reason': reason } })
+        announce(`Connection ${c.name} closed.`)
+        polled.reload()
+      },
+    )
 
   const columns: Column<Connection>[] = [
     {
@@ -57,21 +56,7 @@ export function Connections() {
     { key: 'protocol', label: 'Protocol' },
     { key: 'channels', label: 'Channels', numeric: true },
     { key: 'state', label: 'State' },
-    {
-      key: 'actions',
-      label: 'Actions',
-      sortable: false,
-      render: (c) => (
-        <button
-          type="button"
-          class="danger small"
-          onClick={() => void close(c)}
-          aria-label={`Close connection ${c.name}`}
-        >
-          Close
-        </button>
-      ),
-    },
+    dangerColumn('Close', (c) => `Close connection ${c.name}`, close),
   ]
   return (
     <section>

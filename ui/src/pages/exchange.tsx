@@ -2,10 +2,10 @@
 // Delete (confirmed). The default exchange is addressed as amq.default, as in RabbitMQ's API. Its rate chart
 // comes from the broker's history (asking for it starts the broker sampling this exchange, rates.ts).
 import { enc, get, rateOf, request, type Binding, type Exchange } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
+import { confirmedAttempt } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
 import { AddBinding, BindingsTable } from '../components/bindings.js'
 import { HISTORY_QUERY, rateSeries, TimeChart } from '../components/chart.js'
-import { confirmAction } from '../components/confirm.js'
 import { Facts, LoadState, PageHeading, Section } from '../components/page.js'
 import { PublishForm } from '../components/publish-form.js'
 import { keyValues, rate } from '../format.js'
@@ -33,21 +33,20 @@ export function ExchangePage({ vhost, name }: { vhost: string; name: string }) {
   const realName = name === 'amq.default' ? '' : name
   const builtIn = realName === '' || realName.startsWith('amq.')
 
-  const remove = async () => {
-    const ok = await confirmAction({
-      title: 'Delete exchange',
-      message: `Delete the exchange ${name} in vhost ${vhost}, with its bindings?`,
-      confirmLabel: 'Delete exchange',
-    })
-    if (ok === null) return
-    try {
-      await request('DELETE', path)
-      navigate('exchanges')
-      announce(`Exchange ${name} deleted.`)
-    } catch (err) {
-      failed(`Could not delete exchange ${name}`, err)
-    }
-  }
+  const remove = () =>
+    confirmedAttempt(
+      {
+        title: 'Delete exchange',
+        message: `Delete the exchange ${name} in vhost ${vhost}, with its bindings?`,
+        confirmLabel: 'Delete exchange',
+      },
+      `Could not delete exchange ${name}`,
+      async () => {
+        await request('DELETE', path)
+        navigate('exchanges')
+        announce(`Exchange ${name} deleted.`)
+      },
+    )
 
   return (
     <section>

@@ -1,11 +1,10 @@
 // Exchanges of the selected vhost: listed (sortable, filterable), each linking to its page; a form adds one.
 import { useState } from 'preact/hooks'
-import { enc, get, listPath, rateOf, request, type Exchange, type Overview } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { Checkbox, useDefaultVhost, VhostField } from '../components/forms.js'
+import { get, listPath, rateOf, type Exchange, type Overview } from '../api.js'
+import { DeclareForm } from '../components/declare-form.js'
+import { Checkbox } from '../components/forms.js'
 import { LoadState, PageHeading, Section } from '../components/page.js'
 import { ClientTable, type Column } from '../components/table.js'
-import { parseKeyValues } from '../components/publish-form.js'
 import { keyValues, rate } from '../format.js'
 import { usePoll } from '../poll.js'
 import { href } from '../router.js'
@@ -20,75 +19,24 @@ function features(e: Exchange): string {
 }
 
 function AddExchange({ onAdded }: { onAdded: () => void }) {
-  const [vhost, setVhost] = useState(useDefaultVhost())
-  const [name, setName] = useState('')
-  const [type, setType] = useState('direct')
-  const [durable, setDurable] = useState(true)
-  const [autoDelete, setAutoDelete] = useState(false)
   const [internal, setInternal] = useState(false)
-  const [args, setArgs] = useState('')
   const types = usePoll(() => get<Overview>('/api/overview'), [], 0).data?.exchange_types.map((t) => t.name) ?? [
     'direct',
     'fanout',
     'headers',
     'topic',
   ]
-  const submit = async (e: Event) => {
-    e.preventDefault()
-    try {
-      await request('PUT', `/api/exchanges/${enc(vhost)}/${enc(name)}`, {
-        type,
-        durable,
-        auto_delete: autoDelete,
-        internal,
-        arguments: parseKeyValues(args, 'Arguments'),
-      })
-      announce(`Exchange ${name} added.`)
-      setName('')
-      onAdded()
-    } catch (err) {
-      failed(`Could not add exchange ${name}`, err)
-    }
-  }
   return (
-    <form class="stack" onSubmit={(e) => void submit(e)} aria-label="Add an exchange">
-      <div class="row">
-        <VhostField value={vhost} onChange={setVhost} />
-        <label class="field grow">
-          <span>Name</span>
-          <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label class="field">
-          <span>Type</span>
-          <select aria-label="Type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
-            {types.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      <div class="row">
-        <Checkbox label="Durable" checked={durable} onChange={setDurable} />
-        <Checkbox label="Auto-delete" checked={autoDelete} onChange={setAutoDelete} />
-        <Checkbox label="Internal" checked={internal} onChange={setInternal} />
-      </div>
-      <label class="field">
-        <span>Arguments</span>
-        <textarea
-          rows={2}
-          value={args}
-          placeholder="alternate-exchange=unrouted"
-          onInput={(e) => setArgs(e.currentTarget.value)}
-        />
-      </label>
-      <div class="row end">
-        <button type="submit" class="primary">
-          Add exchange
-        </button>
-      </div>
-    </form>
+    <DeclareForm
+      noun="exchange"
+      types={types}
+      initialType="direct"
+      argumentsExample="alternate-exchange=unrouted"
+      body={(d) => ({ type: d.type, durable: d.durable, auto_delete: d.autoDelete, internal, arguments: d.arguments })}
+      onAdded={onAdded}
+    >
+      <Checkbox label="Internal" checked={internal} onChange={setInternal} />
+    </DeclareForm>
   )
 }
 

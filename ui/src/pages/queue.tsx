@@ -2,10 +2,10 @@
 // form to bind), a publish form (through the default exchange, the queue's name as routing key), message
 // viewing (peek without side effects), and Purge and Delete, each confirmed.
 import { enc, get, request, type Binding, type Consumer, type Queue } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
+import { confirmedAttempt } from '../components/actions.js'
+import { announce } from '../components/announcer.js'
 import { AddBinding, BindingsTable } from '../components/bindings.js'
 import { HISTORY_QUERY, TimeChart } from '../components/chart.js'
-import { confirmAction } from '../components/confirm.js'
 import { Facts, LoadState, PageHeading, Section } from '../components/page.js'
 import { Peek } from '../components/peek.js'
 import { PublishForm } from '../components/publish-form.js'
@@ -28,36 +28,34 @@ export function QueuePage({ vhost, name }: { vhost: string; name: string }) {
   )
   const [queue, bindings, consumers] = polled.data ?? []
 
-  const purge = async () => {
-    const answer = await confirmAction({
-      title: 'Purge queue',
-      message: `Remove all ${count(queue?.messages_ready)} ready messages from ${name}? This cannot be undone.`,
-      confirmLabel: 'Purge messages',
-    })
-    if (answer === null) return
-    try {
-      await request('DELETE', `${path}/contents`)
-      announce(`Queue ${name} purged.`)
-      polled.reload()
-    } catch (err) {
-      failed(`Could not purge ${name}`, err)
-    }
-  }
-  const remove = async () => {
-    const answer = await confirmAction({
-      title: 'Delete queue',
-      message: `Delete the queue ${name} in vhost ${vhost} with its ${count(queue?.messages)} messages?`,
-      confirmLabel: 'Delete queue',
-    })
-    if (answer === null) return
-    try {
-      await request('DELETE', path)
-      navigate('queues')
-      announce(`Queue ${name} deleted.`)
-    } catch (err) {
-      failed(`Could not delete ${name}`, err)
-    }
-  }
+  const purge = () =>
+    confirmedAttempt(
+      {
+        title: 'Purge queue',
+        message: `Remove all ${count(queue?.messages_ready)} ready messages from ${name}? This cannot be undone.`,
+        confirmLabel: 'Purge messages',
+      },
+      `Could not purge ${name}`,
+      async () => {
+        await request('DELETE', `${path}/contents`)
+        announce(`Queue ${name} purged.`)
+        polled.reload()
+      },
+    )
+  const remove = () =>
+    confirmedAttempt(
+      {
+        title: 'Delete queue',
+        message: `Delete the queue ${name} in vhost ${vhost} with its ${count(queue?.messages)} messages?`,
+        confirmLabel: 'Delete queue',
+      },
+      `Could not delete ${name}`,
+      async () => {
+        await request('DELETE', path)
+        navigate('queues')
+        announce(`Queue ${name} deleted.`)
+      },
+    )
 
   return (
     <section>

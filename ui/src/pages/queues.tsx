@@ -2,11 +2,9 @@
 // name=&use_regex=&sort=&sort_reverse=, answered as {items, page, page_count, filtered_count, ...}), so a
 // broker with 10,000 queues sends one page at a time, and only the columns shown. A form adds a queue.
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, enc, get, listPath, rateOf, request, type Paged, type Queue } from '../api.js'
-import { announce, failed } from '../components/announcer.js'
-import { Checkbox, useDefaultVhost, VhostField } from '../components/forms.js'
+import { ApiError, get, listPath, rateOf, type Paged, type Queue } from '../api.js'
+import { DeclareForm } from '../components/declare-form.js'
 import { LoadState, PageHeading, Section } from '../components/page.js'
-import { parseKeyValues } from '../components/publish-form.js'
 import { DataTable, FilterBox, Pager, type Column, type Sort } from '../components/table.js'
 import { count, rate } from '../format.js'
 import { usePoll } from '../poll.js'
@@ -36,66 +34,19 @@ export function features(q: Queue): string {
 }
 
 function AddQueue({ onAdded }: { onAdded: () => void }) {
-  const [vhost, setVhost] = useState(useDefaultVhost())
-  const [name, setName] = useState('')
-  const [type, setType] = useState('classic')
-  const [durable, setDurable] = useState(true)
-  const [autoDelete, setAutoDelete] = useState(false)
-  const [args, setArgs] = useState('')
-  const submit = async (e: Event) => {
-    e.preventDefault()
-    try {
-      const argumentsTable = {
-        ...parseKeyValues(args, 'Arguments'),
-        ...(type === 'classic' ? {} : { 'x-queue-type': type }),
-      }
-      await request('PUT', `/api/queues/${enc(vhost)}/${enc(name)}`, {
-        durable,
-        auto_delete: autoDelete,
-        arguments: argumentsTable,
-      })
-      announce(`Queue ${name} added.`)
-      setName('')
-      onAdded()
-    } catch (err) {
-      failed(`Could not add queue ${name}`, err)
-    }
-  }
   return (
-    <form class="stack" onSubmit={(e) => void submit(e)} aria-label="Add a queue">
-      <div class="row">
-        <VhostField value={vhost} onChange={setVhost} />
-        <label class="field grow">
-          <span>Name</span>
-          <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label class="field">
-          <span>Type</span>
-          <select aria-label="Type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
-            <option value="classic">classic</option>
-            <option value="quorum">quorum</option>
-          </select>
-        </label>
-      </div>
-      <div class="row">
-        <Checkbox label="Durable" checked={durable} onChange={setDurable} />
-        <Checkbox label="Auto-delete" checked={autoDelete} onChange={setAutoDelete} />
-      </div>
-      <label class="field">
-        <span>Arguments</span>
-        <textarea
-          rows={2}
-          value={args}
-          placeholder={'x-message-ttl=60000\nx-dead-letter-exchange=dlx'}
-          onInput={(e) => setArgs(e.currentTarget.value)}
-        />
-      </label>
-      <div class="row end">
-        <button type="submit" class="primary">
-          Add queue
-        </button>
-      </div>
-    </form>
+    <DeclareForm
+      noun="queue"
+      types={['classic', 'quorum']}
+      initialType="classic"
+      argumentsExample={'x-message-ttl=60000\nx-dead-letter-exchange=dlx'}
+      body={(d) => ({
+        durable: d.durable,
+        auto_delete: d.autoDelete,
+        arguments: { ...d.arguments, ...(d.type === 'classic' ? {} : { 'x-queue-type': d.type }) },
+      })}
+      onAdded={onAdded}
+    />
   )
 }
 
@@ -140,6 +91,21 @@ export function Queues() {
   }, [error, page])
 
   const data = polled.data
+  // The pagers above and below the table: the same but for their place
+  const pagerOf = (d: Paged<Queue>) => ({
+    noun: 'queues',
+    page: d.page,
+    pageCount: d.page_count,
+    pageSize: d.page_size,
+    filtered: d.filtered_count,
+    total: d.total_count,
+    shown: d.item_count,
+    onPage: setPage,
+    onPageSize: (s: number) => {
+      setPageSize(s)
+      setPage(1)
+    },
+  })
   const rateColumn = (key: string, label: string): Column<Queue> => ({
     key: `rate_${key}`,
     label,
@@ -184,21 +150,7 @@ export function Queues() {
         />
         {data && (
           <>
-            <Pager
-              noun="queues"
-              where="top"
-              page={data.page}
-              pageCount={data.page_count}
-              pageSize={data.page_size}
-              filtered={data.filtered_count}
-              total={data.total_count}
-              shown={data.item_count}
-              onPage={setPage}
-              onPageSize={(s) => {
-                setPageSize(s)
-                setPage(1)
-              }}
-            />
+            <Pager where="top" {...pagerOf(data)} />
             <DataTable
               caption="Queues"
               columns={columns}
@@ -211,21 +163,7 @@ export function Queues() {
               }}
               empty={data.total_count === 0 ? 'No queues yet.' : 'No queue matches the filter.'}
             />
-            <Pager
-              noun="queues"
-              where="bottom"
-              page={data.page}
-              pageCount={data.page_count}
-              pageSize={data.page_size}
-              filtered={data.filtered_count}
-              total={data.total_count}
-              shown={data.item_count}
-              onPage={setPage}
-              onPageSize={(s) => {
-                setPageSize(s)
-                setPage(1)
-              }}
-            />
+            <Pager where="bottom" {...pagerOf(data)} />
           </>
         )}
       </div>
