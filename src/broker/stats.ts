@@ -26,6 +26,18 @@ export class QueueCounters {
   redeliver = 0
   /** Deliveries acknowledged (basic.ack; a nack or reject is not an ack) */
   ack = 0
+  /**
+   * Messages written to disk: persistent ones appended to a durable queue's store, and messages (of any
+   * kind) written to a page of transient messages (RabbitMQ's disk_writes, which counts paged-out transient
+   * messages too). Not in a queue's message_stats: RabbitMQ shows them in the overview's only.
+   */
+  diskWrites = 0
+  /**
+   * Messages read back from disk: paged-out persistent ones read from the store, and the messages of a page
+   * of transient messages read back (RabbitMQ's disk_reads). Recovery at start is not counted: RabbitMQ's
+   * counters start at 0 with its node and count the reads of messages as they are fetched.
+   */
+  diskReads = 0
 
   /** A basic.deliver */
   countDeliver(noAck: boolean, redelivered: boolean): void {
@@ -55,6 +67,8 @@ export class QueueCounters {
     into.getEmpty += this.getEmpty
     into.redeliver += this.redeliver
     into.ack += this.ack
+    into.diskWrites += this.diskWrites
+    into.diskReads += this.diskReads
   }
 }
 
@@ -211,6 +225,11 @@ export function totalMessageStats(t: MessageTotals): Record<string, number> {
     return_unroutable: p.unroutableReturned,
     drop_unroutable: p.unroutableDropped,
   }
+}
+
+/** RabbitMQ's message_stats of the overview: a vhost's, and what the queues read from and wrote to disk */
+export function overviewMessageStatsOf(t: MessageTotals): Record<string, number> {
+  return { ...totalMessageStats(t), disk_reads: t.diskReads, disk_writes: t.diskWrites }
 }
 
 /** RabbitMQ's message_stats of an exchange */

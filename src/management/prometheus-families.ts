@@ -162,6 +162,15 @@ export const GROUPS = {
       'Size in bytes of all unacknowledged messages',
       (q) => q.unackedBytes,
     ),
+    // Persistent: in the queue's store (a durable queue's persistent messages), ready or unacked
+    queue('queue_messages_persistent', 'gauge', 'Persistent messages', (q) => q.store?.messageCount ?? 0),
+    queue(
+      'queue_messages_persistent_bytes',
+      'gauge',
+      'Size in bytes of persistent messages',
+      (q) => (q.store ? q.persistentBytes : 0),
+      true,
+    ),
     queue('queue_messages_paged_out', 'gauge', 'Messages paged out to disk', (q) => q.pagedOut),
     queue(
       'queue_messages_paged_out_bytes',
@@ -175,6 +184,18 @@ export const GROUPS = {
       'Timestamp of the first message in the queue, if any',
       (q) => q.headTimestamp ?? NaN,
       true,
+    ),
+    queue(
+      'queue_disk_reads_total',
+      'counter',
+      'Total number of times queue read messages from disk',
+      (q) => q.stats.diskReads,
+    ),
+    queue(
+      'queue_disk_writes_total',
+      'counter',
+      'Total number of times queue wrote messages to disk',
+      (q) => q.stats.diskWrites,
     ),
   ],
   queue_consumer_count: [queue('queue_consumers', 'gauge', 'Consumers on a queue', (q) => q.consumerCount)],

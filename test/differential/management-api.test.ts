@@ -44,13 +44,6 @@ const ALLOWED: { request: RegExp; field: RegExp; reason: string }[] = [
     reason: "the Erlang VM's and RabbitMQ's internals",
   },
   {
-    // RabbitMQ's overview counts messages its queues wrote to and read from their message stores
-    // (disk_writes, disk_reads); Warren's queue stores do not count them yet (src/store: another layer's)
-    request: /^GET \/api\/overview$/,
-    field: /\.message_stats\.disk_(reads|writes)(_details)?: missing/,
-    reason: 'the message store keeps no read/write counts',
-  },
-  {
     // A vhost's cluster_state is keyed by node name: the two nodes' names differ, not the shape
     request: /vhosts/,
     field: /\.cluster_state\.[^:]+: (missing|extra)/,

@@ -79,6 +79,12 @@ export class Queue {
   unackedCount = 0
   /** Their body bytes (Prometheus's rabbitmq_queue_messages_unacked_bytes) */
   unackedBytes = 0
+  /**
+   * Body bytes of its messages in the store, ready or unacked (RabbitMQ's message_bytes_persistent; their
+   * count is the store's messageCount): added as a message is appended or recovered, taken off as the store
+   * forgets it
+   */
+  persistentBytes = 0
   deleted = false
   /** Publishes, deliveries, gets and acks counted (stats.ts) */
   readonly stats = new QueueCounters()
@@ -102,6 +108,7 @@ export class Queue {
       readResumed: (failures) => this.hooks.readResumed?.(this, failures),
       // (the queue goes on with the next chunk: headLoaded follows when it waited for this one)
       lost: (err, count, _bytes, inStore) => this.hooks.pageLost?.(this, err, count, inStore),
+      disk: this.stats,
     })
     this.reads = new PagedReads({
       retry: () => this.guarded(() => this.resumeReads()),
@@ -196,12 +203,20 @@ export class Queue {
 
   /** A message left the queue for good (acked, dropped, dead-lettered): the store forgets it too. */
   private forget(entry: QueueEntry): void {
-    if (entry.position >= 0) this.storeOfQueue?.ack(entry.position)
+    if (entry.position >= 0) this.forgetStored(entry.position, entry.size)
+  }
+
+  private forgetStored(position: number, size: number): void {
+    const store = this.storeOfQueue
+    if (store === null) return
+    store.ack(position)
+    this.persistentBytes -= size
   }
 
   /** A message recovered from the store at start (see recover): packed, or left in the store. */
   private recoverMessage(fields: RecordFields, position: number, redelivered: boolean): void {
     const paged = this.hooks.memory.full(fields.bodyLength)
+    this.persistentBytes += fields.bodyLength
     // (The expiry was stored with the message: its TTL goes on counting from the publish)
     this.ready.pushRecovered({ seq: this.nextSeq++, redelivered, position, fields, paged })
     if (this.ready.length === 1) this.scheduleExpiry()
@@ -256,6 +271,7 @@ export class Queue {
         return undefined
       }
       if (message === null) return undefined
+      this.stats.diskReads++
     }
     this.ready.removeHead(entry)
     entry.message = message
@@ -276,11 +292,6 @@ export class Queue {
     if (this.settings.overflow === 'drop-head') this.dropHeadsOverLimit()
     // drain expires heads first, then delivers if a consumer can take more, then schedules the next expiry
     this.drain()
-  }
-
-  /** Store position and body size of each ready message in the store, without making entries or reading pages. */
-  forEachStoredReady(visit: (position: number, size: number) => void): void {
-    this.ready.forEachStored(visit)
   }
 
   /**
@@ -317,6 +328,8 @@ export class Queue {
         // The store has failed (disk full, I/O error) or closed: refused, so the publisher gets a nack
         return 'refused'
       }
+      this.stats.diskWrites++
+      this.persistentBytes += message.body.length
     }
     const page = stored && this.hooks.memory.full(message.body.length)
     const entry: QueueEntry = {
@@ -499,8 +512,7 @@ export class Queue {
 
   /** Removes every ready message (the store, if any is left, forgets them); returns how many there were. */
   private dropAllReady(): number {
-    const store = this.storeOfQueue
-    const n = this.ready.clear((position) => store?.ack(position))
+    const n = this.ready.clear((position, size) => this.forgetStored(position, size))
     // Nothing is left to wait for: the next paged-out head is read at once
     this.reads.cancelRetry()
     return n

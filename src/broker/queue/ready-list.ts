@@ -55,8 +55,6 @@ export interface ReadyList {
   entries(): IterableIterator<QueueEntry>
   /** Store positions of the messages flagged redelivered, without making entries */
   redeliveredPositions(positions: number[]): void
-  /** Store position and body size of every stored message, without making entries or reading pages */
-  forEachStored(visit: (position: number, size: number) => void): void
 }
 
 const bySeq = (e: QueueEntry): number => e.seq
@@ -109,12 +107,6 @@ export class FifoReadyList implements ReadyList {
   *entries(): IterableIterator<QueueEntry> {
     yield* this.hot
     yield* this.packed.entries()
-  }
-  forEachStored(visit: (position: number, size: number) => void): void {
-    for (const e of this.hot) if (e.position >= 0) visit(e.position, e.size)
-    this.packed.forEachRecord((_redelivered, position, size) => {
-      if (position >= 0) visit(position, size)
-    })
   }
   redeliveredPositions(positions: number[]): void {
     for (const e of this.hot) if (e.redelivered && e.position >= 0) positions.push(e.position)
@@ -196,8 +188,5 @@ export class PriorityReadyList implements ReadyList {
   }
   redeliveredPositions(positions: number[]): void {
     for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.redeliveredPositions(positions)
-  }
-  forEachStored(visit: (position: number, size: number) => void): void {
-    for (let p = this.maxPriority; p >= 0; p--) this.levels[p]!.forEachStored(visit)
   }
 }

@@ -6,9 +6,15 @@ import type { Message, QueueEntry } from '../message.js'
 import type { MessageMemory } from '../message-memory.js'
 import { FifoReadyList, HOT_LIMIT, PriorityReadyList, type ReadyList, type RecoveredEntry } from './ready-list.js'
 import type { PageHost } from './packed-pages.js'
+import type { QueueCounters } from '../stats.js'
 
-/** What the queue hears of its pages of transient messages (packed-pages.ts) */
-export type PageEvents = Pick<PageHost, 'headLoaded' | 'readFailing' | 'readResumed' | 'lost'>
+/**
+ * What the queue hears of its pages of transient messages (packed-pages.ts), and where it counts the
+ * messages written to pages and read back (its disk_writes and disk_reads)
+ */
+export type PageEvents = Pick<PageHost, 'headLoaded' | 'readFailing' | 'readResumed' | 'lost'> & {
+  readonly disk: Pick<QueueCounters, 'diskWrites' | 'diskReads'>
+}
 
 export class ReadyMessages {
   private readonly list: ReadyList
@@ -33,11 +39,13 @@ export class ReadyMessages {
             memory,
             pagedOut: (count, bytes) => {
               memory.used -= bytes
+              events.disk.diskWrites += count
               this.pagedOut += count
               this.pagedOutBytes += bytes
             },
             pagedIn: (count, bytes) => {
               memory.used += bytes
+              events.disk.diskReads += count
               this.pagedOut -= count
               this.pagedOutBytes -= bytes
             },
@@ -110,12 +118,12 @@ export class ReadyMessages {
     this.memory.used += entry.size
   }
 
-  /** Removes every message, telling `forget` the store position of each stored one; returns how many. */
-  clear(forget: (position: number) => void): number {
+  /** Removes every message, telling `forget` the store position and size of each stored one; returns how many. */
+  clear(forget: (position: number, size: number) => void): number {
     const n = this.list.length
     const memory = this.memory
     this.list.clear((position, size, inMemory) => {
-      if (position >= 0) forget(position)
+      if (position >= 0) forget(position, size)
       if (inMemory) memory.used -= size
     })
     this.bytes = 0
@@ -127,11 +135,6 @@ export class ReadyMessages {
   /** In the order consumers get them, each made anew from a packed record. */
   entries(): IterableIterator<QueueEntry> {
     return this.list.entries()
-  }
-
-  /** Store position and body size of every stored ready message (no page is read for it). */
-  forEachStored(visit: (position: number, size: number) => void): void {
-    this.list.forEachStored(visit)
   }
 
   /** Store positions of the messages flagged redelivered, for the clean-shutdown record. */

@@ -1,7 +1,6 @@
 // What the management API's handlers work on: the broker, the open connections, and the request's user.
 import type { Duplex } from 'node:stream'
 import type { Broker } from '../../broker/broker.js'
-import type { LoadedEntry, QueueEntry } from '../../broker/message.js'
 import type { ChannelCounters } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { AmqpError } from '../../protocol/errors.js'
@@ -57,8 +56,6 @@ export interface ManagedChannel {
   /** Acks, nacks and rejects in the open transaction */
   readonly uncommittedAcks: number
   readonly publisher: { readonly unconfirmed: number; readonly uncommitted: number }
-  /** Its deliveries waiting for an ack, with their queue (the persistent bytes of a queue count them) */
-  readonly unackedEntries: Iterable<{ readonly queue: object; readonly entry: QueueEntry | LoadedEntry }>
 }
 
 export interface ManagedConsumer {

@@ -89,7 +89,7 @@ export const listQueues: ApiHandler = (ctx, access, req) => {
         [...v.queues.values()].map((queue) => ({ name: queue.name, vhost: v.name, queue, owner: v })),
       ),
     ).map(({ queue, owner }) =>
-      queueJson(queue, owner.queuePolicies(queue.name), queueStatistics(ctx, queue, consumers.get(queue) ?? [])),
+      queueJson(queue, owner.queuePolicies(queue.name), queueStatistics(queue, consumers.get(queue) ?? [])),
     ),
   )
 }
@@ -108,7 +108,7 @@ export const getQueue: ApiHandler = (ctx, access, req) => {
     ...(queueJson(
       queue,
       vhost.queuePolicies(queue.name),
-      queueStatistics(ctx, queue, consumersByQueue(ctx).get(queue) ?? []),
+      queueStatistics(queue, consumersByQueue(ctx).get(queue) ?? []),
     ) as object),
     consumer_details: consumersJson(ctx, access, vhost.name, (c) => c.queue === queue),
     deliveries: [],

@@ -7,7 +7,7 @@ import { Message } from '../../broker/message.js'
 import { connectionForced } from '../../protocol/errors.js'
 import { encodeProperties } from '../../protocol/properties.js'
 import { VERSION } from '../../server/server-properties.js'
-import { MessageTotals, totalMessageStats, vhostTotals } from '../../broker/stats.js'
+import { MessageTotals, overviewMessageStatsOf, vhostTotals } from '../../broker/stats.js'
 import type { Vhost } from '../../broker/vhost.js'
 import type { Broker } from '../../broker/broker.js'
 import { isAdministrator, isMonitor, requireAdministrator, type Access } from './auth.js'
@@ -128,7 +128,7 @@ export function sampleHistory(ctx: ApiContext, now = Date.now()): void {
       const queue = w.kind === 'queues' ? vhost?.queues.get(w.name) : undefined
       const exchange = w.kind === 'exchanges' ? vhost?.exchanges.get(exchangeName(w.name)) : undefined
       if (now - w.asked > WATCH_MS || !vhost || (!queue && !exchange)) watched.delete(key)
-      else if (queue) queueJson(queue, vhost.queuePolicies(queue.name), queueStatistics(ctx, queue, []))
+      else if (queue) queueJson(queue, vhost.queuePolicies(queue.name), queueStatistics(queue, []))
       else if (exchange) exchangeJson(vhost.name, exchange)
     }
     let ready = 0
@@ -141,7 +141,7 @@ export function sampleHistory(ctx: ApiContext, now = Date.now()): void {
       }
     }
     queueTotals(broker, ready, unacked)
-    withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+    withRates(broker.stats, overviewMessageStatsOf(broker.messageTotals()))
     churn(broker)
   })
 }
@@ -164,7 +164,7 @@ const partialViewKeys = new Map<string, object>()
 function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[]): Json {
   const { broker } = ctx
   if (visible.length === broker.vhosts.size && isMonitor(access.user)) {
-    return withRates(broker.stats, totalMessageStats(broker.messageTotals()))
+    return withRates(broker.stats, overviewMessageStatsOf(broker.messageTotals()))
   }
   const totals = new MessageTotals()
   for (const v of visible) {
@@ -172,7 +172,7 @@ function overviewMessageStats(ctx: ApiContext, access: Access, visible: Vhost[])
     t.addTo(totals)
     t.publishing.addTo(totals.publishing)
   }
-  return withRates(partialViewKey(access), totalMessageStats(totals))
+  return withRates(partialViewKey(access), overviewMessageStatsOf(totals))
 }
 
 function partialViewKey(access: Access): object {

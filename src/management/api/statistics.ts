@@ -50,28 +50,6 @@ export function idleSince(counters: QueueCounters, extra = 0, now = Date.now()):
   return { idle_since: rabbitTime(seen.since) }
 }
 
-/** The persistent messages' body bytes: those in the queue's store, ready (scanned) and delivered */
-function persistentBytes(ctx: ApiContext, q: Queue, persistent: number): number {
-  const all = q.messageCount + q.unackedCount
-  if (persistent === 0) return 0
-  // Every message is in the store (a durable queue of persistent messages, the usual case): no scan
-  if (persistent === all) return q.messageBytes + q.unackedBytes
-  let bytes = 0
-  let counted = 0
-  q.forEachStoredReady((_position, size) => {
-    bytes += size
-    counted++
-  })
-  if (counted === persistent) return bytes
-  if (persistent - counted === q.unackedCount) return bytes + q.unackedBytes
-  for (const c of ctx.connections()) {
-    for (const ch of c.channelList) {
-      for (const d of ch.unackedEntries) if (d.queue === q && d.entry.position >= 0) bytes += d.entry.size
-    }
-  }
-  return bytes
-}
-
 /**
  * RabbitMQ's consumer_capacity (and its older name consumer_utilisation): whether the queue could hand its
  * next message to a consumer at once, 0 without consumers. Warren's queue delivers whenever a consumer has
@@ -102,7 +80,7 @@ export function consumersByQueue(ctx: ApiContext): Map<object, ManagedConsumer[]
 }
 
 /** A queue's statistics beyond its counts: bytes, where the messages are, consumers' capacity, idleness */
-export function queueStatistics(ctx: ApiContext, q: Queue, consumers: readonly ManagedConsumer[]): Fields {
+export function queueStatistics(q: Queue, consumers: readonly ManagedConsumer[]): Fields {
   const ready = q.messageCount
   const unacked = q.unackedCount
   // Unacked deliveries keep their bodies in memory; only ready messages are paged out (as Prometheus says)
@@ -122,7 +100,7 @@ export function queueStatistics(ctx: ApiContext, q: Queue, consumers: readonly M
     message_bytes_unacknowledged: q.unackedBytes,
     message_bytes_ram: q.messageBytes - q.pagedOutBytes + q.unackedBytes,
     message_bytes_paged_out: q.pagedOutBytes,
-    message_bytes_persistent: persistentBytes(ctx, q, persistent),
+    message_bytes_persistent: persistent === 0 ? 0 : q.persistentBytes,
     consumer_capacity: capacity,
     consumer_utilisation: capacity,
     head_message_timestamp: head ?? null,
