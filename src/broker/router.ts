@@ -123,7 +123,7 @@ export class Router {
     if (this.enqueueDepth === 0 && this.deferredDeadLetters.length > 0) {
       const deferred = this.deferredDeadLetters
       this.deferredDeadLetters = []
-      for (const [queue, dead, reason] of deferred) this.deadLetter(queue, dead, reason)
+      for (const [queue, dead, reason] of deferred) this.republish(queue, dead, reason)
     }
   }
 
@@ -175,10 +175,17 @@ export class Router {
    * message: in RabbitMQ the dead letter comes from the queue's process, after the publish reached them all.
    */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    // Counted as RabbitMQ's queue counts it, when it dies: dead-lettered if the exchange exists (whether the
+    // dead letter then reaches a queue or not), dropped if it does not
+    queue.stats.countDeath(reason, this.exchanges.has(queue.settings.deadLetterExchange!))
     if (this.enqueueDepth > 0) {
       this.deferredDeadLetters.push([queue, message, reason])
       return
     }
+    this.republish(queue, message, reason)
+  }
+
+  private republish(queue: Queue, message: Message, reason: DeathReason): void {
     const { deadLetterExchange, deadLetterRoutingKey } = queue.settings
     const exchange = this.exchanges.get(deadLetterExchange!)
     if (!exchange) {

@@ -38,6 +38,17 @@ export class QueueCounters {
    * counters start at 0 with its node and count the reads of messages as they are fetched.
    */
   diskReads = 0
+  /**
+   * Messages that died here (RabbitMQ's rabbitmq_global_messages_dead_lettered_*), by reason: republished
+   * to the dead-letter exchange (RabbitMQ's dead_letter_strategy at_most_once), or dropped because the queue
+   * has no dead-letter exchange or it does not exist (dead_letter_strategy disabled)
+   */
+  expiredDeadLettered = 0
+  expiredDropped = 0
+  rejectedDeadLettered = 0
+  rejectedDropped = 0
+  maxlenDeadLettered = 0
+  maxlenDropped = 0
 
   /** A basic.deliver */
   countDeliver(noAck: boolean, redelivered: boolean): void {
@@ -51,6 +62,18 @@ export class QueueCounters {
     if (noAck) this.getNoAck++
     else this.get++
     if (redelivered) this.redeliver++
+  }
+
+  /** A message died here: expired (TTL), rejected (basic.reject or nack without requeue), maxlen (length limit) */
+  countDeath(reason: 'expired' | 'rejected' | 'maxlen', deadLettered: boolean): void {
+    if (reason === 'expired') {
+      if (deadLettered) this.expiredDeadLettered++
+      else this.expiredDropped++
+    } else if (reason === 'rejected') {
+      if (deadLettered) this.rejectedDeadLettered++
+      else this.rejectedDropped++
+    } else if (deadLettered) this.maxlenDeadLettered++
+    else this.maxlenDropped++
   }
 
   /** deliver + deliver_no_ack + get + get_no_ack, RabbitMQ's deliver_get */
@@ -69,6 +92,12 @@ export class QueueCounters {
     into.ack += this.ack
     into.diskWrites += this.diskWrites
     into.diskReads += this.diskReads
+    into.expiredDeadLettered += this.expiredDeadLettered
+    into.expiredDropped += this.expiredDropped
+    into.rejectedDeadLettered += this.rejectedDeadLettered
+    into.rejectedDropped += this.rejectedDropped
+    into.maxlenDeadLettered += this.maxlenDeadLettered
+    into.maxlenDropped += this.maxlenDropped
   }
 }
 
@@ -132,6 +161,21 @@ export class ConnectionChurn {
   channelsClosed = 0
 }
 
+/**
+ * Logins of the AMQP 0-9-1 handshake (RabbitMQ's rabbitmq_auth_attempts_*, counted by the server): every
+ * response to connection.start with an offered mechanism. A login that succeeds counts even if
+ * connection.open is refused later (a vhost the user may not use), as in RabbitMQ.
+ */
+export class AuthAttempts {
+  succeeded = 0
+  /** Wrong credentials, a malformed response, no usable certificate (EXTERNAL), a loopback-only user */
+  failed = 0
+
+  get total(): number {
+    return this.succeeded + this.failed
+  }
+}
+
 /** Bytes read and written by a vhost's connections that have closed (the open ones are summed when read) */
 export class ClosedConnectionTraffic {
   bytesIn = 0
@@ -152,9 +196,10 @@ export class VhostCounters {
   }
 }
 
-/** The broker's counters: connection churn, and what its deleted vhosts had counted */
+/** The broker's counters: connection churn, logins, and what its deleted vhosts had counted */
 export class BrokerCounters {
   readonly churn = new ConnectionChurn()
+  readonly authAttempts = new AuthAttempts()
   readonly deletedVhosts = new MessageTotals()
 
   /** A vhost is deleted (its queues retired into it first): its counts stay in the broker's totals */

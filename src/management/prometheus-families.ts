@@ -6,7 +6,7 @@
 import type { Broker } from '../broker/broker.js'
 import type { Queue } from '../broker/queue/queue.js'
 import type { Vhost } from '../broker/vhost.js'
-import type { MessageTotals } from '../broker/stats.js'
+import type { AuthAttempts, MessageTotals } from '../broker/stats.js'
 
 /** What the metrics read of a channel (server/channel.ts's Channel is one) */
 export interface MetricsChannel {
@@ -37,11 +37,16 @@ export interface Scrape {
   readonly connections: readonly MetricsConnection[]
 }
 
-/** What a family's samples are about, and the labels RabbitMQ gives them */
-export type Subject = 'node' | 'queue' | 'channel' | 'connection'
+/**
+ * What a family's samples are about, and the labels RabbitMQ gives them. `protocol` and `source` are the
+ * broker's logins, by protocol (Warren's only is AMQP 0-9-1) and by source (client address and user name)
+ */
+export type Subject = 'node' | 'protocol' | 'source' | 'queue' | 'channel' | 'connection'
 
 export const SUBJECT_LABELS: Record<Subject, readonly string[]> = {
   node: [],
+  protocol: ['protocol'],
+  source: ['remote_address', 'username', 'protocol'],
   queue: ['vhost', 'queue'],
   channel: ['channel'],
   // sic: RabbitMQ 3.10 labels its per-connection samples `channel`
@@ -60,6 +65,8 @@ interface FamilyOf<S extends Subject, T> {
 
 export type Family =
   | FamilyOf<'node', undefined>
+  | FamilyOf<'protocol', undefined>
+  | FamilyOf<'source', never>
   | FamilyOf<'queue', Queue>
   | FamilyOf<'channel', [MetricsConnection, MetricsChannel]>
   | FamilyOf<'connection', MetricsConnection>
@@ -92,6 +99,23 @@ const connection = (
   value: (c: MetricsConnection) => number,
 ): Family => ({ name, type, help, subject: 'connection', value })
 
+const logins = (name: string, help: string, value: (a: AuthAttempts) => number): Family => ({
+  name,
+  type: 'counter',
+  help,
+  subject: 'protocol',
+  value: (_: undefined, s: Scrape) => value(s.broker.stats.authAttempts),
+})
+// RabbitMQ keeps these per source only when its track_auth_attempt_source is set (advanced.config only,
+// off by default: the series grow with every address and user name); Warren does not: no samples
+const bySource = (name: string, help: string): Family => ({
+  name,
+  type: 'counter',
+  help,
+  subject: 'source',
+  value: () => 0,
+})
+
 const count = (items: Iterable<unknown>): number => {
   let n = 0
   for (const _ of items) n++
@@ -116,6 +140,20 @@ export const GROUPS = {
     node('queues_declared_total', 'Total number of queues declared', (s) => s.totals.queueChurn.declared),
     node('queues_created_total', 'Total number of queues created', (s) => s.totals.queueChurn.created),
     node('queues_deleted_total', 'Total number of queues deleted', (s) => s.totals.queueChurn.deleted),
+  ],
+  // sic: RabbitMQ 3.10 says authorization in some of these help texts, authentication in others
+  auth_attempt_metrics: [
+    logins('auth_attempts_total', 'Total number of authorization attempts', (a) => a.total),
+    logins('auth_attempts_succeeded_total', 'Total number of successful authentication attempts', (a) => a.succeeded),
+    logins('auth_attempts_failed_total', 'Total number of failed authentication attempts', (a) => a.failed),
+  ],
+  auth_attempt_detailed_metrics: [
+    bySource('auth_attempts_detailed_total', 'Total number of authorization attempts with source info'),
+    bySource(
+      'auth_attempts_detailed_succeeded_total',
+      'Total number of successful authorization attempts with source info',
+    ),
+    bySource('auth_attempts_detailed_failed_total', 'Total number of failed authorization attempts with source info'),
   ],
   queue_coarse_metrics: [
     queue('queue_messages_ready', 'gauge', 'Messages ready to be delivered to consumers', (q) => q.messageCount),
@@ -260,6 +298,7 @@ export type GroupName = keyof typeof GROUPS
 /** The groups /metrics and /metrics/per-object serve (queue_consumer_count repeats queue_metrics' family) */
 export const SCRAPED_GROUPS: readonly GroupName[] = [
   'connection_churn_metrics',
+  'auth_attempt_metrics',
   'queue_coarse_metrics',
   'queue_metrics',
   'channel_metrics',
@@ -267,11 +306,20 @@ export const SCRAPED_GROUPS: readonly GroupName[] = [
   'connection_metrics',
 ]
 
+/** Served by /metrics/per-object but not /metrics: logins by source would sum to auth_attempt_metrics */
+export const PER_OBJECT_ONLY_GROUPS: readonly GroupName[] = ['auth_attempt_detailed_metrics']
+
 /** The samples of a family: label values and value, per object (or one for the node) */
 export function* samples(family: Family, scrape: Scrape, vhost?: string): Generator<[string[], number]> {
   switch (family.subject) {
     case 'node':
       yield [[], family.value(undefined, scrape)]
+      return
+    case 'protocol':
+      // as RabbitMQ's: no sample before the first login
+      if (scrape.broker.stats.authAttempts.total > 0) yield [['amqp091'], family.value(undefined, scrape)]
+      return
+    case 'source':
       return
     case 'queue':
       for (const v of vhostsOf(scrape.broker, vhost)) {

@@ -22,6 +22,7 @@ import { NODE } from './api/format.js'
 import { clusterName } from './api/parameters.js'
 import {
   GROUPS,
+  PER_OBJECT_ONLY_GROUPS,
   SCRAPED_GROUPS,
   SUBJECT_LABELS,
   samples,
@@ -162,6 +163,57 @@ const GLOBAL_COUNTERS: [string, string, Record<string, string>, (t: MessageTotal
   ],
 ]
 
+const dlx = (queueType: 'classic' | 'quorum', strategy: 'disabled' | 'at_most_once' | 'at_least_once') =>
+  ({ queue_type: `rabbit_${queueType}_queue`, dead_letter_strategy: strategy }) as const
+const zero = (): number => 0
+
+/**
+ * RabbitMQ's dead-letter counters: [name, help, samples]. Warren's queues are classic queues: a message
+ * dead-lettered to an existing exchange is at_most_once, one dropped (no dead-letter exchange, or it does
+ * not exist) is disabled. The delivery limit and at-least-once dead-lettering are quorum queues' only:
+ * Warren has none, so those are 0, with the labels RabbitMQ gives them.
+ */
+const DEAD_LETTER_COUNTERS: [string, string, [Record<string, string>, (t: MessageTotals) => number][]][] = [
+  [
+    'rabbitmq_global_messages_dead_lettered_expired_total',
+    'Total number of messages dead-lettered due to message TTL exceeded',
+    [
+      [dlx('classic', 'at_most_once'), (t) => t.expiredDeadLettered],
+      [dlx('classic', 'disabled'), (t) => t.expiredDropped],
+    ],
+  ],
+  [
+    'rabbitmq_global_messages_dead_lettered_rejected_total',
+    'Total number of messages dead-lettered due to basic.reject or basic.nack',
+    [
+      [dlx('classic', 'at_most_once'), (t) => t.rejectedDeadLettered],
+      [dlx('classic', 'disabled'), (t) => t.rejectedDropped],
+    ],
+  ],
+  [
+    'rabbitmq_global_messages_dead_lettered_maxlen_total',
+    'Total number of messages dead-lettered due to overflow drop-head or reject-publish-dlx',
+    [
+      [dlx('classic', 'at_most_once'), (t) => t.maxlenDeadLettered],
+      [dlx('classic', 'disabled'), (t) => t.maxlenDropped],
+    ],
+  ],
+  [
+    'rabbitmq_global_messages_dead_lettered_delivery_limit_total',
+    'Total number of messages dead-lettered due to delivery-limit exceeded',
+    [
+      [dlx('quorum', 'at_least_once'), zero],
+      [dlx('quorum', 'at_most_once'), zero],
+      [dlx('quorum', 'disabled'), zero],
+    ],
+  ],
+  [
+    'rabbitmq_global_messages_dead_lettered_confirmed_total',
+    'Total number of messages dead-lettered and confirmed by target queues',
+    [[dlx('quorum', 'at_least_once'), zero]],
+  ],
+]
+
 /** How a registry shows families: summed or per object, with which prefix, for which vhosts */
 interface View {
   readonly prefix: 'rabbitmq_' | 'rabbitmq_detailed_'
@@ -169,13 +221,17 @@ interface View {
   readonly vhost?: string
 }
 
+/** The broker's own samples (not an object's): the same on every endpoint, never summed */
+const BROKER_SUBJECTS: ReadonlySet<Family['subject']> = new Set(['node', 'protocol', 'source'])
+
 /** Registers a family: its collect() reads the scrape and sets one sample per object, or their sum */
 function register(registry: Registry, family: Family, view: View, scrape: () => Scrape): void {
-  const labelNames = view.perObject || family.perObjectOnly ? SUBJECT_LABELS[family.subject] : []
+  const perObject = view.perObject || BROKER_SUBJECTS.has(family.subject)
+  const labelNames = perObject || family.perObjectOnly ? SUBJECT_LABELS[family.subject] : []
   const common = { name: view.prefix + family.name, help: family.help, labelNames, registers: [registry] }
   const each = (set: (labels: Record<string, string>, value: number) => void): void => {
-    if (!view.perObject && family.perObjectOnly) return
-    if (!view.perObject) {
+    if (!perObject && family.perObjectOnly) return
+    if (!perObject) {
       let total = 0
       for (const [, value] of samples(family, scrape(), view.vhost)) total += value
       set({}, total)
@@ -333,6 +389,18 @@ function makeRegistries(
       },
     })
   }
+  for (const [name, help, counted] of DEAD_LETTER_COUNTERS) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['queue_type', 'dead_letter_strategy'],
+      registers: [common],
+      collect() {
+        this.reset()
+        for (const [labels, value] of counted) this.inc(labels, value(snapshot().totals))
+      },
+    })
+  }
   collectDefaultMetrics({ register: common })
 
   // /metrics: each queue, channel and connection metric summed, without labels; the alarms
@@ -365,7 +433,9 @@ function makeRegistries(
   // /metrics/per-object: one sample per queue, channel, connection
   const perObjectOnly = new Registry()
   const each: View = { prefix: 'rabbitmq_', perObject: true }
-  for (const group of SCRAPED_GROUPS) for (const f of GROUPS[group]) register(perObjectOnly, f, each, snapshot)
+  for (const group of [...SCRAPED_GROUPS, ...PER_OBJECT_ONLY_GROUPS]) {
+    for (const f of GROUPS[group]) register(perObjectOnly, f, each, snapshot)
+  }
 
   // /metrics/detailed: the groups asked for, per object, for one vhost or all; unknown groups are ignored
   const detailed = (groups: string[], vhost: string | undefined): Registry => {

@@ -141,7 +141,7 @@ export class Handshake implements HeartbeatHost {
         mechanisms: mechanisms.join(' '),
         locales: 'en_US',
       })
-      const user = this.authenticate(await this.expect('connection.start-ok'), mechanisms)
+      const user = this.login(await this.expect('connection.start-ok'), mechanisms)
       const config = this.broker.config
       this.phase = 'tune'
       this.send({
@@ -175,6 +175,23 @@ export class Handshake implements HeartbeatHost {
   abort(): void {
     if (this.closing) this.end()
     else this.socket.destroy()
+  }
+
+  /**
+   * connection.start-ok, its login counted as RabbitMQ counts it (rabbitmq_auth_attempts_*): once a mechanism
+   * we offered is chosen, every outcome is an attempt; a mechanism we did not offer is not one
+   */
+  private login(startOk: MethodCalled<'connection.start-ok'>, mechanisms: string[]): User {
+    const attempts = this.broker.stats.authAttempts
+    const offered = mechanisms.includes(startOk.mechanism)
+    try {
+      const user = this.authenticate(startOk, mechanisms)
+      attempts.succeeded++
+      return user
+    } catch (err) {
+      if (offered) attempts.failed++
+      throw err
+    }
   }
 
   /** The checks of connection.start-ok; the capabilities the client announced; the login. */

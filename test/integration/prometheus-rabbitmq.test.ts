@@ -37,6 +37,11 @@ const CLAIMED_AGGREGATED = [
   'rabbitmq_global_messages_get_empty_total',
   'rabbitmq_global_messages_redelivered_total',
   'rabbitmq_global_messages_acknowledged_total',
+  'rabbitmq_global_messages_dead_lettered_expired_total',
+  'rabbitmq_global_messages_dead_lettered_rejected_total',
+  'rabbitmq_global_messages_dead_lettered_maxlen_total',
+  'rabbitmq_global_messages_dead_lettered_delivery_limit_total',
+  'rabbitmq_global_messages_dead_lettered_confirmed_total',
   'rabbitmq_queue_messages_published_total',
 ]
 
@@ -50,6 +55,12 @@ const CLAIMED_GROUPS: Record<string, string[]> = {
     'queues_declared_total',
     'queues_created_total',
     'queues_deleted_total',
+  ],
+  auth_attempt_metrics: ['auth_attempts_total', 'auth_attempts_succeeded_total', 'auth_attempts_failed_total'],
+  auth_attempt_detailed_metrics: [
+    'auth_attempts_detailed_total',
+    'auth_attempts_detailed_succeeded_total',
+    'auth_attempts_detailed_failed_total',
   ],
   queue_coarse_metrics: ['queue_messages_ready', 'queue_messages_unacked', 'queue_messages'],
   queue_metrics: [
@@ -97,7 +108,6 @@ const CLUSTER_GROUPS: Record<string, string> = {
 const NOT_SERVED: Record<string, string> = {
   rabbitmq_build_info: 'its labels are Erlang/OTP and plugin versions; Warren is neither',
   rabbitmq_global_publishers: 'Warren does not track which channels have published',
-  'rabbitmq_global_messages_dead_lettered_*': 'dead letters are not counted by reason yet',
   'rabbitmq_channel_messages_{published,confirmed,unroutable_*}_total':
     'per channel and exchange: would need a per-exchange lookup on the publish path',
   'rabbitmq_channel_{get,get_ack,get_empty,messages_delivered,messages_delivered_ack,messages_redelivered,messages_acked}_total':
@@ -113,7 +123,6 @@ const NOT_SERVED: Record<string, string> = {
     "node metrics: prom-client's process_* stand for the process ones",
   'rabbitmq_io_*, rabbitmq_msg_store_*, rabbitmq_queue_index_*, rabbitmq_schema_db_*': "RabbitMQ's storage internals",
   'rabbitmq_raft_*': 'no quorum queues (Raft)',
-  'rabbitmq_auth_attempts_*': 'not counted yet',
 }
 
 let rabbit: RabbitMq | undefined
@@ -127,6 +136,8 @@ after(async () => {
 
 /** The same session on either broker; resolves once the consumer has its deliveries */
 async function workload(url: string): Promise<void> {
+  // a refused login (a wrong password), then the session's own
+  await assert.rejects(amqp.connect(url.replace('guest:guest@', 'guest:wrong@')), /ACCESS.REFUSED/)
   const conn = await amqp.connect(url)
   connections.push(conn)
   const pub = await conn.createConfirmChannel()
@@ -138,7 +149,22 @@ async function workload(url: string): Promise<void> {
   for (let i = 0; i < 5; i++) pub.sendToQueue('prom-busy', Buffer.from(`busy-${i}`)) // 6 bytes each
   for (let i = 0; i < 3; i++) pub.sendToQueue('prom-idle', Buffer.from('x'.repeat(100)), { timestamp: 1700000000 })
   pub.publish('', 'prom-nowhere', Buffer.from('returned'), { mandatory: true })
+  // Messages that die: 2 expire (TTL 0, no consumer) into a dead-letter queue, 2 are pushed out of a
+  // length limit with no dead-letter exchange, 1 is rejected with no dead-letter exchange
+  await pub.assertQueue('prom-dead', { durable: false })
+  const dlx = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'prom-dead' }
+  await pub.assertQueue('prom-ttl', { durable: false, arguments: { 'x-message-ttl': 0, ...dlx } })
+  await pub.assertQueue('prom-max', { durable: false, arguments: { 'x-max-length': 1 } })
+  await pub.assertQueue('prom-rejected', { durable: false })
+  for (let i = 0; i < 2; i++) pub.sendToQueue('prom-ttl', Buffer.from('expires'))
+  for (let i = 0; i < 3; i++) pub.sendToQueue('prom-max', Buffer.from('overflows'))
+  pub.sendToQueue('prom-rejected', Buffer.from('rejected'))
   await pub.waitForConfirms()
+  const rejected = await pub.get('prom-rejected')
+  assert.ok(rejected)
+  pub.nack(rejected, false, false)
+  // a get from the queue after the nack: in RabbitMQ the queue has taken the nack by then
+  assert.equal(await pub.get('prom-rejected'), false)
   const sub = await conn.createChannel()
   await sub.prefetch(10)
   let delivered = 0
@@ -212,7 +238,11 @@ test("the families Warren claims are RabbitMQ 3.10's: names, types, help, labels
   ])
 
   const grouped = [...new Set(Object.values(CLAIMED_GROUPS).flat())].map((f) => `rabbitmq_${f}`)
-  compareFamilies([...CLAIMED_AGGREGATED, ...grouped], rabbitAggregated, ours, '/metrics')
+  // logins by source are per object only: on /metrics they would sum to auth_attempt_metrics
+  const bySource = CLAIMED_GROUPS['auth_attempt_detailed_metrics']!.map((f) => `rabbitmq_${f}`)
+  const summed = grouped.filter((n) => !bySource.includes(n))
+  compareFamilies([...CLAIMED_AGGREGATED, ...summed], rabbitAggregated, ours, '/metrics')
+  for (const name of bySource) assert.ok(!rabbitAggregated.has(name) && !ours.has(name), `${name} on /metrics`)
   const perObject = [...CLAIMED_AGGREGATED.filter((n) => !n.startsWith('rabbitmq_alarms_')), ...grouped].filter(
     (n) => n !== 'rabbitmq_queue_messages_published_total',
   )
@@ -257,8 +287,8 @@ test("the families Warren claims are RabbitMQ 3.10's: names, types, help, labels
     assert.equal(sampleOf(oursPerObject, name, labels), value, `Warren: ${name}${JSON.stringify(labels)}`)
   }
   for (const [name, value] of [
-    ['rabbitmq_queues_declared_total', 4],
-    ['rabbitmq_queues_created_total', 3],
+    ['rabbitmq_queues_declared_total', 8],
+    ['rabbitmq_queues_created_total', 7],
     ['rabbitmq_queues_deleted_total', 1],
     ['rabbitmq_channels_opened_total', 3],
     ['rabbitmq_channels_closed_total', 1],
@@ -268,9 +298,28 @@ test("the families Warren claims are RabbitMQ 3.10's: names, types, help, labels
     ['rabbitmq_consumer_prefetch', 10],
     ['rabbitmq_connection_channels', 2],
     ['rabbitmq_global_messages_unroutable_returned_total', 1],
+    ['rabbitmq_auth_attempts_total', 2],
+    ['rabbitmq_auth_attempts_succeeded_total', 1],
+    ['rabbitmq_auth_attempts_failed_total', 1],
   ] as const) {
     assert.equal(sampleOf(rabbitAggregated, name), value, `RabbitMQ: ${name}`)
     assert.equal(sampleOf(ours, name), value, `Warren: ${name}`)
+  }
+  const classic = { queue_type: 'rabbit_classic_queue' }
+  for (const [reason, deadLettered, dropped] of [
+    ['expired', 2, 0],
+    ['maxlen', 0, 2],
+    ['rejected', 0, 1],
+  ] as const) {
+    const name = `rabbitmq_global_messages_dead_lettered_${reason}_total`
+    for (const [strategy, value] of [
+      ['at_most_once', deadLettered],
+      ['disabled', dropped],
+    ] as const) {
+      const labels = { ...classic, dead_letter_strategy: strategy }
+      assert.equal(sampleOf(rabbitAggregated, name, labels), value, `RabbitMQ: ${name} ${strategy}`)
+      assert.equal(sampleOf(ours, name, labels), value, `Warren: ${name} ${strategy}`)
+    }
   }
   // Traffic: counted by Warren too (not equal: the brokers' frames differ, e.g. server properties)
   for (const name of ['incoming', 'outgoing']) {
@@ -282,5 +331,5 @@ test("the families Warren claims are RabbitMQ 3.10's: names, types, help, labels
   const elsewhere = await scrapeText(warrenPort, '/metrics/detailed?family=queue_coarse_metrics&vhost=nowhere')
   assert.equal(elsewhere.get('rabbitmq_detailed_queue_messages_ready')?.samples.length, 0)
   const here = await scrape(warrenPort, '/metrics/detailed?family=queue_coarse_metrics&vhost=%2F')
-  assert.equal(here.get('rabbitmq_detailed_queue_messages_ready')?.samples.length, 2)
+  assert.equal(here.get('rabbitmq_detailed_queue_messages_ready')?.samples.length, 6)
 })

@@ -548,11 +548,16 @@ export class Queue {
 
   private die(entry: QueueEntry, reason: DeathReason): void {
     this.forget(entry)
-    if (entry.message) this.deadLetter(entry.message, reason)
+    this.deadLetter(entry.message, reason)
   }
 
-  private deadLetter(message: Message, reason: DeathReason): void {
-    if (this.settings.deadLetterExchange !== undefined) this.hooks.deadLetter(this, message, reason)
+  /**
+   * A message died: to the dead-letter exchange (the router counts it), or dropped and counted here (no
+   * dead-letter exchange; without one, a paged-out message is not read back just to be dropped)
+   */
+  private deadLetter(message: Message | null, reason: DeathReason): void {
+    if (this.settings.deadLetterExchange !== undefined && message) this.hooks.deadLetter(this, message, reason)
+    else this.stats.countDeath(reason, false)
   }
 
   /** Removes expired messages from the head; RabbitMQ only expires messages that reach the head. */
