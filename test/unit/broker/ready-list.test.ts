@@ -12,7 +12,7 @@ import { MessageMemory } from '../../../src/broker/message-memory.js'
 import { TransientPages, nodePageFileSystem, type PageFileSystem } from '../../../src/store/transient-pages.js'
 import { createLogger } from '../../../src/util/logger.js'
 import { errnoError } from '../../helpers/faulty-fs.js'
-import { readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, rmSync, unlink, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -122,10 +122,13 @@ interface PagingRig {
   readFault: { code: string | undefined }
   /** Resolves at the next headLoaded */
   loaded(): Promise<void>
+  /** Resolves once every page file the area removed is gone (it unlinks without waiting) */
+  removalsSettled(): Promise<void>
 }
 
 function pagingRig(dir: string): PagingRig {
   const counted = { written: 0 }
+  let removing = 0
   const readFault: { code: string | undefined } = { code: undefined }
   const fault = (): void => {
     if (readFault.code !== undefined) throw errnoError(readFault.code, 'read')
@@ -143,6 +146,10 @@ function pagingRig(dir: string): PagingRig {
     readSync: (path) => {
       fault()
       return nodePageFileSystem.readSync(path)
+    },
+    remove: (path) => {
+      removing++
+      unlink(path, () => removing--)
     },
   }
   const pages = new TransientPages(dir, createLogger('silent'), { maxChunkBytes: 1024, fileSystem })
@@ -183,6 +190,9 @@ function pagingRig(dir: string): PagingRig {
     lost: undefined,
     readFault,
     loaded: () => new Promise((resolve) => (onLoaded = resolve)),
+    removalsSettled: async () => {
+      while (removing > 0) await new Promise((resolve) => setImmediate(resolve))
+    },
   }
   return rig
 }
@@ -403,6 +413,7 @@ describe('FifoReadyList', () => {
         await writesSettled(rig.pages)
         assert.deepEqual(rig.paged, { count: 0, bytes: 0 })
         assert.equal(rig.pages.files, 0)
+        await rig.removalsSettled()
         assert.deepEqual(readdirSync(rig.pages.dir), [])
       } finally {
         rig.pages.close()
