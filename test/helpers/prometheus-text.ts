@@ -78,6 +78,13 @@ export async function scrape(port: number, path = '/metrics'): Promise<Map<strin
   return parseExposition(res.body)
 }
 
+/** The samples of a family (which must be there) whose labels include `labels`, whatever other labels they have */
+export function samplesWith(families: Map<string, Family>, name: string, labels: Record<string, string> = {}) {
+  const family = families.get(name)
+  assert.ok(family, `no ${name}`)
+  return family.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+}
+
 /** The value of the one sample of a family whose labels are exactly `labels` */
 export function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   const family = families.get(name)

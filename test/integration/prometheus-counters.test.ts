@@ -10,7 +10,7 @@ import { after, test } from 'node:test'
 import amqp from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
 import { startRabbitMq, type RabbitMq } from '../differential/rabbitmq.js'
-import { scrape, type Family } from '../helpers/prometheus-text.js'
+import { samplesWith, scrape, type Family } from '../helpers/prometheus-text.js'
 import { AMQP_0_9_1_HEADER, RawClient, methodFrame, plainResponse } from '../helpers/raw-client.js'
 
 const T = { timeout: 120_000 }
@@ -26,9 +26,7 @@ after(async () => {
 
 /** The samples of a family whose labels include `labels` (in any order), summed; undefined if none */
 function sampled(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const family = families.get(name)
-  assert.ok(family, `no ${name}`)
-  const found = family.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+  const found = samplesWith(families, name, labels)
   return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0)
 }
 

@@ -9,7 +9,7 @@ import amqp from 'amqplib'
 import { startBroker, type WarrenBroker } from '../../src/index.js'
 import { startRabbitMq, type RabbitMq } from '../differential/rabbitmq.js'
 import { eventually } from '../helpers/amqplib.js'
-import { get, parseExposition, scrape, type Family } from '../helpers/prometheus-text.js'
+import { get, parseExposition, samplesWith, scrape, type Family } from '../helpers/prometheus-text.js'
 
 const T = { timeout: 120_000 }
 
@@ -199,9 +199,7 @@ function compareFamilies(names: string[], rabbitmq: Map<string, Family>, ours: M
 
 /** The one sample of a family whose labels include `labels` */
 function sampleOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
-  const found = (families.get(name)?.samples ?? []).filter((s) =>
-    Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )
+  const found = samplesWith(families, name, labels)
   assert.equal(found.length, 1, `${name}${JSON.stringify(labels)}`)
   return found[0]!.value
 }
